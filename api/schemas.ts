@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { MAX_AMOUNT_FEN } from '../domain/money';
+import { PAYMENT_MODES, TASK_STATUSES, TASK_TYPES } from '../domain/task-order/types';
+
+/** Ids are the backend's own: bounded, printable, safe inside ledger account names. */
+export const Id = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'an id is 1–64 characters of A–Z a–z 0–9 _ . -');
+
+/** Amounts are JSON integers of fen (SPEC §1), held as bigint. */
+export const AmountFen = z
+  .number()
+  .int()
+  .positive()
+  .max(Number(MAX_AMOUNT_FEN))
+  .transform((n) => BigInt(n));
+
+export const Instant = z.iso.datetime({ offset: true });
+
+export const Funding = z.discriminatedUnion('source', [
+  z.strictObject({ source: z.literal('account') }),
+  z.strictObject({ source: z.literal('external'), paymentRef: Id }),
+]);
+
+export const PlaceTaskOrderBody = z.strictObject({
+  orderId: Id,
+  clientId: Id,
+  creatorId: Id,
+  taskType: z.enum(TASK_TYPES),
+  priceFen: AmountFen,
+  brief: z.strictObject({
+    title: z.string().trim().min(1).max(200),
+    industry: z.string().trim().min(1).max(64),
+    expectedPublishAt: Instant,
+  }),
+  paymentMode: z.enum(PAYMENT_MODES),
+  funding: Funding,
+});
+
+export const Actor = z.strictObject({ type: z.enum(['client', 'creator']), id: Id });
+const Reason = z.string().trim().min(1).max(500);
+
+export const AcceptBody = z.strictObject({ actor: Actor, newPriceFen: AmountFen.optional() });
+export const ActorBody = z.strictObject({ actor: Actor });
+export const ActorReasonBody = z.strictObject({ actor: Actor, reason: Reason.optional() });
+
+export const OrderIdParams = z.strictObject({ orderId: Id });
+
+export const ListTaskOrdersQuery = z.strictObject({
+  clientId: Id.optional(),
+  creatorId: Id.optional(),
+  status: z.enum(TASK_STATUSES).optional(),
+  createdFrom: Instant.optional(),
+  createdTo: Instant.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const ClockAdvanceBody = z
+  .strictObject({
+    days: z.number().int().min(0).max(400).default(0),
+    hours: z.number().int().min(0).max(24 * 400).default(0),
+    minutes: z.number().int().min(0).max(60 * 24 * 400).default(0),
+    seconds: z.number().int().min(0).max(3600 * 24 * 400).default(0),
+  })
+  .transform(({ days, hours, minutes, seconds }) => ((days * 24 + hours) * 60 + minutes) * 60_000 + seconds * 1000)
+  .refine((ms) => ms > 0 && ms <= 400 * 24 * 3600_000, 'advance by more than 0 and at most 400 days');

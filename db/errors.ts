@@ -1,0 +1,35 @@
+/** Failures of a database write that are business outcomes, not bugs. */
+export class InsufficientFundsError extends Error {
+  override readonly name = 'InsufficientFundsError';
+}
+
+/** L3: the same idempotency key with a different content. Stops the workflow for ops. */
+export class IdempotencyConflictError extends Error {
+  override readonly name = 'IdempotencyConflictError';
+}
+
+/** L5: an external payment reference may fund one transaction only. */
+export class PaymentRefReusedError extends Error {
+  override readonly name = 'PaymentRefReusedError';
+}
+
+interface PgError {
+  code?: string;
+  constraint?: string;
+}
+
+export function pgError(error: unknown): PgError {
+  return typeof error === 'object' && error !== null ? (error as PgError) : {};
+}
+
+/** Turns constraint violations that mean a business outcome into typed errors. */
+export function translatePgError(error: unknown): unknown {
+  const { code, constraint } = pgError(error);
+  if (code === '23514' && constraint === 'client_balances_balance_fen_check') {
+    return new InsufficientFundsError('the client account balance is insufficient (L2)');
+  }
+  if (code === '23505' && constraint === 'ledger_transactions_external_payment_ref_key') {
+    return new PaymentRefReusedError('this external paymentRef has already been used (L5)');
+  }
+  return error;
+}

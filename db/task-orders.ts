@@ -1,0 +1,49 @@
+import type { Transaction } from 'kysely';
+import { toStoredJson } from '../domain/json';
+import { nextDeadline, type TaskOrderState, type TaskPlacement } from '../domain/task-order';
+import type { Db } from './connect';
+import { canonicalJson, sha256Hex } from './hash';
+import type { Database, NewTaskOrderRow, TaskOrderRow } from './schema';
+
+/** T1: two placements are the same order iff their canonical content hashes are equal. */
+export function placementHash(placement: TaskPlacement): string {
+  return sha256Hex(canonicalJson(placement));
+}
+
+/** E2: the read-model row is a pure function of the folded state. */
+export function taskOrderRow(state: TaskOrderState): NewTaskOrderRow {
+  const { placement } = state;
+  const deadline = nextDeadline(state);
+  return {
+    order_id: placement.orderId,
+    client_id: placement.clientId,
+    creator_id: placement.creatorId,
+    task_type: placement.taskType,
+    title: placement.brief.title,
+    industry: placement.brief.industry,
+    expected_publish_at: placement.brief.expectedPublishAt,
+    payment_mode: placement.paymentMode,
+    price_fen: state.priceFen,
+    service_fee_fen: state.serviceFeeFen,
+    paid_in_fen: state.paidInFen,
+    status: state.status,
+    cancel_reason: state.cancelReason ?? null,
+    next_deadline_kind: deadline?.kind ?? null,
+    next_deadline_at: deadline ? new Date(deadline.atMs) : null,
+    version: state.version,
+    placement_hash: placementHash(placement),
+    placed_at: new Date(state.placedAt),
+    updated_at: new Date(state.updatedAt),
+    details: JSON.stringify(toStoredJson({ placement, policy: state.policy, acceptedAt: state.acceptedAt ?? null, lastReminderAt: state.lastReminderAt ?? null, closedAt: state.closedAt ?? null })),
+  };
+}
+
+export async function upsertTaskOrderRow(trx: Transaction<Database>, state: TaskOrderState): Promise<void> {
+  const row = taskOrderRow(state);
+  const { order_id: _id, ...changes } = row;
+  await trx.insertInto('task_orders').values(row).onConflict((oc) => oc.column('order_id').doUpdateSet(changes)).execute();
+}
+
+export async function getTaskOrderRow(db: Db, orderId: string): Promise<TaskOrderRow | undefined> {
+  return db.selectFrom('task_orders').selectAll().where('order_id', '=', orderId).executeTakeFirst();
+}

@@ -1,0 +1,7 @@
+export * from './types';
+export * from './policy';
+export * from './decide';
+export * from './evolve';
+export * from './deadlines';
+export * from './ledger';
+export * from './notifications';

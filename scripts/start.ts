@@ -1,0 +1,110 @@
+/**
+ * `npm start`: the whole system on localhost with nothing but Node.js (SPEC §9) — an embedded
+ * PostgreSQL, a Temporal dev server with its UI, migrations, the worker and the API.
+ * `npm run sandbox`: the same on the time-skipping test server, with the sandbox clock routes.
+ * DATABASE_URL and TEMPORAL_ADDRESS switch to external servers.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { buildApp, type SandboxClock } from '../api/app';
+import { createDb } from '../db/connect';
+import { migrateToLatest } from '../db/migrate';
+import { loadConfig } from '../platform/config';
+import { dataConverter } from '../platform/data-converter';
+import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '../platform/embedded-postgres';
+import { startDevServer, startTimeSkippingServer } from '../platform/temporal-env';
+import { createWorker } from '../worker/create-worker';
+
+const sandbox = process.argv.includes('--sandbox');
+const log = (component: string, message: string) => console.log(`${new Date().toISOString()} [${component}] ${message}`);
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  Runtime.install({ logger: new DefaultLogger(process.env.TEMPORAL_LOG_LEVEL === 'DEBUG' ? 'DEBUG' : 'WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } } });
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((e: unknown) => log('shutdown', String(e)));
+  };
+
+  try {
+    const dataDir = resolve(config.dataDir, sandbox ? 'sandbox' : '');
+    mkdirSync(dataDir, { recursive: true });
+
+    // PostgreSQL
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const pg: EmbeddedDatabase = await startEmbeddedPostgres({ dataDir: join(dataDir, 'postgres'), port: config.embeddedPostgresPort + (sandbox ? 1 : 0) });
+      stops.push(() => pg.stop());
+      await ensureDatabase(pg.url('postgres'), 'xingtu');
+      databaseUrl = pg.url('xingtu');
+      log('postgres', `embedded PostgreSQL on 127.0.0.1:${config.embeddedPostgresPort + (sandbox ? 1 : 0)}, data in ${join(dataDir, 'postgres')}`);
+    } else {
+      log('postgres', 'using DATABASE_URL');
+    }
+    const db = createDb({ connectionString: databaseUrl });
+    stops.push(() => db.destroy());
+    const applied = await migrateToLatest(db);
+    log('migrate', applied.length ? `applied ${applied.join(', ')}` : 'schema up to date');
+
+    // Temporal
+    let client: Client;
+    let nativeConnection: NativeConnection;
+    let clock: SandboxClock | undefined;
+    if (config.temporalAddress && !sandbox) {
+      const connection = await Connection.connect({ address: config.temporalAddress });
+      stops.push(() => connection.close());
+      client = new Client({ connection, namespace: config.temporalNamespace, dataConverter });
+      nativeConnection = await NativeConnection.connect({ address: config.temporalAddress });
+      stops.push(() => nativeConnection.close());
+      log('temporal', `using ${config.temporalAddress}`);
+    } else {
+      const env: TestWorkflowEnvironment = sandbox
+        ? await startTimeSkippingServer()
+        : await startDevServer({ port: config.temporalPort, uiPort: config.temporalUiPort, dbFilename: join(dataDir, 'temporal.sqlite') });
+      stops.push(() => env.teardown());
+      client = env.client;
+      nativeConnection = env.nativeConnection;
+      if (sandbox) {
+        clock = { nowMs: () => env.currentTimeMs(), advance: (ms) => env.sleep(ms) };
+        log('temporal', `time-skipping test server on ${env.address} (sandbox clock: GET/POST /v1/sandbox/clock)`);
+      } else {
+        log('temporal', `dev server on ${env.address}, UI on http://127.0.0.1:${config.temporalUiPort}`);
+      }
+    }
+
+    // Worker
+    const worker = await createWorker({ connection: nativeConnection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, db });
+    const running = worker.run();
+    stops.push(async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    });
+    log('worker', `polling task queue ${config.taskQueue}`);
+
+    // API
+    const app = buildApp({ db, client, taskQueue: config.taskQueue, clock });
+    stops.push(() => app.close());
+    await app.listen({ host: config.apiHost, port: config.apiPort });
+    log('api', `listening on http://${config.apiHost}:${config.apiPort} (health: /health)`);
+
+    await new Promise<void>((done) => {
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => done());
+      running.catch((error: unknown) => {
+        log('worker', `stopped: ${String(error)}`);
+        done();
+      });
+    });
+    log('shutdown', 'stopping …');
+    await stopAll();
+    log('shutdown', 'stopped cleanly');
+  } catch (error) {
+    log('start', `failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    await stopAll();
+    process.exitCode = 1;
+  }
+}
+
+void main();

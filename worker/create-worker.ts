@@ -1,0 +1,34 @@
+import type { NativeConnection} from '@temporalio/worker';
+import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { Db } from '../db/connect';
+import { dataConverter } from '../platform/data-converter';
+
+export const WORKFLOWS_PATH = require.resolve('../workflows');
+
+export interface WorkerDeps {
+  readonly connection: NativeConnection;
+  readonly namespace: string;
+  readonly taskQueue: string;
+  readonly db: Db;
+  /** A prebuilt bundle (tests build it once); otherwise the worker bundles the workflows itself. */
+  readonly workflowBundle?: WorkflowBundleWithSourceMap;
+}
+
+export async function createWorker({ connection, namespace, taskQueue, db, workflowBundle }: WorkerDeps): Promise<Worker> {
+  return Worker.create({
+    connection,
+    namespace,
+    taskQueue,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities({ db }),
+    dataConverter,
+  });
+}
+
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, payloadConverterPath: dataConverter.payloadConverterPath, logger: quietBundlerLogger });
+}
+
+const noop = () => undefined;
+const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };

@@ -1,0 +1,8 @@
+/** ApplicationFailure types thrown by activities and handled by workflows (pure constants). */
+export const ACTIVITY_FAILURE = {
+  insufficientFunds: 'insufficient_funds',
+  paymentRefReused: 'payment_ref_reused',
+  idempotencyConflict: 'idempotency_conflict',
+} as const;
+
+export type ActivityFailureType = (typeof ACTIVITY_FAILURE)[keyof typeof ACTIVITY_FAILURE];

@@ -1,0 +1,1 @@
+export { taskOrderWorkflow } from './task-order';

@@ -1,0 +1,173 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { ACTIVITY_FAILURE } from './activity-failures';
+import { reject, type Rejection } from '../domain/errors';
+import {
+  decide,
+  evolve,
+  isTerminal,
+  nextDeadline,
+  pendingDeadlines,
+  placementEvent,
+  type TaskCommand,
+  type TaskEvent,
+  type TaskOrderState,
+} from '../domain/task-order';
+import {
+  acceptUpdate,
+  cancelUpdate,
+  placementUpdate,
+  rejectUpdate,
+  remindUpdate,
+  stateQuery,
+  type PlacementOutcome,
+  type TaskOrderInput,
+  type TaskOrderResult,
+  type TaskOrderView,
+} from './task-order-api';
+
+const { recordTaskEvents } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  // Unlimited attempts: an activity that keeps failing shows up in the ops stuck list (O1).
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+/** One durable workflow per task order (SPEC §2): the pure decider decides, activities persist. */
+export async function taskOrderWorkflow({ placement, policy }: TaskOrderInput): Promise<TaskOrderResult> {
+  let state: TaskOrderState | undefined;
+  let outcome: PlacementOutcome | undefined;
+  let busy = false;
+
+  /** Commands and timers run one at a time: each decides on the state the previous one left. */
+  async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    await condition(() => !busy);
+    busy = true;
+    try {
+      return await fn();
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function record(events: readonly TaskEvent[], causation: string): Promise<void> {
+    if (events.length === 0) return;
+    const now = Date.now();
+    const base = state?.version ?? 0;
+    const recorded = events.map((event, i) => ({ version: base + i + 1, occurredAt: now, event }));
+    try {
+      await recordTaskEvents({ orderId: placement.orderId, events: recorded, causation });
+    } catch (error) {
+      throw stopForOpsOnConflict(error);
+    }
+    for (const r of recorded) state = evolve(state, r);
+  }
+
+  const view = (s: TaskOrderState): TaskOrderView => ({ state: s, deadlines: pendingDeadlines(s) });
+
+  function decideOrThrow(command: TaskCommand) {
+    if (!state) throw failure(reject('invalid_state', 'the order is not placed yet'));
+    const decision = decide(state, command, Date.now());
+    if (!decision.ok) throw failure(decision.rejection);
+    return decision.events;
+  }
+
+  function runCommand(command: TaskCommand, causation: string): Promise<TaskOrderView> {
+    return exclusive(async () => {
+      await record(decideOrThrow(command), causation);
+      if (!state) throw new Error('unreachable: command before placement');
+      return view(state);
+    });
+  }
+
+  const updateId = (name: string) => `update:${name}`;
+  setHandler(acceptUpdate, (args) => runCommand({ type: 'accept', ...args }, updateId('accept')), {
+    validator: (args) => void decideOrThrow({ type: 'accept', ...args }),
+  });
+  setHandler(rejectUpdate, (args) => runCommand({ type: 'reject', ...args }, updateId('reject')), {
+    validator: (args) => void decideOrThrow({ type: 'reject', ...args }),
+  });
+  setHandler(remindUpdate, (args) => runCommand({ type: 'remind', ...args }, updateId('remind')), {
+    validator: (args) => void decideOrThrow({ type: 'remind', ...args }),
+  });
+  setHandler(cancelUpdate, (args) => runCommand({ type: 'cancel', ...args }, updateId('cancel')), {
+    validator: (args) => void decideOrThrow({ type: 'cancel', ...args }),
+  });
+  setHandler(placementUpdate, async () => {
+    await condition(() => outcome !== undefined);
+    if (!outcome) throw new Error('unreachable: placement outcome missing');
+    return outcome;
+  });
+  setHandler(stateQuery, () => (state ? view(state) : undefined));
+
+  // T1–T5: placement. A refused payment leaves nothing behind: the order is not placed.
+  try {
+    await exclusive(() => record([placementEvent(placement, policy)], `workflow:${workflowInfo().workflowId}`));
+    outcome = { placed: true, placement };
+  } catch (error) {
+    const rejection = placementRejection(error);
+    if (!rejection) throw error;
+    outcome = { placed: false, placement, rejection };
+    await condition(allHandlersFinished);
+    return { placed: false, rejection };
+  }
+
+  // Deadlines (T6 …): sleep until the next one or until a command changes the state.
+  while (state && !isTerminal(state)) {
+    const deadline = nextDeadline(state);
+    const seenVersion = state.version;
+    const changed = await condition(
+      () => state?.version !== seenVersion,
+      deadline ? Math.max(deadline.atMs - Date.now(), 1) : undefined,
+    );
+    if (!changed && deadline) {
+      await exclusive(async () => {
+        if (!state) return;
+        const decision = decide(state, { type: `${deadline.kind}_deadline` }, Date.now());
+        if (decision.ok) await record(decision.events, `timer:${deadline.kind}`);
+      });
+    }
+  }
+  await condition(allHandlersFinished);
+  if (!state) throw new Error('unreachable: no state after placement');
+  return { placed: true, final: state };
+}
+
+function failure(rejection: Rejection): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: rejection.code,
+    message: rejection.message,
+    nonRetryable: true,
+    details: rejection.details ? [rejection.details] : [],
+  });
+}
+
+function failureType(error: unknown): string | undefined {
+  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? (error.cause.type ?? undefined) : undefined;
+}
+
+function placementRejection(error: unknown): Rejection | undefined {
+  const type = failureType(error);
+  if (type === ACTIVITY_FAILURE.insufficientFunds) return reject('insufficient_funds', 'the placement payment failed: insufficient funds (T5)');
+  if (type === ACTIVITY_FAILURE.paymentRefReused) return reject('idempotency_mismatch', 'this external paymentRef has already been used (L5)');
+  return undefined;
+}
+
+/**
+ * L3: the same idempotency key with another content must stop the workflow for ops, never be
+ * overwritten. A plain Error fails the workflow task, which Temporal retries until the code or the
+ * data is fixed: the order waits, visible in the stuck list, instead of closing.
+ */
+function stopForOpsOnConflict(error: unknown): unknown {
+  if (failureType(error) === ACTIVITY_FAILURE.idempotencyConflict) {
+    return new Error(`stopped for ops: ${error instanceof ActivityFailure && error.cause ? error.cause.message : 'idempotency conflict'}`);
+  }
+  return error;
+}
