@@ -1,0 +1,47 @@
+import { placement, placementBody } from './support/fixtures';
+import { http, startStack, type TestStack } from './support/stack';
+
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startStack('sandbox');
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('SPEC §9 sandbox: the test clock', () => {
+  test('T6: advancing the clock 25 hours cancels an unaccepted order and refunds the client', async () => {
+    const p = placement();
+    const placed = await http(stack.baseUrl, 'POST', '/v1/task-orders', placementBody(p));
+    expect(placed.status).toBe(201);
+    const before = await http(stack.baseUrl, 'GET', '/v1/sandbox/clock');
+
+    const advanced = await http(stack.baseUrl, 'POST', '/v1/sandbox/clock/advance', { hours: 25 });
+    expect(advanced.status).toBe(200);
+    expect(Date.parse(advanced.body.now) - Date.parse(before.body.now)).toBeGreaterThanOrEqual(25 * 3_600_000);
+
+    let order = await http(stack.baseUrl, 'GET', `/v1/task-orders/${p.orderId}`);
+    for (let i = 0; i < 50 && order.body.status !== 'cancelled'; i += 1) {
+      await new Promise((r) => setTimeout(r, 100));
+      order = await http(stack.baseUrl, 'GET', `/v1/task-orders/${p.orderId}`);
+    }
+    expect(order.body).toMatchObject({ status: 'cancelled', cancelReason: 'not_accepted_in_time', paidInFen: 0 });
+    const refund = await stack.database.db
+      .selectFrom('ledger_transfers')
+      .selectAll()
+      .where('tx_id', 'like', `task:${p.orderId}:%:cancellation_settlement`)
+      .execute();
+    expect(refund).toEqual([
+      expect.objectContaining({ debit_account: `escrow:task:${p.orderId}`, credit_account: `client:${p.clientId}`, amount_fen: 110_000n }),
+    ]);
+  });
+
+  test('the clock refuses a malformed advance', async () => {
+    for (const body of [{}, { hours: -1 }, { hours: 1.5 }, { weeks: 1 }, { days: 401 }]) {
+      const response = await http(stack.baseUrl, 'POST', '/v1/sandbox/clock/advance', body);
+      expect({ body, status: response.status }).toEqual({ body, status: 400 });
+    }
+  });
+});
