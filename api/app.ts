@@ -9,12 +9,25 @@ import {
   AcceptBody,
   ActorBody,
   ActorReasonBody,
+  BalancePaymentsBody,
+  CancelResponseBody,
+  ClientIdParams,
   ClockAdvanceBody,
+  ListTaskOrdersQuery,
   OrderIdParams,
+  PayBalanceBody,
   PlaceTaskOrderBody,
+  PublishBody,
+  ReviewBody,
+  TopUpBody,
+  UploadVideoBody,
+  encodeListCursor,
 } from './schemas';
+import { createPaymentsService } from './payments-service';
+import type { TaskCommandType } from '../workflows/task-order-api';
 import { createTaskOrderService } from './task-order-service';
-import { taskOrderJson } from './views';
+import { listTaskOrderRows } from '../db/task-orders';
+import { taskOrderJson, taskOrderSummaryJson } from './views';
 
 /** The sandbox's test clock (SPEC §9): present only when Temporal is the time-skipping server. */
 export interface SandboxClock {
@@ -35,6 +48,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 export function buildApp({ db, client, taskQueue, clock, logger = false }: AppDeps): FastifyInstance {
   const app = Fastify({ logger, bodyLimit: MAX_BODY_BYTES });
   const orders = createTaskOrderService({ db, client, taskQueue });
+  const payments = createPaymentsService({ db, orders });
 
   app.setReplySerializer((payload) => JSON.stringify(payload, jsonBigInt));
   app.setErrorHandler((error, _request, reply) => sendError(reply, error, app));
@@ -51,26 +65,46 @@ export function buildApp({ db, client, taskQueue, clock, logger = false }: AppDe
     return reply.code(created ? 201 : 200).send(taskOrderJson(order));
   });
 
+  app.get('/v1/task-orders', async (request) => {
+    const { cursor, limit, ...filter } = parse(ListTaskOrdersQuery, request.query);
+    const rows = await listTaskOrderRows(db, { ...filter, ...(cursor ? { after: cursor } : {}), limit });
+    const last = rows.length === limit ? rows[rows.length - 1] : undefined;
+    return { orders: rows.map(taskOrderSummaryJson), nextCursor: last ? encodeListCursor(last.placed_at, last.order_id) : null };
+  });
+
   app.get('/v1/task-orders/:orderId', async (request) => {
     const { orderId } = parse(OrderIdParams, request.params);
     return taskOrderJson(await orders.findOrder(orderId));
   });
 
-  app.post('/v1/task-orders/:orderId/accept', async (request) => {
-    const { orderId } = parse(OrderIdParams, request.params);
-    const body = parse(AcceptBody, request.body);
-    return taskOrderJson(await orders.command(orderId, 'accept', body.newPriceFen === undefined ? { actor: body.actor } : body));
-  });
-  for (const type of ['reject', 'cancel'] as const) {
-    app.post(`/v1/task-orders/:orderId/${type}`, async (request) => {
+  /** Each §8 command route: its path, its body schema, and the workflow command it becomes. */
+  const commandRoute = <S extends ZodType>(path: string, schema: S, type: TaskCommandType) =>
+    app.post(`/v1/task-orders/:orderId/${path}`, async (request) => {
       const { orderId } = parse(OrderIdParams, request.params);
-      const { actor, reason } = parse(ActorReasonBody, request.body);
-      return taskOrderJson(await orders.command(orderId, type, reason === undefined ? { actor } : { actor, reason }));
+      const args = withoutUndefined(parse(schema, request.body) as Record<string, unknown>);
+      return taskOrderJson(await orders.command(orderId, type, args as never));
     });
-  }
-  app.post('/v1/task-orders/:orderId/remind', async (request) => {
-    const { orderId } = parse(OrderIdParams, request.params);
-    return taskOrderJson(await orders.command(orderId, 'remind', parse(ActorBody, request.body)));
+  commandRoute('accept', AcceptBody, 'accept');
+  commandRoute('reject', ActorReasonBody, 'reject');
+  commandRoute('remind', ActorBody, 'remind');
+  commandRoute('restore-price', ActorBody, 'restore_price');
+  commandRoute('pay-balance', PayBalanceBody, 'pay_balance');
+  commandRoute('videos', UploadVideoBody, 'upload_video');
+  commandRoute('reviews', ReviewBody, 'review');
+  commandRoute('publish', PublishBody, 'publish');
+  commandRoute('cancel', ActorReasonBody, 'cancel');
+  commandRoute('cancel-response', CancelResponseBody, 'cancel_response');
+
+  app.post('/v1/balance-payments', async (request) => {
+    const { clientId, orderIds, funding } = parse(BalancePaymentsBody, request.body);
+    return payments.payBalances(clientId, orderIds, funding);
+  });
+
+  app.post('/v1/clients/:clientId/top-ups', async (request, reply) => {
+    const { clientId } = parse(ClientIdParams, request.params);
+    const { paymentRef, amountFen } = parse(TopUpBody, request.body);
+    const { created, balanceFen } = await payments.topUp(clientId, paymentRef, amountFen);
+    return reply.code(created ? 201 : 200).send({ clientId, paymentRef, amountFen, balanceFen });
   });
 
   if (clock) {
@@ -82,6 +116,11 @@ export function buildApp({ db, client, taskQueue, clock, logger = false }: AppDe
     });
   }
   return app;
+}
+
+/** Optional fields the caller left out stay out of the command (and of the workflow's history). */
+function withoutUndefined(value: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
 }
 
 function parse<S extends ZodType>(schema: S, input: unknown): z.output<S> {

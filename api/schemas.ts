@@ -44,14 +44,6 @@ export const ActorReasonBody = z.strictObject({ actor: Actor, reason: Reason.opt
 
 export const OrderIdParams = z.strictObject({ orderId: Id });
 
-export const ListTaskOrdersQuery = z.strictObject({
-  clientId: Id.optional(),
-  creatorId: Id.optional(),
-  status: z.enum(TASK_STATUSES).optional(),
-  createdFrom: Instant.optional(),
-  createdTo: Instant.optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-});
 
 export const ClockAdvanceBody = z
   .strictObject({
@@ -62,3 +54,53 @@ export const ClockAdvanceBody = z
   })
   .transform(({ days, hours, minutes, seconds }) => ((days * 24 + hours) * 60 + minutes) * 60_000 + seconds * 1000)
   .refine((ms) => ms > 0 && ms <= 400 * 24 * 3600_000, 'advance by more than 0 and at most 400 days');
+
+export const PayBalanceBody = z.strictObject({ actor: Actor, funding: Funding });
+export const UploadVideoBody = z
+  .strictObject({ actor: Actor, draftId: Id.optional(), videoUrl: z.url().max(2000).optional() })
+  .refine((b) => b.draftId !== undefined || b.videoUrl !== undefined, 'an upload needs a draftId or a videoUrl');
+export const ReviewBody = z.strictObject({ actor: Actor, decision: z.enum(['approve', 'request_changes']), comment: Reason.optional() });
+export const PublishBody = z.strictObject({ actor: Actor, videoId: Id, publishedAt: Instant });
+export const CancelResponseBody = z.strictObject({ actor: Actor, accept: z.boolean(), reason: Reason.optional() });
+
+export const ClientIdParams = z.strictObject({ clientId: Id });
+export const TopUpBody = z.strictObject({ paymentRef: Id, amountFen: AmountFen });
+
+export const BalancePaymentsBody = z.strictObject({
+  clientId: Id,
+  orderIds: z
+    .array(Id)
+    .min(1)
+    .max(50)
+    .refine((ids) => new Set(ids).size === ids.length, 'orderIds must not repeat'),
+  funding: z.discriminatedUnion('source', [
+    z.strictObject({ source: z.literal('account') }),
+    z.strictObject({ source: z.literal('external'), paymentRef: Id, amountFen: AmountFen }),
+  ]),
+});
+
+export const ListCursor = z
+  .string()
+  .max(200)
+  .transform((value, ctx) => {
+    const [placedAt, orderId] = Buffer.from(value, 'base64url').toString('utf8').split('|');
+    if (!placedAt || !orderId || Number.isNaN(Date.parse(placedAt))) {
+      ctx.addIssue({ code: 'custom', message: 'invalid cursor' });
+      return z.NEVER;
+    }
+    return { placedAt: new Date(placedAt), orderId };
+  });
+
+export function encodeListCursor(placedAt: Date, orderId: string): string {
+  return Buffer.from(`${placedAt.toISOString()}|${orderId}`, 'utf8').toString('base64url');
+}
+
+export const ListTaskOrdersQuery = z.strictObject({
+  clientId: Id.optional(),
+  creatorId: Id.optional(),
+  status: z.enum(TASK_STATUSES).optional(),
+  createdFrom: Instant.optional(),
+  createdTo: Instant.optional(),
+  cursor: ListCursor.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});

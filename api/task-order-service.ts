@@ -8,13 +8,12 @@ import type { TaskOrderRow } from '../db/schema';
 import { isRejectionCode } from '../domain/errors';
 import { DEFAULT_TASK_POLICY, decide, fold, type TaskCommand, type TaskPlacement } from '../domain/task-order';
 import {
+  TASK_COMMAND_UPDATES,
   TASK_ORDER_WORKFLOW,
-  acceptUpdate,
-  cancelUpdate,
   placementUpdate,
-  rejectUpdate,
-  remindUpdate,
   taskOrderWorkflowId,
+  type TaskCommandArgs,
+  type TaskCommandType,
   type TaskOrderInput,
   type TaskOrderView,
 } from '../workflows/task-order-api';
@@ -25,17 +24,6 @@ export interface TaskOrderServiceDeps {
   readonly client: Client;
   readonly taskQueue: string;
 }
-
-type CommandArgs<C extends TaskCommand['type']> = Omit<Extract<TaskCommand, { type: C }>, 'type'>;
-
-const COMMAND_UPDATES = {
-  accept: acceptUpdate,
-  reject: rejectUpdate,
-  remind: remindUpdate,
-  cancel: cancelUpdate,
-} as const;
-
-export type ActorCommand = keyof typeof COMMAND_UPDATES;
 
 export function createTaskOrderService({ db, client, taskQueue }: TaskOrderServiceDeps) {
   async function findOrder(orderId: string): Promise<TaskOrderRow> {
@@ -66,13 +54,13 @@ export function createTaskOrderService({ db, client, taskQueue }: TaskOrderServi
     },
 
     /** Relays a party's command to the order's workflow as an Update (validated there). */
-    async command<C extends ActorCommand>(orderId: string, type: C, args: CommandArgs<C>): Promise<TaskOrderRow> {
+    async command<C extends TaskCommandType>(orderId: string, type: C, args: TaskCommandArgs<C>): Promise<TaskOrderRow> {
       await findOrder(orderId);
-      const update = COMMAND_UPDATES[type] as UpdateDefinition<TaskOrderView, [CommandArgs<C>]>;
+      const update = TASK_COMMAND_UPDATES[type] as unknown as UpdateDefinition<TaskOrderView, [TaskCommandArgs<C>]>;
       try {
         await client.workflow.getHandle(taskOrderWorkflowId(orderId)).executeUpdate(update, { args: [args] });
       } catch (error) {
-        throw (await rejectionOfClosedOrder(orderId, { type, ...args } as TaskCommand, error)) ?? error;
+        throw (await rejectionOfClosedOrder(orderId, { type, ...args } as unknown as TaskCommand, error)) ?? error;
       }
       return findOrder(orderId);
     },

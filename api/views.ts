@@ -1,24 +1,48 @@
 import type { TaskOrderRow } from '../db/schema';
+import { fromStoredJson } from '../domain/json';
+import { balanceDueFen, type TaskDeadline, type TaskOrderState } from '../domain/task-order';
 
-/** The task order as the API shows it (amounts in fen as JSON integers). */
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+/** The task order as the API shows it (amounts in fen as JSON integers, instants in ISO 8601). */
 export function taskOrderJson(row: TaskOrderRow) {
+  const { state, deadlines } = fromStoredJson<{ state: TaskOrderState; deadlines: TaskDeadline[] }>(row.details);
   return {
-    orderId: row.order_id,
-    clientId: row.client_id,
+    ...taskOrderSummaryJson(row),
     creatorId: row.creator_id,
     taskType: row.task_type,
-    title: row.title,
-    industry: row.industry,
-    expectedPublishAt: row.expected_publish_at.toISOString(),
     paymentMode: row.payment_mode,
-    priceFen: row.price_fen,
+    originalPriceFen: state.originalPriceFen,
     serviceFeeFen: row.service_fee_fen,
+    depositFen: state.depositFen,
     paidInFen: row.paid_in_fen,
-    status: row.status,
+    balanceDueFen: state.status === 'awaiting_balance' ? balanceDueFen(state) : 0n,
     cancelReason: row.cancel_reason,
+    acceptedAt: iso(state.acceptedAt),
+    balancePaidAt: iso(state.balancePaidAt),
+    uploads: state.uploads,
+    latestUpload: state.latestUpload ?? null,
+    publishedVideo: state.publishedVideo ?? null,
+    publishOverdue: state.publishOverdue,
+    pendingCancellation: state.pendingCancellation ?? null,
+    settlement: state.settlement ?? null,
     nextDeadline: row.next_deadline_at ? { kind: row.next_deadline_kind, at: row.next_deadline_at.toISOString() } : null,
+    deadlines: deadlines.map((d) => ({ kind: d.kind, at: new Date(d.atMs).toISOString(), consequence: d.consequence })),
     version: row.version,
-    createdAt: row.placed_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+/** A line of the task list: id, title, client, industry, amount, created at, expected publish time, status. */
+export function taskOrderSummaryJson(row: TaskOrderRow) {
+  return {
+    orderId: row.order_id,
+    title: row.title,
+    clientId: row.client_id,
+    industry: row.industry,
+    priceFen: row.price_fen,
+    createdAt: row.placed_at.toISOString(),
+    expectedPublishAt: row.expected_publish_at.toISOString(),
+    status: row.status,
   };
 }

@@ -12,16 +12,57 @@ const types = {
   },
 } as pg.CustomTypesConfig;
 
+/**
+ * L4: the database role the application works as. It may read and append to the ledger and the
+ * event streams but holds no UPDATE, DELETE or TRUNCATE on them (db/migrations/0002). Migrations
+ * create it and run as the login user (the schema owner).
+ */
+export const APP_ROLE = 'xingtu_app';
+
 export interface DbOptions {
   readonly connectionString: string;
   readonly maxConnections?: number;
+  /**
+   * The role every connection of the pool runs as (`SET ROLE`, sent as a startup option, so no
+   * connection ever runs a statement under another role). Default: APP_ROLE. `null` (or an
+   * explicit `undefined`) keeps the login user, e.g. the owner for maintenance.
+   */
+  readonly role?: string | null | undefined;
 }
 
-export function createDb({ connectionString, maxConnections = 10 }: DbOptions): Kysely<Database> {
-  const pool = new pg.Pool({ connectionString, max: maxConnections, types, connectionTimeoutMillis: 10_000 });
+const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Options of each pool createDb made, so that migrations can connect as the owner (db/migrate.ts). */
+const created = new WeakMap<Kysely<Database>, DbOptions>();
+
+export function createDb(options: DbOptions): Kysely<Database> {
+  const { connectionString, maxConnections = 10 } = options;
+  const role = 'role' in options ? (options.role ?? null) : APP_ROLE;
+  if (role !== null && !ROLE_NAME.test(role)) throw new Error(`invalid database role name ${role}`);
+  const pool = new pg.Pool({
+    connectionString,
+    max: maxConnections,
+    types,
+    connectionTimeoutMillis: 10_000,
+    // `-c role=…` is `SET ROLE` at connection start: a missing role fails the connection itself
+    // (run the migrations first), it can never silently fall back to the owner.
+    ...(role === null ? {} : { options: `-c role=${role}` }),
+  });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  created.set(db, { connectionString, maxConnections, role });
+  return db;
+}
+
+/**
+ * The same database as `db`, connected as the login user (the schema owner) with one connection;
+ * undefined when `db` was not made by createDb (then the caller uses `db` as it is).
+ */
+export function createOwnerDb(db: Kysely<Database>): Kysely<Database> | undefined {
+  const options = created.get(db);
+  if (!options) return undefined;
+  return createDb({ connectionString: options.connectionString, maxConnections: 1, role: null });
 }
 
 export type Db = Kysely<Database>;

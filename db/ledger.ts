@@ -6,6 +6,12 @@ import type { Database } from './schema';
 
 export type PostingResult = 'posted' | 'duplicate';
 
+/** L4: the number of hash chains (rows of ledger_chain_heads, created by migration 0002). */
+export const LEDGER_CHAIN_COUNT = 16;
+
+/** L4: the prev_hash of each chain's first transaction. */
+export const GENESIS_HASH = '0'.repeat(64);
+
 /** L4: what the hash of a transaction covers. */
 export function transactionContentHash(tx: LedgerTransaction, occurredAt: Date): string {
   return sha256Hex(
@@ -20,15 +26,28 @@ export function transactionContentHash(tx: LedgerTransaction, occurredAt: Date):
   );
 }
 
+/** L4: the link; the database computes the same (trigger ledger_transactions_chain). */
 export function chainHash(prevHash: string, contentHash: string): string {
   return sha256Hex(`${prevHash}${contentHash}`);
 }
 
 /**
+ * L4: the chain a transaction extends, a stable hash of its order (of its id when it has no
+ * order). All transactions of one order share a chain, so an activity posting several of them
+ * locks one chain head only; different orders spread over the chains and rarely wait for
+ * each other.
+ */
+export function ledgerChainFor(tx: Pick<LedgerTransaction, 'txId' | 'orderId'>): number {
+  const key = tx.orderId || tx.txId;
+  return Number.parseInt(sha256Hex(key).slice(0, 8), 16) % LEDGER_CHAIN_COUNT;
+}
+
+/**
  * Posts a ledger transaction exactly once (L1, L3, L4). Same id and content: a no-op. Same id,
  * other content: IdempotencyConflictError. Overdrawing a client account fails in the database
- * (client_balances check). Call it last in the surrounding transaction: it takes the hash-chain
- * head's row lock, held until commit.
+ * (client_balances check). The database links the transaction into its chain and locks that
+ * chain's head until commit: call it last in the surrounding transaction. To post transactions of
+ * several orders in one database transaction, use postLedgerTransactions.
  */
 export async function postLedgerTransaction(trx: Transaction<Database>, tx: LedgerTransaction, occurredAt: Date): Promise<PostingResult> {
   if (tx.transfers.length === 0) throw new Error(`ledger transaction ${tx.txId} has no transfers`);
@@ -38,9 +57,7 @@ export async function postLedgerTransaction(trx: Transaction<Database>, tx: Ledg
     if (existing.content_hash === contentHash) return 'duplicate';
     throw new IdempotencyConflictError(`ledger transaction ${tx.txId} exists with a different content (L3)`);
   }
-  const head = await trx.selectFrom('ledger_chain_head').select(['seq', 'hash']).where('id', '=', 1).forUpdate().executeTakeFirstOrThrow();
-  const hash = chainHash(head.hash, contentHash);
-  await trx
+  const { seq } = await trx
     .insertInto('ledger_transactions')
     .values({
       tx_id: tx.txId,
@@ -49,19 +66,45 @@ export async function postLedgerTransaction(trx: Transaction<Database>, tx: Ledg
       external_payment_ref: tx.externalPaymentRef ?? null,
       occurred_at: occurredAt,
       content_hash: contentHash,
-      prev_hash: head.hash,
-      chain_hash: hash,
+      chain_id: ledgerChainFor(tx),
     })
-    .execute();
+    .returning('seq')
+    .executeTakeFirstOrThrow();
   await trx
     .insertInto('ledger_transfers')
-    .values(tx.transfers.map((t, i) => ({ tx_id: tx.txId, transfer_index: i, debit_account: t.debitAccount, credit_account: t.creditAccount, amount_fen: t.amountFen })))
+    .values(
+      tx.transfers.map((t, i) => ({
+        tx_id: tx.txId,
+        tx_seq: seq,
+        transfer_index: i,
+        debit_account: t.debitAccount,
+        credit_account: t.creditAccount,
+        amount_fen: t.amountFen,
+      })),
+    )
     .execute();
-  await trx.updateTable('ledger_chain_head').set({ seq: head.seq + 1n, hash }).where('id', '=', 1).execute();
   return 'posted';
 }
 
-/** L1: balance = credits − debits; two index-backed sums. */
+/**
+ * Several postings in one database transaction, in the given order. Their chains are locked
+ * first, in ascending order, so concurrent multi-order postings cannot deadlock on chain heads.
+ */
+export async function postLedgerTransactions(
+  trx: Transaction<Database>,
+  postings: ReadonlyArray<{ readonly tx: LedgerTransaction; readonly occurredAt: Date }>,
+): Promise<PostingResult[]> {
+  const chains = [...new Set(postings.map(({ tx }) => ledgerChainFor(tx)))].sort((a, b) => a - b);
+  if (chains.length > 1) await sql`select ledger_lock_chains(${sql.val(chains)}::integer[])`.execute(trx);
+  const results: PostingResult[] = [];
+  for (const { tx, occurredAt } of postings) results.push(await postLedgerTransaction(trx, tx, occurredAt));
+  return results;
+}
+
+/**
+ * L1: balance = credits − debits; two index-only sums (no balance row, so accounts every order
+ * posts to, such as platform:service_fees, are never a hot row).
+ */
 export async function accountBalance(db: Kysely<Database>, account: string): Promise<bigint> {
   const { rows } = await sql<{ balance: string }>`
     select (select coalesce(sum(amount_fen), 0) from ledger_transfers where credit_account = ${account})

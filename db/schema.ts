@@ -24,13 +24,19 @@ export interface LedgerTransactionsTable {
   external_payment_ref: string | null;
   occurred_at: Timestamp;
   content_hash: string;
-  prev_hash: string;
-  chain_hash: string;
+  /** L4: the hash chain this transaction extends (db/ledger.ts ledgerChainFor). */
+  chain_id: number;
+  /** Set by the database (trigger ledger_transactions_chain), never by the application. */
+  chain_seq: ColumnType<bigint, never, never>;
+  prev_hash: ColumnType<string, never, never>;
+  chain_hash: ColumnType<string, never, never>;
   recorded_at: CreatedAt;
 }
 
 export interface LedgerTransfersTable {
   tx_id: string;
+  /** The transaction's seq (foreign key with tx_id): statements are ordered by it. */
+  tx_seq: bigint;
   transfer_index: number;
   debit_account: string;
   credit_account: string;
@@ -42,8 +48,9 @@ export interface ClientBalancesTable {
   balance_fen: bigint;
 }
 
-export interface LedgerChainHeadTable {
-  id: number;
+/** L4: the head of each hash chain; advanced by the database only. */
+export interface LedgerChainHeadsTable {
+  chain_id: number;
   seq: bigint;
   hash: string;
 }
@@ -89,7 +96,7 @@ export interface Database {
   ledger_transactions: LedgerTransactionsTable;
   ledger_transfers: LedgerTransfersTable;
   client_balances: ClientBalancesTable;
-  ledger_chain_head: LedgerChainHeadTable;
+  ledger_chain_heads: LedgerChainHeadsTable;
   task_orders: TaskOrdersTable;
   notifications: NotificationsTable;
 }

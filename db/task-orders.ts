@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import { toStoredJson } from '../domain/json';
-import { nextDeadline, type TaskOrderState, type TaskPlacement } from '../domain/task-order';
+import { nextDeadline, pendingDeadlines, type TaskOrderState, type TaskPlacement } from '../domain/task-order';
 import type { Db } from './connect';
 import { canonicalJson, sha256Hex } from './hash';
 import type { Database, NewTaskOrderRow, TaskOrderRow } from './schema';
@@ -34,7 +34,7 @@ export function taskOrderRow(state: TaskOrderState): NewTaskOrderRow {
     placement_hash: placementHash(placement),
     placed_at: new Date(state.placedAt),
     updated_at: new Date(state.updatedAt),
-    details: JSON.stringify(toStoredJson({ placement, policy: state.policy, acceptedAt: state.acceptedAt ?? null, lastReminderAt: state.lastReminderAt ?? null, closedAt: state.closedAt ?? null })),
+    details: JSON.stringify(toStoredJson({ state, deadlines: pendingDeadlines(state) })),
   };
 }
 
@@ -46,4 +46,32 @@ export async function upsertTaskOrderRow(trx: Transaction<Database>, state: Task
 
 export async function getTaskOrderRow(db: Db, orderId: string): Promise<TaskOrderRow | undefined> {
   return db.selectFrom('task_orders').selectAll().where('order_id', '=', orderId).executeTakeFirst();
+}
+
+export interface TaskOrderFilter {
+  readonly clientId?: string;
+  readonly creatorId?: string;
+  readonly status?: string;
+  readonly createdFrom?: string;
+  readonly createdTo?: string;
+  /** Keyset paging: rows strictly after this (placed_at, order_id). */
+  readonly after?: { readonly placedAt: Date; readonly orderId: string };
+  readonly limit: number;
+}
+
+/** The task list (newest first is not stable under inserts; oldest first with a keyset cursor is). */
+export async function listTaskOrderRows(db: Db, filter: TaskOrderFilter): Promise<TaskOrderRow[]> {
+  let query = db.selectFrom('task_orders').selectAll();
+  if (filter.clientId) query = query.where('client_id', '=', filter.clientId);
+  if (filter.creatorId) query = query.where('creator_id', '=', filter.creatorId);
+  if (filter.status) query = query.where('status', '=', filter.status);
+  if (filter.createdFrom) query = query.where('placed_at', '>=', new Date(filter.createdFrom));
+  if (filter.createdTo) query = query.where('placed_at', '<', new Date(filter.createdTo));
+  const after = filter.after;
+  if (after) {
+    query = query.where((eb) =>
+      eb.or([eb('placed_at', '>', after.placedAt), eb.and([eb('placed_at', '=', after.placedAt), eb('order_id', '>', after.orderId)])]),
+    );
+  }
+  return query.orderBy('placed_at').orderBy('order_id').limit(filter.limit).execute();
 }

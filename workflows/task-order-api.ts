@@ -1,7 +1,7 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { Rejection } from '../domain/errors';
 import type { TaskDeadline } from '../domain/task-order/deadlines';
-import type { Actor, TaskOrderState, TaskPlacement } from '../domain/task-order/types';
+import type { DeadlineCommand, TaskCommand, TaskOrderState, TaskPlacement } from '../domain/task-order/types';
 import type { TaskPolicy } from '../domain/task-order/policy';
 
 /** The messages of the task-order workflow, shared by the workflow and its callers. */
@@ -26,9 +26,29 @@ export interface TaskOrderView {
 
 export type TaskOrderResult = { readonly placed: false; readonly rejection: Rejection } | { readonly placed: true; readonly final: TaskOrderState };
 
+/** Commands a party (or ops) sends; deadlines are the workflow's own. */
+export type TaskCommandType = Exclude<TaskCommand['type'], DeadlineCommand['type']>;
+export type TaskCommandArgs<C extends TaskCommandType> = Omit<Extract<TaskCommand, { type: C }>, 'type'>;
+
+function commandUpdate<C extends TaskCommandType>(type: C) {
+  return defineUpdate<TaskOrderView, [TaskCommandArgs<C>]>(type);
+}
+
+/** One Workflow Update per command: the caller gets the new state or a typed refusal (SPEC §8). */
+export const TASK_COMMAND_UPDATES = {
+  accept: commandUpdate('accept'),
+  reject: commandUpdate('reject'),
+  remind: commandUpdate('remind'),
+  cancel: commandUpdate('cancel'),
+  restore_price: commandUpdate('restore_price'),
+  pay_balance: commandUpdate('pay_balance'),
+  upload_video: commandUpdate('upload_video'),
+  review: commandUpdate('review'),
+  publish: commandUpdate('publish'),
+  cancel_response: commandUpdate('cancel_response'),
+  arbitrate: commandUpdate('arbitrate'),
+} as const satisfies { [C in TaskCommandType]: unknown };
+
+export const acceptUpdate = TASK_COMMAND_UPDATES.accept;
 export const placementUpdate = defineUpdate<PlacementOutcome>('placement');
-export const acceptUpdate = defineUpdate<TaskOrderView, [{ actor: Actor; newPriceFen?: bigint }]>('accept');
-export const rejectUpdate = defineUpdate<TaskOrderView, [{ actor: Actor; reason?: string }]>('reject');
-export const remindUpdate = defineUpdate<TaskOrderView, [{ actor: Actor }]>('remind');
-export const cancelUpdate = defineUpdate<TaskOrderView, [{ actor: Actor; reason?: string }]>('cancel');
 export const stateQuery = defineQuery<TaskOrderView | undefined>('state');

@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
+  currentUpdateInfo,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -17,16 +18,14 @@ import {
   nextDeadline,
   pendingDeadlines,
   placementEvent,
+  type DeadlineCommand,
   type TaskCommand,
   type TaskEvent,
   type TaskOrderState,
 } from '../domain/task-order';
 import {
-  acceptUpdate,
-  cancelUpdate,
+  TASK_COMMAND_UPDATES,
   placementUpdate,
-  rejectUpdate,
-  remindUpdate,
   stateQuery,
   type PlacementOutcome,
   type TaskOrderInput,
@@ -81,25 +80,23 @@ export async function taskOrderWorkflow({ placement, policy }: TaskOrderInput): 
 
   function runCommand(command: TaskCommand, causation: string): Promise<TaskOrderView> {
     return exclusive(async () => {
-      await record(decideOrThrow(command), causation);
+      try {
+        await record(decideOrThrow(command), causation);
+      } catch (error) {
+        const rejection = paymentRejection(error); // a balance payment the client cannot fund
+        throw rejection ? failure(rejection) : error;
+      }
       if (!state) throw new Error('unreachable: command before placement');
       return view(state);
     });
   }
 
-  const updateId = (name: string) => `update:${name}`;
-  setHandler(acceptUpdate, (args) => runCommand({ type: 'accept', ...args }, updateId('accept')), {
-    validator: (args) => void decideOrThrow({ type: 'accept', ...args }),
-  });
-  setHandler(rejectUpdate, (args) => runCommand({ type: 'reject', ...args }, updateId('reject')), {
-    validator: (args) => void decideOrThrow({ type: 'reject', ...args }),
-  });
-  setHandler(remindUpdate, (args) => runCommand({ type: 'remind', ...args }, updateId('remind')), {
-    validator: (args) => void decideOrThrow({ type: 'remind', ...args }),
-  });
-  setHandler(cancelUpdate, (args) => runCommand({ type: 'cancel', ...args }, updateId('cancel')), {
-    validator: (args) => void decideOrThrow({ type: 'cancel', ...args }),
-  });
+  for (const [type, update] of Object.entries(TASK_COMMAND_UPDATES)) {
+    const command = (args: object) => ({ ...args, type }) as TaskCommand;
+    setHandler(update, (args: object) => runCommand(command(args), `update:${type}:${currentUpdateInfo()?.id ?? ''}`), {
+      validator: (args: object) => void decideOrThrow(command(args)),
+    });
+  }
   setHandler(placementUpdate, async () => {
     await condition(() => outcome !== undefined);
     if (!outcome) throw new Error('unreachable: placement outcome missing');
@@ -112,7 +109,7 @@ export async function taskOrderWorkflow({ placement, policy }: TaskOrderInput): 
     await exclusive(() => record([placementEvent(placement, policy)], `workflow:${workflowInfo().workflowId}`));
     outcome = { placed: true, placement };
   } catch (error) {
-    const rejection = placementRejection(error);
+    const rejection = paymentRejection(error);
     if (!rejection) throw error;
     outcome = { placed: false, placement, rejection };
     await condition(allHandlersFinished);
@@ -130,7 +127,8 @@ export async function taskOrderWorkflow({ placement, policy }: TaskOrderInput): 
     if (!changed && deadline) {
       await exclusive(async () => {
         if (!state) return;
-        const decision = decide(state, { type: `${deadline.kind}_deadline` }, Date.now());
+        const command = { type: `${deadline.kind}_deadline` } as DeadlineCommand;
+        const decision = decide(state, command, Date.now());
         if (decision.ok) await record(decision.events, `timer:${deadline.kind}`);
       });
     }
@@ -153,9 +151,10 @@ function failureType(error: unknown): string | undefined {
   return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? (error.cause.type ?? undefined) : undefined;
 }
 
-function placementRejection(error: unknown): Rejection | undefined {
+/** T5, L2, L5: a payment (placement or balance) that cannot be funded is refused, not retried. */
+function paymentRejection(error: unknown): Rejection | undefined {
   const type = failureType(error);
-  if (type === ACTIVITY_FAILURE.insufficientFunds) return reject('insufficient_funds', 'the placement payment failed: insufficient funds (T5)');
+  if (type === ACTIVITY_FAILURE.insufficientFunds) return reject('insufficient_funds', 'the payment failed: insufficient funds in the client account (T5, L2)');
   if (type === ACTIVITY_FAILURE.paymentRefReused) return reject('idempotency_mismatch', 'this external paymentRef has already been used (L5)');
   return undefined;
 }

@@ -9,7 +9,7 @@ export interface Transfer {
 export interface LedgerTransaction {
   readonly txId: string;
   readonly kind: string;
-  readonly orderId: string;
+  readonly orderId: string | null; // null for movements outside any order (top-ups)
   readonly transfers: readonly Transfer[];
   readonly externalPaymentRef?: string; // L5: never used twice
 }

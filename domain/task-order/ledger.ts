@@ -1,6 +1,6 @@
 import { PLATFORM_ACCOUNTS, clientAccount, creatorAccount, taskEscrowAccount } from '../ledger/accounts';
 import { transfers, type LedgerTransaction } from '../ledger/types';
-import type { RecordedTaskEvent, TaskOrderState } from './types';
+import type { Funding, RecordedTaskEvent, TaskOrderState } from './types';
 
 /**
  * The ledger transaction an event posts, if money moves (L1, L2, L5). The id is derived from the
@@ -11,19 +11,15 @@ export function ledgerTransactionFor(before: TaskOrderState | undefined, recorde
   switch (event.type) {
     case 'TaskOrderPlaced': {
       const { placement } = event;
-      const escrow = taskEscrowAccount(placement.orderId);
-      const source = placement.funding.source === 'external' ? PLATFORM_ACCOUNTS.externalPayments : clientAccount(placement.clientId);
-      return {
-        txId: txId(placement.orderId, recorded.version, 'placement_payment'),
-        kind: 'placement_payment',
-        orderId: placement.orderId,
-        transfers: transfers({ debitAccount: source, creditAccount: escrow, amountFen: event.paidFen }),
-        ...(placement.funding.source === 'external' ? { externalPaymentRef: placement.funding.paymentRef } : {}),
-      };
+      return payment(placement.orderId, placement.clientId, placement.funding, recorded.version, 'placement_payment', event.paidFen);
+    }
+    case 'BalancePaid': {
+      // T12: the balance enters escrow, from the client's account or from an external payment (L5).
+      const { orderId, clientId } = required(before, event.type).placement;
+      return payment(orderId, clientId, event.funding, recorded.version, 'balance_payment', event.amountFen);
     }
     case 'TaskOrderCancelled': {
-      if (!before) throw new Error('cancellation before placement');
-      const { orderId, clientId, creatorId } = before.placement;
+      const { orderId, clientId, creatorId } = required(before, event.type).placement;
       const escrow = taskEscrowAccount(orderId);
       return {
         txId: txId(orderId, recorded.version, 'cancellation_settlement'),
@@ -37,14 +33,56 @@ export function ledgerTransactionFor(before: TaskOrderState | undefined, recorde
         ),
       };
     }
+    case 'TaskOrderCompleted': {
+      // T18: settlement: the final price to the creator, the service fee to the platform.
+      const { orderId, creatorId } = required(before, event.type).placement;
+      const escrow = taskEscrowAccount(orderId);
+      return {
+        txId: txId(orderId, recorded.version, 'completion_settlement'),
+        kind: 'completion_settlement',
+        orderId,
+        transfers: transfers(
+          { debitAccount: escrow, creditAccount: creatorAccount(creatorId), amountFen: event.creatorFen },
+          { debitAccount: escrow, creditAccount: PLATFORM_ACCOUNTS.serviceFees, amountFen: event.serviceFeeFen },
+        ),
+      };
+    }
     case 'TaskOrderAccepted':
     case 'CreatorReminded':
+    case 'PriceRestored':
+    case 'VideoUploaded':
+    case 'VideoReviewed':
+    case 'VideoAutoApproved':
+    case 'VideoPublished':
+    case 'PublishOverdueFlagged':
+    case 'CancellationRequested':
+    case 'CancellationConfirmed':
+    case 'CancellationDeclined':
+    case 'CancellationEscalated':
+    case 'CancellationArbitrated':
       return undefined;
     default: {
       const _exhaustive: never = event;
       return _exhaustive;
     }
   }
+}
+
+/** A client payment into the order's escrow (L5: from its account or from external:payments). */
+function payment(orderId: string, clientId: string, funding: Funding, version: number, kind: string, amountFen: bigint): LedgerTransaction {
+  const source = funding.source === 'external' ? PLATFORM_ACCOUNTS.externalPayments : clientAccount(clientId);
+  return {
+    txId: txId(orderId, version, kind),
+    kind,
+    orderId,
+    transfers: transfers({ debitAccount: source, creditAccount: taskEscrowAccount(orderId), amountFen }),
+    ...(funding.source === 'external' ? { externalPaymentRef: funding.paymentRef } : {}),
+  };
+}
+
+function required(before: TaskOrderState | undefined, type: string): TaskOrderState {
+  if (!before) throw new Error(`${type} before placement`);
+  return before;
 }
 
 function txId(orderId: string, version: number, kind: string): string {

@@ -1,4 +1,5 @@
 import type { TaskPolicy } from './policy';
+import type { TaskDeadlineKind } from './deadlines';
 
 export const TASK_TYPES = ['douyin_video', 'douyin_live', 'xigua_video', 'huoshan_video', 'toutiao_post'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
@@ -27,6 +28,10 @@ export interface TaskPlacement {
   readonly funding: Funding;
 }
 
+/**
+ * The order's main status (SPEC §2 "Task order states"). `cancellation_requested` is an overlay,
+ * not a status: it is `TaskOrderState.pendingCancellation`, and the status underneath is kept.
+ */
 export const TASK_STATUSES = [
   'awaiting_acceptance',
   'awaiting_balance',
@@ -43,6 +48,9 @@ export const CANCEL_REASONS = [
   'rejected_by_creator', // T7
   'cancelled_by_client_before_acceptance', // T11
   'balance_not_paid', // T13
+  'cancelled_by_client_after_acceptance', // T20, confirmed by the creator
+  'cancelled_by_creator', // T21, confirmed by the client
+  'cancelled_by_ops', // O4: an arbitration confirmed a T20/T21 request
 ] as const;
 export type CancelReason = (typeof CANCEL_REASONS)[number];
 
@@ -51,10 +59,48 @@ export interface Actor {
   readonly id: string;
 }
 
+/** An operator of the platform (O4). */
+export interface Operator {
+  readonly type: 'ops';
+  readonly id: string;
+}
+
 /** Who did something and why (T23). */
 export interface Attribution {
-  readonly actor: Actor | { readonly type: 'system' } | { readonly type: 'ops'; readonly id: string };
+  readonly actor: Actor | { readonly type: 'system' } | Operator;
   readonly reason?: string;
+}
+
+/** T20–T22: a cancellation request after acceptance, waiting for the counterparty (or ops). */
+export interface PendingCancellation {
+  readonly by: Actor; // the initiator: client (T20) or creator (T21)
+  readonly reason?: string;
+  readonly requestedAt: number; // epoch ms
+  readonly answerDueAtMs: number; // T22: requestedAt + 72 h
+  readonly escalated: boolean; // T22: no answer in time, waiting for ops arbitration (O4)
+  readonly escalatedAt?: number;
+}
+
+/** T16: the latest draft the creator uploaded. */
+export interface UploadedDraft {
+  readonly uploadNo: number; // 1, 2, …
+  readonly draftId?: string;
+  readonly videoUrl?: string;
+  readonly uploadedAt: number; // epoch ms
+}
+
+/** T18 */
+export interface PublishedVideo {
+  readonly videoId: string;
+  readonly publishedAt: string; // ISO 8601 instant, as reported by the creator
+}
+
+/** Where the escrow went when the order closed (L6: the parts add up to everything paid in). */
+export interface TaskSettlement {
+  readonly refundFen: bigint;
+  readonly creatorFen: bigint;
+  readonly serviceFeeFen: bigint;
+  readonly forfeitedFen: bigint;
 }
 
 export interface TaskOrderState {
@@ -65,20 +111,55 @@ export interface TaskOrderState {
   readonly placedAt: number; // epoch ms, workflow time
   readonly updatedAt: number; // epoch ms of the latest event
   readonly priceFen: bigint; // the current (final once locked) price
-  readonly serviceFeeFen: bigint;
-  readonly paidInFen: bigint; // everything the client has paid into escrow
+  readonly serviceFeeFen: bigint; // percentOf(priceFen, serviceFeeBp)
+  readonly paidInFen: bigint; // what the client's payments left in escrow now (0 once closed)
   readonly acceptedAt?: number;
   readonly lastReminderAt?: number;
   readonly cancelReason?: CancelReason;
   readonly closedAt?: number;
+  // ── T9/T10: price ───────────────────────────────────────────────────────────────────────────
+  readonly originalPriceFen: bigint; // the price at placement
+  readonly depositFen: bigint; // T4: what a deposit-mode order paid at placement; 0 in full mode
+  readonly priceChanged: boolean; // T9: the creator changed the price when accepting
+  readonly priceRestored: boolean; // T10: the client restored the original price (once)
+  // ── T12–T15: balance ───────────────────────────────────────────────────────────────────────
+  readonly balancePaidAt?: number;
+  readonly clientPaidFen: bigint; // everything the client ever paid in (L6), never decreases
+  // ── T16–T19: production, review, publication ───────────────────────────────────────────────
+  readonly uploads: number; // T16: number of uploads; ≥ 1 means "production started" (T20)
+  readonly latestUpload?: UploadedDraft;
+  readonly reviewDueAtMs?: number; // T17: set while in_review
+  readonly approvedAt?: number;
+  readonly autoApproved?: boolean; // T17: the latest approval came from the review deadline
+  readonly publishedVideo?: PublishedVideo;
+  readonly publishOverdue: boolean; // T19: flagged for ops (once)
+  // ── T20–T23: cancellation after acceptance ─────────────────────────────────────────────────
+  readonly pendingCancellation?: PendingCancellation;
+  readonly settlement?: TaskSettlement; // set when the order closes (completed or cancelled)
 }
+
+/** A timer of the workflow: `{ type: `${kind}_deadline` }` for every deadline kind. */
+export type DeadlineCommand = { [K in TaskDeadlineKind]: { readonly type: `${K}_deadline` } }[TaskDeadlineKind];
 
 export type TaskCommand =
   | { readonly type: 'accept'; readonly actor: Actor; readonly newPriceFen?: bigint }
   | { readonly type: 'reject'; readonly actor: Actor; readonly reason?: string }
   | { readonly type: 'remind'; readonly actor: Actor }
   | { readonly type: 'cancel'; readonly actor: Actor; readonly reason?: string }
-  | { readonly type: 'acceptance_deadline' };
+  | { readonly type: 'restore_price'; readonly actor: Actor }
+  | { readonly type: 'pay_balance'; readonly actor: Actor; readonly funding: Funding }
+  | { readonly type: 'upload_video'; readonly actor: Actor; readonly draftId?: string; readonly videoUrl?: string }
+  | { readonly type: 'review'; readonly actor: Actor; readonly decision: ReviewDecision; readonly comment?: string }
+  | { readonly type: 'publish'; readonly actor: Actor; readonly videoId: string; readonly publishedAt: string }
+  | { readonly type: 'cancel_response'; readonly actor: Actor; readonly accept: boolean; readonly reason?: string }
+  | { readonly type: 'arbitrate'; readonly operator: string; readonly decision: ArbitrationDecision; readonly reason: string }
+  | DeadlineCommand;
+
+export const REVIEW_DECISIONS = ['approve', 'request_changes'] as const;
+export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
+
+export const ARBITRATION_DECISIONS = ['confirm', 'decline'] as const;
+export type ArbitrationDecision = (typeof ARBITRATION_DECISIONS)[number];
 
 export type TaskEvent =
   | { readonly type: 'TaskOrderPlaced'; readonly placement: TaskPlacement; readonly policy: TaskPolicy; readonly serviceFeeFen: bigint; readonly paidFen: bigint }
@@ -93,7 +174,42 @@ export type TaskEvent =
       readonly creatorFen: bigint;
       readonly serviceFeeFen: bigint;
       readonly forfeitedFen: bigint;
-    };
+    }
+  // T10: the price goes back to the original one.
+  | { readonly type: 'PriceRestored'; readonly by: Actor; readonly priceFen: bigint; readonly serviceFeeFen: bigint; readonly previousPriceFen: bigint }
+  // T12, T15: the balance enters escrow; the order is in production.
+  | { readonly type: 'BalancePaid'; readonly by: Actor; readonly amountFen: bigint; readonly funding: Funding }
+  // T16: a draft for the client to review until reviewDueAtMs (T17).
+  | {
+      readonly type: 'VideoUploaded';
+      readonly by: Actor;
+      readonly uploadNo: number;
+      readonly draftId?: string;
+      readonly videoUrl?: string;
+      readonly reviewDueAtMs: number;
+    }
+  // T17: the client's decision on the upload under review.
+  | { readonly type: 'VideoReviewed'; readonly by: Actor; readonly uploadNo: number; readonly decision: ReviewDecision; readonly comment?: string }
+  // T17: nobody reviewed within the review time: approved automatically.
+  | { readonly type: 'VideoAutoApproved'; readonly uploadNo: number }
+  // T18: publication, always followed by TaskOrderCompleted.
+  | { readonly type: 'VideoPublished'; readonly by: Actor; readonly videoId: string; readonly publishedAt: string }
+  // T18: settlement: the final price to the creator, the service fee to the platform.
+  | { readonly type: 'TaskOrderCompleted'; readonly creatorFen: bigint; readonly serviceFeeFen: bigint }
+  // T19: expected publish time passed without publication (flag for ops, nothing cancelled).
+  | { readonly type: 'PublishOverdueFlagged'; readonly expectedPublishAt: string }
+  // T20/T21: a party asks to cancel after acceptance; the counterparty must answer by answerDueAtMs.
+  | { readonly type: 'CancellationRequested'; readonly by: Actor; readonly reason?: string; readonly answerDueAtMs: number }
+  // T22: the counterparty confirms (a TaskOrderCancelled follows) …
+  | { readonly type: 'CancellationConfirmed'; readonly by: Actor; readonly reason?: string }
+  // … or declines: the order continues where it was.
+  | { readonly type: 'CancellationDeclined'; readonly by: Actor; readonly reason?: string }
+  // T22: no answer in time: the request waits for ops arbitration (O4).
+  | { readonly type: 'CancellationEscalated'; readonly requestedBy: Actor }
+  // O4: ops decide an escalated request; a confirm is followed by TaskOrderCancelled (cancelled_by_ops).
+  | { readonly type: 'CancellationArbitrated'; readonly by: Operator; readonly decision: ArbitrationDecision; readonly reason: string; readonly requestedBy: Actor };
+
+export type TaskEventType = TaskEvent['type'];
 
 /** An event as the workflow records it: the payload plus its place in the stream and its time. */
 export interface RecordedTaskEvent {

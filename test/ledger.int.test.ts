@@ -1,0 +1,349 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { sql } from 'kysely';
+import { createActivities } from '../activities';
+import { auditLedger } from '../db/audit';
+import { APP_ROLE, createDb, type Db } from '../db/connect';
+import { IdempotencyConflictError, InsufficientFundsError, translatePgError } from '../db/errors';
+import { trialBalance } from '../db/finance';
+import { GENESIS_HASH, LEDGER_CHAIN_COUNT, accountBalance, chainHash, ledgerChainFor, postLedgerTransaction, postLedgerTransactions, transactionContentHash } from '../db/ledger';
+import type { LedgerTransaction } from '../domain/ledger/types';
+import { DEFAULT_TASK_POLICY, placementEvent } from '../domain/task-order';
+import { createTestDatabase, writeCounts, type TestDatabase } from './support/db';
+import { placement } from './support/fixtures';
+
+let database: TestDatabase;
+let app: Db; // the application's pool: role xingtu_app
+let owner: Db; // the login user (the schema owner, a superuser in tests)
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  app = database.db;
+  owner = createDb({ connectionString: database.url, role: null, maxConnections: 2 });
+}, 60_000);
+
+afterAll(async () => {
+  await owner?.destroy();
+  await database?.drop();
+});
+
+let counter = 0;
+const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${(counter += 1)}`;
+
+function tx(overrides: Partial<LedgerTransaction> & Pick<LedgerTransaction, 'transfers'>): LedgerTransaction {
+  return { txId: unique('test:tx'), kind: 'test', orderId: unique('ord'), ...overrides };
+}
+
+const post = (db: Db, t: LedgerTransaction, at = new Date('2025-03-01T00:00:00Z')) => db.transaction().execute((trx) => postLedgerTransaction(trx, t, at));
+
+/** A client account with money in it (a top-up from external:payments, L5). */
+async function fundedClient(amountFen: bigint): Promise<string> {
+  const account = `client:${unique('c')}`;
+  await post(app, tx({ kind: 'top_up', transfers: [{ debitAccount: 'external:payments', creditAccount: account, amountFen }] }));
+  return account;
+}
+
+async function someTransaction(): Promise<string> {
+  const t = tx({ transfers: [{ debitAccount: 'external:payments', creditAccount: `escrow:task:${unique('o')}`, amountFen: 500n }] });
+  await post(app, t);
+  return t.txId;
+}
+
+async function failure(work: Promise<unknown>): Promise<{ code?: string; constraint?: string; message: string }> {
+  try {
+    await work;
+  } catch (error) {
+    return error as { code?: string; constraint?: string; message: string };
+  }
+  throw new Error('expected a failure');
+}
+
+describe('L4: the ledger and the event streams are immutable, enforced by PostgreSQL', () => {
+  test('the application runs as the role xingtu_app, without UPDATE, DELETE or TRUNCATE rights there', async () => {
+    const { rows } = await sql<{ current_user: string }>`select current_user`.execute(app);
+    expect(rows[0]?.current_user).toBe(APP_ROLE);
+    const { rows: rights } = await sql<{ table: string; privilege: string }>`
+      select t as table, p as privilege
+      from unnest(array['ledger_transactions', 'ledger_transfers', 'order_events']) t, unnest(array['UPDATE', 'DELETE', 'TRUNCATE']) p
+      where has_table_privilege(${APP_ROLE}, t, p)`.execute(owner);
+    expect(rights).toEqual([]);
+  });
+
+  test.each([
+    ['UPDATE ledger_transfers', sql`update ledger_transfers set amount_fen = amount_fen + 1`],
+    ['DELETE ledger_transfers', sql`delete from ledger_transfers`],
+    ['TRUNCATE ledger_transfers', sql`truncate ledger_transfers`],
+    ['UPDATE ledger_transactions', sql`update ledger_transactions set kind = 'x'`],
+    ['DELETE ledger_transactions', sql`delete from ledger_transactions`],
+    ['TRUNCATE ledger_transactions', sql`truncate ledger_transactions cascade`],
+    ['UPDATE order_events', sql`update order_events set type = 'x'`],
+    ['DELETE order_events', sql`delete from order_events`],
+    ['TRUNCATE order_events', sql`truncate order_events`],
+    ['UPDATE ledger_chain_heads', sql`update ledger_chain_heads set seq = 0`],
+    ['UPDATE client_balances', sql`update client_balances set balance_fen = balance_fen + 100`],
+    ['INSERT client_balances', sql`insert into client_balances values ('client:free-money', 100)`],
+  ])('L4: %s as the application role: permission denied', async (_name, statement) => {
+    await someTransaction();
+    const error = await failure(statement.execute(app));
+    expect(error.code).toBe('42501'); // insufficient_privilege
+  });
+
+  test.each([
+    ['UPDATE ledger_transfers', sql`update ledger_transfers set amount_fen = amount_fen + 1`],
+    ['DELETE ledger_transfers', sql`delete from ledger_transfers`],
+    ['TRUNCATE ledger_transfers', sql`truncate ledger_transfers`],
+    ['UPDATE ledger_transactions', sql`update ledger_transactions set kind = 'x'`],
+    ['DELETE ledger_transactions', sql`delete from ledger_transactions`],
+    ['UPDATE order_events', sql`update order_events set type = 'x'`],
+    ['DELETE order_events', sql`delete from order_events`],
+    ['TRUNCATE order_events', sql`truncate order_events`],
+  ])('L4: %s as the owner: refused by the append-only trigger', async (_name, statement) => {
+    await someTransaction();
+    const p = placement();
+    await createActivities({ db: app }).recordTaskEvents({ orderId: p.orderId, causation: 'test', events: [{ version: 1, occurredAt: Date.now(), event: placementEvent(p, DEFAULT_TASK_POLICY) }] });
+    const before = await writeCounts(owner);
+    const error = await failure(statement.execute(owner));
+    expect(error.message).toMatch(/append-only table .*: (UPDATE|DELETE|TRUNCATE) is not allowed/);
+    expect(await writeCounts(owner)).toEqual(before);
+  });
+});
+
+describe('L1: every ledger transaction is balanced and has transfers, enforced by PostgreSQL', () => {
+  test('L1: a transaction with zero transfers is refused at commit (deferred constraint trigger)', async () => {
+    const before = await writeCounts(app);
+    const error = await failure(
+      app.transaction().execute(async (trx) => {
+        await sql`insert into ledger_transactions (tx_id, kind, order_id, occurred_at, content_hash, chain_id)
+                  values ('test:empty', 'test', 'o-empty', now(), repeat('a', 64), 0)`.execute(trx);
+        // The insert itself passes: the check runs at commit, when all transfers must be there.
+      }),
+    );
+    expect(error.code).toBe('23514');
+    expect(error.constraint).toBe('ledger_transactions_have_transfers');
+    expect(await writeCounts(app)).toEqual(before);
+  });
+
+  test('L1: a transfer must move a positive amount between two different accounts', async () => {
+    const zero = await failure(post(app, tx({ transfers: [{ debitAccount: 'external:payments', creditAccount: 'client:z', amountFen: 0n }] })));
+    expect(zero.code).toBe('23514');
+    const same = await failure(post(app, tx({ transfers: [{ debitAccount: 'client:z', creditAccount: 'client:z', amountFen: 1n }] })));
+    expect(same.code).toBe('23514');
+    await expect(post(app, tx({ transfers: [] }))).rejects.toThrow(/no transfers/);
+  });
+});
+
+describe('L2: a client account never goes negative, enforced by PostgreSQL', () => {
+  test('L2: transfers inserted directly with SQL that overdraw a client account fail in the database', async () => {
+    const client = await fundedClient(1_000n);
+    const before = await writeCounts(app);
+    const error = await failure(
+      app.transaction().execute(async (trx) => {
+        const { rows } = await sql<{ seq: bigint }>`
+          insert into ledger_transactions (tx_id, kind, order_id, occurred_at, content_hash, chain_id)
+          values ('test:overdraft', 'test', 'o-overdraft', now(), repeat('b', 64), 3) returning seq`.execute(trx);
+        await sql`insert into ledger_transfers (tx_id, tx_seq, transfer_index, debit_account, credit_account, amount_fen)
+                  values ('test:overdraft', ${rows[0]?.seq}, 0, ${client}, 'escrow:task:o-overdraft', 1001)`.execute(trx);
+      }),
+    );
+    expect(error.code).toBe('23514');
+    expect(error.constraint).toBe('client_balances_balance_fen_check');
+    expect(translatePgError(error)).toBeInstanceOf(InsufficientFundsError);
+    expect(await writeCounts(app)).toEqual(before);
+    expect(await accountBalance(app, client)).toBe(1_000n);
+  });
+
+  test('L2: an overdraft is refused even as the owner (the check is on the data, not on the role)', async () => {
+    const client = await fundedClient(10n);
+    const error = await failure(post(owner, tx({ transfers: [{ debitAccount: client, creditAccount: 'platform:service_fees', amountFen: 11n }] })));
+    expect(error.constraint).toBe('client_balances_balance_fen_check');
+  });
+
+  test('L2: 20 concurrent payments of 100 from an account holding 1000: exactly 10 succeed, the balance never goes below 0', async () => {
+    const client = await fundedClient(1_000n);
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => post(app, tx({ transfers: [{ debitAccount: client, creditAccount: `escrow:task:${unique('o')}`, amountFen: 100n }] }))),
+    );
+    const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
+    for (const r of rejected) expect(translatePgError(r.reason)).toBeInstanceOf(InsufficientFundsError);
+    expect(await accountBalance(app, client)).toBe(0n);
+    const stored = await app.selectFrom('client_balances').select('balance_fen').where('account', '=', client).executeTakeFirstOrThrow();
+    expect(stored.balance_fen).toBe(0n);
+  });
+});
+
+describe('L4: hash chains', () => {
+  test('L4: the database links each transaction into its chain with the same hash the application computes', async () => {
+    const t = tx({ externalPaymentRef: unique('pay'), transfers: [{ debitAccount: 'external:payments', creditAccount: 'client:hash', amountFen: 7n }] });
+    const at = new Date('2025-04-01T08:00:00.123Z');
+    const chain = ledgerChainFor(t);
+    const head = await app.selectFrom('ledger_chain_heads').selectAll().where('chain_id', '=', chain).executeTakeFirstOrThrow();
+    await post(app, t, at);
+    const row = await app.selectFrom('ledger_transactions').selectAll().where('tx_id', '=', t.txId).executeTakeFirstOrThrow();
+    expect(row.chain_id).toBe(chain);
+    expect(row.content_hash).toBe(transactionContentHash(t, at));
+    expect(row.chain_seq).toBe(head.seq + 1n);
+    expect(row.prev_hash).toBe(head.hash);
+    expect(row.chain_hash).toBe(chainHash(head.hash, row.content_hash));
+    const after = await app.selectFrom('ledger_chain_heads').selectAll().where('chain_id', '=', chain).executeTakeFirstOrThrow();
+    expect(after).toEqual({ chain_id: chain, seq: row.chain_seq, hash: row.chain_hash });
+  });
+
+  test(`L4: there are ${LEDGER_CHAIN_COUNT} chains, and the transactions of one order share one`, async () => {
+    const { rows } = await sql<{ n: bigint }>`select count(*)::int8 as n from ledger_chain_heads`.execute(app);
+    expect(rows[0]?.n).toBe(BigInt(LEDGER_CHAIN_COUNT));
+    expect(ledgerChainFor({ txId: 'a', orderId: 'o-1' })).toBe(ledgerChainFor({ txId: 'b', orderId: 'o-1' }));
+    const chains = new Set(Array.from({ length: 200 }, (_, i) => ledgerChainFor({ txId: `t${i}`, orderId: `o-${i}` })));
+    expect(chains.size).toBe(LEDGER_CHAIN_COUNT);
+  });
+
+  test('L4: postLedgerTransactions posts several orders in one database transaction, locking their chains in order', async () => {
+    const client = await fundedClient(1_000n);
+    const postings = [300n, 200n, 100n].map((amountFen) => ({
+      tx: tx({ transfers: [{ debitAccount: client, creditAccount: `escrow:task:${unique('o')}`, amountFen }] }),
+      occurredAt: new Date(),
+    }));
+    const results = await Promise.all([
+      app.transaction().execute((trx) => postLedgerTransactions(trx, postings)),
+      app.transaction().execute((trx) => postLedgerTransactions(trx, [...postings].reverse())),
+    ]).catch((error: unknown) => [error]);
+    // Both writers post the same three transactions: one posts, the other finds them (or loses the
+    // race on the primary key and would be retried); never a deadlock.
+    expect(JSON.stringify(results)).not.toMatch(/deadlock/);
+    expect(await accountBalance(app, client)).toBe(400n);
+  });
+});
+
+describe('L1/L2/L4 under concurrency', () => {
+  test('L1/L2/L4: 32 concurrent writers post to the same accounts: every balance is the sum of its transfers, client_balances too, and the chains verify', async () => {
+    const clients = ['client:conc-a', 'client:conc-b'];
+    const writers = 32;
+    const perWriter = 8;
+    const posted: LedgerTransaction[] = [];
+    await Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        for (let i = 0; i < perWriter; i += 1) {
+          const client = clients[(w + i) % 2] as string;
+          const orderId = `conc-${w}-${i}`;
+          const t: LedgerTransaction = {
+            txId: `conc:${orderId}`,
+            kind: 'test_payment',
+            orderId,
+            transfers: [
+              { debitAccount: 'external:payments', creditAccount: client, amountFen: 1_000n + BigInt(w) },
+              { debitAccount: client, creditAccount: `escrow:task:${orderId}`, amountFen: 900n },
+              { debitAccount: `escrow:task:${orderId}`, creditAccount: 'platform:service_fees', amountFen: 90n },
+              { debitAccount: `escrow:task:${orderId}`, creditAccount: 'creator:conc', amountFen: 810n },
+            ],
+          };
+          expect(await post(app, t, new Date())).toBe('posted');
+          posted.push(t);
+        }
+      }),
+    );
+    expect(posted).toHaveLength(writers * perWriter);
+
+    // Every balance equals the sum over its transfers (computed here from the rows).
+    const transfers = await app.selectFrom('ledger_transfers').select(['debit_account', 'credit_account', 'amount_fen']).execute();
+    const sums = new Map<string, bigint>();
+    for (const t of transfers) {
+      sums.set(t.credit_account, (sums.get(t.credit_account) ?? 0n) + t.amount_fen);
+      sums.set(t.debit_account, (sums.get(t.debit_account) ?? 0n) - t.amount_fen);
+    }
+    const trial = await trialBalance(app);
+    expect(trial.totalFen).toBe(0n);
+    expect(new Map(trial.accounts.map((a) => [a.account, a.balanceFen]))).toEqual(sums);
+    for (const account of [...clients, 'platform:service_fees', 'creator:conc', 'external:payments']) {
+      expect(await accountBalance(app, account)).toBe(sums.get(account));
+    }
+    expect(sums.get('platform:service_fees')).toBeGreaterThanOrEqual(90n * BigInt(writers * perWriter));
+    const stored = await app.selectFrom('client_balances').selectAll().execute();
+    for (const row of stored) expect(row.balance_fen).toBe(sums.get(row.account));
+    expect(stored.map((r) => r.account).sort()).toEqual([...sums.keys()].filter((a) => a.startsWith('client:')).sort());
+
+    // Each chain is gapless and verifies, and its head is its last transaction.
+    const { rows: chains } = await sql<{ chain_id: number; n: bigint; max_seq: bigint }>`
+      select chain_id, count(*)::int8 as n, max(chain_seq)::int8 as max_seq from ledger_transactions group by chain_id`.execute(app);
+    expect(chains.length).toBeGreaterThan(8);
+    for (const c of chains) expect(c.max_seq).toBe(c.n);
+    const report = await auditLedger(app);
+    expect(report.discrepancies).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.checkedTransactions).toBe(Number((await trialBalance(app)).transactions));
+  }, 60_000);
+});
+
+describe('L3: exactly once', () => {
+  test('L3: a posting run twice is stored once; the second run is a no-op', async () => {
+    const t = tx({ transfers: [{ debitAccount: 'external:payments', creditAccount: 'client:twice', amountFen: 42n }] });
+    const at = new Date('2025-05-05T05:05:05Z');
+    expect(await post(app, t, at)).toBe('posted');
+    const before = await writeCounts(app);
+    expect(await post(app, t, at)).toBe('duplicate');
+    expect(await writeCounts(app)).toEqual(before);
+    expect(await accountBalance(app, 'client:twice')).toBe(42n);
+  });
+
+  test('L3: the same key with a different content is an IdempotencyConflictError, and nothing changes', async () => {
+    const t = tx({ transfers: [{ debitAccount: 'external:payments', creditAccount: 'client:conflict', amountFen: 42n }] });
+    await post(app, t);
+    const before = await writeCounts(app);
+    await expect(post(app, { ...t, transfers: [{ debitAccount: 'external:payments', creditAccount: 'client:conflict', amountFen: 43n }] })).rejects.toBeInstanceOf(
+      IdempotencyConflictError,
+    );
+    await expect(post(app, t, new Date('2030-01-01T00:00:00Z'))).rejects.toBeInstanceOf(IdempotencyConflictError);
+    expect(await writeCounts(app)).toEqual(before);
+  });
+
+  test('L3/E1: an activity retried after its database commit (interrupted before completing) stores its events and postings once', async () => {
+    const activities = createActivities({ db: app });
+    const p = placement();
+    const input = { orderId: p.orderId, causation: 'test', events: [{ version: 1, occurredAt: Date.now(), event: placementEvent(p, DEFAULT_TASK_POLICY) }] };
+    expect(await activities.recordTaskEvents(input)).toEqual({ appended: 1, alreadyRecorded: 0 });
+    const before = await writeCounts(app);
+    // The first attempt committed; Temporal never heard back and runs the activity again.
+    expect(await activities.recordTaskEvents(input)).toEqual({ appended: 0, alreadyRecorded: 1 });
+    expect(await writeCounts(app)).toEqual(before);
+    const rows = await app.selectFrom('ledger_transactions').select('tx_id').where('order_id', '=', p.orderId).execute();
+    expect(rows).toHaveLength(1);
+    expect(await accountBalance(app, `escrow:task:${p.orderId}`)).toBe(110_000n);
+  });
+
+  test('L3: two attempts of the same activity racing each other store it once', async () => {
+    const activities = createActivities({ db: app });
+    const p = placement();
+    const input = { orderId: p.orderId, causation: 'test', events: [{ version: 1, occurredAt: Date.now(), event: placementEvent(p, DEFAULT_TASK_POLICY) }] };
+    const results = await Promise.allSettled([activities.recordTaskEvents(input), activities.recordTaskEvents(input)]);
+    // The loser fails on a unique key (retryable) or finds the winner's rows; its retry is a no-op.
+    if (results.some((r) => r.status === 'rejected')) await activities.recordTaskEvents(input);
+    expect(results.filter((r) => r.status === 'fulfilled').length).toBeGreaterThanOrEqual(1);
+    expect(await activities.recordTaskEvents(input)).toEqual({ appended: 0, alreadyRecorded: 1 });
+    const { rows } = await sql<{ n: bigint }>`select count(*)::int8 as n from ledger_transactions where order_id = ${p.orderId}`.execute(app);
+    expect(rows[0]?.n).toBe(1n);
+    expect(await accountBalance(app, `escrow:task:${p.orderId}`)).toBe(110_000n);
+  });
+
+  test("L3: the same event key with a different content fails the activity with ApplicationFailure 'idempotency_conflict' (non-retryable)", async () => {
+    const activities = createActivities({ db: app });
+    const p = placement();
+    const at = Date.now();
+    await activities.recordTaskEvents({ orderId: p.orderId, causation: 'test', events: [{ version: 1, occurredAt: at, event: placementEvent(p, DEFAULT_TASK_POLICY) }] });
+    const before = await writeCounts(app);
+    const error = await failure(
+      activities.recordTaskEvents({
+        orderId: p.orderId,
+        causation: 'test',
+        events: [{ version: 1, occurredAt: at, event: placementEvent({ ...p, priceFen: p.priceFen + 1n }, DEFAULT_TASK_POLICY) }],
+      }),
+    );
+    expect(error).toBeInstanceOf(ApplicationFailure);
+    expect((error as unknown as ApplicationFailure).type).toBe('idempotency_conflict');
+    expect((error as unknown as ApplicationFailure).nonRetryable).toBe(true);
+    expect(await writeCounts(app)).toEqual(before);
+  });
+
+  test('L4: the first transaction of a chain links to the genesis hash', async () => {
+    const { rows } = await sql<{ prev_hash: string }>`select prev_hash from ledger_transactions where chain_seq = 1`.execute(app);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(row.prev_hash).toBe(GENESIS_HASH);
+  });
+});
