@@ -38,6 +38,29 @@ describe('SPEC §9 sandbox: the test clock', () => {
     ]);
   });
 
+  test('T13: balance not paid in 7 days → cancelled, the deposit forfeited to the platform', async () => {
+    const p = placement({ paymentMode: 'deposit', clientId: `c-sbx-${Date.now()}` });
+    await http(stack.baseUrl, 'POST', '/v1/task-orders', placementBody(p));
+    await http(stack.baseUrl, 'POST', `/v1/task-orders/${p.orderId}/accept`, { actor: { type: 'creator', id: p.creatorId } });
+    await http(stack.baseUrl, 'POST', '/v1/sandbox/clock/advance', { days: 7, minutes: 1 });
+    const order = await eventually(p.orderId, (o) => o.status === 'cancelled');
+    expect(order).toMatchObject({ cancelReason: 'balance_not_paid', paidInFen: 0, settlement: { forfeitedFen: 10_000, refundFen: 0, creatorFen: 0 } });
+    const late = await http(stack.baseUrl, 'POST', `/v1/task-orders/${p.orderId}/pay-balance`, { actor: { type: 'client', id: p.clientId }, funding: { source: 'account' } });
+    expect([late.status, late.body.error.code]).toEqual([409, 'deadline_passed']);
+  });
+
+  test('T22: no answer to a cancellation request in 72 h → waiting for ops arbitration', async () => {
+    const p = placement();
+    await http(stack.baseUrl, 'POST', '/v1/task-orders', placementBody(p));
+    await http(stack.baseUrl, 'POST', `/v1/task-orders/${p.orderId}/accept`, { actor: { type: 'creator', id: p.creatorId } });
+    await http(stack.baseUrl, 'POST', `/v1/task-orders/${p.orderId}/cancel`, { actor: { type: 'client', id: p.clientId }, reason: 'no longer needed' });
+    await http(stack.baseUrl, 'POST', '/v1/sandbox/clock/advance', { hours: 72, minutes: 1 });
+    const order = await eventually(p.orderId, (o) => o.pendingCancellation?.escalated === true);
+    expect(order).toMatchObject({ status: 'in_production', pendingCancellation: { escalated: true, reason: 'no longer needed' } });
+    const late = await http(stack.baseUrl, 'POST', `/v1/task-orders/${p.orderId}/cancel-response`, { actor: { type: 'creator', id: p.creatorId }, accept: true });
+    expect([late.status, late.body.error.code]).toEqual([409, 'deadline_passed']);
+  });
+
   test('the clock refuses a malformed advance', async () => {
     for (const body of [{}, { hours: -1 }, { hours: 1.5 }, { weeks: 1 }, { days: 401 }]) {
       const response = await http(stack.baseUrl, 'POST', '/v1/sandbox/clock/advance', body);
@@ -45,3 +68,13 @@ describe('SPEC §9 sandbox: the test clock', () => {
     }
   });
 });
+
+/** Timers fire in the worker shortly after the clock moves: poll the read model (bounded). */
+async function eventually(orderId: string, done: (order: any) => boolean): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  let order = (await http(stack.baseUrl, 'GET', `/v1/task-orders/${orderId}`)).body;
+  for (let i = 0; i < 50 && !done(order); i += 1) {
+    await new Promise((r) => setTimeout(r, 100));
+    order = (await http(stack.baseUrl, 'GET', `/v1/task-orders/${orderId}`)).body;
+  }
+  return order;
+}
