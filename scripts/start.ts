@@ -15,6 +15,7 @@ import { migrateToLatest } from '../db/migrate';
 import { loadConfig } from '../platform/config';
 import { dataConverter } from '../platform/data-converter';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '../platform/embedded-postgres';
+import { registerSearchAttributes } from '../platform/search-attributes';
 import { startDevServer, startTimeSkippingServer } from '../platform/temporal-env';
 import { createWorker } from '../worker/create-worker';
 
@@ -60,6 +61,9 @@ async function main(): Promise<void> {
       nativeConnection = await NativeConnection.connect({ address: config.temporalAddress });
       stops.push(() => nativeConnection.close());
       log('temporal', `using ${config.temporalAddress}`);
+      await registerSearchAttributes(connection, config.temporalNamespace).catch((e: unknown) =>
+        log('temporal', `could not register search attributes (register them on the cluster): ${String(e)}`),
+      );
     } else {
       const env: TestWorkflowEnvironment = sandbox
         ? await startTimeSkippingServer()

@@ -9,6 +9,7 @@ import { loadTaskEvents } from '../db/events';
 import { accountBalance } from '../db/ledger';
 import { DEFAULT_TASK_POLICY, type TaskPlacement } from '../domain/task-order';
 import { startTimeSkippingServer } from '../platform/temporal-env';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import {
   TASK_ORDER_WORKFLOW,
   acceptUpdate,
@@ -85,6 +86,21 @@ describe('task-order workflow on the time-skipping server', () => {
         writeFileSync(join(__dirname, 'histories', 'task-order-not-accepted.json'), historyToJSON(history));
       }
     }
+  });
+
+  test('O3: the workflow carries its search attributes (kind, status, client, creator, next deadline)', async () => {
+    const p = placement();
+    const handle = await place(p);
+    const attributes = (await handle.describe()).typedSearchAttributes;
+    expect(attributes.get(SEARCH_ATTRIBUTES.orderKind)).toBe('task');
+    expect(attributes.get(SEARCH_ATTRIBUTES.orderStatus)).toBe('awaiting_acceptance');
+    expect(attributes.get(SEARCH_ATTRIBUTES.clientId)).toBe(p.clientId);
+    expect(attributes.get(SEARCH_ATTRIBUTES.creatorId)).toBe(p.creatorId);
+    const row = await database.db.selectFrom('task_orders').select('next_deadline_at').where('order_id', '=', p.orderId).executeTakeFirstOrThrow();
+    expect(attributes.get(SEARCH_ATTRIBUTES.nextDeadlineAt)?.getTime()).toBe(row.next_deadline_at?.getTime());
+    await handle.executeUpdate(acceptUpdate, { args: [{ actor: { type: 'creator', id: p.creatorId } }] });
+    expect((await handle.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.orderStatus)).toBe('in_production');
+    await handle.terminate('test done');
   });
 
   test('T6: accepted at 23 h 59 min → not cancelled', async () => {

@@ -4,12 +4,15 @@ import {
   allHandlersFinished,
   condition,
   currentUpdateInfo,
+  patched,
   proxyActivities,
   setHandler,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { ACTIVITY_FAILURE } from './activity-failures';
+import { taskOrderSearchAttributes } from './search-attributes';
 import { reject, type Rejection } from '../domain/errors';
 import {
   decide,
@@ -67,6 +70,8 @@ export async function taskOrderWorkflow({ placement, policy }: TaskOrderInput): 
       throw stopForOpsOnConflict(error);
     }
     for (const r of recorded) state = evolve(state, r);
+    // O3; patched because histories recorded before search attributes must still replay.
+    if (state && patched('search-attributes-v1')) upsertSearchAttributes(taskOrderSearchAttributes(state));
   }
 
   const view = (s: TaskOrderState): TaskOrderView => ({ state: s, deadlines: pendingDeadlines(s) });

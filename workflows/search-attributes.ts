@@ -1,0 +1,22 @@
+import { SearchAttributeType, defineSearchAttributeKey, type SearchAttributeUpdatePair } from '@temporalio/common';
+import { nextDeadline, type TaskOrderState } from '../domain/task-order';
+
+/** O3: what ops can search orders by, in Temporal's UI or `temporal workflow list --query`. */
+export const SEARCH_ATTRIBUTES = {
+  orderKind: defineSearchAttributeKey('OrderKind', SearchAttributeType.KEYWORD),
+  orderStatus: defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD),
+  clientId: defineSearchAttributeKey('ClientId', SearchAttributeType.KEYWORD),
+  creatorId: defineSearchAttributeKey('CreatorId', SearchAttributeType.KEYWORD),
+  nextDeadlineAt: defineSearchAttributeKey('NextDeadlineAt', SearchAttributeType.DATETIME),
+} as const;
+
+export function taskOrderSearchAttributes(state: TaskOrderState): SearchAttributeUpdatePair[] {
+  const deadline = nextDeadline(state);
+  return [
+    { key: SEARCH_ATTRIBUTES.orderKind, value: 'task' },
+    { key: SEARCH_ATTRIBUTES.orderStatus, value: state.status },
+    { key: SEARCH_ATTRIBUTES.clientId, value: state.placement.clientId },
+    { key: SEARCH_ATTRIBUTES.creatorId, value: state.placement.creatorId },
+    { key: SEARCH_ATTRIBUTES.nextDeadlineAt, value: deadline ? new Date(deadline.atMs) : null },
+  ];
+}
