@@ -47,6 +47,7 @@ export const TASK_COMMAND_UPDATES = {
   publish: commandUpdate('publish'),
   cancel_response: commandUpdate('cancel_response'),
   arbitrate: commandUpdate('arbitrate'),
+  ops_cancel: commandUpdate('ops_cancel'),
 } as const satisfies { [C in TaskCommandType]: unknown };
 
 export const acceptUpdate = TASK_COMMAND_UPDATES.accept;

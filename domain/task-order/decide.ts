@@ -94,6 +94,8 @@ export function decide(state: TaskOrderState, command: TaskCommand, nowMs: numbe
       return decidePublishOverdueDeadline(state, nowMs);
     case 'arbitrate':
       return decideArbitrate(state, command);
+    case 'ops_cancel':
+      return decideOpsCancel(state, command);
     case 'accept':
     case 'reject':
     case 'remind':
@@ -362,6 +364,33 @@ function decideCancelResponse(state: TaskOrderState, by: Actor, accept: boolean,
 }
 
 /** O4: ops decide an escalated request; a confirm applies the initiator's money outcome (T20/T21). */
+/** O4: ops cancel with a chosen money outcome, each only where the rule it stands for applies. */
+function decideOpsCancel(state: TaskOrderState, command: Extract<TaskCommand, { type: 'ops_cancel' }>): Decision {
+  if (!isText(command.operator)) return no(reject('validation_failed', 'an ops action needs the operator (O4)'));
+  if (!isText(command.reason)) return no(reject('validation_failed', 'an ops action needs a reason (O4, T23)'));
+  if (isClosed(state)) return no(tooLateOrWrongState(state, command.type));
+  const by: Operator = { type: 'ops', id: command.operator };
+  const note = `${command.outcome}: ${command.reason}`;
+  switch (command.outcome) {
+    case 'full_refund':
+      return ok(cancelled('cancelled_by_ops', by, note, { refundFen: state.paidInFen, creatorFen: 0n, serviceFeeFen: 0n, forfeitedFen: 0n }));
+    case 'creator_compensation':
+      if (state.uploads === 0 || state.status === 'awaiting_balance') {
+        return no(reject('invalid_state', 'creator compensation needs a paid order with at least one upload (T20)', { status: state.status, uploads: state.uploads }));
+      }
+      return ok(cancelled('cancelled_by_ops', by, note, cancellationOutcome(state, 'client')));
+    case 'deposit_forfeited':
+      if (state.status !== 'awaiting_balance') {
+        return no(reject('invalid_state', 'a deposit can be forfeited only while the balance is unpaid (T13)', { status: state.status }));
+      }
+      return ok(cancelled('cancelled_by_ops', by, note, { refundFen: 0n, creatorFen: 0n, serviceFeeFen: 0n, forfeitedFen: state.paidInFen }));
+    default: {
+      const _exhaustive: never = command.outcome;
+      return _exhaustive;
+    }
+  }
+}
+
 function decideArbitrate(state: TaskOrderState, command: Extract<TaskCommand, { type: 'arbitrate' }>): Decision {
   if (!isText(command.operator)) return no(reject('validation_failed', 'arbitration needs the operator (O4)'));
   if (!isText(command.reason)) return no(reject('validation_failed', 'arbitration needs a reason (O4, T23)'));

@@ -139,6 +139,14 @@ export interface TaskOrderState {
 }
 
 /** A timer of the workflow: `{ type: `${kind}_deadline` }` for every deadline kind. */
+/**
+ * O4: ops cancel an order with one of the money outcomes of T6–T21: everything back to the client
+ * (T6, T7, T11, T21, T20 before any upload), 50% compensation to the creator (T20 after an
+ * upload), or the deposit forfeited (T13).
+ */
+export const OPS_CANCEL_OUTCOMES = ['full_refund', 'creator_compensation', 'deposit_forfeited'] as const;
+export type OpsCancelOutcome = (typeof OPS_CANCEL_OUTCOMES)[number];
+
 export type DeadlineCommand = { [K in TaskDeadlineKind]: { readonly type: `${K}_deadline` } }[TaskDeadlineKind];
 
 export type TaskCommand =
@@ -153,6 +161,7 @@ export type TaskCommand =
   | { readonly type: 'publish'; readonly actor: Actor; readonly videoId: string; readonly publishedAt: string }
   | { readonly type: 'cancel_response'; readonly actor: Actor; readonly accept: boolean; readonly reason?: string }
   | { readonly type: 'arbitrate'; readonly operator: string; readonly decision: ArbitrationDecision; readonly reason: string }
+  | { readonly type: 'ops_cancel'; readonly operator: string; readonly outcome: OpsCancelOutcome; readonly reason: string }
   | DeadlineCommand;
 
 export const REVIEW_DECISIONS = ['approve', 'request_changes'] as const;
