@@ -1,10 +1,27 @@
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { Client } from '@temporalio/client';
-import type { z} from 'zod';
-import { type ZodType } from 'zod';
 import type { Db } from '../db/connect';
 import { sql } from 'kysely';
+import type { ApiToken } from '../platform/config';
+import { installAuth } from './auth';
+import { renderDocsPage } from './docs-page';
 import { ApiError } from './errors';
+import { registerFinanceRoutes } from './finance-routes';
+import { registerBoostRoutes } from './boost-routes';
+import { registerOpsRoutes } from './ops-routes';
+import { createOpsService } from './ops-service';
+import { installIdempotency } from './idempotency';
+import { DOCS_PATH, OPENAPI_PATH, buildOpenApiDocument, type OpenApiDocument } from './openapi';
+import {
+  BalancePaymentsResult,
+  ClockAdvanced,
+  ClockNow,
+  Health,
+  TaskOrderList,
+  TaskOrderView,
+  TopUpResult,
+} from './responses';
+import { defineRoute, recordRoutes } from './routes';
 import {
   AcceptBody,
   ActorBody,
@@ -28,6 +45,7 @@ import type { TaskCommandType } from '../workflows/task-order-api';
 import { createTaskOrderService } from './task-order-service';
 import { listTaskOrderRows } from '../db/task-orders';
 import { taskOrderJson, taskOrderSummaryJson } from './views';
+import type { ZodType } from 'zod';
 
 /** The sandbox's test clock (SPEC §9): present only when Temporal is the time-skipping server. */
 export interface SandboxClock {
@@ -39,80 +57,218 @@ export interface AppDeps {
   readonly db: Db;
   readonly client: Client;
   readonly taskQueue: string;
-  readonly clock?: SandboxClock;
-  readonly logger?: boolean;
+  readonly clock?: SandboxClock | undefined;
+  /**
+   * SPEC §8: the bearer tokens and their roles (platform/config.ts API_TOKENS). None: every route
+   * but the public ones answers 401 (fail closed).
+   */
+  readonly tokens?: readonly ApiToken[];
+  /** true: log to stdout; a stream: log there (tests); false or omitted: no log. */
+  readonly logger?: boolean | { readonly stream: NodeJS.WritableStream; readonly level?: string };
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-export function buildApp({ db, client, taskQueue, clock, logger = false }: AppDeps): FastifyInstance {
-  const app = Fastify({ logger, bodyLimit: MAX_BODY_BYTES });
+/** Logged requests show their headers, but never a credential. */
+export const REDACTED_LOG_PATHS = ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'request.headers.authorization'];
+
+function loggerOptions(logger: AppDeps['logger']): FastifyServerOptions['logger'] {
+  if (!logger) return false;
+  return {
+    level: typeof logger === 'object' ? (logger.level ?? 'info') : 'info',
+    ...(typeof logger === 'object' ? { stream: logger.stream } : {}),
+    redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
+    serializers: {
+      req: (request: { method: string; url: string; headers: Record<string, unknown>; ip?: string }) => ({
+        method: request.method,
+        url: request.url,
+        headers: { ...request.headers },
+        remoteAddress: request.ip,
+      }),
+    },
+  };
+}
+
+export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = false }: AppDeps): FastifyInstance {
+  const app = Fastify({ logger: loggerOptions(logger), bodyLimit: MAX_BODY_BYTES, exposeHeadRoutes: false });
   const orders = createTaskOrderService({ db, client, taskQueue });
   const payments = createPaymentsService({ db, orders });
+
+  // Every route registered from here on — in this file, in finance-routes.ts, or anywhere later —
+  // is recorded for the OpenAPI document, must declare its roles, and takes Idempotency-Key.
+  const routes = recordRoutes(app);
+  installAuth(app, tokens);
+  installIdempotency(app, db);
 
   app.setReplySerializer((payload) => JSON.stringify(payload, jsonBigInt));
   app.setErrorHandler((error, _request, reply) => sendError(reply, error, app));
   app.setNotFoundHandler((request, reply) => sendError(reply, new ApiError('not_found', `no route ${request.method} ${request.url}`), app));
 
-  app.get('/health', async () => {
-    await sql`select 1`.execute(db);
-    return { status: 'ok' };
+  // ── Public: health, the OpenAPI document and its docs page ─────────────────────────────────
+  defineRoute(app, {
+    method: 'GET',
+    path: '/health',
+    roles: 'public',
+    tags: ['meta'],
+    summary: 'Health check: the API is up and reaches its database',
+    responses: { 200: { description: 'healthy', schema: Health } },
+    handler: async () => {
+      await sql`select 1`.execute(db);
+      return { status: 'ok' };
+    },
   });
 
-  app.post('/v1/task-orders', async (request, reply) => {
-    const placement = parse(PlaceTaskOrderBody, request.body);
-    const { created, order } = await orders.place(placement);
-    return reply.code(created ? 201 : 200).send(taskOrderJson(order));
+  let document: OpenApiDocument | undefined;
+  const openApi = () =>
+    (document ??= buildOpenApiDocument(routes, {
+      title: 'Xingtu order workflows API',
+      version: '1.0.0',
+      description: 'Task orders and boost orders as durable workflows with an exactly-once double-entry ledger (SPEC §8).',
+    }));
+  defineRoute(app, {
+    method: 'GET',
+    path: OPENAPI_PATH,
+    roles: 'public',
+    tags: ['meta'],
+    summary: 'This OpenAPI 3 document',
+    responses: { 200: { description: 'the OpenAPI document' } },
+    handler: () => openApi(),
+  });
+  defineRoute(app, {
+    method: 'GET',
+    path: DOCS_PATH,
+    roles: 'public',
+    tags: ['meta'],
+    summary: 'The API documentation as a web page',
+    responses: { 200: { description: 'an HTML page', contentType: 'text/html' } },
+    handler: (_input, _request, reply) => reply.type('text/html; charset=utf-8').send(renderDocsPage(openApi(), OPENAPI_PATH)),
   });
 
-  app.get('/v1/task-orders', async (request) => {
-    const { cursor, limit, ...filter } = parse(ListTaskOrdersQuery, request.query);
-    const rows = await listTaskOrderRows(db, { ...filter, ...(cursor ? { after: cursor } : {}), limit });
-    const last = rows.length === limit ? rows[rows.length - 1] : undefined;
-    return { orders: rows.map(taskOrderSummaryJson), nextCursor: last ? encodeListCursor(last.placed_at, last.order_id) : null };
+  // ── Task orders (SPEC §2): the backend places and commands; every role may read ──────────────
+  const taskOrder = { 200: { description: 'the task order', schema: TaskOrderView } };
+  defineRoute(app, {
+    method: 'POST',
+    path: '/v1/task-orders',
+    roles: ['backend'],
+    tags: ['task orders'],
+    summary: 'Place a task order (T1–T5)',
+    description: 'Idempotent on orderId: the same content again answers 200 with the order, another content 422 idempotency_mismatch.',
+    body: PlaceTaskOrderBody,
+    responses: { 201: { description: 'placed and paid', schema: TaskOrderView }, 200: { description: 'already placed with this content', schema: TaskOrderView } },
+    handler: async ({ body }, _request, reply) => {
+      const { created, order } = await orders.place(body);
+      return reply.code(created ? 201 : 200).send(taskOrderJson(order));
+    },
   });
 
-  app.get('/v1/task-orders/:orderId', async (request) => {
-    const { orderId } = parse(OrderIdParams, request.params);
-    return taskOrderJson(await orders.findOrder(orderId));
+  defineRoute(app, {
+    method: 'GET',
+    path: '/v1/task-orders',
+    roles: ['backend', 'ops', 'finance'],
+    tags: ['task orders'],
+    summary: 'List task orders, newest first, filtered and paged',
+    query: ListTaskOrdersQuery,
+    responses: { 200: { description: 'one page of orders', schema: TaskOrderList } },
+    handler: async ({ query }) => {
+      const { cursor, limit, ...filter } = query;
+      const rows = await listTaskOrderRows(db, { ...filter, ...(cursor ? { after: cursor } : {}), limit });
+      const last = rows.length === limit ? rows[rows.length - 1] : undefined;
+      return { orders: rows.map(taskOrderSummaryJson), nextCursor: last ? encodeListCursor(last.placed_at, last.order_id) : null };
+    },
+  });
+
+  defineRoute(app, {
+    method: 'GET',
+    path: '/v1/task-orders/:orderId',
+    roles: ['backend', 'ops', 'finance'],
+    tags: ['task orders'],
+    summary: 'A task order',
+    params: OrderIdParams,
+    responses: taskOrder,
+    handler: async ({ params }) => taskOrderJson(await orders.findOrder(params.orderId)),
   });
 
   /** Each §8 command route: its path, its body schema, and the workflow command it becomes. */
-  const commandRoute = <S extends ZodType>(path: string, schema: S, type: TaskCommandType) =>
-    app.post(`/v1/task-orders/:orderId/${path}`, async (request) => {
-      const { orderId } = parse(OrderIdParams, request.params);
-      const args = withoutUndefined(parse(schema, request.body) as Record<string, unknown>);
-      return taskOrderJson(await orders.command(orderId, type, args as never));
+  const commandRoute = (path: string, body: ZodType, type: TaskCommandType, summary: string) =>
+    defineRoute(app, {
+      method: 'POST',
+      path: `/v1/task-orders/:orderId/${path}`,
+      roles: ['backend'],
+      tags: ['task orders'],
+      summary,
+      description: "The actor must be the order's client or creator as the rule requires (403 forbidden otherwise).",
+      params: OrderIdParams,
+      body,
+      responses: { 200: { description: 'the order after the command', schema: TaskOrderView } },
+      handler: async ({ params, body: args }) => taskOrderJson(await orders.command(params.orderId, type, withoutUndefined(args as Record<string, unknown>) as never)),
     });
-  commandRoute('accept', AcceptBody, 'accept');
-  commandRoute('reject', ActorReasonBody, 'reject');
-  commandRoute('remind', ActorBody, 'remind');
-  commandRoute('restore-price', ActorBody, 'restore_price');
-  commandRoute('pay-balance', PayBalanceBody, 'pay_balance');
-  commandRoute('videos', UploadVideoBody, 'upload_video');
-  commandRoute('reviews', ReviewBody, 'review');
-  commandRoute('publish', PublishBody, 'publish');
-  commandRoute('cancel', ActorReasonBody, 'cancel');
-  commandRoute('cancel-response', CancelResponseBody, 'cancel_response');
+  commandRoute('accept', AcceptBody, 'accept', 'The creator accepts, optionally at a new price (T8, T9)');
+  commandRoute('reject', ActorReasonBody, 'reject', 'The creator rejects (T7)');
+  commandRoute('remind', ActorBody, 'remind', 'The client reminds the creator (T11)');
+  commandRoute('restore-price', ActorBody, 'restore_price', 'The client restores the original price (T10)');
+  commandRoute('pay-balance', PayBalanceBody, 'pay_balance', 'The client pays the balance (T12)');
+  commandRoute('videos', UploadVideoBody, 'upload_video', 'The creator uploads a draft (T16)');
+  commandRoute('reviews', ReviewBody, 'review', 'The client reviews the latest draft (T17)');
+  commandRoute('publish', PublishBody, 'publish', 'The creator publishes the video (T18)');
+  commandRoute('cancel', ActorReasonBody, 'cancel', 'Cancel before acceptance (T11) or request a cancellation after it (T20, T21)');
+  commandRoute('cancel-response', CancelResponseBody, 'cancel_response', 'The counterparty answers a cancellation request (T20–T22)');
 
-  app.post('/v1/balance-payments', async (request) => {
-    const { clientId, orderIds, funding } = parse(BalancePaymentsBody, request.body);
-    return payments.payBalances(clientId, orderIds, funding);
+  // ── Payments ───────────────────────────────────────────────────────────────────────────────
+  defineRoute(app, {
+    method: 'POST',
+    path: '/v1/balance-payments',
+    roles: ['backend'],
+    tags: ['payments'],
+    summary: "Pay several orders' balances in one payment (T14)",
+    body: BalancePaymentsBody,
+    responses: { 200: { description: 'the outcome for each order', schema: BalancePaymentsResult } },
+    handler: ({ body }) => payments.payBalances(body.clientId, body.orderIds, body.funding),
   });
 
-  app.post('/v1/clients/:clientId/top-ups', async (request, reply) => {
-    const { clientId } = parse(ClientIdParams, request.params);
-    const { paymentRef, amountFen } = parse(TopUpBody, request.body);
-    const { created, balanceFen } = await payments.topUp(clientId, paymentRef, amountFen);
-    return reply.code(created ? 201 : 200).send({ clientId, paymentRef, amountFen, balanceFen });
+  defineRoute(app, {
+    method: 'POST',
+    path: '/v1/clients/:clientId/top-ups',
+    roles: ['backend'],
+    tags: ['payments'],
+    summary: "Top up a client's account from an external payment (L5)",
+    params: ClientIdParams,
+    body: TopUpBody,
+    responses: { 201: { description: 'credited', schema: TopUpResult }, 200: { description: 'this paymentRef was already credited', schema: TopUpResult } },
+    handler: async ({ params: { clientId }, body: { paymentRef, amountFen } }, _request, reply) => {
+      const { created, balanceFen } = await payments.topUp(clientId, paymentRef, amountFen);
+      return reply.code(created ? 201 : 200).send({ clientId, paymentRef, amountFen, balanceFen });
+    },
   });
 
+  // ── Finance (SPEC §7) ──────────────────────────────────────────────────────────────────────
+  registerFinanceRoutes(app, { db });
+  const nowMs = clock ? () => clock.nowMs() : async () => Date.now();
+  registerOpsRoutes(app, { ops: createOpsService({ db, client, nowMs }), orders });
+  registerBoostRoutes(app, { db, client, taskQueue, nowMs });
+
+  // ── Sandbox clock (SPEC §9) ────────────────────────────────────────────────────────────────
   if (clock) {
-    app.get('/v1/sandbox/clock', async () => ({ now: new Date(await clock.nowMs()).toISOString() }));
-    app.post('/v1/sandbox/clock/advance', async (request) => {
-      const advanceMs = parse(ClockAdvanceBody, request.body);
-      await clock.advance(advanceMs);
-      return { advancedMs: advanceMs, now: new Date(await clock.nowMs()).toISOString() };
+    defineRoute(app, {
+      method: 'GET',
+      path: '/v1/sandbox/clock',
+      roles: ['backend', 'ops'],
+      tags: ['sandbox'],
+      summary: "The sandbox clock's time",
+      responses: { 200: { description: 'now, in Temporal time', schema: ClockNow } },
+      handler: async () => ({ now: new Date(await clock.nowMs()).toISOString() }),
+    });
+    defineRoute(app, {
+      method: 'POST',
+      path: '/v1/sandbox/clock/advance',
+      roles: ['backend', 'ops'],
+      tags: ['sandbox'],
+      summary: 'Move the sandbox clock forward, firing every timer in between',
+      body: ClockAdvanceBody,
+      responses: { 200: { description: 'advanced', schema: ClockAdvanced } },
+      handler: async ({ body: advanceMs }) => {
+        await clock.advance(advanceMs);
+        return { advancedMs: advanceMs, now: new Date(await clock.nowMs()).toISOString() };
+      },
     });
   }
   return app;
@@ -121,14 +277,6 @@ export function buildApp({ db, client, taskQueue, clock, logger = false }: AppDe
 /** Optional fields the caller left out stay out of the command (and of the workflow's history). */
 function withoutUndefined(value: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
-}
-
-function parse<S extends ZodType>(schema: S, input: unknown): z.output<S> {
-  const result = schema.safeParse(input ?? {});
-  if (!result.success) {
-    throw new ApiError('validation_failed', 'the request is not valid', result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
-  }
-  return result.data;
 }
 
 function sendError(reply: FastifyReply, error: unknown, app: FastifyInstance) {

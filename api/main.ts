@@ -3,6 +3,7 @@ import { createDb } from '../db/connect';
 import { loadConfig } from '../platform/config';
 import { dataConverter } from '../platform/data-converter';
 import { buildApp } from './app';
+import { generateApiTokens, generatedTokensBanner } from './auth';
 
 /** The API alone (docker compose; any number of replicas): DATABASE_URL and TEMPORAL_ADDRESS. */
 async function main(): Promise<void> {
@@ -11,7 +12,10 @@ async function main(): Promise<void> {
   const db = createDb({ connectionString: config.databaseUrl });
   const connection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection, namespace: config.temporalNamespace, dataConverter });
-  const app = buildApp({ db, client, taskQueue: config.taskQueue, logger: true });
+  // API_TOKENS, or fresh random tokens shown once on stdout (never a well-known default).
+  const tokens = config.apiTokens ?? generateApiTokens();
+  if (!config.apiTokens) console.log(generatedTokensBanner(tokens));
+  const app = buildApp({ db, client, taskQueue: config.taskQueue, tokens, logger: true });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {

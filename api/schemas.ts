@@ -13,7 +13,35 @@ export const AmountFen = z
   .max(Number(MAX_AMOUNT_FEN))
   .transform((n) => BigInt(n));
 
-export const Instant = z.iso.datetime({ offset: true });
+/**
+ * An ISO 8601 instant that PostgreSQL can store: a UTC offset of at most ±14:00 (the widest in use;
+ * PostgreSQL refuses more than ±15:59) and a year from 1970 to 9999 (it has no year 0).
+ */
+export const Instant = z.iso
+  .datetime({ offset: true })
+  .refine(isStorableInstant, 'an instant from 1970 to 9999 with a UTC offset of at most ±14:00')
+  .describe('an ISO 8601 instant with Z or a UTC offset of at most ±14:00, from 1970 to 9999');
+
+function isStorableInstant(value: string): boolean {
+  const offset = /([+-])(\d\d):(\d\d)$/.exec(value);
+  if (offset && Number(offset[2]) * 60 + Number(offset[3]) > 14 * 60) return false;
+  const ms = Date.parse(value);
+  return ms >= 0 && ms < Date.UTC(10000, 0, 1);
+}
+
+/** Half of a surrogate pair. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** NUL, or half of a surrogate pair: text PostgreSQL refuses (in text and in jsonb). */
+const isStorableText = (value: string) => !value.includes('\u0000') && !LONE_SURROGATE.test(value);
+
+/** Free text: trimmed, 1–max characters, well-formed Unicode without NUL. */
+export const Text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine(isStorableText, 'text must be well-formed Unicode without NUL characters');
 
 export const Funding = z.discriminatedUnion('source', [
   z.strictObject({ source: z.literal('account') }),
@@ -27,8 +55,8 @@ export const PlaceTaskOrderBody = z.strictObject({
   taskType: z.enum(TASK_TYPES),
   priceFen: AmountFen,
   brief: z.strictObject({
-    title: z.string().trim().min(1).max(200),
-    industry: z.string().trim().min(1).max(64),
+    title: Text(200),
+    industry: Text(64),
     expectedPublishAt: Instant,
   }),
   paymentMode: z.enum(PAYMENT_MODES),
@@ -36,7 +64,7 @@ export const PlaceTaskOrderBody = z.strictObject({
 });
 
 export const Actor = z.strictObject({ type: z.enum(['client', 'creator']), id: Id });
-const Reason = z.string().trim().min(1).max(500);
+const Reason = Text(500);
 
 export const AcceptBody = z.strictObject({ actor: Actor, newPriceFen: AmountFen.optional() });
 export const ActorBody = z.strictObject({ actor: Actor });
@@ -57,7 +85,7 @@ export const ClockAdvanceBody = z
 
 export const PayBalanceBody = z.strictObject({ actor: Actor, funding: Funding });
 export const UploadVideoBody = z
-  .strictObject({ actor: Actor, draftId: Id.optional(), videoUrl: z.url().max(2000).optional() })
+  .strictObject({ actor: Actor, draftId: Id.optional(), videoUrl: z.url().max(2000).refine(isStorableText, 'a URL must be well-formed Unicode without NUL characters').optional() })
   .refine((b) => b.draftId !== undefined || b.videoUrl !== undefined, 'an upload needs a draftId or a videoUrl');
 export const ReviewBody = z.strictObject({ actor: Actor, decision: z.enum(['approve', 'request_changes']), comment: Reason.optional() });
 export const PublishBody = z.strictObject({ actor: Actor, videoId: Id, publishedAt: Instant });

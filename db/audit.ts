@@ -167,7 +167,7 @@ async function auditChains(trx: Trx, findings: Findings): Promise<{ checkedTrans
         const content: LedgerTransaction = {
           txId,
           kind: tx.kind,
-          orderId: tx.order_id as string,
+          orderId: tx.order_id,
           transfers: own.map((t) => ({ debitAccount: t.debit_account, creditAccount: t.credit_account, amountFen: t.amount_fen })),
           ...(tx.external_payment_ref === null ? {} : { externalPaymentRef: tx.external_payment_ref }),
         };

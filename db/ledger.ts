@@ -52,37 +52,31 @@ export function ledgerChainFor(tx: Pick<LedgerTransaction, 'txId' | 'orderId'>):
 export async function postLedgerTransaction(trx: Transaction<Database>, tx: LedgerTransaction, occurredAt: Date): Promise<PostingResult> {
   if (tx.transfers.length === 0) throw new Error(`ledger transaction ${tx.txId} has no transfers`);
   const contentHash = transactionContentHash(tx, occurredAt);
-  const existing = await trx.selectFrom('ledger_transactions').select('content_hash').where('tx_id', '=', tx.txId).executeTakeFirst();
-  if (existing) {
-    if (existing.content_hash === contentHash) return 'duplicate';
+  // One round trip: the idempotency check, the transaction row (its chain link comes from the
+  // trigger) and its transfers. When the id exists, nothing is inserted and its hash comes back.
+  const { rows } = await sql<{ existing_hash: string | null; seq: bigint | null }>`
+    with existing as (
+      select content_hash from ledger_transactions where tx_id = ${tx.txId}::text
+    ), inserted as (
+      insert into ledger_transactions (tx_id, kind, order_id, external_payment_ref, occurred_at, content_hash, chain_id)
+      select ${tx.txId}::text, ${tx.kind}::text, ${tx.orderId}::text, ${tx.externalPaymentRef ?? null}::text, ${occurredAt}::timestamptz,
+             ${contentHash}::text, ${ledgerChainFor(tx)}::integer
+      where not exists (select 1 from existing)
+      returning seq
+    ), transfers as (
+      insert into ledger_transfers (tx_id, tx_seq, transfer_index, debit_account, credit_account, amount_fen)
+      select ${tx.txId}::text, inserted.seq, (t.n - 1)::integer, t.debit_account, t.credit_account, t.amount_fen
+      from inserted,
+           unnest(${tx.transfers.map((t) => t.debitAccount)}::text[], ${tx.transfers.map((t) => t.creditAccount)}::text[],
+                  ${tx.transfers.map((t) => t.amountFen.toString())}::int8[]) with ordinality as t(debit_account, credit_account, amount_fen, n)
+    )
+    select (select content_hash from existing) as existing_hash, (select seq from inserted) as seq`.execute(trx);
+  const result = rows[0];
+  if (result?.existing_hash) {
+    if (result.existing_hash === contentHash) return 'duplicate';
     throw new IdempotencyConflictError(`ledger transaction ${tx.txId} exists with a different content (L3)`);
   }
-  const { seq } = await trx
-    .insertInto('ledger_transactions')
-    .values({
-      tx_id: tx.txId,
-      kind: tx.kind,
-      order_id: tx.orderId,
-      external_payment_ref: tx.externalPaymentRef ?? null,
-      occurred_at: occurredAt,
-      content_hash: contentHash,
-      chain_id: ledgerChainFor(tx),
-    })
-    .returning('seq')
-    .executeTakeFirstOrThrow();
-  await trx
-    .insertInto('ledger_transfers')
-    .values(
-      tx.transfers.map((t, i) => ({
-        tx_id: tx.txId,
-        tx_seq: seq,
-        transfer_index: i,
-        debit_account: t.debitAccount,
-        credit_account: t.creditAccount,
-        amount_fen: t.amountFen,
-      })),
-    )
-    .execute();
+  if (result?.seq === null || result?.seq === undefined) throw new Error(`ledger transaction ${tx.txId} was not stored`);
   return 'posted';
 }
 

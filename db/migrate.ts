@@ -1,14 +1,19 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { seedBusinessCalendar } from './calendar';
 import { createOwnerDb, type Db } from './connect';
 import * as m0001 from './migrations/0001_orders_and_ledger';
 import * as m0002 from './migrations/0002_ledger_integrity';
 import * as m0003 from './migrations/0003_client_balance_debits';
+import * as m0004 from './migrations/0004_idempotency_keys';
+import * as m0005 from './migrations/0005_boosts';
 
 /** Migrations are listed statically, so bundling or a different working directory cannot lose one. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001_orders_and_ledger': m0001,
   '0002_ledger_integrity': m0002,
   '0003_client_balance_debits': m0003,
+  '0004_idempotency_keys': m0004,
+  '0005_boosts': m0005,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
@@ -23,6 +28,9 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
     const migrator = new Migrator({ db: owner ?? db, provider });
     const { error, results } = await migrator.migrateToLatest();
     if (error) throw error instanceof Error ? error : new Error(String(error));
+    // B7: the bundled business-calendar years the table does not have yet (db/calendar.ts), so
+    // every place that migrates (npm start, npm run migrate, compose, the tests) also seeds.
+    await seedBusinessCalendar(owner ?? db);
     return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   } finally {
     await owner?.destroy();

@@ -91,6 +91,89 @@ export interface NotificationsTable {
   delivered_at: ColumnType<Date | null, never, Date | string>;
 }
 
+/** SPEC §8 Idempotency-Key: one row per (role, key); status_code NULL while the first request runs. */
+export interface IdempotencyKeysTable {
+  role: string;
+  key: string;
+  request_hash: string;
+  status_code: number | null;
+  content_type: string | null;
+  response_body: string | null;
+  created_at: CreatedAt;
+  completed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+/** B8: the latest view count per video; never decreases (a trigger refuses a lower one). */
+export interface VideoStatsTable {
+  video_id: string;
+  creator_id: string;
+  published_at: Timestamp;
+  views: bigint;
+  observed_at: ColumnType<Date, Date | string, Date | string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** B1/B2: a stored quote (result = the quote with its explanation, stored JSON). */
+export interface BoostQuotesTable {
+  quote_id: string;
+  client_id: string | null;
+  creator_id: string;
+  price_fen: bigint;
+  available: boolean;
+  quoted_at: Timestamp;
+  valid_until: Timestamp;
+  result: unknown;
+  created_at: CreatedAt;
+}
+
+/** B2: creators who opted out of boosts (maintained by ops). */
+export interface CreatorBoostOptOutsTable {
+  creator_id: string;
+  opted_out_at: CreatedAt;
+  note: string | null;
+}
+
+/** B7: a year whose official calendar is loaded (ops can add one). */
+export interface BusinessCalendarYearsTable {
+  year: number;
+  source: string | null;
+  loaded_at: CreatedAt;
+}
+
+/** B7: a holiday or a 调休 working day (read `date` as text: to_char(date, 'YYYY-MM-DD')). */
+export interface BusinessCalendarDaysTable {
+  date: ColumnType<string, string, string>;
+  kind: 'holiday' | 'workday';
+  year: number;
+}
+
+/** The boost-order read model (E2): a pure function of the folded boost state (db/boost-orders.ts). */
+export interface BoostOrdersTable {
+  boost_order_id: string;
+  task_order_id: string;
+  client_id: string;
+  creator_id: string;
+  quote_id: string;
+  video_id: string | null;
+  status: string;
+  end_reason: string | null;
+  price_fen: bigint;
+  boost_fee_fen: bigint;
+  expected_views: bigint;
+  escrow_fen: bigint;
+  refund_fen: bigint | null;
+  refund_due_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  refund_posted_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  calendar_missing: boolean;
+  next_deadline_kind: string | null;
+  next_deadline_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  request_hash: string;
+  version: number;
+  ordered_at: Timestamp;
+  updated_at: ColumnType<Date, Date | string, Date | string>;
+  details: unknown;
+}
+
 export interface Database {
   order_events: OrderEventsTable;
   ledger_transactions: LedgerTransactionsTable;
@@ -99,6 +182,13 @@ export interface Database {
   ledger_chain_heads: LedgerChainHeadsTable;
   task_orders: TaskOrdersTable;
   notifications: NotificationsTable;
+  idempotency_keys: IdempotencyKeysTable;
+  video_stats: VideoStatsTable;
+  boost_quotes: BoostQuotesTable;
+  creator_boost_opt_outs: CreatorBoostOptOutsTable;
+  business_calendar_years: BusinessCalendarYearsTable;
+  business_calendar_days: BusinessCalendarDaysTable;
+  boost_orders: BoostOrdersTable;
 }
 
 export type OrderEventRow = Selectable<OrderEventsTable>;
@@ -107,3 +197,7 @@ export type TaskOrderRow = Selectable<TaskOrdersTable>;
 export type NewTaskOrderRow = Insertable<TaskOrdersTable>;
 export type LedgerTransactionRow = Selectable<LedgerTransactionsTable>;
 export type LedgerTransferRow = Selectable<LedgerTransfersTable>;
+export type BoostOrderRow = Selectable<BoostOrdersTable>;
+export type NewBoostOrderRow = Insertable<BoostOrdersTable>;
+export type VideoStatsRow = Selectable<VideoStatsTable>;
+export type BoostQuoteRow = Selectable<BoostQuotesTable>;

@@ -1,3 +1,13 @@
+/** The roles an API token can have (SPEC §8). */
+export const API_ROLES = ['backend', 'ops', 'finance'] as const;
+export type ApiRole = (typeof API_ROLES)[number];
+
+/** One configured bearer token and its role. */
+export interface ApiToken {
+  readonly role: ApiRole;
+  readonly token: string;
+}
+
 /** Runtime configuration from the environment; every value has a default for `npm start`. */
 export interface Config {
   readonly databaseUrl: string | undefined; // unset: npm start runs an embedded PostgreSQL
@@ -10,6 +20,11 @@ export interface Config {
   readonly embeddedPostgresPort: number;
   readonly temporalPort: number;
   readonly temporalUiPort: number;
+  /**
+   * API_TOKENS, e.g. `backend:tok1,ops:tok2,finance:tok3` (a role may have several tokens).
+   * Unset: npm start and the API generate random tokens at start and print them once.
+   */
+  readonly apiTokens: readonly ApiToken[] | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -24,7 +39,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     embeddedPostgresPort: port(env.EMBEDDED_PG_PORT, 54329),
     temporalPort: port(env.TEMPORAL_PORT, 7233),
     temporalUiPort: port(env.TEMPORAL_UI_PORT, 8233),
+    apiTokens: env.API_TOKENS?.trim() ? parseApiTokens(env.API_TOKENS) : undefined,
   };
+}
+
+/** RFC 6750 token68 characters; at least 16 of them, so a token cannot be guessed. */
+const TOKEN = /^[A-Za-z0-9._~+/=-]{16,256}$/;
+
+/**
+ * Parses `role:token[,role:token…]`. Refuses (without echoing any token) an unknown role, a token
+ * that is too short or has other characters, and a token given twice.
+ */
+export function parseApiTokens(value: string): ApiToken[] {
+  const tokens: ApiToken[] = [];
+  const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  entries.forEach((entry, i) => {
+    const colon = entry.indexOf(':');
+    const role = entry.slice(0, colon).trim();
+    const token = entry.slice(colon + 1).trim();
+    const where = `API_TOKENS entry ${i + 1}`;
+    if (colon < 0) throw new Error(`${where} is not role:token`);
+    if (!(API_ROLES as readonly string[]).includes(role)) throw new Error(`${where}: unknown role "${role}" (roles: ${API_ROLES.join(', ')})`);
+    if (!TOKEN.test(token)) throw new Error(`${where} (${role}): a token is 16–256 characters of A–Z a–z 0–9 . _ ~ + / = -`);
+    if (tokens.some((t) => t.token === token)) throw new Error(`${where} (${role}): the same token is configured twice`);
+    tokens.push({ role: role as ApiRole, token });
+  });
+  if (tokens.length === 0) throw new Error('API_TOKENS is set but names no token');
+  return tokens;
 }
 
 function port(value: string | undefined, fallback: number): number {

@@ -10,6 +10,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildApp, type SandboxClock } from '../api/app';
+import { generateApiTokens, generatedTokensBanner } from '../api/auth';
 import { createDb } from '../db/connect';
 import { migrateToLatest } from '../db/migrate';
 import { loadConfig } from '../platform/config';
@@ -88,11 +89,15 @@ async function main(): Promise<void> {
     });
     log('worker', `polling task queue ${config.taskQueue}`);
 
-    // API
-    const app = buildApp({ db, client, taskQueue: config.taskQueue, clock });
+    // API: the tokens of API_TOKENS, or fresh random ones shown once (never a well-known default)
+    const tokens = config.apiTokens ?? generateApiTokens();
+    const app = buildApp({ db, client, taskQueue: config.taskQueue, clock, tokens });
     stops.push(() => app.close());
+    if (config.apiTokens) log('api', `${tokens.length} API tokens from API_TOKENS (${[...new Set(tokens.map((t) => t.role))].join(', ')})`);
+    else console.log(generatedTokensBanner(tokens));
     await app.listen({ host: config.apiHost, port: config.apiPort });
-    log('api', `listening on http://${config.apiHost}:${config.apiPort} (health: /health)`);
+    const base = `http://${config.apiHost}:${config.apiPort}`;
+    log('api', `listening on ${base} (health: /health, docs: ${base}/docs, OpenAPI: ${base}/v1/openapi.json)`);
 
     await new Promise<void>((done) => {
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => done());

@@ -32,6 +32,7 @@ async function start(ports: Record<string, number>): Promise<{ child: ChildProce
       EMBEDDED_PG_PORT: String(ports.pg),
       TEMPORAL_PORT: String(ports.temporal),
       TEMPORAL_UI_PORT: String(ports.ui),
+      API_TOKENS: '', // unset: npm start generates tokens and prints them once
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -48,6 +49,14 @@ async function start(ports: Record<string, number>): Promise<{ child: ChildProce
   throw new Error(`npm start did not become healthy in 60 s:\n${output}`);
 }
 
+/** The backend token npm start printed (API_TOKENS unset): `   backend  <token>`. */
+function printedBackendToken(output: string): Record<string, string> {
+  const tokens = [...output.matchAll(/^ {3}backend +(\S+)$/gm)].map((m) => m[1] as string);
+  const token = tokens[tokens.length - 1];
+  if (!token) throw new Error(`npm start printed no backend token:\n${output}`);
+  return { authorization: `Bearer ${token}` };
+}
+
 function stop(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
     child.once('exit', (code) => resolve(code));
@@ -59,15 +68,19 @@ test('npm start serves the API, keeps orders across a restart and shuts down cle
   const ports = { api: await freePort(), pg: await freePort(), temporal: await freePort(), ui: await freePort() };
   const first = await start(ports);
   const p = placement();
-  const placed = await http(first.baseUrl, 'POST', '/v1/task-orders', placementBody(p));
+  // Without a token the API refuses; with the token npm start printed, it serves.
+  expect((await http(first.baseUrl, 'POST', '/v1/task-orders', placementBody(p), { authorization: '' })).status).toBe(401);
+  const placed = await http(first.baseUrl, 'POST', '/v1/task-orders', placementBody(p), printedBackendToken(first.output()));
   expect(placed.status).toBe(201);
   expect(await stop(first.child)).toBe(0);
   expect(first.output()).toContain('stopped cleanly');
 
   const second = await start(ports);
-  const read = await http(second.baseUrl, 'GET', `/v1/task-orders/${p.orderId}`);
+  const auth = printedBackendToken(second.output()); // new tokens at every start
+  expect(auth).not.toEqual(printedBackendToken(first.output()));
+  const read = await http(second.baseUrl, 'GET', `/v1/task-orders/${p.orderId}`, undefined, auth);
   expect(read.body).toMatchObject({ orderId: p.orderId, status: 'awaiting_acceptance' });
-  const accepted = await http(second.baseUrl, 'POST', `/v1/task-orders/${p.orderId}/accept`, { actor: { type: 'creator', id: p.creatorId } });
+  const accepted = await http(second.baseUrl, 'POST', `/v1/task-orders/${p.orderId}/accept`, { actor: { type: 'creator', id: p.creatorId } }, auth);
   expect(accepted.body).toMatchObject({ status: 'in_production' }); // the workflow survived the restart
   expect(await stop(second.child)).toBe(0);
 }, 180_000);

@@ -3,6 +3,7 @@ export const ACTIVITY_FAILURE = {
   insufficientFunds: 'insufficient_funds',
   paymentRefReused: 'payment_ref_reused',
   idempotencyConflict: 'idempotency_conflict',
+  taskAlreadyBoosted: 'task_already_boosted', // B3: a second boost order for one task order
 } as const;
 
 export type ActivityFailureType = (typeof ACTIVITY_FAILURE)[keyof typeof ACTIVITY_FAILURE];

@@ -1,1 +1,2 @@
 export { taskOrderWorkflow } from './task-order';
+export { boostOrderWorkflow } from './boost-order';

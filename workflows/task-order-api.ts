@@ -1,4 +1,4 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Rejection } from '../domain/errors';
 import type { TaskDeadline } from '../domain/task-order/deadlines';
 import type { DeadlineCommand, TaskCommand, TaskOrderState, TaskPlacement } from '../domain/task-order/types';
@@ -53,3 +53,9 @@ export const TASK_COMMAND_UPDATES = {
 export const acceptUpdate = TASK_COMMAND_UPDATES.accept;
 export const placementUpdate = defineUpdate<PlacementOutcome>('placement');
 export const stateQuery = defineQuery<TaskOrderView | undefined>('state');
+
+/**
+ * B3: a boost order links itself to its task order. The task-order workflow then tells the boost
+ * workflow when it records the video's publication (T18) or the task's cancellation (B4).
+ */
+export const linkBoostSignal = defineSignal<[{ readonly boostOrderId: string }]>('linkBoost');

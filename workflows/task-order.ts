@@ -4,6 +4,8 @@ import {
   allHandlersFinished,
   condition,
   currentUpdateInfo,
+  getExternalWorkflowHandle,
+  log,
   patched,
   proxyActivities,
   setHandler,
@@ -12,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { ACTIVITY_FAILURE } from './activity-failures';
+import { boostOrderWorkflowId, taskCancelledSignal, videoPublishedSignal } from './boost-order-api';
 import { taskOrderSearchAttributes } from './search-attributes';
 import { reject, type Rejection } from '../domain/errors';
 import {
@@ -28,6 +31,7 @@ import {
 } from '../domain/task-order';
 import {
   TASK_COMMAND_UPDATES,
+  linkBoostSignal,
   placementUpdate,
   stateQuery,
   type PlacementOutcome,
@@ -47,6 +51,8 @@ export async function taskOrderWorkflow({ placement, policy }: TaskOrderInput): 
   let state: TaskOrderState | undefined;
   let outcome: PlacementOutcome | undefined;
   let busy = false;
+  /** B3: the boost orders linked to this task order (at most one in practice). */
+  const boostOrderIds: string[] = [];
 
   /** Commands and timers run one at a time: each decides on the state the previous one left. */
   async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -72,6 +78,32 @@ export async function taskOrderWorkflow({ placement, policy }: TaskOrderInput): 
     for (const r of recorded) state = evolve(state, r);
     // O3; patched because histories recorded before search attributes must still replay.
     if (state && patched('search-attributes-v1')) upsertSearchAttributes(taskOrderSearchAttributes(state));
+    await tellLinkedBoosts(recorded.map((r) => r.event));
+  }
+
+  /**
+   * T18/B4: tells the linked boost orders about the publication or the cancellation just recorded.
+   * Only a task with a linked boost reaches patched(), so histories without one replay unchanged.
+   * A boost workflow that has closed cannot be signalled: it no longer needs to know.
+   */
+  async function tellLinkedBoosts(events: readonly TaskEvent[]): Promise<void> {
+    if (boostOrderIds.length === 0) return;
+    for (const event of events) {
+      if (event.type !== 'VideoPublished' && event.type !== 'TaskOrderCancelled') continue;
+      if (!patched('boost-link-v1')) return;
+      for (const boostOrderId of boostOrderIds) {
+        const boost = getExternalWorkflowHandle(boostOrderWorkflowId(boostOrderId));
+        try {
+          if (event.type === 'VideoPublished') {
+            await boost.signal(videoPublishedSignal, { videoId: event.videoId, publishedAtMs: Date.parse(event.publishedAt) });
+          } else {
+            await boost.signal(taskCancelledSignal, { taskOrderId: placement.orderId });
+          }
+        } catch (error) {
+          log.info('a linked boost order could not be signalled', { boostOrderId, event: event.type, error: String(error) });
+        }
+      }
+    }
   }
 
   const view = (s: TaskOrderState): TaskOrderView => ({ state: s, deadlines: pendingDeadlines(s) });
@@ -108,6 +140,10 @@ export async function taskOrderWorkflow({ placement, policy }: TaskOrderInput): 
     return outcome;
   });
   setHandler(stateQuery, () => (state ? view(state) : undefined));
+  // B3: a boost order links itself; only the id is kept (no command, so no history change).
+  setHandler(linkBoostSignal, ({ boostOrderId }) => {
+    if (!boostOrderIds.includes(boostOrderId)) boostOrderIds.push(boostOrderId);
+  });
 
   // T1–T5: placement. A refused payment leaves nothing behind: the order is not placed.
   try {

@@ -1,8 +1,24 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { buildApp } from '../../api/app';
+import { buildApp, type AppDeps } from '../../api/app';
+import type { ApiRole, ApiToken } from '../../platform/config';
 import { startDevServer, startTimeSkippingServer } from '../../platform/temporal-env';
 import { createTestDatabase, type TestDatabase } from './db';
 import { installQuietRuntime, runningWorker } from './temporal';
+
+/** The e2e stacks' API tokens, one per role (SPEC §8); `http()` sends the backend's by default. */
+export const TEST_TOKENS: Readonly<Record<ApiRole, string>> = {
+  backend: 'test-backend-token-0123456789abcdef',
+  ops: 'test-ops-token-0123456789abcdef',
+  finance: 'test-finance-token-0123456789abcdef',
+};
+export const TEST_API_TOKENS: readonly ApiToken[] = (Object.entries(TEST_TOKENS) as Array<[ApiRole, string]>).map(([role, token]) => ({ role, token }));
+/** The same tokens as API_TOKENS would carry them. */
+export const TEST_API_TOKENS_ENV = TEST_API_TOKENS.map(({ role, token }) => `${role}:${token}`).join(',');
+
+/** `Authorization: Bearer …` for a role's test token. */
+export function authHeader(role: ApiRole): Record<string, string> {
+  return { authorization: `Bearer ${TEST_TOKENS[role]}` };
+}
 
 export interface TestStack {
   readonly baseUrl: string;
@@ -15,13 +31,13 @@ export interface TestStack {
  * The whole system for an e2e test: a real Temporal server (the dev server, or the time-skipping
  * server for the sandbox), a real PostgreSQL database, the worker and the HTTP API on a free port.
  */
-export async function startStack(mode: 'dev' | 'sandbox' = 'dev'): Promise<TestStack> {
+export async function startStack(mode: 'dev' | 'sandbox' = 'dev', options: { logger?: AppDeps['logger'] } = {}): Promise<TestStack> {
   installQuietRuntime();
   const taskQueue = `e2e-${mode}-${process.pid}`;
   const [env, database] = await Promise.all([mode === 'dev' ? startDevServer() : startTimeSkippingServer(), createTestDatabase()]);
   const worker = await runningWorker(env, database.db, taskQueue);
   const clock = mode === 'sandbox' ? { nowMs: () => env.currentTimeMs(), advance: (ms: number) => env.sleep(ms) } : undefined;
-  const app = buildApp({ db: database.db, client: env.client, taskQueue, ...(clock ? { clock } : {}) });
+  const app = buildApp({ db: database.db, client: env.client, taskQueue, tokens: TEST_API_TOKENS, ...(clock ? { clock } : {}), ...(options.logger ? { logger: options.logger } : {}) });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     baseUrl: address,
@@ -41,10 +57,17 @@ export interface JsonResponse {
   readonly body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
+/**
+ * One request to the API, as the backend (its test token) unless `headers` carries another
+ * `authorization`; `authorization: ''` sends none.
+ */
 export async function http(baseUrl: string, method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
+  const given = Object.keys(headers).find((name) => name.toLowerCase() === 'authorization');
+  const auth = given === undefined ? authHeader('backend') : headers[given] === '' ? {} : { authorization: headers[given] as string };
+  const rest = Object.fromEntries(Object.entries(headers).filter(([name]) => name !== given));
   const response = await fetch(`${baseUrl}${path}`, {
     method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...auth, ...rest },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await response.text();

@@ -1,0 +1,318 @@
+import type { FastifyInstance } from 'fastify';
+import type { Client } from '@temporalio/client';
+import { z } from 'zod';
+import { boostOrderDetails } from '../db/boost-orders';
+import type { Db } from '../db/connect';
+import type { BoostOrderRow, VideoStatsRow } from '../db/schema';
+import { BOOST_END_REASONS, BOOST_STATUSES, DEFAULT_BOOST_POLICY, QUOTE_UNAVAILABLE_REASONS, type BoostProgress, type BoostQuote } from '../domain/boost';
+import { ApiError } from './errors';
+import { createBoostService, type BoostService } from './boost-service';
+import { defineRoute } from './routes';
+import { AmountFen, Funding, Id, Instant, Text } from './schemas';
+
+/** Boost orders (SPEC §3) and the video-stats feed (B8), SPEC §8. */
+export interface BoostRoutesDeps {
+  readonly db: Db;
+  readonly client: Client;
+  readonly taskQueue: string;
+  /** Now, in the workflows' clock (api/app.ts: the sandbox clock in the sandbox, else the wall clock). */
+  readonly nowMs: () => Promise<number>;
+}
+
+// ── Requests ─────────────────────────────────────────────────────────────────────────────────
+const Views = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).describe('a view count');
+
+export const VideoStatsBody = z.strictObject({ videoId: Id, creatorId: Id, publishedAt: Instant, views: Views, observedAt: Instant });
+
+export const BoostQuotesBody = z.strictObject({
+  clientId: Id.optional(),
+  items: z.array(z.strictObject({ creatorId: Id, priceFen: AmountFen })).min(1).max(20),
+});
+
+export const OrderBoostBody = z.strictObject({ boostOrderId: Id, taskOrderId: Id, clientId: Id, quoteId: Id, funding: Funding });
+
+export const BoostOrderIdParams = z.strictObject({ boostOrderId: Id });
+
+export const ReleaseRefundBody = z.strictObject({ releasedBy: Id, reason: Text(500).optional() });
+
+// ── Responses (for the OpenAPI document; they describe what the functions below produce) ────
+const Fen = z.number().int().describe('an amount in fen (CNY 0.01)');
+const NonNegativeFen = Fen.min(0);
+const Bp = z.number().int().min(0).describe('basis points');
+const At = z.string().describe('an instant, ISO 8601 UTC');
+const Count = z.number().int().min(0);
+
+export const VideoStatsView = z.object({
+  videoId: z.string(),
+  creatorId: z.string(),
+  publishedAt: At,
+  views: Count,
+  observedAt: At,
+  outcome: z.enum(['created', 'updated', 'unchanged']),
+});
+
+export const BoostQuoteView = z.object({
+  quoteId: z.string(),
+  creatorId: z.string(),
+  priceFen: NonNegativeFen,
+  available: z.boolean(),
+  reason: z.enum(QUOTE_UNAVAILABLE_REASONS).nullable(),
+  expectedViews: Count.nullable(),
+  premiumBp: Bp.nullable(),
+  boostFeeFen: NonNegativeFen.nullable(),
+  totalFen: NonNegativeFen.nullable(),
+  expectedCpmFen: NonNegativeFen.nullable(),
+  quotedAt: At,
+  validUntil: At,
+  explanation: z.looseObject({ method: z.string(), videosUsed: z.array(z.looseObject({})), videosExcluded: z.array(z.looseObject({})) }),
+});
+
+export const BoostQuotesView = z.object({ quotes: z.array(BoostQuoteView) });
+
+const Evaluation = z.object({
+  succeeded: z.boolean(),
+  actualViews: Count,
+  compensationFen: NonNegativeFen,
+  platformKeepsFen: NonNegativeFen,
+});
+
+export const BoostOrderView = z.object({
+  boostOrderId: z.string(),
+  taskOrderId: z.string(),
+  clientId: z.string(),
+  creatorId: z.string(),
+  quoteId: z.string(),
+  status: z.enum(BOOST_STATUSES),
+  endReason: z.enum(BOOST_END_REASONS).nullable(),
+  priceFen: NonNegativeFen,
+  boostFeeFen: NonNegativeFen,
+  premiumBp: Bp,
+  expectedViews: Count,
+  escrowFen: NonNegativeFen,
+  orderedAt: At,
+  validUntil: At,
+  video: z.object({ videoId: z.string(), publishedAt: At }).nullable(),
+  boostEndsAt: At.nullable(),
+  progress: z
+    .object({
+      now: At,
+      viewsSoFar: Count.nullable(),
+      expectedViews: Count,
+      startedAt: At,
+      endsAt: At,
+      timeLeftMs: z.number().int().min(0),
+      ended: z.boolean(),
+      ifEndedNow: Evaluation.extend({ shortfallViews: Count, capped: z.boolean() }).nullable(),
+    })
+    .nullable()
+    .describe('B5: null until the video is published'),
+  evaluation: Evaluation.nullable(),
+  refund: z
+    .object({
+      amountFen: NonNegativeFen,
+      endedOn: z.string(),
+      dueDate: z.string(),
+      dueAt: At,
+      calendarMissingYears: z.array(z.string()),
+      postedAt: At.nullable(),
+      early: z.boolean().nullable(),
+      releasedBy: z.object({ type: z.enum(['finance', 'ops']), id: z.string() }).nullable(),
+    })
+    .nullable(),
+  calendarMissing: z.boolean(),
+  deadlines: z.array(z.object({ kind: z.string(), at: At, consequence: z.string() })),
+  version: z.number().int().min(1),
+  updatedAt: At,
+});
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+export function videoStatsJson(row: VideoStatsRow, outcome: z.infer<typeof VideoStatsView>['outcome']) {
+  return {
+    videoId: row.video_id,
+    creatorId: row.creator_id,
+    publishedAt: row.published_at.toISOString(),
+    views: Number(row.views),
+    observedAt: row.observed_at.toISOString(),
+    outcome,
+  };
+}
+
+export function boostQuoteJson(quoteId: string, quote: BoostQuote, validityMs: number) {
+  const available = quote.available ? quote : undefined;
+  return {
+    quoteId,
+    creatorId: quote.creatorId,
+    priceFen: quote.priceFen,
+    available: quote.available,
+    reason: quote.available ? null : quote.reason,
+    expectedViews: available?.expectedViews ?? null,
+    premiumBp: available?.premiumBp ?? null,
+    boostFeeFen: available?.boostFeeFen ?? null,
+    totalFen: available?.totalFen ?? null,
+    expectedCpmFen: available?.expectedCpmFen ?? null,
+    quotedAt: new Date(quote.quotedAtMs).toISOString(),
+    validUntil: new Date(available?.validUntilMs ?? quote.quotedAtMs + validityMs).toISOString(),
+    explanation: quote.explanation,
+  };
+}
+
+/** The boost order as the API shows it (amounts in fen as JSON integers, instants in ISO 8601). */
+export function boostOrderJson(row: BoostOrderRow, now: number, progress: BoostProgress | null) {
+  const { state, deadlines } = boostOrderDetails(row);
+  const { terms, refund, evaluation } = state;
+  return {
+    boostOrderId: terms.boostOrderId,
+    taskOrderId: terms.taskOrderId,
+    clientId: terms.clientId,
+    creatorId: terms.creatorId,
+    quoteId: terms.quoteId,
+    status: state.status,
+    endReason: state.endReason ?? null,
+    priceFen: terms.priceFen,
+    boostFeeFen: terms.boostFeeFen,
+    premiumBp: terms.premiumBp,
+    expectedViews: terms.expectedViews,
+    escrowFen: state.escrowFen,
+    orderedAt: new Date(state.orderedAt).toISOString(),
+    validUntil: new Date(state.validUntilMs).toISOString(),
+    video: state.video ? { videoId: state.video.videoId, publishedAt: new Date(state.video.publishedAtMs).toISOString() } : null,
+    boostEndsAt: iso(state.boostEndsAtMs),
+    progress: progress
+      ? {
+          now: new Date(now).toISOString(),
+          viewsSoFar: progress.viewsSoFar,
+          expectedViews: progress.expectedViews,
+          startedAt: new Date(progress.startedAtMs).toISOString(),
+          endsAt: new Date(progress.endsAtMs).toISOString(),
+          timeLeftMs: progress.timeLeftMs,
+          ended: progress.ended,
+          ifEndedNow: progress.ifEndedNow
+            ? {
+                succeeded: progress.ifEndedNow.succeeded,
+                actualViews: progress.ifEndedNow.actualViews,
+                shortfallViews: progress.ifEndedNow.shortfallViews,
+                compensationFen: progress.ifEndedNow.compensationFen,
+                platformKeepsFen: progress.ifEndedNow.platformKeepsFen,
+                capped: progress.ifEndedNow.capped,
+              }
+            : null,
+        }
+      : null,
+    evaluation: evaluation ?? null,
+    refund: refund
+      ? {
+          amountFen: refund.amountFen,
+          endedOn: refund.endedOn,
+          dueDate: refund.dueDate,
+          dueAt: new Date(refund.dueAtMs).toISOString(),
+          calendarMissingYears: refund.calendarMissingYears,
+          postedAt: iso(refund.postedAt),
+          early: refund.early ?? null,
+          releasedBy: refund.releasedBy ?? null,
+        }
+      : null,
+    calendarMissing: state.calendarMissing,
+    deadlines: deadlines.map((d) => ({ kind: d.kind, at: new Date(d.atMs).toISOString(), consequence: d.consequence })),
+    version: row.version,
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+export function registerBoostRoutes(app: FastifyInstance, deps: BoostRoutesDeps): BoostService {
+  const boosts = createBoostService(deps);
+  const tags = ['boost orders'];
+  const orderJson = async (row: BoostOrderRow) => {
+    const { now, progress } = await boosts.progressOf(row);
+    return boostOrderJson(row, now, progress);
+  };
+
+  defineRoute(app, {
+    method: 'POST',
+    path: '/v1/video-stats',
+    roles: ['backend'],
+    tags,
+    summary: "Post a video's view count from the analytics feed (B8)",
+    description:
+      'A count never decreases: a lower count than the stored one is 409 invalid_state, the same count is a no-op (200 unchanged), ' +
+      'a higher one replaces it (200 updated). Boost evaluations waiting for this video proceed (B6).',
+    body: VideoStatsBody,
+    responses: {
+      201: { description: "the video's first count", schema: VideoStatsView },
+      200: { description: 'a higher count stored, or the same count again (nothing changed)', schema: VideoStatsView },
+    },
+    handler: async ({ body }, _request, reply) => {
+      const { outcome, stats } = await boosts.postVideoStats({ ...body, views: BigInt(body.views) });
+      return reply.code(outcome === 'created' ? 201 : 200).send(videoStatsJson(stats, outcome));
+    },
+  });
+
+  defineRoute(app, {
+    method: 'POST',
+    path: '/v1/boost-quotes',
+    roles: ['backend'],
+    tags,
+    summary: 'Quote boosts for (creator, task price) pairs (B1, B2)',
+    description:
+      "Per creator: availability, expected views, premium (10–50%), boost fee, expected CPM and the quote's explanation (B2: the " +
+      "creator's videos of the last 45 days, their weights, the weighted median, the shortfall risk). Each quote is stored and valid for 30 minutes.",
+    body: BoostQuotesBody,
+    responses: { 201: { description: 'the stored quotes, in the order of the items', schema: BoostQuotesView } },
+    handler: async ({ body }, _request, reply) => {
+      const quotes = await boosts.quote(body.clientId, body.items);
+      return reply.code(201).send({ quotes: quotes.map(({ quoteId, quote }) => boostQuoteJson(quoteId, quote, DEFAULT_BOOST_POLICY.quoteValidityMs)) });
+    },
+  });
+
+  defineRoute(app, {
+    method: 'POST',
+    path: '/v1/boost-orders',
+    roles: ['backend'],
+    tags,
+    summary: 'Order a boost for a task order, citing a valid quote; the fee is paid into escrow at once (B3)',
+    description:
+      'Idempotent on boostOrderId: the same request again answers 200 with the order, another content 422 idempotency_mismatch. ' +
+      'An expired quote is 409 deadline_passed; a task order that is terminal or already boosted is 409 invalid_state.',
+    body: OrderBoostBody,
+    responses: {
+      201: { description: 'ordered and paid', schema: BoostOrderView },
+      200: { description: 'already ordered with this content', schema: BoostOrderView },
+    },
+    handler: async ({ body }, _request, reply) => {
+      const { created, order } = await boosts.order(body);
+      return reply.code(created ? 201 : 200).send(await orderJson(order));
+    },
+  });
+
+  defineRoute(app, {
+    method: 'GET',
+    path: '/v1/boost-orders/:boostOrderId',
+    roles: ['backend', 'ops', 'finance'],
+    tags,
+    summary: 'A boost order with its progress (B5): views so far, expected views, time left, the compensation if it ended now',
+    params: BoostOrderIdParams,
+    responses: { 200: { description: 'the boost order', schema: BoostOrderView } },
+    handler: async ({ params }) => orderJson(await boosts.findOrder(params.boostOrderId)),
+  });
+
+  defineRoute(app, {
+    method: 'POST',
+    path: '/v1/boost-orders/:boostOrderId/release-refund',
+    roles: ['finance', 'ops'],
+    tags,
+    summary: 'Release a scheduled boost refund before its due time (F5)',
+    description:
+      'The releaser is recorded with the role of the token (finance or ops) and the given id. Nothing scheduled is 409 invalid_state; ' +
+      'a refund already posted at its due time is 409 deadline_passed.',
+    params: BoostOrderIdParams,
+    body: ReleaseRefundBody,
+    responses: { 200: { description: 'the boost order after the release', schema: BoostOrderView } },
+    handler: async ({ params, body }, request) => {
+      const role = request.apiRole;
+      if (role !== 'finance' && role !== 'ops') throw new ApiError('forbidden', 'only finance or ops release refunds (F5)');
+      return orderJson(await boosts.releaseRefund(params.boostOrderId, { type: role, id: body.releasedBy }, body.reason));
+    },
+  });
+
+  return boosts;
+}

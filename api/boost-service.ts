@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { boostOrderDetails, boostOrderIdOfTask, boostRequestHash, getBoostOrderRow, loadBoostEvents } from '../db/boost-orders';
+import { getCitedQuote, insertBoostQuote, isOptedOut } from '../db/boost-quotes';
+import type { Db } from '../db/connect';
+import { loadTaskEvents } from '../db/events';
+import type { BoostOrderRow, VideoStatsRow } from '../db/schema';
+import { LowerViewCountError, VideoCreatorMismatchError, creatorVideos, latestViewsOf, recordVideoStats, type VideoStatsInput, type VideoStatsOutcome } from '../db/video-stats';
+import {
+  DEFAULT_BOOST_POLICY,
+  decideBoost,
+  decideBoostOrder,
+  foldBoost,
+  progressOfBoostOrder,
+  quoteBoost,
+  type BoostOrderRequest,
+  type BoostPolicy,
+  type BoostQuote,
+  type BoostTermsSnapshot,
+  type RefundReleaser,
+} from '../domain/boost';
+import { isRejectionCode } from '../domain/errors';
+import { fold } from '../domain/task-order';
+import {
+  BOOST_ORDER_WORKFLOW,
+  boostOrderWorkflowId,
+  boostPlacementUpdate,
+  releaseRefundUpdate,
+  viewsUpdatedSignal,
+  type BoostOrderInput,
+} from '../workflows/boost-order-api';
+import { ApiError } from './errors';
+
+export interface BoostServiceDeps {
+  readonly db: Db;
+  readonly client: Client;
+  readonly taskQueue: string;
+  /** Now, in the workflows' clock (the sandbox clock in the sandbox, else the wall clock). */
+  readonly nowMs: () => Promise<number>;
+  readonly policy?: BoostPolicy;
+}
+
+export interface QuoteItem {
+  readonly creatorId: string;
+  readonly priceFen: bigint;
+}
+
+export function createBoostService({ db, client, taskQueue, nowMs, policy = DEFAULT_BOOST_POLICY }: BoostServiceDeps) {
+  async function findOrder(boostOrderId: string): Promise<BoostOrderRow> {
+    const row = await getBoostOrderRow(db, boostOrderId);
+    if (!row) throw new ApiError('not_found', `boost order ${boostOrderId} not found`);
+    return row;
+  }
+
+  /**
+   * B8: stores a count (a lower one → 409 invalid_state), then wakes the boost evaluations waiting
+   * for this video. An equal count changes nothing but still wakes them, so a retry of the feed
+   * heals a lost signal.
+   */
+  async function postVideoStats(input: VideoStatsInput): Promise<{ outcome: VideoStatsOutcome; stats: VideoStatsRow }> {
+    let result;
+    try {
+      result = await recordVideoStats(db, input);
+    } catch (error) {
+      if (error instanceof LowerViewCountError) {
+        throw new ApiError('invalid_state', error.message, { videoId: error.videoId, storedViews: Number(error.storedViews), postedViews: Number(error.postedViews) });
+      }
+      if (error instanceof VideoCreatorMismatchError) throw new ApiError('invalid_state', error.message, { videoId: error.videoId, creatorId: error.storedCreatorId });
+      throw error;
+    }
+    await wakeEvaluations(input.videoId);
+    return { outcome: result.outcome, stats: result.row };
+  }
+
+  async function wakeEvaluations(videoId: string): Promise<void> {
+    const waiting = await db.selectFrom('boost_orders').select('boost_order_id').where('video_id', '=', videoId).where('status', '=', 'evaluating').execute();
+    // A workflow that closed meanwhile needs no signal; the others retry on the next post anyway.
+    await Promise.allSettled(waiting.map((w) => client.workflow.getHandle(boostOrderWorkflowId(w.boost_order_id)).signal(viewsUpdatedSignal, { videoId })));
+  }
+
+  /** B1/B2: one stored quote per item, priced from the creator's last 45 days of stats. */
+  async function quote(clientId: string | undefined, items: readonly QuoteItem[]): Promise<Array<{ quoteId: string; quote: BoostQuote }>> {
+    const now = await nowMs();
+    const quotes: Array<{ quoteId: string; quote: BoostQuote }> = [];
+    for (const item of items) {
+      const [videos, optedOut] = await Promise.all([creatorVideos(db, item.creatorId, now, policy.windowDays), isOptedOut(db, item.creatorId)]);
+      const quoted = quoteBoost({ creatorId: item.creatorId, priceFen: item.priceFen, videos, optedOut, nowMs: now }, policy);
+      const quoteId = `q-${randomUUID()}`;
+      await insertBoostQuote(db, quoteId, clientId, quoted, policy);
+      quotes.push({ quoteId, quote: quoted });
+    }
+    return quotes;
+  }
+
+  /**
+   * B3: decides the order against the task order (folded from its events) and the stored quote,
+   * then starts the boost workflow and answers once the fee is paid into escrow (or refused).
+   * Idempotent on boostOrderId: the same request again returns the order, another content is
+   * 422 idempotency_mismatch (as T1).
+   */
+  async function order(request: BoostOrderRequest): Promise<{ created: boolean; order: BoostOrderRow }> {
+    const existing = await getBoostOrderRow(db, request.boostOrderId);
+    if (existing) {
+      if (existing.request_hash !== boostRequestHash(request)) throw mismatch(request.boostOrderId);
+      return { created: false, order: existing };
+    }
+    const [events, cited, existingBoostOrderId] = await Promise.all([
+      loadTaskEvents(db, request.taskOrderId),
+      getCitedQuote(db, request.quoteId),
+      boostOrderIdOfTask(db, request.taskOrderId),
+    ]);
+    if (cited?.clientId && cited.clientId !== request.clientId) {
+      throw new ApiError('forbidden', `quote ${request.quoteId} was made for another client (B1)`);
+    }
+    const now = await nowMs();
+    const decision = decideBoostOrder(
+      request,
+      { task: fold(events), quote: cited?.quote, ...(existingBoostOrderId === undefined ? {} : { existingBoostOrderId }) },
+      now,
+      policy,
+    );
+    if (!decision.ok) throw ApiError.from(decision.rejection);
+    const ordered = decision.events[0];
+    if (ordered?.type !== 'BoostOrdered') throw new Error('decideBoostOrder: expected BoostOrdered');
+    const { type: _type, policy: _policy, validUntilMs: _validUntil, ...terms } = ordered;
+
+    const input: BoostOrderInput = { terms: terms satisfies BoostTermsSnapshot, policy };
+    const handle = await client.workflow.start(BOOST_ORDER_WORKFLOW, {
+      workflowId: boostOrderWorkflowId(request.boostOrderId),
+      taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING', // a concurrent identical POST joins the same run
+    });
+    const outcome = await handle.executeUpdate(boostPlacementUpdate);
+    if (boostRequestHash(outcome.terms) !== boostRequestHash(request)) throw mismatch(request.boostOrderId);
+    if (!outcome.placed) throw ApiError.from(outcome.rejection);
+    return { created: true, order: await findOrder(request.boostOrderId) };
+  }
+
+  /** F5: finance (or ops) release the scheduled refund before its due time. */
+  async function releaseRefund(boostOrderId: string, by: RefundReleaser, reason: string | undefined): Promise<BoostOrderRow> {
+    await findOrder(boostOrderId);
+    const args = { by, ...(reason === undefined ? {} : { reason }) };
+    try {
+      await client.workflow.getHandle(boostOrderWorkflowId(boostOrderId)).executeUpdate(releaseRefundUpdate, { args: [args] });
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) {
+        const cause = error.cause;
+        if (cause instanceof ApplicationFailure && isRejectionCode(cause.type)) throw new ApiError(cause.type, cause.message, cause.details?.[0]);
+        throw error;
+      }
+      // The workflow has closed: answer as it would have, from the order's events.
+      const state = foldBoost(await loadBoostEvents(db, boostOrderId));
+      if (!state) throw new ApiError('not_found', `boost order ${boostOrderId} not found`);
+      const decision = decideBoost(state, { type: 'release_refund', ...args }, await nowMs());
+      if (!decision.ok) throw ApiError.from(decision.rejection);
+      throw error;
+    }
+    return findOrder(boostOrderId);
+  }
+
+  /** B5: the order with its progress now (views so far, expected, time left, the outcome if it ended now). */
+  async function progressOf(row: BoostOrderRow) {
+    const { state } = boostOrderDetails(row);
+    const views = state.video ? await latestViewsOf(db, state.video.videoId) : null;
+    const now = await nowMs();
+    return { now, progress: progressOfBoostOrder(state, views ?? undefined, now) };
+  }
+
+  return { findOrder, postVideoStats, quote, order, releaseRefund, progressOf };
+}
+
+function mismatch(boostOrderId: string): ApiError {
+  return new ApiError('idempotency_mismatch', `boost order ${boostOrderId} was already ordered with a different content (B3)`);
+}
+
+export type BoostService = ReturnType<typeof createBoostService>;

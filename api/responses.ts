@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { REJECTION_STATUS } from '../domain/errors';
+import { CANCEL_REASONS, PAYMENT_MODES, TASK_STATUSES, TASK_TYPES } from '../domain/task-order/types';
+
+/**
+ * The bodies the API answers with, for the OpenAPI document (api/openapi.ts). They describe what
+ * api/views.ts and the routes produce; test/fuzz.e2e.test.ts checks real responses against them.
+ */
+
+const Fen = z.number().int().describe('an amount in fen (CNY 0.01)');
+const NonNegativeFen = Fen.min(0);
+const At = z.string().describe('an instant, ISO 8601 UTC');
+const Loose = z.looseObject({});
+
+/** SPEC §8: every refusal. */
+export const ErrorBody = z.strictObject({
+  error: z.looseObject({
+    code: z.enum(Object.keys(REJECTION_STATUS) as [keyof typeof REJECTION_STATUS, ...Array<keyof typeof REJECTION_STATUS>]),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
+
+export const Health = z.object({ status: z.literal('ok') });
+
+export const TaskOrderSummary = z.object({
+  orderId: z.string(),
+  title: z.string(),
+  clientId: z.string(),
+  industry: z.string(),
+  priceFen: NonNegativeFen,
+  createdAt: At,
+  expectedPublishAt: At,
+  status: z.enum(TASK_STATUSES),
+});
+
+export const TaskOrderView = TaskOrderSummary.extend({
+  creatorId: z.string(),
+  taskType: z.enum(TASK_TYPES),
+  paymentMode: z.enum(PAYMENT_MODES),
+  originalPriceFen: NonNegativeFen,
+  serviceFeeFen: NonNegativeFen,
+  depositFen: NonNegativeFen,
+  paidInFen: NonNegativeFen,
+  balanceDueFen: NonNegativeFen,
+  cancelReason: z.enum(CANCEL_REASONS).nullable(),
+  acceptedAt: At.nullable(),
+  balancePaidAt: At.nullable(),
+  uploads: z.number().int().min(0),
+  latestUpload: Loose.nullable(),
+  publishedVideo: Loose.nullable(),
+  publishOverdue: z.boolean(),
+  pendingCancellation: Loose.nullable(),
+  settlement: z.object({ refundFen: NonNegativeFen, creatorFen: NonNegativeFen, serviceFeeFen: NonNegativeFen, forfeitedFen: NonNegativeFen }).nullable(),
+  nextDeadline: z.object({ kind: z.string().nullable(), at: At }).nullable(),
+  deadlines: z.array(z.object({ kind: z.string(), at: At, consequence: z.string() })),
+  version: z.number().int().min(1),
+  updatedAt: At,
+});
+
+export const TaskOrderList = z.object({ orders: z.array(TaskOrderSummary), nextCursor: z.string().nullable() });
+
+export const TopUpResult = z.object({ clientId: z.string(), paymentRef: z.string(), amountFen: NonNegativeFen, balanceFen: Fen });
+
+export const BalancePaymentsResult = z.object({
+  clientId: z.string(),
+  results: z.array(
+    z.discriminatedUnion('outcome', [
+      z.object({ orderId: z.string(), outcome: z.literal('paid'), amountFen: NonNegativeFen }),
+      z.object({ orderId: z.string(), outcome: z.literal('already_paid') }),
+      z.object({ orderId: z.string(), outcome: z.literal('not_paid'), code: z.string(), message: z.string() }),
+    ]),
+  ),
+  clientBalanceFen: Fen,
+});
+
+export const ClockNow = z.object({ now: At });
+export const ClockAdvanced = z.object({ advancedMs: z.number().int().min(1), now: At });
+
+export const AccountStatement = z.object({
+  account: z.string(),
+  balanceFen: Fen,
+  entries: z.array(
+    z.object({
+      seq: z.number().int(),
+      txId: z.string(),
+      transferIndex: z.number().int(),
+      kind: z.string(),
+      orderId: z.string().nullable(),
+      occurredAt: At,
+      counterparty: z.string(),
+      direction: z.enum(['debit', 'credit']),
+      amountFen: NonNegativeFen,
+      balanceAfterFen: Fen,
+    }),
+  ),
+  nextCursor: z.string().nullable(),
+});
+
+export const TrialBalance = z.object({
+  accounts: z.array(z.object({ account: z.string(), debitsFen: NonNegativeFen, creditsFen: NonNegativeFen, balanceFen: Fen })),
+  totalDebitsFen: NonNegativeFen,
+  totalCreditsFen: NonNegativeFen,
+  totalFen: Fen,
+  balanced: z.boolean(),
+  transactions: z.number().int().min(0),
+  asOfSeq: z.number().int().min(0),
+});
+
+export const TransactionPage = z.object({
+  transactions: z.array(
+    z.looseObject({
+      seq: z.number().int(),
+      txId: z.string(),
+      kind: z.string(),
+      orderId: z.string().nullable(),
+      externalPaymentRef: z.string().nullable(),
+      occurredAt: At,
+      recordedAt: At,
+      transfers: z.array(z.object({ transferIndex: z.number().int(), debitAccount: z.string(), creditAccount: z.string(), amountFen: NonNegativeFen })),
+    }),
+  ),
+  nextCursor: z.string().nullable(),
+});
+
+export const AuditReport = z.looseObject({
+  ok: z.boolean(),
+  checkedTransactions: z.number().int(),
+  checkedChains: z.number().int(),
+  checkedOrders: z.number().int(),
+  reconciledOrders: z.number().int(),
+  discrepancyCount: z.number().int(),
+  discrepancies: z.array(z.looseObject({ kind: z.string(), message: z.string() })),
+});

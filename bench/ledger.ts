@@ -1,0 +1,194 @@
+/**
+ * Ledger posting throughput (issue 4). Starts its own embedded PostgreSQL, migrates it, and
+ * measures, at 1, 8 and 32 concurrent writers (one pool connection per writer):
+ *   - plain:       a single-row INSERT per transaction into a scratch table (the floor of what one
+ *                  committed write costs on this machine);
+ *   - ledger:      postLedgerTransaction alone, one per transaction, each for another order (so
+ *                  spread over the 16 hash chains);
+ *   - ledger, one chain: the same, all for one order, so every posting waits for the same chain
+ *                  head: the single hot row of the former design;
+ *   - placement:   the activity recordTaskEvents with a placement event: event + outbox + read
+ *                  model + ledger transaction in one transaction, as in production.
+ * Prints a table and exits. Usage: npm run bench:ledger [-- --seconds 5]
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { sql } from 'kysely';
+import { createActivities } from '../activities';
+import { createDb, type Db } from '../db/connect';
+import { postLedgerTransaction } from '../db/ledger';
+import { migrateToLatest } from '../db/migrate';
+import type { LedgerTransaction } from '../domain/ledger/types';
+import { DEFAULT_TASK_POLICY, placementEvent, type TaskPlacement } from '../domain/task-order';
+import { ensureDatabase, startEmbeddedPostgres } from '../platform/embedded-postgres';
+
+const WRITERS = [1, 8, 32] as const;
+
+interface Phase {
+  readonly writers: number;
+  readonly operations: number;
+  readonly seconds: number;
+  readonly perSecond: number;
+  /** CPU time of this (the client) process per operation: JavaScript, query building, sockets. */
+  readonly cpuMsPerOp: number;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' } } });
+  const seconds = Number(values.seconds);
+  if (!(seconds > 0)) throw new Error('--seconds must be positive');
+
+  const dir = mkdtempSync(join(tmpdir(), 'xingtu-bench-pg-'));
+  chmodSync(dir, 0o755); // Postgres runs as its own user when we are root
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  log(`starting embedded PostgreSQL in ${dir} …`);
+  const server = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), port: await freePort() });
+  try {
+    await ensureDatabase(server.url('postgres'), 'bench');
+    const url = server.url('bench');
+    const setup = createDb({ connectionString: url, maxConnections: 1 });
+    await migrateToLatest(setup);
+    await setup.destroy();
+    const owner = createDb({ connectionString: url, maxConnections: 1, role: null });
+    await sql`create table bench_plain (id bigserial primary key, payload text not null, created_at timestamptz not null default now())`.execute(owner);
+    const { rows } = await sql<{ version: string; fsync: string; sc: string }>`
+      select version() as version, current_setting('fsync') as fsync, current_setting('synchronous_commit') as sc`.execute(owner);
+    await owner.destroy();
+
+    const phases: Array<[string, (db: Db) => Operation]> = [
+      ['plain', () => plainInsert],
+      ['ledger', () => ledgerPosting(false)],
+      ['ledger, one chain', () => ledgerPosting(true)],
+      ['placement', (db) => placementPosting(db)],
+    ];
+    const results = new Map<string, Phase[]>();
+    for (const writers of WRITERS) {
+      const db = createDb({ connectionString: url, maxConnections: writers });
+      try {
+        for (const [name, operation] of phases) {
+          log(`${name}, ${writers} writer(s) …`);
+          results.set(name, [...(results.get(name) ?? []), await run(db, writers, seconds, operation(db))]);
+        }
+      } finally {
+        await db.destroy();
+      }
+    }
+
+    const rate = (name: string, i: number) => (results.get(name)?.[i] as Phase).perSecond;
+    const cpu = (name: string, i: number) => (results.get(name)?.[i] as Phase).cpuMsPerOp;
+    const lines = [
+      `PostgreSQL ${rows[0]?.version.split(' ')[1]}, fsync=${rows[0]?.fsync}, synchronous_commit=${rows[0]?.sc}; ${seconds} s per phase; ${availableParallelism()} CPUs`,
+      '',
+      '| writers | plain tx/s | ledger postings/s | ledger, one chain/s | placement postings/s | placement / plain | ledger / plain | bench-process CPU ms per placement |',
+      '|--------:|-----------:|------------------:|--------------------:|---------------------:|------------------:|---------------:|-----------------------------------:|',
+      ...WRITERS.map((writers, i) =>
+        [
+          writers,
+          rate('plain', i).toFixed(0),
+          rate('ledger', i).toFixed(0),
+          rate('ledger, one chain', i).toFixed(0),
+          rate('placement', i).toFixed(0),
+          (rate('placement', i) / rate('plain', i)).toFixed(2),
+          (rate('ledger', i) / rate('plain', i)).toFixed(2),
+          cpu('placement', i).toFixed(2),
+        ].join(' | '),
+      ).map((line) => `| ${line} |`),
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+type Operation = (db: Db, writer: number, n: number) => Promise<void>;
+
+const plainInsert: Operation = async (db, writer, n) => {
+  await sql`insert into bench_plain (payload) values (${`w${writer}-${n}`})`.execute(db);
+};
+
+let runId = 0;
+
+function ledgerPosting(oneChain: boolean): Operation {
+  const run = `${Date.now().toString(36)}-${(runId += 1)}`;
+  return async (db, writer, n) => {
+    const id = `${run}-${writer}-${n}`;
+    const orderId = oneChain ? `hot-${run}` : `bench-${id}`;
+    const tx: LedgerTransaction = {
+      txId: `bench:${id}`,
+      kind: 'placement_payment',
+      orderId,
+      transfers: [{ debitAccount: 'external:payments', creditAccount: `escrow:task:${orderId}`, amountFen: 110_000n }],
+    };
+    await db.transaction().execute((trx) => postLedgerTransaction(trx, tx, new Date()));
+  };
+}
+
+function placementPosting(db: Db): Operation {
+  const activities = createActivities({ db });
+  const run = `${Date.now().toString(36)}-${(runId += 1)}`;
+  return async (_db, writer, n) => {
+    const id = `${run}-${writer}-${n}`;
+    const p: TaskPlacement = {
+      orderId: `bench-${id}`,
+      clientId: `client-${writer % 4}`,
+      creatorId: `creator-${writer % 8}`,
+      taskType: 'douyin_video',
+      priceFen: 100_000n,
+      brief: { title: 'Bench', industry: 'beauty', expectedPublishAt: '2030-01-01T00:00:00.000Z' },
+      paymentMode: 'full',
+      funding: { source: 'external', paymentRef: `pay-${id}` },
+    };
+    await activities.recordTaskEvents({ orderId: p.orderId, causation: 'bench', events: [{ version: 1, occurredAt: Date.now(), event: placementEvent(p, DEFAULT_TASK_POLICY) }] });
+  };
+}
+
+/** `writers` loops run `operation` back to back for `seconds` (after a short warm-up). */
+async function run(db: Db, writers: number, seconds: number, operation: Operation): Promise<Phase> {
+  const warmUpUntil = Date.now() + 500;
+  await Promise.all(
+    Array.from({ length: writers }, async (_, w) => {
+      for (let n = 0; Date.now() < warmUpUntil; n += 1) await operation(db, w, -n - 1);
+    }),
+  );
+  const started = process.hrtime.bigint();
+  const cpuBefore = process.cpuUsage();
+  const until = Date.now() + seconds * 1000;
+  const counts = await Promise.all(
+    Array.from({ length: writers }, async (_, w) => {
+      let n = 0;
+      while (Date.now() < until) {
+        await operation(db, w, n);
+        n += 1;
+      }
+      return n;
+    }),
+  );
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuBefore);
+  const operations = counts.reduce((a, b) => a + b, 0);
+  return { writers, operations, seconds: elapsed, perSecond: operations / elapsed, cpuMsPerOp: (cpu.user + cpu.system) / 1000 / operations };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+// Exit once stdout is flushed (embedded-postgres may keep handles open).
+main().then(
+  () => process.stdout.write('', () => process.exit(0)),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,224 @@
+import { sql, type Transaction } from 'kysely';
+import { foldBoost, pendingBoostDeadlines, type BoostOrderState, type BoostTermsSnapshot, type RecordedBoostEvent, type BoostEvent } from '../domain/boost';
+import { fromStoredJson, toStoredJson } from '../domain/json';
+import type { Db } from './connect';
+import { pgError } from './errors';
+import { canonicalJson, sha256Hex } from './hash';
+import type { OutboxNotification } from './notifications';
+import type { BoostOrderRow, Database, NewBoostOrderRow } from './schema';
+
+type Reader = Db | Transaction<Database>;
+
+/**
+ * E1: a boost order's event stream lives in order_events with order_kind = 'boost' and the stream
+ * id `boost:{boostOrderId}` as its order_id (and so in notifications' order_id): (order_id, version)
+ * is unique across kinds, and a task order's id can never contain ':' (api/schemas.ts Id), so a
+ * boost stream can never collide with a task stream. Ledger transactions keep the boost order's own
+ * id as their order_id (domain/boost/ledger.ts); their tx ids start with `boost:`.
+ */
+export const boostStreamId = (boostOrderId: string): string => `boost:${boostOrderId}`;
+
+/** B3: what makes two POST /v1/boost-orders the same order (T1's rule, for boosts). */
+export interface BoostOrderRequestKey {
+  readonly boostOrderId: string;
+  readonly taskOrderId: string;
+  readonly clientId: string;
+  readonly quoteId: string;
+  readonly funding: BoostTermsSnapshot['funding'];
+}
+
+export function boostRequestHash(request: BoostOrderRequestKey): string {
+  const { boostOrderId, taskOrderId, clientId, quoteId, funding } = request;
+  return sha256Hex(canonicalJson({ boostOrderId, taskOrderId, clientId, quoteId, funding }));
+}
+
+/** E1: the boost order's stream, oldest first. */
+export async function loadBoostEvents(db: Reader, boostOrderId: string): Promise<RecordedBoostEvent[]> {
+  const rows = await db
+    .selectFrom('order_events')
+    .select(['version', 'occurred_at', 'payload'])
+    .where('order_id', '=', boostStreamId(boostOrderId))
+    .where('order_kind', '=', 'boost')
+    .orderBy('version')
+    .execute();
+  return rows.map((row) => ({ version: row.version, occurredAt: row.occurred_at.getTime(), event: fromStoredJson<BoostEvent>(row.payload) }));
+}
+
+export async function insertBoostEvent(trx: Transaction<Database>, boostOrderId: string, recorded: RecordedBoostEvent, causation: string | null): Promise<void> {
+  await trx
+    .insertInto('order_events')
+    .values({
+      order_id: boostStreamId(boostOrderId),
+      order_kind: 'boost',
+      version: recorded.version,
+      type: recorded.event.type,
+      payload: JSON.stringify(toStoredJson(recorded.event)),
+      occurred_at: new Date(recorded.occurredAt),
+      causation,
+    })
+    .execute();
+}
+
+/** E2: the read-model row is a pure function of the folded state. */
+export function boostOrderRow(state: BoostOrderState): NewBoostOrderRow {
+  const { terms } = state;
+  const deadlines = pendingBoostDeadlines(state);
+  const next = deadlines[0];
+  return {
+    boost_order_id: terms.boostOrderId,
+    task_order_id: terms.taskOrderId,
+    client_id: terms.clientId,
+    creator_id: terms.creatorId,
+    quote_id: terms.quoteId,
+    video_id: state.video?.videoId ?? null,
+    status: state.status,
+    end_reason: state.endReason ?? null,
+    price_fen: terms.priceFen,
+    boost_fee_fen: terms.boostFeeFen,
+    expected_views: BigInt(terms.expectedViews),
+    escrow_fen: state.escrowFen,
+    refund_fen: state.refund?.amountFen ?? null,
+    refund_due_at: state.refund ? new Date(state.refund.dueAtMs) : null,
+    refund_posted_at: state.refund?.postedAt === undefined ? null : new Date(state.refund.postedAt),
+    calendar_missing: state.calendarMissing,
+    next_deadline_kind: next?.kind ?? null,
+    next_deadline_at: next ? new Date(next.atMs) : null,
+    request_hash: boostRequestHash(terms),
+    version: state.version,
+    ordered_at: new Date(state.orderedAt),
+    updated_at: new Date(state.updatedAt),
+    details: JSON.stringify(toStoredJson({ state, deadlines })),
+  };
+}
+
+/** B3: a second boost order for the same task order (the unique key of boost_orders). */
+export class TaskAlreadyBoostedError extends Error {
+  override readonly name = 'TaskAlreadyBoostedError';
+}
+
+export async function upsertBoostOrderRow(trx: Transaction<Database>, state: BoostOrderState): Promise<void> {
+  const row = boostOrderRow(state);
+  const { boost_order_id: _id, ...changes } = row;
+  try {
+    await trx.insertInto('boost_orders').values(row).onConflict((oc) => oc.column('boost_order_id').doUpdateSet(changes)).execute();
+  } catch (error) {
+    const { code, constraint } = pgError(error);
+    if (code === '23505' && constraint === 'boost_orders_task_order_id_key') {
+      throw new TaskAlreadyBoostedError(`task order ${state.terms.taskOrderId} already has a boost order (B3)`);
+    }
+    throw error;
+  }
+}
+
+export async function getBoostOrderRow(db: Reader, boostOrderId: string): Promise<BoostOrderRow | undefined> {
+  return db.selectFrom('boost_orders').selectAll().where('boost_order_id', '=', boostOrderId).executeTakeFirst();
+}
+
+/** B3: the boost order linked to a task order, if any (at most one). */
+export async function boostOrderIdOfTask(db: Reader, taskOrderId: string): Promise<string | undefined> {
+  const row = await db.selectFrom('boost_orders').select('boost_order_id').where('task_order_id', '=', taskOrderId).executeTakeFirst();
+  return row?.boost_order_id;
+}
+
+/** The state and deadlines a read-model row holds. */
+export function boostOrderDetails(row: BoostOrderRow): { state: BoostOrderState; deadlines: ReturnType<typeof pendingBoostDeadlines> } {
+  return fromStoredJson(row.details);
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * E3: what the backend must tell the client about a boost event (`after` is the state it produced).
+ * Boost notifications go to the client, who bought the boost; the creator's side of the task order
+ * is unchanged by a boost.
+ */
+export function boostNotificationsFor(after: BoostOrderState, recorded: RecordedBoostEvent): OutboxNotification[] {
+  const { boostOrderId, taskOrderId, clientId } = after.terms;
+  const client = { type: 'client', id: clientId } as const;
+  const note = (kind: string, data: Record<string, unknown>): OutboxNotification[] => [{ recipient: client, kind, data: { boostOrderId, taskOrderId, ...data } }];
+  const { event } = recorded;
+  switch (event.type) {
+    case 'BoostOrdered':
+      return note('boost_ordered', { boostFeeFen: event.boostFeeFen, expectedViews: event.expectedViews, validUntil: iso(event.validUntilMs) });
+    case 'VideoPublished':
+      return note('boost_started', { videoId: event.videoId, endsAt: iso(event.boostEndsAtMs) });
+    case 'BoostPeriodEnded':
+      return []; // the evaluation that follows tells the outcome
+    case 'BoostEvaluated':
+      return note('boost_evaluated', { succeeded: event.succeeded, actualViews: event.actualViews, expectedViews: after.terms.expectedViews, compensationFen: event.compensationFen });
+    case 'BoostExpired':
+      return note('boost_expired', { validUntil: iso(event.validUntilMs) });
+    case 'BoostEndedByTaskCancellation':
+      return note('boost_ended', { reason: 'task_cancelled' });
+    case 'RefundScheduled':
+      return note('refund_scheduled', { amountFen: event.amountFen, dueAt: iso(event.dueAtMs) });
+    case 'RefundPosted':
+      return note('refund', { amountFen: event.amountFen, early: event.early });
+    default: {
+      const _exhaustive: never = event;
+      return _exhaustive;
+    }
+  }
+}
+
+const REBUILD_BATCH = 200;
+
+/**
+ * E2: recomputes every boost_orders row from its event stream (fold + boostOrderRow), like
+ * db/rebuild.ts does for task orders: without TRUNCATE, never over a row of a newer version, and a
+ * row whose boost has no events is deleted. Returns how many rows were rebuilt and deleted.
+ */
+export async function rebuildBoostOrderReadModels(db: Db): Promise<{ rebuilt: number; skipped: number; deleted: number; failures: Array<{ boostOrderId: string; message: string }> }> {
+  let rebuilt = 0;
+  let skipped = 0;
+  const failures: Array<{ boostOrderId: string; message: string }> = [];
+  let after = '';
+  for (;;) {
+    const heads = await db
+      .selectFrom('order_events')
+      .select('order_id')
+      .where('order_kind', '=', 'boost')
+      .where('version', '=', 1)
+      .where('order_id', '>', after)
+      .orderBy('order_id')
+      .limit(REBUILD_BATCH)
+      .execute();
+    if (heads.length === 0) break;
+    for (const { order_id: streamId } of heads) {
+      const boostOrderId = streamId.slice('boost:'.length);
+      let row;
+      try {
+        const state = foldBoost(await loadBoostEvents(db, boostOrderId));
+        if (!state) throw new Error('empty stream');
+        row = boostOrderRow(state);
+      } catch (error) {
+        failures.push({ boostOrderId, message: error instanceof Error ? error.message : String(error) });
+        continue;
+      }
+      const { boost_order_id: _id, ...changes } = row;
+      const result = await db
+        .insertInto('boost_orders')
+        .values(row)
+        .onConflict((oc) => oc.column('boost_order_id').doUpdateSet(changes).where('boost_orders.version', '<=', row.version))
+        .executeTakeFirst();
+      if (Number(result.numInsertedOrUpdatedRows ?? 0n) > 0) rebuilt += 1;
+      else skipped += 1;
+    }
+    after = heads[heads.length - 1]!.order_id;
+    if (heads.length < REBUILD_BATCH) break;
+  }
+  const deleted = await db
+    .deleteFrom('boost_orders')
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('order_events')
+            .select('order_events.id')
+            .where('order_events.order_kind', '=', 'boost')
+            .whereRef('order_events.order_id', '=', sql<string>`'boost:' || boost_orders.boost_order_id`),
+        ),
+      ),
+    )
+    .executeTakeFirst();
+  return { rebuilt, skipped, deleted: Number(deleted.numDeletedRows), failures };
+}

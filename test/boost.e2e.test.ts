@@ -1,0 +1,174 @@
+import { placement, placementBody } from './support/fixtures';
+
+import { writeCounts } from './support/db';
+import { authHeader, http, startStack, type TestStack } from './support/stack';
+
+/**
+ * Boost orders (SPEC §3) through the HTTP API on the sandbox stack (the time-skipping server), so the
+ * clock can move: quote, an expired quote, an order, the stats feed, progress, evaluation and the
+ * refund in the ledger.
+ */
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startStack('sandbox');
+}, 120_000);
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const DAY = 24 * 3_600_000;
+const post = (path: string, body?: unknown, headers?: Record<string, string>) => http(stack.baseUrl, 'POST', path, body, headers);
+const get = (path: string, headers?: Record<string, string>) => http(stack.baseUrl, 'GET', path, undefined, headers);
+const clockMs = async () => Date.parse((await get('/v1/sandbox/clock')).body.now);
+const advance = (body: Record<string, number>) => post('/v1/sandbox/clock/advance', body);
+
+async function ok(path: string, body: unknown, expected = [200, 201]) {
+  const response = await post(path, body);
+  if (!expected.includes(response.status)) throw new Error(`${path} → ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body;
+}
+
+/** Timers fire in the worker shortly after the clock moves: poll the read model (bounded). */
+async function eventually(boostOrderId: string, done: (order: any) => boolean): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  let order = (await get(`/v1/boost-orders/${boostOrderId}`)).body;
+  for (let i = 0; i < 100 && !done(order); i += 1) {
+    await new Promise((r) => setTimeout(r, 100));
+    order = (await get(`/v1/boost-orders/${boostOrderId}`)).body;
+  }
+  return order;
+}
+
+
+describe('boost orders through the HTTP API (sandbox clock)', () => {
+  test('B1–B8, F5 roles: quote → expired quote → order → publication → stats → progress → evaluation → refund at its due time', async () => {
+    const stamp = Date.now().toString(36);
+    const p = placement({ clientId: `c-boost-${stamp}`, creatorId: `k-boost-${stamp}` });
+    const o = `/v1/task-orders/${p.orderId}`;
+    const creator = { type: 'creator', id: p.creatorId };
+    await ok('/v1/task-orders', placementBody(p));
+    await ok(`${o}/accept`, { actor: creator });
+    await ok(`${o}/videos`, { actor: creator, draftId: 'd1' });
+    await ok(`${o}/reviews`, { actor: { type: 'client', id: p.clientId }, decision: 'approve' });
+
+    // B8 → B2: three videos of the creator in the last 45 days, 10 000 views each.
+    const now = await clockMs();
+    for (const ageDays of [3, 9, 27]) {
+      const stats = await post('/v1/video-stats', {
+        videoId: `old-${stamp}-${ageDays}`, creatorId: p.creatorId, publishedAt: new Date(now - ageDays * DAY).toISOString(),
+        views: 10_000, observedAt: new Date(now).toISOString(),
+      });
+      expect([stats.status, stats.body.outcome]).toEqual([201, 'created']);
+    }
+
+    // B1: the quote, with its explanation; valid 30 minutes.
+    const quoteOf = async () => {
+      const quoted = await post('/v1/boost-quotes', { clientId: p.clientId, items: [{ creatorId: p.creatorId, priceFen: 100_000 }, { creatorId: `nobody-${stamp}`, priceFen: 50_000 }] });
+      expect(quoted.status).toBe(201);
+      return quoted.body.quotes;
+    };
+    const [first, unavailable] = await quoteOf();
+    expect(first).toMatchObject({ creatorId: p.creatorId, priceFen: 100_000, available: true, reason: null, expectedViews: 10_000, premiumBp: 1000, boostFeeFen: 10_000, totalFen: 110_000, expectedCpmFen: 11_000 });
+    expect(Date.parse(first.validUntil) - Date.parse(first.quotedAt)).toBe(30 * 60_000);
+    expect(first.explanation.videosUsed).toHaveLength(3);
+    expect(first.explanation).toMatchObject({ medianViews: 10_000, shortfall: 0, clamped: 'min' });
+    expect(unavailable).toMatchObject({ available: false, reason: 'not_enough_videos', boostFeeFen: null });
+
+    // B1: 31 minutes later the quote has expired → 409 deadline_passed, nothing written.
+    await advance({ minutes: 31 });
+    const boostOrderId = `b-${stamp}`;
+    const request = { boostOrderId, taskOrderId: p.orderId, clientId: p.clientId, funding: { source: 'external', paymentRef: `boost-pay-${stamp}` } };
+    const before = await writeCounts(stack.database.db);
+    const expired = await post('/v1/boost-orders', { ...request, quoteId: first.quoteId });
+    expect([expired.status, expired.body.error.code]).toEqual([409, 'deadline_passed']);
+    expect(await writeCounts(stack.database.db)).toEqual(before);
+
+    // B3: a valid quote → ordered, the fee in escrow; the same request again → the same order; other content → 422.
+    const [fresh] = await quoteOf();
+    const order = { ...request, quoteId: fresh.quoteId };
+    const placed = await post('/v1/boost-orders', order);
+    expect(placed.status).toBe(201);
+    expect(placed.body).toMatchObject({ boostOrderId, status: 'awaiting_publication', boostFeeFen: 10_000, escrowFen: 10_000, expectedViews: 10_000, progress: null, video: null });
+    expect(placed.body.deadlines).toEqual([expect.objectContaining({ kind: 'publication', at: placed.body.validUntil })]);
+    const again = await post('/v1/boost-orders', order);
+    expect([again.status, again.body.version]).toEqual([200, placed.body.version]);
+    const other = await post('/v1/boost-orders', { ...order, funding: { source: 'account' } });
+    expect([other.status, other.body.error.code]).toEqual([422, 'idempotency_mismatch']);
+    const second = await post('/v1/boost-orders', { ...order, boostOrderId: `b2-${stamp}` });
+    expect([second.status, second.body.error.code]).toEqual([409, 'invalid_state']);
+
+    // T18 → B5: publication starts 14 days of boost.
+    const videoId = `v-${stamp}`;
+    const publishedAt = new Date(await clockMs()).toISOString();
+    await ok(`${o}/publish`, { actor: creator, videoId, publishedAt });
+    const boosting = await eventually(boostOrderId, (b) => b.status === 'boosting');
+    expect(boosting).toMatchObject({ video: { videoId, publishedAt }, progress: { viewsSoFar: null, ifEndedNow: null, ended: false } });
+
+    // B8: counts never decrease.
+    const stat = (views: number) => post('/v1/video-stats', { videoId, creatorId: p.creatorId, publishedAt, views, observedAt: new Date().toISOString() });
+    expect((await stat(9_000)).status).toBe(201);
+    expect((await stat(9_500)).body.outcome).toBe('updated');
+    const lower = await stat(9_400);
+    expect([lower.status, lower.body.error.code]).toEqual([409, 'invalid_state']);
+    expect(lower.body.error.message).toMatch(/lower than the stored 9500/);
+    expect([(await stat(9_500)).status, (await stat(9_500)).body.outcome]).toEqual([200, 'unchanged']);
+
+    // B5: progress now.
+    const progress = (await get(`/v1/boost-orders/${boostOrderId}`)).body.progress;
+    expect(progress).toMatchObject({ viewsSoFar: 9_500, expectedViews: 10_000, ended: false, ifEndedNow: { succeeded: false, compensationFen: 5_500, platformKeepsFen: 4_500 } });
+    expect(progress.timeLeftMs).toBeGreaterThan(13 * DAY);
+    expect(progress.timeLeftMs).toBeLessThanOrEqual(14 * DAY);
+
+    // F5 is finance's (and ops'): the backend may not release; nothing to release yet.
+    const byBackend = await post(`/v1/boost-orders/${boostOrderId}/release-refund`, { releasedBy: 'someone' });
+    expect(byBackend.status).toBe(403);
+    const tooEarly = await post(`/v1/boost-orders/${boostOrderId}/release-refund`, { releasedBy: 'fin-1' }, authHeader('finance'));
+    expect([tooEarly.status, tooEarly.body.error.code]).toEqual([409, 'invalid_state']);
+
+    // B6: 14 days later: evaluated with 9 500 views → 5 500 back within 7 business days, 4 500 kept.
+    await advance({ days: 14, minutes: 1 });
+    const scheduled = await eventually(boostOrderId, (b) => b.status === 'refund_scheduled');
+    expect(scheduled).toMatchObject({ evaluation: { actualViews: 9_500, succeeded: false, compensationFen: 5_500, platformKeepsFen: 4_500 }, refund: { amountFen: 5_500, postedAt: null } });
+    const dueAtMs = Date.parse(scheduled.refund.dueAt);
+    expect(new Date(dueAtMs).toISOString().slice(11)).toBe('16:00:00.000Z'); // 24:00 Asia/Shanghai
+
+    // B7: at its due time the refund is posted automatically.
+    await advance({ seconds: Math.ceil((dueAtMs - (await clockMs())) / 1000) + 60 });
+    const closed = await eventually(boostOrderId, (b) => b.status === 'closed');
+    expect(closed).toMatchObject({ escrowFen: 0, refund: { amountFen: 5_500, early: false } });
+    expect(Date.parse(closed.refund.postedAt)).toBeGreaterThanOrEqual(dueAtMs);
+    const late = await post(`/v1/boost-orders/${boostOrderId}/release-refund`, { releasedBy: 'fin-1' }, authHeader('finance'));
+    expect([late.status, late.body.error.code]).toEqual([409, 'deadline_passed']);
+
+    // The outcome in the ledger (L1/L6): external 10 000 in; 4 500 to the platform; 5 500 to the client; escrow 0.
+    const transfers = await stack.database.db
+      .selectFrom('ledger_transfers')
+      .innerJoin('ledger_transactions', 'ledger_transactions.tx_id', 'ledger_transfers.tx_id')
+      .select(['ledger_transactions.kind', 'ledger_transactions.occurred_at', 'debit_account', 'credit_account', 'amount_fen'])
+      .where('ledger_transactions.order_id', '=', boostOrderId)
+      .orderBy('ledger_transactions.seq')
+      .execute();
+    expect(transfers.map((t) => [t.kind, t.debit_account, t.credit_account, t.amount_fen])).toEqual([
+      ['boost_payment', 'external:payments', `escrow:boost:${boostOrderId}`, 10_000n],
+      ['boost_premium', `escrow:boost:${boostOrderId}`, 'platform:boost_premiums', 4_500n],
+      ['boost_refund', `escrow:boost:${boostOrderId}`, `client:${p.clientId}`, 5_500n],
+    ]);
+    expect(transfers[2]!.occurred_at.getTime()).toBeGreaterThanOrEqual(dueAtMs);
+    const escrow = await get(`/v1/ledger/accounts/${encodeURIComponent(`escrow:boost:${boostOrderId}`)}`, authHeader('finance'));
+    expect([escrow.status, escrow.body.balanceFen]).toEqual([200, 0]);
+  });
+
+  test('validation: malformed bodies are 400, an unknown boost order is 404', async () => {
+    for (const body of [{}, { videoId: 'v', creatorId: 'k', publishedAt: 'yesterday', views: 1, observedAt: new Date().toISOString() }, { videoId: 'v', creatorId: 'k', publishedAt: new Date().toISOString(), views: -1, observedAt: new Date().toISOString() }]) {
+      expect((await post('/v1/video-stats', body)).status).toBe(400);
+    }
+    expect((await post('/v1/boost-quotes', { items: [] })).status).toBe(400);
+    expect((await post('/v1/boost-quotes', { items: Array.from({ length: 21 }, () => ({ creatorId: 'k', priceFen: 1 })) })).status).toBe(400);
+    expect((await get('/v1/boost-orders/b-missing')).status).toBe(404);
+    const doc = (await get('/v1/openapi.json')).body;
+    for (const path of ['/v1/video-stats', '/v1/boost-quotes', '/v1/boost-orders', '/v1/boost-orders/{boostOrderId}', '/v1/boost-orders/{boostOrderId}/release-refund']) {
+      expect(Object.keys(doc.paths)).toContain(path);
+    }
+    const unknownQuote = await post('/v1/boost-orders', { boostOrderId: 'b-x', taskOrderId: 'o-missing', clientId: 'c', quoteId: 'q-missing', funding: { source: 'account' } });
+    expect([unknownQuote.status, unknownQuote.body.error.code]).toEqual([404, 'not_found']);
+  });
+});
