@@ -1,24 +1,20 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { sql } from 'kysely';
 import {
   boostNotificationsFor,
   boostStreamId,
   insertBoostEvent,
   loadBoostEvents,
-  TaskAlreadyBoostedError,
   upsertBoostOrderRow,
 } from '../db/boost-orders';
 import { loadBusinessCalendar } from '../db/calendar';
 import type { Db } from '../db/connect';
-import { IdempotencyConflictError, InsufficientFundsError, PaymentRefReusedError, translatePgError } from '../db/errors';
-import { canonicalJson } from '../db/hash';
+import { IdempotencyConflictError } from '../db/errors';
 import { postLedgerTransaction } from '../db/ledger';
 import { insertNotifications } from '../db/notifications';
 import { latestViewsOf } from '../db/video-stats';
 import { boostLedgerTransactionFor, evolveBoost, foldBoost, type BusinessCalendar, type RecordedBoostEvent } from '../domain/boost';
-import { toStoredJson } from '../domain/json';
 import type { LedgerTransaction } from '../domain/ledger/types';
-import { ACTIVITY_FAILURE } from '../workflows/activity-failures';
+import { sameRecordedEvent, toActivityFailure } from './failures';
 
 export interface RecordBoostEventsInput {
   readonly boostOrderId: string;
@@ -56,7 +52,7 @@ export function createBoostOrderActivities({ db }: { db: Db }) {
           for (const recorded of input.events) {
             const existing = stored.find((e) => e.version === recorded.version);
             if (existing) {
-              if (!sameEvent(existing, recorded)) {
+              if (!sameRecordedEvent(existing, recorded)) {
                 throw new IdempotencyConflictError(`event ${streamId} v${recorded.version} is stored with a different content (L3)`);
               }
               continue;
@@ -81,7 +77,7 @@ export function createBoostOrderActivities({ db }: { db: Db }) {
           return { appended, alreadyRecorded: input.events.length - appended };
         });
       } catch (error) {
-        throw toActivityFailure(translatePgError(error));
+        throw toActivityFailure(error);
       }
     },
 
@@ -117,25 +113,4 @@ export function createBoostOrderActivities({ db }: { db: Db }) {
       };
     },
   };
-}
-
-function sameEvent(a: RecordedBoostEvent, b: RecordedBoostEvent): boolean {
-  return a.occurredAt === b.occurredAt && canonicalJson(toStoredJson(a.event)) === canonicalJson(toStoredJson(b.event));
-}
-
-/** Business outcomes fail without retry and carry a type the workflow handles; anything else is retried. */
-function toActivityFailure(error: unknown): unknown {
-  if (error instanceof InsufficientFundsError) {
-    return ApplicationFailure.create({ type: ACTIVITY_FAILURE.insufficientFunds, message: error.message, nonRetryable: true });
-  }
-  if (error instanceof PaymentRefReusedError) {
-    return ApplicationFailure.create({ type: ACTIVITY_FAILURE.paymentRefReused, message: error.message, nonRetryable: true });
-  }
-  if (error instanceof TaskAlreadyBoostedError) {
-    return ApplicationFailure.create({ type: ACTIVITY_FAILURE.taskAlreadyBoosted, message: error.message, nonRetryable: true });
-  }
-  if (error instanceof IdempotencyConflictError) {
-    return ApplicationFailure.create({ type: ACTIVITY_FAILURE.idempotencyConflict, message: error.message, nonRetryable: true });
-  }
-  return error;
 }

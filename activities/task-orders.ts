@@ -1,15 +1,12 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../db/connect';
-import { IdempotencyConflictError, InsufficientFundsError, PaymentRefReusedError, translatePgError } from '../db/errors';
+import { IdempotencyConflictError } from '../db/errors';
 import { insertTaskEvent, loadTaskEvents } from '../db/events';
-import { canonicalJson } from '../db/hash';
 import { postLedgerTransaction } from '../db/ledger';
 import { insertNotifications } from '../db/notifications';
 import { upsertTaskOrderRow } from '../db/task-orders';
-import { toStoredJson } from '../domain/json';
 import type { LedgerTransaction } from '../domain/ledger/types';
 import { evolve, fold, ledgerTransactionFor, notificationsFor, type RecordedTaskEvent } from '../domain/task-order';
-import { ACTIVITY_FAILURE } from '../workflows/activity-failures';
+import { sameRecordedEvent, toActivityFailure } from './failures';
 
 export interface RecordTaskEventsInput {
   readonly orderId: string;
@@ -40,7 +37,7 @@ export function createTaskOrderActivities({ db }: { db: Db }) {
           for (const recorded of input.events) {
             const existing = stored.find((e) => e.version === recorded.version);
             if (existing) {
-              if (!sameEvent(existing, recorded)) {
+              if (!sameRecordedEvent(existing, recorded)) {
                 throw new IdempotencyConflictError(`event ${input.orderId} v${recorded.version} is stored with a different content (L3)`);
               }
               continue;
@@ -64,26 +61,8 @@ export function createTaskOrderActivities({ db }: { db: Db }) {
           return { appended, alreadyRecorded: input.events.length - appended };
         });
       } catch (error) {
-        throw toActivityFailure(translatePgError(error));
+        throw toActivityFailure(error);
       }
     },
   };
-}
-
-function sameEvent(a: RecordedTaskEvent, b: RecordedTaskEvent): boolean {
-  return a.occurredAt === b.occurredAt && canonicalJson(toStoredJson(a.event)) === canonicalJson(toStoredJson(b.event));
-}
-
-/** Business outcomes fail without retry and carry a SPEC §8 code; anything else is retried. */
-function toActivityFailure(error: unknown): unknown {
-  if (error instanceof InsufficientFundsError) {
-    return ApplicationFailure.create({ type: ACTIVITY_FAILURE.insufficientFunds, message: error.message, nonRetryable: true });
-  }
-  if (error instanceof PaymentRefReusedError) {
-    return ApplicationFailure.create({ type: ACTIVITY_FAILURE.paymentRefReused, message: error.message, nonRetryable: true });
-  }
-  if (error instanceof IdempotencyConflictError) {
-    return ApplicationFailure.create({ type: ACTIVITY_FAILURE.idempotencyConflict, message: error.message, nonRetryable: true });
-  }
-  return error;
 }

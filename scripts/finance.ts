@@ -7,6 +7,7 @@ import { createDb } from '../db/connect';
 import { accountStatement, decodeStatementCursor, exportTransfersCsv, trialBalance } from '../db/finance';
 import { accountBalance } from '../db/ledger';
 import { rebuildTaskOrderReadModels } from '../db/rebuild';
+import { rebuildBoostOrderReadModels } from '../db/boost-orders';
 import { isAccountId } from '../domain/ledger/accounts';
 import { loadConfig } from '../platform/config';
 
@@ -17,7 +18,7 @@ const USAGE = `Finance tools (SPEC §7). DATABASE_URL selects the database.
   npm run finance -- balance <account>                      F1
   npm run finance -- statement <account> [--cursor C] [--limit N]
   npm run finance -- export --from <instant> --to <instant> [--out file.csv]    F4 (stdout by default)
-  npm run finance -- rebuild-read-models                    E2: task_orders recomputed from the events
+  npm run finance -- rebuild-read-models                    E2: task_orders and boost_orders recomputed from the events
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -78,9 +79,10 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'rebuild-read-models': {
-        const report = await rebuildTaskOrderReadModels(db);
-        print(report);
-        return report.failures.length === 0 ? 0 : 1;
+        const taskOrders = await rebuildTaskOrderReadModels(db);
+        const boostOrders = await rebuildBoostOrderReadModels(db);
+        print({ taskOrders, boostOrders });
+        return taskOrders.failures.length === 0 && boostOrders.failures.length === 0 ? 0 : 1;
       }
       default:
         throw new UsageError(`unknown command ${command}`);

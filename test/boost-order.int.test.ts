@@ -13,7 +13,6 @@ import { loadBusinessCalendar } from '../db/calendar';
 import { postTopUp } from '../db/top-ups';
 import { DEFAULT_BOOST_POLICY, refundDueAt, type BoostOrderState, type BoostTermsSnapshot } from '../domain/boost';
 import type { Funding, TaskPlacement } from '../domain/task-order';
-import { startTimeSkippingServer } from '../platform/temporal-env';
 import {
   BOOST_ORDER_WORKFLOW,
   boostOrderWorkflowId,
@@ -22,10 +21,10 @@ import {
   type BoostOrderInput,
 } from '../workflows/boost-order-api';
 import { taskOrderWorkflowId } from '../workflows/task-order-api';
-import { createTestDatabase, writeCounts, type TestDatabase } from './support/db';
+import { writeCounts, type TestDatabase } from './support/db';
 import { placement } from './support/fixtures';
 import { balances } from './support/ledger';
-import { installQuietRuntime, runningWorker } from './support/temporal';
+import { withTimeSkippingWorker } from './support/temporal';
 
 /** Boost orders (SPEC §3) as workflows on the time-skipping server, linked to real task-order workflows. */
 const SECOND = 1000;
@@ -37,18 +36,7 @@ const PREMIUMS = 'platform:boost_premiums';
 
 let env: TestWorkflowEnvironment;
 let database: TestDatabase;
-let stopWorker: () => Promise<void>;
-
-beforeAll(async () => {
-  installQuietRuntime();
-  [env, database] = await Promise.all([startTimeSkippingServer(), createTestDatabase()]);
-  ({ stop: stopWorker } = await runningWorker(env, database.db, taskQueue));
-}, 120_000);
-afterAll(async () => {
-  await stopWorker?.();
-  await env?.teardown();
-  await database?.drop();
-});
+withTimeSkippingWorker(taskQueue, (world) => ({ env, database } = world));
 
 const nowMs = () => env.currentTimeMs();
 const tasks = () => createTaskOrderService({ db: database.db, client: env.client, taskQueue });

@@ -7,7 +7,6 @@ import { ApiError } from '../api/errors';
 import { createTaskOrderService } from '../api/task-order-service';
 import { loadTaskEvents } from '../db/events';
 import { DEFAULT_TASK_POLICY, type TaskPlacement } from '../domain/task-order';
-import { startTimeSkippingServer } from '../platform/temporal-env';
 import {
   TASK_COMMAND_UPDATES as U,
   TASK_ORDER_WORKFLOW,
@@ -17,10 +16,10 @@ import {
   type TaskOrderInput,
   type TaskOrderResult,
 } from '../workflows/task-order-api';
-import { createTestDatabase, writeCounts, type TestDatabase } from './support/db';
+import { writeCounts, type TestDatabase } from './support/db';
 import { placement } from './support/fixtures';
 import { balances } from './support/ledger';
-import { installQuietRuntime, runningWorker } from './support/temporal';
+import { withTimeSkippingWorker } from './support/temporal';
 
 /** Every task-order timer (T12–T13, T17, T19, T22) and its race, on the time-skipping server. */
 const SECOND = 1000;
@@ -30,18 +29,7 @@ const taskQueue = 'task-order-timers-test';
 
 let env: TestWorkflowEnvironment;
 let database: TestDatabase;
-let stopWorker: () => Promise<void>;
-
-beforeAll(async () => {
-  installQuietRuntime();
-  [env, database] = await Promise.all([startTimeSkippingServer(), createTestDatabase()]);
-  ({ stop: stopWorker } = await runningWorker(env, database.db, taskQueue));
-}, 120_000);
-afterAll(async () => {
-  await stopWorker?.();
-  await env?.teardown();
-  await database?.drop();
-});
+withTimeSkippingWorker(taskQueue, (world) => ({ env, database } = world));
 
 async function place(p: TaskPlacement): Promise<WorkflowHandle> {
   const input: TaskOrderInput = { placement: p, policy: DEFAULT_TASK_POLICY };

@@ -8,7 +8,6 @@ import { createTaskOrderService } from '../api/task-order-service';
 import { loadTaskEvents } from '../db/events';
 import { accountBalance } from '../db/ledger';
 import { DEFAULT_TASK_POLICY, type TaskPlacement } from '../domain/task-order';
-import { startTimeSkippingServer } from '../platform/temporal-env';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import {
   TASK_ORDER_WORKFLOW,
@@ -19,28 +18,16 @@ import {
   type TaskOrderInput,
   type TaskOrderResult,
 } from '../workflows/task-order-api';
-import { createTestDatabase, writeCounts, type TestDatabase } from './support/db';
+import { writeCounts, type TestDatabase } from './support/db';
 import { placement } from './support/fixtures';
-import { installQuietRuntime, runningWorker } from './support/temporal';
+import { withTimeSkippingWorker } from './support/temporal';
 
 const HOUR = 3_600_000;
 const taskQueue = 'task-order-workflow-test';
 
 let env: TestWorkflowEnvironment;
 let database: TestDatabase;
-let stopWorker: () => Promise<void>;
-
-beforeAll(async () => {
-  installQuietRuntime();
-  [env, database] = await Promise.all([startTimeSkippingServer(), createTestDatabase()]);
-  ({ stop: stopWorker } = await runningWorker(env, database.db, taskQueue));
-}, 120_000);
-
-afterAll(async () => {
-  await stopWorker?.();
-  await env?.teardown();
-  await database?.drop();
-});
+withTimeSkippingWorker(taskQueue, (world) => ({ env, database } = world));
 
 async function place(p: TaskPlacement): Promise<WorkflowHandle> {
   const input: TaskOrderInput = { placement: p, policy: DEFAULT_TASK_POLICY };

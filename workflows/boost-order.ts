@@ -1,6 +1,4 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   currentUpdateInfo,
@@ -24,6 +22,7 @@ import {
 } from '../domain/boost';
 import { reject, type Rejection } from '../domain/errors';
 import { ACTIVITY_FAILURE } from './activity-failures';
+import { createExclusive, failure, failureType, paymentRejection, stopForOpsOnConflict } from './workflow-support';
 import {
   boostPlacementUpdate,
   boostStateQuery,
@@ -62,19 +61,10 @@ type CommandBuilder = (state: BoostOrderState) => BoostCommand | undefined | Pro
 export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Promise<BoostOrderResult> {
   let state: BoostOrderState | undefined;
   let outcome: BoostPlacementOutcome | undefined;
-  let busy = false;
   let viewsSignalled = false;
 
   /** Commands, signals and timers run one at a time: each decides on the state the previous one left. */
-  async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    await condition(() => !busy);
-    busy = true;
-    try {
-      return await fn();
-    } finally {
-      busy = false;
-    }
-  }
+  const exclusive = createExclusive();
 
   async function record(events: readonly BoostEvent[], causation: string, now: number): Promise<void> {
     if (events.length === 0) return;
@@ -230,32 +220,9 @@ function releaseCommand(args: ReleaseRefundArgs): BoostCommand {
   return { type: 'release_refund', by: args.by, ...(args.reason === undefined ? {} : { reason: args.reason }) };
 }
 
-function failure(rejection: Rejection): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: rejection.code,
-    message: rejection.message,
-    nonRetryable: true,
-    details: rejection.details ? [rejection.details] : [],
-  });
-}
-
-function failureType(error: unknown): string | undefined {
-  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? (error.cause.type ?? undefined) : undefined;
-}
-
 /** B3, L2, L5: a fee payment that cannot be funded (or a second boost for the task) is refused, not retried. */
 function placementRejection(error: unknown): Rejection | undefined {
-  const type = failureType(error);
-  if (type === ACTIVITY_FAILURE.insufficientFunds) return reject('insufficient_funds', 'the boost fee payment failed: insufficient funds in the client account (B3, L2)');
-  if (type === ACTIVITY_FAILURE.paymentRefReused) return reject('idempotency_mismatch', 'this external paymentRef has already been used (L5)');
-  if (type === ACTIVITY_FAILURE.taskAlreadyBoosted) return reject('invalid_state', 'the task order already has a boost order (B3)');
-  return undefined;
+  if (failureType(error) === ACTIVITY_FAILURE.taskAlreadyBoosted) return reject('invalid_state', 'the task order already has a boost order (B3)');
+  return paymentRejection(error, 'the boost fee payment');
 }
 
-/** L3: the same idempotency key with another content stops the workflow for ops (see task-order.ts). */
-function stopForOpsOnConflict(error: unknown): unknown {
-  if (failureType(error) === ACTIVITY_FAILURE.idempotencyConflict) {
-    return new Error(`stopped for ops: ${error instanceof ActivityFailure && error.cause ? error.cause.message : 'idempotency conflict'}`);
-  }
-  return error;
-}

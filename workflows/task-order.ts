@@ -1,6 +1,4 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   currentUpdateInfo,
@@ -13,10 +11,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { ACTIVITY_FAILURE } from './activity-failures';
+import { createExclusive, failure, paymentRejection, stopForOpsOnConflict } from './workflow-support';
 import { boostOrderWorkflowId, taskCancelledSignal, videoPublishedSignal } from './boost-order-api';
 import { taskOrderSearchAttributes } from './search-attributes';
-import { reject, type Rejection } from '../domain/errors';
+import { reject } from '../domain/errors';
 import {
   decide,
   evolve,
@@ -50,20 +48,11 @@ const { recordTaskEvents } = proxyActivities<Activities>({
 export async function taskOrderWorkflow({ placement, policy }: TaskOrderInput): Promise<TaskOrderResult> {
   let state: TaskOrderState | undefined;
   let outcome: PlacementOutcome | undefined;
-  let busy = false;
   /** B3: the boost orders linked to this task order (at most one in practice). */
   const boostOrderIds: string[] = [];
 
   /** Commands and timers run one at a time: each decides on the state the previous one left. */
-  async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    await condition(() => !busy);
-    busy = true;
-    try {
-      return await fn();
-    } finally {
-      busy = false;
-    }
-  }
+  const exclusive = createExclusive();
 
   async function record(events: readonly TaskEvent[], causation: string): Promise<void> {
     if (events.length === 0) return;
@@ -120,7 +109,7 @@ export async function taskOrderWorkflow({ placement, policy }: TaskOrderInput): 
       try {
         await record(decideOrThrow(command), causation);
       } catch (error) {
-        const rejection = paymentRejection(error); // a balance payment the client cannot fund
+        const rejection = paymentRejection(error, 'the balance payment'); // T12: a balance the client cannot fund
         throw rejection ? failure(rejection) : error;
       }
       if (!state) throw new Error('unreachable: command before placement');
@@ -150,7 +139,7 @@ export async function taskOrderWorkflow({ placement, policy }: TaskOrderInput): 
     await exclusive(() => record([placementEvent(placement, policy)], `workflow:${workflowInfo().workflowId}`));
     outcome = { placed: true, placement };
   } catch (error) {
-    const rejection = paymentRejection(error);
+    const rejection = paymentRejection(error, 'the placement payment'); // T5
     if (!rejection) throw error;
     outcome = { placed: false, placement, rejection };
     await condition(allHandlersFinished);
@@ -179,35 +168,3 @@ export async function taskOrderWorkflow({ placement, policy }: TaskOrderInput): 
   return { placed: true, final: state };
 }
 
-function failure(rejection: Rejection): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: rejection.code,
-    message: rejection.message,
-    nonRetryable: true,
-    details: rejection.details ? [rejection.details] : [],
-  });
-}
-
-function failureType(error: unknown): string | undefined {
-  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? (error.cause.type ?? undefined) : undefined;
-}
-
-/** T5, L2, L5: a payment (placement or balance) that cannot be funded is refused, not retried. */
-function paymentRejection(error: unknown): Rejection | undefined {
-  const type = failureType(error);
-  if (type === ACTIVITY_FAILURE.insufficientFunds) return reject('insufficient_funds', 'the payment failed: insufficient funds in the client account (T5, L2)');
-  if (type === ACTIVITY_FAILURE.paymentRefReused) return reject('idempotency_mismatch', 'this external paymentRef has already been used (L5)');
-  return undefined;
-}
-
-/**
- * L3: the same idempotency key with another content must stop the workflow for ops, never be
- * overwritten. A plain Error fails the workflow task, which Temporal retries until the code or the
- * data is fixed: the order waits, visible in the stuck list, instead of closing.
- */
-function stopForOpsOnConflict(error: unknown): unknown {
-  if (failureType(error) === ACTIVITY_FAILURE.idempotencyConflict) {
-    return new Error(`stopped for ops: ${error instanceof ActivityFailure && error.cause ? error.cause.message : 'idempotency conflict'}`);
-  }
-  return error;
-}

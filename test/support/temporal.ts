@@ -1,6 +1,8 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Db } from '../../db/connect';
+import { startTimeSkippingServer } from '../../platform/temporal-env';
+import { createTestDatabase, type TestDatabase } from './db';
 import { bundleWorkflows, createWorker } from '../../worker/create-worker';
 
 let runtimeInstalled = false;
@@ -38,4 +40,25 @@ export async function runningWorker(env: TestWorkflowEnvironment, db: Db, taskQu
       await running;
     },
   };
+}
+
+/**
+ * A test file's world on the time-skipping server: the server, a database of its own and a worker
+ * on `taskQueue`, started before the file's tests (handed to `use`) and stopped after them.
+ */
+export function withTimeSkippingWorker(taskQueue: string, use: (world: { env: TestWorkflowEnvironment; database: TestDatabase }) => void): void {
+  let stop: (() => Promise<void>) | undefined;
+  let world: { env: TestWorkflowEnvironment; database: TestDatabase } | undefined;
+  beforeAll(async () => {
+    installQuietRuntime();
+    const [env, database] = await Promise.all([startTimeSkippingServer(), createTestDatabase()]);
+    world = { env, database };
+    use(world);
+    ({ stop } = await runningWorker(env, database.db, taskQueue));
+  }, 120_000);
+  afterAll(async () => {
+    await stop?.();
+    await world?.env.teardown();
+    await world?.database.drop();
+  });
 }

@@ -1,0 +1,27 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { TaskAlreadyBoostedError } from '../db/boost-orders';
+import { IdempotencyConflictError, InsufficientFundsError, PaymentRefReusedError, translatePgError } from '../db/errors';
+import { canonicalJson } from '../db/hash';
+import { toStoredJson } from '../domain/json';
+import { ACTIVITY_FAILURE, type ActivityFailureType } from '../workflows/activity-failures';
+
+const BUSINESS_FAILURES: ReadonlyArray<[new (message: string) => Error, ActivityFailureType]> = [
+  [InsufficientFundsError, ACTIVITY_FAILURE.insufficientFunds],
+  [PaymentRefReusedError, ACTIVITY_FAILURE.paymentRefReused],
+  [TaskAlreadyBoostedError, ACTIVITY_FAILURE.taskAlreadyBoosted],
+  [IdempotencyConflictError, ACTIVITY_FAILURE.idempotencyConflict],
+];
+
+/** Business outcomes fail without retry and carry a type the workflow handles; anything else is retried. */
+export function toActivityFailure(error: unknown): unknown {
+  const translated = translatePgError(error);
+  for (const [errorClass, type] of BUSINESS_FAILURES) {
+    if (translated instanceof errorClass) return ApplicationFailure.create({ type, message: translated.message, nonRetryable: true });
+  }
+  return translated;
+}
+
+/** L3: a retried append carries the same event at the same version and time. */
+export function sameRecordedEvent(a: { occurredAt: number; event: unknown }, b: { occurredAt: number; event: unknown }): boolean {
+  return a.occurredAt === b.occurredAt && canonicalJson(toStoredJson(a.event)) === canonicalJson(toStoredJson(b.event));
+}

@@ -1,0 +1,54 @@
+import { ActivityFailure, ApplicationFailure, condition } from '@temporalio/workflow';
+import { reject, type Rejection } from '../domain/errors';
+import { ACTIVITY_FAILURE } from './activity-failures';
+
+/**
+ * A workflow-local lock: commands and timers run one at a time, each deciding on the state the
+ * previous one left ("whichever the workflow processes first wins", SPEC §1).
+ */
+export function createExclusive(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let busy = false;
+  return async (fn) => {
+    await condition(() => !busy);
+    busy = true;
+    try {
+      return await fn();
+    } finally {
+      busy = false;
+    }
+  };
+}
+
+/** A business refusal as the typed failure an Update's caller receives (SPEC §8 code as type). */
+export function failure(rejection: Rejection): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: rejection.code,
+    message: rejection.message,
+    nonRetryable: true,
+    details: rejection.details ? [rejection.details] : [],
+  });
+}
+
+export function failureType(error: unknown): string | undefined {
+  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? (error.cause.type ?? undefined) : undefined;
+}
+
+/** T5, B3, L2, L5: a payment that cannot be funded is refused, not retried. */
+export function paymentRejection(error: unknown, what: string): Rejection | undefined {
+  const type = failureType(error);
+  if (type === ACTIVITY_FAILURE.insufficientFunds) return reject('insufficient_funds', `${what} failed: insufficient funds in the client account (L2)`);
+  if (type === ACTIVITY_FAILURE.paymentRefReused) return reject('idempotency_mismatch', 'this external paymentRef has already been used (L5)');
+  return undefined;
+}
+
+/**
+ * L3: the same idempotency key with another content must stop the workflow for ops, never be
+ * overwritten. A plain Error fails the workflow task, which Temporal retries until the code or the
+ * data is fixed: the order waits, visible in the stuck list, instead of closing.
+ */
+export function stopForOpsOnConflict(error: unknown): unknown {
+  if (failureType(error) === ACTIVITY_FAILURE.idempotencyConflict) {
+    return new Error(`stopped for ops: ${error instanceof ActivityFailure && error.cause ? error.cause.message : 'idempotency conflict'}`);
+  }
+  return error;
+}
