@@ -243,7 +243,7 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
   // ── Finance (SPEC §7) ──────────────────────────────────────────────────────────────────────
   registerFinanceRoutes(app, { db });
   const nowMs = clock ? () => clock.nowMs() : async () => Date.now();
-  registerOpsRoutes(app, { ops: createOpsService({ db, client, nowMs }), orders });
+  registerOpsRoutes(app, { db, ops: createOpsService({ db, client, nowMs }), orders });
   registerBoostRoutes(app, { db, client, taskQueue, nowMs });
 
   // ── Sandbox clock (SPEC §9) ────────────────────────────────────────────────────────────────

@@ -1,6 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { OPS_CANCEL_OUTCOMES } from '../domain/task-order/types';
+import type { Db } from '../db/connect';
+import { getBoostOrderRow } from '../db/boost-orders';
+import { fromStoredJson } from '../domain/json';
+import { BoostOrderIdParams } from './boost-routes';
+import { ApiError } from './errors';
 import type { OpsService } from './ops-service';
 import { defineRoute } from './routes';
 import { Id, OrderIdParams } from './schemas';
@@ -15,7 +20,7 @@ export const OpsActionBody = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('cancel'), operator: Id, outcome: z.enum(OPS_CANCEL_OUTCOMES), reason: Reason }),
 ]);
 
-export function registerOpsRoutes(app: FastifyInstance, { ops, orders }: { ops: OpsService; orders: TaskOrderService }): void {
+export function registerOpsRoutes(app: FastifyInstance, { db, ops, orders }: { db: Db; ops: OpsService; orders: TaskOrderService }): void {
   defineRoute(app, {
     method: 'GET',
     path: '/v1/ops/stuck',
@@ -34,7 +39,22 @@ export function registerOpsRoutes(app: FastifyInstance, { ops, orders }: { ops: 
     summary: 'O2: an order: state, pending deadlines, events, ledger transactions and Temporal\'s description',
     params: OrderIdParams,
     responses: { 200: { description: 'the inspection' } },
-    handler: async ({ params }) => ({ order: taskOrderJson(await orders.findOrder(params.orderId)), ...(await ops.inspect(params.orderId)) }),
+    handler: async ({ params }) => ({ kind: 'task', order: taskOrderJson(await orders.findOrder(params.orderId)), ...(await ops.inspect(params.orderId)) }),
+  });
+
+  defineRoute(app, {
+    method: 'GET',
+    path: '/v1/ops/boost-orders/:boostOrderId',
+    roles: ['ops'],
+    tags: ['ops'],
+    summary: 'O2: a boost order: state, pending deadlines, events, ledger transactions and Temporal\'s description',
+    params: BoostOrderIdParams,
+    responses: { 200: { description: 'the inspection' } },
+    handler: async ({ params }) => {
+      const row = await getBoostOrderRow(db, params.boostOrderId);
+      if (!row) throw new ApiError('not_found', `boost order ${params.boostOrderId} not found`);
+      return { kind: 'boost', order: fromStoredJson(row.details), ...(await ops.inspectBoost(params.boostOrderId)) };
+    },
   });
 
   defineRoute(app, {

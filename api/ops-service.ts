@@ -4,6 +4,7 @@ import type { Db } from '../db/connect';
 import { loadTaskEvents } from '../db/events';
 import { BOOST_ORDER_WORKFLOW, boostOrderWorkflowId } from '../workflows/boost-order-api';
 import { taskOrderWorkflowId } from '../workflows/task-order-api';
+import { loadBoostEvents } from '../db/boost-orders';
 
 /** O1: why an order is on the stuck list. */
 export type StuckReason =
@@ -209,9 +210,18 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
     return entries;
   }
 
-  /** O2: everything about one order. */
-  async function inspect(orderId: string) {
-    const events = await loadTaskEvents(db, orderId);
+  /** O2: everything about one task order. */
+  function inspect(orderId: string) {
+    return inspectOrder(orderId, taskOrderWorkflowId(orderId), loadTaskEvents(db, orderId));
+  }
+
+  /** O2: everything about one boost order. */
+  function inspectBoost(boostOrderId: string) {
+    return inspectOrder(boostOrderId, boostOrderWorkflowId(boostOrderId), loadBoostEvents(db, boostOrderId));
+  }
+
+  async function inspectOrder(orderId: string, workflowId: string, loadingEvents: Promise<ReadonlyArray<{ version: number; occurredAt: number; event: { type: string } }>>) {
+    const events = await loadingEvents;
     const transactions = await db
       .selectFrom('ledger_transactions')
       .select(['tx_id', 'seq', 'kind', 'occurred_at', 'external_payment_ref', 'chain_hash'])
@@ -223,7 +233,7 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
       : [];
     let temporal: unknown = null;
     try {
-      const d = await client.workflow.getHandle(taskOrderWorkflowId(orderId)).describe();
+      const d = await client.workflow.getHandle(workflowId).describe();
       temporal = {
         workflowId: d.workflowId,
         runId: d.runId,
@@ -258,7 +268,7 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
     };
   }
 
-  return { stuck, inspect };
+  return { stuck, inspect, inspectBoost };
 }
 
 export type OpsService = ReturnType<typeof createOpsService>;

@@ -3,6 +3,7 @@
  *
  *   npm run ops -- stuck
  *   npm run ops -- show <orderId>
+ *   npm run ops -- show-boost <boostOrderId>
  *   npm run ops -- arbitrate <orderId> confirm|decline --operator <name> --reason <text>
  *   npm run ops -- cancel <orderId> full_refund|creator_compensation|deposit_forfeited --operator <name> --reason <text>
  *
@@ -53,6 +54,10 @@ async function main(): Promise<void> {
       if (!orderId) fail('usage: show <orderId>');
       console.log(JSON.stringify(await call('GET', `/v1/ops/orders/${encodeURIComponent(orderId)}`), null, 2));
       return;
+    case 'show-boost':
+      if (!orderId) fail('usage: show-boost <boostOrderId>');
+      console.log(JSON.stringify(await call('GET', `/v1/ops/boost-orders/${encodeURIComponent(orderId)}`), null, 2));
+      return;
     case 'arbitrate': {
       const decision = rest[1];
       if (!orderId || (decision !== 'confirm' && decision !== 'decline')) fail('usage: arbitrate <orderId> confirm|decline --operator <name> --reason <text>');
@@ -68,7 +73,7 @@ async function main(): Promise<void> {
       return;
     }
     default:
-      fail('usage: npm run ops -- stuck | show <orderId> | arbitrate … | cancel …');
+      fail('usage: npm run ops -- stuck | show <orderId> | show-boost <boostOrderId> | arbitrate … | cancel …');
   }
 }
 

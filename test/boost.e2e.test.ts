@@ -155,6 +155,14 @@ describe('boost orders through the HTTP API (sandbox clock)', () => {
     expect(transfers[2]!.occurred_at.getTime()).toBeGreaterThanOrEqual(dueAtMs);
     const escrow = await get(`/v1/ledger/accounts/${encodeURIComponent(`escrow:boost:${boostOrderId}`)}`, authHeader('finance'));
     expect([escrow.status, escrow.body.balanceFen]).toEqual([200, 0]);
+
+    // O2: ops inspect the boost order: its events, its ledger transactions, Temporal's description
+    const inspection = await get(`/v1/ops/boost-orders/${boostOrderId}`, authHeader('ops'));
+    expect(inspection.status).toBe(200);
+    expect(inspection.body).toMatchObject({ kind: 'boost', order: { state: { status: 'closed' } }, temporal: { workflowId: `boost-order:${boostOrderId}` } });
+    expect(inspection.body.events.map((e: { type: string }) => e.type)).toEqual(expect.arrayContaining(['BoostOrdered', 'BoostEvaluated', 'RefundPosted']));
+    expect(inspection.body.ledger.map((t: { kind: string }) => t.kind)).toEqual(['boost_payment', 'boost_premium', 'boost_refund']);
+    expect((await get('/v1/ops/boost-orders/b-unknown', authHeader('ops'))).status).toBe(404);
   });
 
   test('validation: malformed bodies are 400, an unknown boost order is 404', async () => {
