@@ -17,6 +17,7 @@ import {
   ClockAdvanced,
   ClockNow,
   Health,
+  PlacementPending,
   TaskOrderList,
   TaskOrderView,
   TopUpResult,
@@ -65,6 +66,8 @@ export interface AppDeps {
   readonly tokens?: readonly ApiToken[];
   /** true: log to stdout; a stream: log there (tests); false or omitted: no log. */
   readonly logger?: boolean | { readonly stream: NodeJS.WritableStream; readonly level?: string };
+  /** How long an order command waits for its outcome before answering 202 (default 30 s). */
+  readonly commandWaitMs?: number;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -89,9 +92,9 @@ function loggerOptions(logger: AppDeps['logger']): FastifyServerOptions['logger'
   };
 }
 
-export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = false }: AppDeps): FastifyInstance {
+export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = false, commandWaitMs }: AppDeps): FastifyInstance {
   const app = Fastify({ logger: loggerOptions(logger), bodyLimit: MAX_BODY_BYTES, exposeHeadRoutes: false });
-  const orders = createTaskOrderService({ db, client, taskQueue });
+  const orders = createTaskOrderService({ db, client, taskQueue, ...(commandWaitMs === undefined ? {} : { commandWaitMs }) });
   const payments = createPaymentsService({ db, orders });
 
   // Every route registered from here on — in this file, in finance-routes.ts, or anywhere later —
@@ -154,10 +157,15 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
     summary: 'Place a task order (T1–T5)',
     description: 'Idempotent on orderId: the same content again answers 200 with the order, another content 422 idempotency_mismatch.',
     body: PlaceTaskOrderBody,
-    responses: { 201: { description: 'placed and paid', schema: TaskOrderView }, 200: { description: 'already placed with this content', schema: TaskOrderView } },
+    responses: {
+      201: { description: 'placed and paid', schema: TaskOrderView },
+      200: { description: 'already placed with this content', schema: TaskOrderView },
+      202: { description: "the order's workflow runs but the placement is not saved yet (its database write keeps failing); GET the order later", schema: PlacementPending },
+    },
     handler: async ({ body }, _request, reply) => {
-      const { created, order } = await orders.place(body);
-      return reply.code(created ? 201 : 200).send(taskOrderJson(order));
+      const placed = await orders.place(body);
+      if ('pending' in placed) return reply.code(202).send({ orderId: body.orderId, status: 'placing' });
+      return reply.code(placed.created ? 201 : 200).send(taskOrderJson(placed.order));
     },
   });
 
@@ -166,7 +174,7 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
     path: '/v1/task-orders',
     roles: ['backend', 'ops', 'finance'],
     tags: ['task orders'],
-    summary: 'List task orders, newest first, filtered and paged',
+    summary: 'List task orders, oldest first, filtered and paged (keyset cursor)',
     query: ListTaskOrdersQuery,
     responses: { 200: { description: 'one page of orders', schema: TaskOrderList } },
     handler: async ({ query }) => {
@@ -199,12 +207,18 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
       description: "The actor must be the order's client or creator as the rule requires (403 forbidden otherwise).",
       params: OrderIdParams,
       body,
-      responses: { 200: { description: 'the order after the command', schema: TaskOrderView } },
-      handler: async ({ params, body: args }) => taskOrderJson(await orders.command(params.orderId, type, withoutUndefined(args as Record<string, unknown>) as never)),
+      responses: {
+        200: { description: 'the order after the command', schema: TaskOrderView },
+        202: { description: "accepted by the order's workflow but not saved yet (its database write keeps failing): the order as it stands; GET it later", schema: TaskOrderView },
+      },
+      handler: async ({ params, body: args }, _request, reply) => {
+        const { pending, order } = await orders.commandWithin(params.orderId, type, withoutUndefined(args as Record<string, unknown>) as never);
+        return reply.code(pending ? 202 : 200).send(taskOrderJson(order));
+      },
     });
-  commandRoute('accept', AcceptBody, 'accept', 'The creator accepts, optionally at a new price (T8, T9)');
+  commandRoute('accept', AcceptBody, 'accept', 'The creator accepts, optionally at a new price (T6, T9)');
   commandRoute('reject', ActorReasonBody, 'reject', 'The creator rejects (T7)');
-  commandRoute('remind', ActorBody, 'remind', 'The client reminds the creator (T11)');
+  commandRoute('remind', ActorBody, 'remind', 'The client reminds the creator (T8)');
   commandRoute('restore-price', ActorBody, 'restore_price', 'The client restores the original price (T10)');
   commandRoute('pay-balance', PayBalanceBody, 'pay_balance', 'The client pays the balance (T12)');
   commandRoute('videos', UploadVideoBody, 'upload_video', 'The creator uploads a draft (T16)');

@@ -132,3 +132,6 @@ export const AuditReport = z.looseObject({
   discrepancyCount: z.number().int(),
   discrepancies: z.array(z.looseObject({ kind: z.string(), message: z.string() })),
 });
+
+/** A placement whose workflow runs but whose payment is not saved yet (SPEC §8: never hang). */
+export const PlacementPending = z.object({ orderId: z.string(), status: z.literal('placing') });

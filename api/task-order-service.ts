@@ -1,4 +1,4 @@
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Db } from '../db/connect';
@@ -23,20 +23,62 @@ export interface TaskOrderServiceDeps {
   readonly db: Db;
   readonly client: Client;
   readonly taskQueue: string;
+  /**
+   * How long a command waits for its outcome once the order's workflow has accepted it. Past that
+   * (its database write keeps failing, say) the caller is told it is pending instead of waiting
+   * forever; the workflow applies it when it can, and the order shows in the ops stuck list.
+   */
+  readonly commandWaitMs?: number;
 }
 
-export function createTaskOrderService({ db, client, taskQueue }: TaskOrderServiceDeps) {
+export const DEFAULT_COMMAND_WAIT_MS = 30_000;
+
+/** A command's answer: the order after it, or — accepted but not yet saved — the order as it stands. */
+export interface CommandOutcome {
+  readonly pending: boolean;
+  readonly order: TaskOrderRow;
+}
+
+export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = DEFAULT_COMMAND_WAIT_MS }: TaskOrderServiceDeps) {
   async function findOrder(orderId: string): Promise<TaskOrderRow> {
     const row = await getTaskOrderRow(db, orderId);
     if (!row) throw new ApiError('not_found', `task order ${orderId} not found`);
     return row;
   }
 
+  /** Like `command`, but answers `pending` once the workflow accepted it and `commandWaitMs` passed. */
+  async function commandWithin<C extends TaskCommandType>(orderId: string, type: C, args: TaskCommandArgs<C>): Promise<CommandOutcome> {
+    await findOrder(orderId);
+    const update = TASK_COMMAND_UPDATES[type] as unknown as UpdateDefinition<TaskOrderView, [TaskCommandArgs<C>]>;
+    let pending = false;
+    try {
+      // The validator answers refusals at once; then the outcome is awaited, for a bounded time.
+      const accepted = await client.workflow
+        .getHandle(taskOrderWorkflowId(orderId))
+        .startUpdate(update, { args: [args], waitForStage: WorkflowUpdateStage.ACCEPTED });
+      const result = accepted.result();
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<'pending'>((resolve) => {
+        timer = setTimeout(() => resolve('pending'), commandWaitMs);
+      });
+      try {
+        pending = (await Promise.race([result.then(() => 'done' as const), waited])) === 'pending';
+      } finally {
+        clearTimeout(timer);
+      }
+      if (pending) result.catch(() => undefined); // its outcome lands in the order later
+    } catch (error) {
+      throw (await rejectionOfClosedOrder(orderId, { type, ...args } as unknown as TaskCommand, error)) ?? error;
+    }
+    return { pending, order: await findOrder(orderId) };
+  }
+
   return {
     findOrder,
 
     /** T1–T5: places the order through its workflow and answers once the payment is settled. */
-    async place(placement: TaskPlacement): Promise<{ created: boolean; order: TaskOrderRow }> {
+    /** `pending`: the workflow runs but the payment's write keeps failing; GET the order later. */
+    async place(placement: TaskPlacement): Promise<{ created: boolean; order: TaskOrderRow } | { pending: true }> {
       const existing = await getTaskOrderRow(db, placement.orderId);
       if (existing) return { created: false, order: sameOrConflict(existing.placement_hash, placement, existing) };
 
@@ -47,7 +89,9 @@ export function createTaskOrderService({ db, client, taskQueue }: TaskOrderServi
         args: [input],
         workflowIdConflictPolicy: 'USE_EXISTING', // a concurrent identical POST joins the same run
       });
-      const outcome = await handle.executeUpdate(placementUpdate);
+      const waited = await within(handle.executeUpdate(placementUpdate), commandWaitMs);
+      if (!waited.done) return { pending: true };
+      const outcome = waited.value;
       if (placementHash(outcome.placement) !== placementHash(placement)) throw mismatch(placement.orderId);
       if (!outcome.placed) throw ApiError.from(outcome.rejection);
       return { created: true, order: await findOrder(placement.orderId) };
@@ -55,15 +99,10 @@ export function createTaskOrderService({ db, client, taskQueue }: TaskOrderServi
 
     /** Relays a party's command to the order's workflow as an Update (validated there). */
     async command<C extends TaskCommandType>(orderId: string, type: C, args: TaskCommandArgs<C>): Promise<TaskOrderRow> {
-      await findOrder(orderId);
-      const update = TASK_COMMAND_UPDATES[type] as unknown as UpdateDefinition<TaskOrderView, [TaskCommandArgs<C>]>;
-      try {
-        await client.workflow.getHandle(taskOrderWorkflowId(orderId)).executeUpdate(update, { args: [args] });
-      } catch (error) {
-        throw (await rejectionOfClosedOrder(orderId, { type, ...args } as unknown as TaskCommand, error)) ?? error;
-      }
-      return findOrder(orderId);
+      return (await commandWithin(orderId, type, args)).order;
     },
+
+    commandWithin,
   };
 
   /**
@@ -96,3 +135,21 @@ function mismatch(orderId: string): ApiError {
 }
 
 export type TaskOrderService = ReturnType<typeof createTaskOrderService>;
+
+/**
+ * Waits for `promise` at most `ms`. Past that the caller answers "pending"; a later failure of the
+ * promise is the workflow's business (it retries, and the order shows in the ops stuck list).
+ */
+async function within<T>(promise: Promise<T>, ms: number): Promise<{ done: true; value: T } | { done: false }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<{ done: false }>((resolve) => {
+    timer = setTimeout(() => resolve({ done: false }), ms);
+  });
+  try {
+    const outcome = await Promise.race([promise.then((value) => ({ done: true as const, value })), timeout]);
+    if (!outcome.done) promise.catch(() => undefined);
+    return outcome;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -15,6 +15,7 @@ import { installQuietRuntime, runningWorker, workflowBundle } from './support/te
 
 /** O1, O4: ops find stuck orders, with the reason, and fix them through the API. */
 jest.setTimeout(90_000);
+const COMMAND_WAIT_MS = 2_000;
 
 interface Setup {
   env: TestWorkflowEnvironment;
@@ -27,7 +28,7 @@ async function setUp(mode: 'dev' | 'sandbox', taskQueue: string): Promise<Setup>
   installQuietRuntime();
   const [env, database] = await Promise.all([mode === 'dev' ? startDevServer() : startTimeSkippingServer(), createTestDatabase()]);
   const clock = mode === 'sandbox' ? { nowMs: () => env.currentTimeMs(), advance: (ms: number) => env.sleep(ms) } : undefined;
-  const app = buildApp({ db: database.db, client: env.client, taskQueue, tokens: TEST_API_TOKENS, ...(clock ? { clock } : {}) });
+  const app = buildApp({ db: database.db, client: env.client, taskQueue, tokens: TEST_API_TOKENS, commandWaitMs: COMMAND_WAIT_MS, ...(clock ? { clock } : {}) });
   const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   return { env, database, app, baseUrl };
 }
@@ -117,6 +118,44 @@ describe('dev server', () => {
     expect(entries).toEqual([expect.objectContaining({ reason: 'deadline_overdue', status: 'awaiting_acceptance', since: new Date(deadlineMs).toISOString() })]);
     const early = createOpsService({ db: s.database.db, client: s.env.client, nowMs: async () => deadlineMs + 4 * 60_000 });
     expect((await early.stuck()).entries.filter((e) => e.orderId === p.orderId)).toEqual([]); // within the 5-minute grace
+    await s.env.client.workflow.getHandle(taskOrderWorkflowId(p.orderId)).terminate('test done');
+  });
+
+  test('SPEC §8: a command whose write keeps failing answers 202 (accepted, not saved yet) within the bound instead of hanging', async () => {
+    const good = await createWorker({ connection: s.env.nativeConnection, namespace: 'default', taskQueue: 'ops-pending', db: s.database.db, workflowBundle: await workflowBundle() });
+    const p = placement();
+    await good.runUntil(async () => {
+      const input: TaskOrderInput = { placement: p, policy: DEFAULT_TASK_POLICY };
+      const handle = await s.env.client.workflow.start(TASK_ORDER_WORKFLOW, { workflowId: taskOrderWorkflowId(p.orderId), taskQueue: 'ops-pending', args: [input] });
+      expect((await handle.executeUpdate(placementUpdate)).placed).toBe(true);
+    });
+    const unreachable = createDb({ connectionString: 'postgres://nobody:nothing@127.0.0.1:1/none', maxConnections: 1 });
+    const broken = await createWorker({ connection: s.env.nativeConnection, namespace: 'default', taskQueue: 'ops-pending', db: unreachable, workflowBundle: await workflowBundle() });
+    await broken.runUntil(async () => {
+      const refused = await http(s.baseUrl, 'POST', `/v1/task-orders/${p.orderId}/accept`, { actor: { type: 'creator', id: 'someone-else' } });
+      expect(refused.status).toBe(403); // refusals still answer at once
+      const startedAt = Date.now();
+      const accepted = await http(s.baseUrl, 'POST', `/v1/task-orders/${p.orderId}/accept`, { actor: { type: 'creator', id: p.creatorId } });
+      expect(accepted.status).toBe(202);
+      expect(accepted.body).toMatchObject({ orderId: p.orderId, status: 'awaiting_acceptance' });
+      expect(Date.now() - startedAt).toBeLessThan(COMMAND_WAIT_MS + 5_000);
+    });
+    await unreachable.destroy();
+    await s.env.client.workflow.getHandle(taskOrderWorkflowId(p.orderId)).terminate('test done');
+  });
+
+  test('SPEC §8: a placement whose payment cannot be saved answers 202 (placing) within the bound, and writes no order', async () => {
+    const unreachable = createDb({ connectionString: 'postgres://nobody:nothing@127.0.0.1:1/none', maxConnections: 1 });
+    const broken = await createWorker({ connection: s.env.nativeConnection, namespace: 'default', taskQueue: 'ops-dev', db: unreachable, workflowBundle: await workflowBundle() });
+    const p = placement();
+    await broken.runUntil(async () => {
+      const startedAt = Date.now();
+      const placing = await http(s.baseUrl, 'POST', '/v1/task-orders', placementBody(p));
+      expect([placing.status, placing.body]).toEqual([202, { orderId: p.orderId, status: 'placing' }]);
+      expect(Date.now() - startedAt).toBeLessThan(COMMAND_WAIT_MS + 5_000);
+      expect((await http(s.baseUrl, 'GET', `/v1/task-orders/${p.orderId}`)).status).toBe(404);
+    });
+    await unreachable.destroy();
     await s.env.client.workflow.getHandle(taskOrderWorkflowId(p.orderId)).terminate('test done');
   });
 
