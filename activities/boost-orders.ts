@@ -8,13 +8,9 @@ import {
 } from '../db/boost-orders';
 import { loadBusinessCalendar } from '../db/calendar';
 import type { Db } from '../db/connect';
-import { IdempotencyConflictError } from '../db/errors';
-import { postLedgerTransaction } from '../db/ledger';
-import { insertNotifications } from '../db/notifications';
 import { latestViewsOf } from '../db/video-stats';
-import { boostLedgerTransactionFor, evolveBoost, foldBoost, type BusinessCalendar, type RecordedBoostEvent } from '../domain/boost';
-import type { LedgerTransaction } from '../domain/ledger/types';
-import { sameRecordedEvent, toActivityFailure } from './failures';
+import { boostLedgerTransactionFor, evolveBoost, type BoostOrderState, type BusinessCalendar, type RecordedBoostEvent } from '../domain/boost';
+import { appendToStream, type AppendResult } from './append-to-stream';
 
 export interface RecordBoostEventsInput {
   readonly boostOrderId: string;
@@ -23,10 +19,7 @@ export interface RecordBoostEventsInput {
   readonly causation: string;
 }
 
-export interface RecordBoostEventsResult {
-  readonly appended: number;
-  readonly alreadyRecorded: number;
-}
+export type RecordBoostEventsResult = AppendResult;
 
 /** What the boost workflow needs to know about its linked task order (B3/B4, T18). */
 export interface TaskOrderFacts {
@@ -36,49 +29,23 @@ export interface TaskOrderFacts {
 
 export function createBoostOrderActivities({ db }: { db: Db }) {
   return {
-    /**
-     * E1: appends the boost events, their ledger transactions, the read-model row and the outbox
-     * notifications in one database transaction. Versions are the idempotency key (L3): a retry
-     * finds its events already stored and changes nothing.
-     */
+    /** E1, L3: see appendToStream. */
     async recordBoostEvents(input: RecordBoostEventsInput): Promise<RecordBoostEventsResult> {
-      const streamId = boostStreamId(input.boostOrderId);
-      try {
-        return await db.transaction().execute(async (trx) => {
-          const stored = await loadBoostEvents(trx, input.boostOrderId);
-          let state = foldBoost(stored);
-          const ledger: Array<{ tx: LedgerTransaction; occurredAt: Date }> = [];
-          let appended = 0;
-          for (const recorded of input.events) {
-            const existing = stored.find((e) => e.version === recorded.version);
-            if (existing) {
-              if (!sameRecordedEvent(existing, recorded)) {
-                throw new IdempotencyConflictError(`event ${streamId} v${recorded.version} is stored with a different content (L3)`);
-              }
-              continue;
-            }
-            const expected = (state?.version ?? 0) + 1;
-            if (recorded.version !== expected) {
-              throw new IdempotencyConflictError(`event ${streamId} v${recorded.version} does not follow v${expected - 1}`);
-            }
-            const before = state;
-            state = evolveBoost(before, recorded);
-            await insertBoostEvent(trx, input.boostOrderId, recorded, input.causation);
-            await insertNotifications(trx, streamId, recorded.version, boostNotificationsFor(state, recorded));
-            const tx = boostLedgerTransactionFor(before, recorded);
-            // A movement of 0 fen (a 0-fen fee, or a compensation equal to the fee) posts nothing.
-            if (tx && tx.transfers.length > 0) ledger.push({ tx, occurredAt: new Date(recorded.occurredAt) });
-            appended += 1;
-          }
-          if (appended > 0 && state) {
-            await upsertBoostOrderRow(trx, state);
-            for (const { tx, occurredAt } of ledger) await postLedgerTransaction(trx, tx, occurredAt);
-          }
-          return { appended, alreadyRecorded: input.events.length - appended };
-        });
-      } catch (error) {
-        throw toActivityFailure(error);
-      }
+      const { boostOrderId } = input;
+      return appendToStream<BoostOrderState, RecordedBoostEvent>(
+        db,
+        {
+          streamId: boostStreamId(boostOrderId),
+          load: (trx) => loadBoostEvents(trx, boostOrderId),
+          evolve: evolveBoost,
+          insertEvent: (trx, recorded, causation) => insertBoostEvent(trx, boostOrderId, recorded, causation),
+          notificationsFor: boostNotificationsFor,
+          ledgerTransactionFor: boostLedgerTransactionFor,
+          upsertReadModel: upsertBoostOrderRow,
+        },
+        input.events,
+        input.causation,
+      );
     },
 
     /** B7: the business calendar as ops keep it (read through an activity: replay never sees a change). */

@@ -1,12 +1,8 @@
 import type { Db } from '../db/connect';
-import { IdempotencyConflictError } from '../db/errors';
 import { insertTaskEvent, loadTaskEvents } from '../db/events';
-import { postLedgerTransaction } from '../db/ledger';
-import { insertNotifications } from '../db/notifications';
 import { upsertTaskOrderRow } from '../db/task-orders';
-import type { LedgerTransaction } from '../domain/ledger/types';
-import { evolve, fold, ledgerTransactionFor, notificationsFor, type RecordedTaskEvent } from '../domain/task-order';
-import { sameRecordedEvent, toActivityFailure } from './failures';
+import { evolve, ledgerTransactionFor, notificationsFor, type RecordedTaskEvent, type TaskOrderState } from '../domain/task-order';
+import { appendToStream, type AppendResult } from './append-to-stream';
 
 export interface RecordTaskEventsInput {
   readonly orderId: string;
@@ -15,54 +11,27 @@ export interface RecordTaskEventsInput {
   readonly causation: string;
 }
 
-export interface RecordTaskEventsResult {
-  readonly appended: number;
-  readonly alreadyRecorded: number;
-}
+export type RecordTaskEventsResult = AppendResult;
 
 export function createTaskOrderActivities({ db }: { db: Db }) {
   return {
-    /**
-     * E1: appends the events, their ledger transactions, the read-model row and the outbox
-     * notifications in one database transaction. Versions are the idempotency key (L3): a retry
-     * finds its events already stored and changes nothing.
-     */
+    /** E1, L3: see appendToStream. */
     async recordTaskEvents(input: RecordTaskEventsInput): Promise<RecordTaskEventsResult> {
-      try {
-        return await db.transaction().execute(async (trx) => {
-          const stored = await loadTaskEvents(trx, input.orderId);
-          let state = fold(stored);
-          const ledger: Array<{ tx: LedgerTransaction; occurredAt: Date }> = [];
-          let appended = 0;
-          for (const recorded of input.events) {
-            const existing = stored.find((e) => e.version === recorded.version);
-            if (existing) {
-              if (!sameRecordedEvent(existing, recorded)) {
-                throw new IdempotencyConflictError(`event ${input.orderId} v${recorded.version} is stored with a different content (L3)`);
-              }
-              continue;
-            }
-            const expected = (state?.version ?? 0) + 1;
-            if (recorded.version !== expected) {
-              throw new IdempotencyConflictError(`event ${input.orderId} v${recorded.version} does not follow v${expected - 1}`);
-            }
-            const before = state;
-            state = evolve(before, recorded);
-            await insertTaskEvent(trx, input.orderId, recorded, input.causation);
-            await insertNotifications(trx, input.orderId, recorded.version, notificationsFor(state, recorded));
-            const tx = ledgerTransactionFor(before, recorded);
-            if (tx) ledger.push({ tx, occurredAt: new Date(recorded.occurredAt) });
-            appended += 1;
-          }
-          if (appended > 0 && state) {
-            await upsertTaskOrderRow(trx, state);
-            for (const { tx, occurredAt } of ledger) await postLedgerTransaction(trx, tx, occurredAt);
-          }
-          return { appended, alreadyRecorded: input.events.length - appended };
-        });
-      } catch (error) {
-        throw toActivityFailure(error);
-      }
+      const { orderId } = input;
+      return appendToStream<TaskOrderState, RecordedTaskEvent>(
+        db,
+        {
+          streamId: orderId,
+          load: (trx) => loadTaskEvents(trx, orderId),
+          evolve,
+          insertEvent: (trx, recorded, causation) => insertTaskEvent(trx, orderId, recorded, causation),
+          notificationsFor,
+          ledgerTransactionFor,
+          upsertReadModel: upsertTaskOrderRow,
+        },
+        input.events,
+        input.causation,
+      );
     },
   };
 }
