@@ -3,6 +3,7 @@ import { foldBoost, pendingBoostDeadlines, type BoostOrderState, type BoostTerms
 import { fromStoredJson, toStoredJson } from '../domain/json';
 import type { Db } from './connect';
 import { pgError } from './errors';
+import { insertStreamEvent, loadStreamEvents } from './events';
 import { canonicalJson, sha256Hex } from './hash';
 import type { OutboxNotification } from './notifications';
 import type { BoostOrderRow, Database, NewBoostOrderRow } from './schema';
@@ -33,30 +34,12 @@ export function boostRequestHash(request: BoostOrderRequestKey): string {
 }
 
 /** E1: the boost order's stream, oldest first. */
-export async function loadBoostEvents(db: Reader, boostOrderId: string): Promise<RecordedBoostEvent[]> {
-  const rows = await db
-    .selectFrom('order_events')
-    .select(['version', 'occurred_at', 'payload'])
-    .where('order_id', '=', boostStreamId(boostOrderId))
-    .where('order_kind', '=', 'boost')
-    .orderBy('version')
-    .execute();
-  return rows.map((row) => ({ version: row.version, occurredAt: row.occurred_at.getTime(), event: fromStoredJson<BoostEvent>(row.payload) }));
+export function loadBoostEvents(db: Reader, boostOrderId: string): Promise<RecordedBoostEvent[]> {
+  return loadStreamEvents<BoostEvent>(db, 'boost', boostStreamId(boostOrderId));
 }
 
-export async function insertBoostEvent(trx: Transaction<Database>, boostOrderId: string, recorded: RecordedBoostEvent, causation: string | null): Promise<void> {
-  await trx
-    .insertInto('order_events')
-    .values({
-      order_id: boostStreamId(boostOrderId),
-      order_kind: 'boost',
-      version: recorded.version,
-      type: recorded.event.type,
-      payload: JSON.stringify(toStoredJson(recorded.event)),
-      occurred_at: new Date(recorded.occurredAt),
-      causation,
-    })
-    .execute();
+export function insertBoostEvent(trx: Transaction<Database>, boostOrderId: string, recorded: RecordedBoostEvent, causation: string | null): Promise<void> {
+  return insertStreamEvent(trx, 'boost', boostStreamId(boostOrderId), recorded, causation);
 }
 
 /** E2: the read-model row is a pure function of the folded state. */

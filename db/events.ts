@@ -1,29 +1,42 @@
 import type { Transaction } from 'kysely';
 import { fromStoredJson, toStoredJson } from '../domain/json';
 import type { RecordedTaskEvent, TaskEvent } from '../domain/task-order';
-import type { Database } from './schema';
+import type { Database, OrderEventsTable } from './schema';
 import type { Db } from './connect';
 
 type Reader = Db | Transaction<Database>;
+type OrderKind = OrderEventsTable['order_kind'];
 
-/** E1: the order's stream, oldest first. */
-export async function loadTaskEvents(db: Reader, orderId: string): Promise<RecordedTaskEvent[]> {
+interface Recorded<E> {
+  readonly version: number;
+  readonly occurredAt: number;
+  readonly event: E;
+}
+
+/** E1: a stream's events, oldest first. */
+export async function loadStreamEvents<E>(db: Reader, kind: OrderKind, streamId: string): Promise<Array<Recorded<E>>> {
   const rows = await db
     .selectFrom('order_events')
     .select(['version', 'occurred_at', 'payload'])
-    .where('order_id', '=', orderId)
-    .where('order_kind', '=', 'task')
+    .where('order_id', '=', streamId)
+    .where('order_kind', '=', kind)
     .orderBy('version')
     .execute();
-  return rows.map((row) => ({ version: row.version, occurredAt: row.occurred_at.getTime(), event: fromStoredJson<TaskEvent>(row.payload) }));
+  return rows.map((row) => ({ version: row.version, occurredAt: row.occurred_at.getTime(), event: fromStoredJson<E>(row.payload) }));
 }
 
-export async function insertTaskEvent(trx: Transaction<Database>, orderId: string, recorded: RecordedTaskEvent, causation: string | null): Promise<void> {
+export async function insertStreamEvent<E extends { readonly type: string }>(
+  trx: Transaction<Database>,
+  kind: OrderKind,
+  streamId: string,
+  recorded: Recorded<E>,
+  causation: string | null,
+): Promise<void> {
   await trx
     .insertInto('order_events')
     .values({
-      order_id: orderId,
-      order_kind: 'task',
+      order_id: streamId,
+      order_kind: kind,
       version: recorded.version,
       type: recorded.event.type,
       payload: JSON.stringify(toStoredJson(recorded.event)),
@@ -31,4 +44,13 @@ export async function insertTaskEvent(trx: Transaction<Database>, orderId: strin
       causation,
     })
     .execute();
+}
+
+/** E1: the task order's stream, oldest first. */
+export function loadTaskEvents(db: Reader, orderId: string): Promise<RecordedTaskEvent[]> {
+  return loadStreamEvents<TaskEvent>(db, 'task', orderId);
+}
+
+export function insertTaskEvent(trx: Transaction<Database>, orderId: string, recorded: RecordedTaskEvent, causation: string | null): Promise<void> {
+  return insertStreamEvent(trx, 'task', orderId, recorded, causation);
 }
