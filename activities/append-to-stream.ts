@@ -1,28 +1,29 @@
-import type { Transaction } from 'kysely';
 import type { Db } from '../db/connect';
 import { IdempotencyConflictError } from '../db/errors';
-import { postLedgerTransaction } from '../db/ledger';
-import { insertNotifications, type OutboxNotification } from '../db/notifications';
-import type { Database } from '../db/schema';
+import type { OutboxNotification } from '../db/notifications';
+import type { NewBoostOrderRow, NewTaskOrderRow } from '../db/schema';
+import { isStreamVersionTaken, writeStreamAppend, type StreamWrite } from '../db/stream-append';
 import type { LedgerTransaction } from '../domain/ledger/types';
 import { sameRecordedEvent, toActivityFailure } from './failures';
 
 interface Recorded {
   readonly version: number;
   readonly occurredAt: number;
-  readonly event: unknown;
+  readonly event: { readonly type: string };
 }
 
 /** How one kind of order stream is stored: its events, its pure core, its read model. */
 export interface OrderStream<S, E extends Recorded> {
+  readonly kind: StreamWrite['kind'];
   /** The stream's id in order_events and the outbox. */
   readonly streamId: string;
-  load(trx: Transaction<Database>): Promise<E[]>;
+  load(db: Db): Promise<E[]>;
   evolve(state: S | undefined, recorded: E): S;
-  insertEvent(trx: Transaction<Database>, recorded: E, causation: string): Promise<void>;
   notificationsFor(after: S, recorded: E): readonly OutboxNotification[];
   ledgerTransactionFor(before: S | undefined, recorded: E): LedgerTransaction | undefined;
-  upsertReadModel(trx: Transaction<Database>, state: S): Promise<void>;
+  readModelRow(state: S): NewTaskOrderRow | NewBoostOrderRow;
+  /** Write failures that are this stream's business outcomes (e.g. B3's one boost per task). */
+  translateError?(error: unknown): unknown;
 }
 
 export interface AppendResult {
@@ -30,48 +31,74 @@ export interface AppendResult {
   readonly alreadyRecorded: number;
 }
 
+/** A version taken under us is re-read and compared at most this many times. */
+const MAX_WRITE_ATTEMPTS = 3;
+
 /**
  * E1: appends the events, their ledger transactions, the read-model row and the outbox
- * notifications in one database transaction. Versions are the idempotency key (L3): a retry finds
- * its events already stored and changes nothing; the same version with another content is a
- * conflict that stops the workflow for ops. The ledger is posted last: it takes a chain head lock.
+ * notifications in one database call (one transaction, db/stream-append.ts). Versions are the
+ * idempotency key (L3): a retry finds its events already stored and changes nothing; the same
+ * version with another content is a conflict that stops the workflow for ops.
+ *
+ * The stream is read before the write, outside it: (order_id, version) is unique, so a version
+ * written meanwhile makes the write fail as a whole, and the stream is read again and compared.
+ * A stream's first event (a placement) skips the read: the stream is almost always empty then.
  */
 export async function appendToStream<S, E extends Recorded>(db: Db, stream: OrderStream<S, E>, events: readonly E[], causation: string): Promise<AppendResult> {
   try {
-    return await db.transaction().execute(async (trx) => {
-      const stored = await stream.load(trx);
-      let state = stored.reduce<S | undefined>((s, e) => stream.evolve(s, e), undefined);
-      let version = stored.length === 0 ? 0 : (stored[stored.length - 1]?.version ?? 0);
-      const ledger: Array<{ tx: LedgerTransaction; occurredAt: Date }> = [];
-      let appended = 0;
-      for (const recorded of events) {
-        const existing = stored.find((e) => e.version === recorded.version);
-        if (existing) {
-          if (!sameRecordedEvent(existing, recorded)) {
-            throw new IdempotencyConflictError(`event ${stream.streamId} v${recorded.version} is stored with a different content (L3)`);
-          }
-          continue;
-        }
-        if (recorded.version !== version + 1) {
-          throw new IdempotencyConflictError(`event ${stream.streamId} v${recorded.version} does not follow v${version}`);
-        }
-        const before = state;
-        state = stream.evolve(before, recorded);
-        version = recorded.version;
-        await stream.insertEvent(trx, recorded, causation);
-        await insertNotifications(trx, stream.streamId, recorded.version, stream.notificationsFor(state, recorded));
-        const tx = stream.ledgerTransactionFor(before, recorded);
-        // A movement of 0 fen (e.g. a 0-fen boost fee) posts nothing.
-        if (tx && tx.transfers.length > 0) ledger.push({ tx, occurredAt: new Date(recorded.occurredAt) });
-        appended += 1;
+    let stored: E[] = events[0]?.version === 1 ? [] : await stream.load(db);
+    for (let attempt = 1; ; attempt += 1) {
+      const { write, result } = planAppend(stream, stored, events, causation);
+      if (write === undefined) return result;
+      try {
+        await writeStreamAppend(db, write);
+        return result;
+      } catch (error) {
+        if (!isStreamVersionTaken(error) || attempt >= MAX_WRITE_ATTEMPTS) throw error;
+        stored = await stream.load(db);
       }
-      if (appended > 0 && state !== undefined) {
-        await stream.upsertReadModel(trx, state);
-        for (const { tx, occurredAt } of ledger) await postLedgerTransaction(trx, tx, occurredAt);
-      }
-      return { appended, alreadyRecorded: events.length - appended };
-    });
+    }
   } catch (error) {
-    throw toActivityFailure(error);
+    throw toActivityFailure(stream.translateError?.(error) ?? error);
   }
+}
+
+/** What to write for `events` given the `stored` stream; throws IdempotencyConflictError (L3). */
+export function planAppend<S, E extends Recorded>(
+  stream: OrderStream<S, E>,
+  stored: readonly E[],
+  events: readonly E[],
+  causation: string,
+): { write: StreamWrite | undefined; result: AppendResult } {
+  let state = stored.reduce<S | undefined>((s, e) => stream.evolve(s, e), undefined);
+  let version = stored[stored.length - 1]?.version ?? 0;
+  const toWrite: E[] = [];
+  const notifications: Array<StreamWrite['notifications'][number]> = [];
+  const ledger: Array<StreamWrite['ledger'][number]> = [];
+  for (const recorded of events) {
+    const existing = stored.find((e) => e.version === recorded.version);
+    if (existing) {
+      if (!sameRecordedEvent(existing, recorded)) {
+        throw new IdempotencyConflictError(`event ${stream.streamId} v${recorded.version} is stored with a different content (L3)`);
+      }
+      continue;
+    }
+    if (recorded.version !== version + 1) {
+      throw new IdempotencyConflictError(`event ${stream.streamId} v${recorded.version} does not follow v${version}`);
+    }
+    const before = state;
+    state = stream.evolve(before, recorded);
+    version = recorded.version;
+    toWrite.push(recorded);
+    for (const notification of stream.notificationsFor(state, recorded)) notifications.push({ eventVersion: recorded.version, notification });
+    const tx = stream.ledgerTransactionFor(before, recorded);
+    // A movement of 0 fen (e.g. a 0-fen boost fee) posts nothing.
+    if (tx && tx.transfers.length > 0) ledger.push({ tx, occurredAt: new Date(recorded.occurredAt) });
+  }
+  const result = { appended: toWrite.length, alreadyRecorded: events.length - toWrite.length };
+  if (toWrite.length === 0 || state === undefined) return { write: undefined, result };
+  return {
+    write: { kind: stream.kind, streamId: stream.streamId, causation, events: toWrite, notifications, readModel: stream.readModelRow(state), ledger },
+    result,
+  };
 }

@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
 import {
   boostNotificationsFor,
+  boostOrderRow,
   boostStreamId,
-  insertBoostEvent,
   loadBoostEvents,
-  upsertBoostOrderRow,
+  translateBoostWriteError,
 } from '../db/boost-orders';
 import { loadBusinessCalendar } from '../db/calendar';
 import type { Db } from '../db/connect';
@@ -35,13 +35,14 @@ export function createBoostOrderActivities({ db }: { db: Db }) {
       return appendToStream<BoostOrderState, RecordedBoostEvent>(
         db,
         {
+          kind: 'boost',
           streamId: boostStreamId(boostOrderId),
-          load: (trx) => loadBoostEvents(trx, boostOrderId),
+          load: (reader) => loadBoostEvents(reader, boostOrderId),
           evolve: evolveBoost,
-          insertEvent: (trx, recorded, causation) => insertBoostEvent(trx, boostOrderId, recorded, causation),
           notificationsFor: boostNotificationsFor,
           ledgerTransactionFor: boostLedgerTransactionFor,
-          upsertReadModel: upsertBoostOrderRow,
+          readModelRow: boostOrderRow,
+          translateError: translateBoostWriteError,
         },
         input.events,
         input.causation,

@@ -1,6 +1,6 @@
 import type { Db } from '../db/connect';
-import { insertTaskEvent, loadTaskEvents } from '../db/events';
-import { upsertTaskOrderRow } from '../db/task-orders';
+import { loadTaskEvents } from '../db/events';
+import { taskOrderRow } from '../db/task-orders';
 import { evolve, ledgerTransactionFor, notificationsFor, type RecordedTaskEvent, type TaskOrderState } from '../domain/task-order';
 import { appendToStream, type AppendResult } from './append-to-stream';
 
@@ -21,13 +21,13 @@ export function createTaskOrderActivities({ db }: { db: Db }) {
       return appendToStream<TaskOrderState, RecordedTaskEvent>(
         db,
         {
+          kind: 'task',
           streamId: orderId,
-          load: (trx) => loadTaskEvents(trx, orderId),
+          load: (reader) => loadTaskEvents(reader, orderId),
           evolve,
-          insertEvent: (trx, recorded, causation) => insertTaskEvent(trx, orderId, recorded, causation),
           notificationsFor,
           ledgerTransactionFor,
-          upsertReadModel: upsertTaskOrderRow,
+          readModelRow: taskOrderRow,
         },
         input.events,
         input.causation,

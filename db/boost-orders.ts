@@ -3,7 +3,7 @@ import { foldBoost, pendingBoostDeadlines, type BoostOrderState, type BoostTerms
 import { fromStoredJson, toStoredJson } from '../domain/json';
 import type { Db } from './connect';
 import { pgError } from './errors';
-import { insertStreamEvent, loadStreamEvents } from './events';
+import { loadStreamEvents } from './events';
 import { canonicalJson, sha256Hex } from './hash';
 import type { OutboxNotification } from './notifications';
 import type { BoostOrderRow, Database, NewBoostOrderRow } from './schema';
@@ -36,10 +36,6 @@ export function boostRequestHash(request: BoostOrderRequestKey): string {
 /** E1: the boost order's stream, oldest first. */
 export function loadBoostEvents(db: Reader, boostOrderId: string): Promise<RecordedBoostEvent[]> {
   return loadStreamEvents<BoostEvent>(db, 'boost', boostStreamId(boostOrderId));
-}
-
-export function insertBoostEvent(trx: Transaction<Database>, boostOrderId: string, recorded: RecordedBoostEvent, causation: string | null): Promise<void> {
-  return insertStreamEvent(trx, 'boost', boostStreamId(boostOrderId), recorded, causation);
 }
 
 /** E2: the read-model row is a pure function of the folded state. */
@@ -79,18 +75,13 @@ export class TaskAlreadyBoostedError extends Error {
   override readonly name = 'TaskAlreadyBoostedError';
 }
 
-export async function upsertBoostOrderRow(trx: Transaction<Database>, state: BoostOrderState): Promise<void> {
-  const row = boostOrderRow(state);
-  const { boost_order_id: _id, ...changes } = row;
-  try {
-    await trx.insertInto('boost_orders').values(row).onConflict((oc) => oc.column('boost_order_id').doUpdateSet(changes)).execute();
-  } catch (error) {
-    const { code, constraint } = pgError(error);
-    if (code === '23505' && constraint === 'boost_orders_task_order_id_key') {
-      throw new TaskAlreadyBoostedError(`task order ${state.terms.taskOrderId} already has a boost order (B3)`);
-    }
-    throw error;
+/** B3: a second boost order for the same task order hits the unique key of boost_orders. */
+export function translateBoostWriteError(error: unknown): unknown {
+  const { code, constraint } = pgError(error);
+  if (code === '23505' && constraint === 'boost_orders_task_order_id_key') {
+    return new TaskAlreadyBoostedError('the task order already has a boost order (B3)');
   }
+  return error;
 }
 
 export async function getBoostOrderRow(db: Reader, boostOrderId: string): Promise<BoostOrderRow | undefined> {

@@ -22,11 +22,17 @@ export function pgError(error: unknown): PgError {
   return typeof error === 'object' && error !== null ? (error as PgError) : {};
 }
 
+/** SQLSTATE raised by append_order_stream (migration 0006): a ledger id stored with another content (L3). */
+export const LEDGER_ID_CONFLICT = 'XL003';
+
 /** Turns constraint violations that mean a business outcome into typed errors. */
 export function translatePgError(error: unknown): unknown {
   const { code, constraint } = pgError(error);
   if (code === '23514' && constraint === 'client_balances_balance_fen_check') {
     return new InsufficientFundsError('the client account balance is insufficient (L2)');
+  }
+  if (code === LEDGER_ID_CONFLICT) {
+    return new IdempotencyConflictError((error as Error).message);
   }
   if (code === '23505' && constraint === 'ledger_transactions_external_payment_ref_key') {
     return new PaymentRefReusedError('this external paymentRef has already been used (L5)');

@@ -6,6 +6,7 @@ import * as m0002 from './migrations/0002_ledger_integrity';
 import * as m0003 from './migrations/0003_client_balance_debits';
 import * as m0004 from './migrations/0004_idempotency_keys';
 import * as m0005 from './migrations/0005_boosts';
+import * as m0006 from './migrations/0006_append_order_stream';
 
 /** Migrations are listed statically, so bundling or a different working directory cannot lose one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003_client_balance_debits': m0003,
   '0004_idempotency_keys': m0004,
   '0005_boosts': m0005,
+  '0006_append_order_stream': m0006,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -1,9 +1,8 @@
-import type { Transaction } from 'kysely';
 import { toStoredJson } from '../domain/json';
 import { nextDeadline, pendingDeadlines, type TaskOrderState, type TaskPlacement } from '../domain/task-order';
 import type { Db } from './connect';
 import { canonicalJson, sha256Hex } from './hash';
-import type { Database, NewTaskOrderRow, TaskOrderRow } from './schema';
+import type { NewTaskOrderRow, TaskOrderRow } from './schema';
 
 /** T1: two placements are the same order iff their canonical content hashes are equal. */
 export function placementHash(placement: TaskPlacement): string {
@@ -36,12 +35,6 @@ export function taskOrderRow(state: TaskOrderState): NewTaskOrderRow {
     updated_at: new Date(state.updatedAt),
     details: JSON.stringify(toStoredJson({ state, deadlines: pendingDeadlines(state) })),
   };
-}
-
-export async function upsertTaskOrderRow(trx: Transaction<Database>, state: TaskOrderState): Promise<void> {
-  const row = taskOrderRow(state);
-  const { order_id: _id, ...changes } = row;
-  await trx.insertInto('task_orders').values(row).onConflict((oc) => oc.column('order_id').doUpdateSet(changes)).execute();
 }
 
 export async function getTaskOrderRow(db: Db, orderId: string): Promise<TaskOrderRow | undefined> {

@@ -272,6 +272,46 @@ describe('L1/L2/L4 under concurrency', () => {
   }, 60_000);
 });
 
+describe('E1/L2/L4: placements from many writers, each one database call', () => {
+  test('E1/L2/L4: 16 writers place 24 orders from one client account holding enough for 10: exactly 10 are stored whole, the rest leave nothing', async () => {
+    const activities = createActivities({ db: app });
+    const clientId = unique('rich');
+    await post(app, tx({ kind: 'top_up', transfers: [{ debitAccount: 'external:payments', creditAccount: `client:${clientId}`, amountFen: 10n * 110_000n }] }));
+    const before = await writeCounts(app);
+    const placements = Array.from({ length: 24 }, () => placement({ clientId, funding: { source: 'account' } }));
+    const queue = [...placements];
+    const outcomes = new Map<string, string>();
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        for (let p = queue.shift(); p; p = queue.shift()) {
+          const recorded = { version: 1, occurredAt: Date.now(), event: placementEvent(p, DEFAULT_TASK_POLICY) };
+          try {
+            await activities.recordTaskEvents({ orderId: p.orderId, causation: 'test', events: [recorded] });
+            outcomes.set(p.orderId, 'placed');
+          } catch (error) {
+            outcomes.set(p.orderId, (error as ApplicationFailure).type ?? String(error));
+          }
+        }
+      }),
+    );
+    const placed = placements.filter((p) => outcomes.get(p.orderId) === 'placed').map((p) => p.orderId);
+    expect(placed).toHaveLength(10);
+    expect([...outcomes.values()].filter((o) => o !== 'placed')).toEqual(Array(14).fill('insufficient_funds'));
+    expect(await accountBalance(app, `client:${clientId}`)).toBe(0n);
+    // Only the placed orders wrote anything: one event, one outbox row, one read-model row, one posting each.
+    const after = await writeCounts(app);
+    const added = (table: string) => (after[table] ?? 0) - (before[table] ?? 0);
+    expect(added('order_events')).toBe(10);
+    expect(added('task_orders')).toBe(10);
+    expect(added('notifications')).toBe(10);
+    expect(added('ledger_transactions')).toBe(10);
+    const events = await app.selectFrom('order_events').select('order_id').where('order_id', 'in', placements.map((p) => p.orderId)).execute();
+    expect(events.map((e) => e.order_id).sort()).toEqual([...placed].sort());
+    const report = await auditLedger(app);
+    expect(report.discrepancies).toEqual([]);
+  }, 60_000);
+});
+
 describe('L3: exactly once', () => {
   test('L3: a posting run twice is stored once; the second run is a no-op', async () => {
     const t = tx({ transfers: [{ debitAccount: 'external:payments', creditAccount: 'client:twice', amountFen: 42n }] });
@@ -308,18 +348,68 @@ describe('L3: exactly once', () => {
     expect(await accountBalance(app, `escrow:task:${p.orderId}`)).toBe(110_000n);
   });
 
-  test('L3: two attempts of the same activity racing each other store it once', async () => {
+  test('L3: two attempts of the same activity racing each other store it once, and both complete', async () => {
     const activities = createActivities({ db: app });
     const p = placement();
     const input = { orderId: p.orderId, causation: 'test', events: [{ version: 1, occurredAt: Date.now(), event: placementEvent(p, DEFAULT_TASK_POLICY) }] };
-    const results = await Promise.allSettled([activities.recordTaskEvents(input), activities.recordTaskEvents(input)]);
-    // The loser fails on a unique key (retryable) or finds the winner's rows; its retry is a no-op.
-    if (results.some((r) => r.status === 'rejected')) await activities.recordTaskEvents(input);
-    expect(results.filter((r) => r.status === 'fulfilled').length).toBeGreaterThanOrEqual(1);
+    // The loser's write fails as a whole on the version key; it reads the stream again and finds its event.
+    const results = await Promise.all([activities.recordTaskEvents(input), activities.recordTaskEvents(input)]);
+    expect(results).toEqual(expect.arrayContaining([{ appended: 1, alreadyRecorded: 0 }, { appended: 0, alreadyRecorded: 1 }]));
     expect(await activities.recordTaskEvents(input)).toEqual({ appended: 0, alreadyRecorded: 1 });
     const { rows } = await sql<{ n: bigint }>`select count(*)::int8 as n from ledger_transactions where order_id = ${p.orderId}`.execute(app);
     expect(rows[0]?.n).toBe(1n);
     expect(await accountBalance(app, `escrow:task:${p.orderId}`)).toBe(110_000n);
+  });
+
+  test('L3: two writers racing for the same next version with different contents: one is stored, the other fails idempotency_conflict', async () => {
+    const activities = createActivities({ db: app });
+    const p = placement();
+    const at = Date.now();
+    await activities.recordTaskEvents({ orderId: p.orderId, causation: 'test', events: [{ version: 1, occurredAt: at, event: placementEvent(p, DEFAULT_TASK_POLICY) }] });
+    const accepted = (priceFen: bigint) => ({
+      version: 2,
+      occurredAt: at + 1,
+      event: { type: 'TaskOrderAccepted' as const, by: { type: 'creator' as const, id: p.creatorId }, priceFen, serviceFeeFen: priceFen / 10n, previousPriceFen: p.priceFen },
+    });
+    const results = await Promise.allSettled([
+      activities.recordTaskEvents({ orderId: p.orderId, causation: 'a', events: [accepted(100_000n)] }),
+      activities.recordTaskEvents({ orderId: p.orderId, causation: 'b', events: [accepted(110_000n)] }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const lost = results.find((r) => r.status === 'rejected');
+    expect((lost as PromiseRejectedResult).reason).toBeInstanceOf(ApplicationFailure);
+    expect(((lost as PromiseRejectedResult).reason as ApplicationFailure).type).toBe('idempotency_conflict');
+    const stored = await app.selectFrom('order_events').select(['version', 'payload']).where('order_id', '=', p.orderId).orderBy('version').execute();
+    expect(stored).toHaveLength(2);
+    const row = await app.selectFrom('task_orders').select(['version', 'price_fen']).where('order_id', '=', p.orderId).executeTakeFirstOrThrow();
+    // E2: the read model is the winner's.
+    expect(row.version).toBe(2);
+    expect(row.price_fen.toString()).toBe((stored[1]?.payload as { priceFen: string }).priceFen);
+  });
+
+  test('E1: an append is all or nothing: a placement that would overdraw its client account leaves no event, outbox row or read-model row', async () => {
+    const activities = createActivities({ db: app });
+    const p = placement({ clientId: unique('poor'), funding: { source: 'account' } });
+    const before = await writeCounts(app);
+    const error = await failure(
+      activities.recordTaskEvents({ orderId: p.orderId, causation: 'test', events: [{ version: 1, occurredAt: Date.now(), event: placementEvent(p, DEFAULT_TASK_POLICY) }] }),
+    );
+    expect((error as unknown as ApplicationFailure).type).toBe('insufficient_funds');
+    expect(await writeCounts(app)).toEqual(before);
+  });
+
+  test('L3: a ledger id already stored with another content fails the append with idempotency_conflict, and nothing is written', async () => {
+    const activities = createActivities({ db: app });
+    const p = placement();
+    const recorded = { version: 1, occurredAt: Date.now(), event: placementEvent(p, DEFAULT_TASK_POLICY) };
+    // The id the placement's payment will carry, taken by a posting of another amount.
+    const txId = `task:${p.orderId}:v1:placement_payment`;
+    await post(app, tx({ txId, kind: 'placement_payment', orderId: p.orderId, transfers: [{ debitAccount: 'external:payments', creditAccount: `escrow:task:${p.orderId}`, amountFen: 1n }] }));
+    const before = await writeCounts(app);
+    const error = await failure(activities.recordTaskEvents({ orderId: p.orderId, causation: 'test', events: [recorded] }));
+    expect((error as unknown as ApplicationFailure).type).toBe('idempotency_conflict');
+    expect(error.message).toContain(txId);
+    expect(await writeCounts(app)).toEqual(before);
   });
 
   test("L3: the same event key with a different content fails the activity with ApplicationFailure 'idempotency_conflict' (non-retryable)", async () => {
