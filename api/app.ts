@@ -7,6 +7,7 @@ import { installAuth } from './auth';
 import { renderDocsPage } from './docs-page';
 import { ApiError } from './errors';
 import { registerFinanceRoutes } from './finance-routes';
+import { temporalWorkflowOutcomes } from './workflow-outcomes';
 import { registerBoostRoutes } from './boost-routes';
 import { registerOpsRoutes } from './ops-routes';
 import { createOpsService } from './ops-service';
@@ -255,7 +256,7 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
   });
 
   // ── Finance (SPEC §7) ──────────────────────────────────────────────────────────────────────
-  registerFinanceRoutes(app, { db });
+  registerFinanceRoutes(app, { db, workflows: temporalWorkflowOutcomes(client) });
   const nowMs = clock ? () => clock.nowMs() : async () => Date.now();
   registerOpsRoutes(app, { db, ops: createOpsService({ db, client, nowMs }), orders });
   registerBoostRoutes(app, { db, client, taskQueue, nowMs });

@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import type { FastifyInstance, preHandlerAsyncHookHandler, preHandlerHookHandler } from 'fastify';
 import { z } from 'zod';
 import { auditLedger } from '../db/audit';
+import type { WorkflowOutcomes } from '../db/audit-orders';
 import type { Db } from '../db/connect';
 import { accountStatement, decodeStatementCursor, exportTransfersCsv, listTransactions, trialBalance } from '../db/finance';
 import { isAccountId } from '../domain/ledger/accounts';
@@ -17,6 +18,8 @@ export interface FinanceRoutesDeps {
    * for an account's balance and statement, so the backend can show a client its balance).
    */
   readonly preHandler?: FinancePreHandler | FinancePreHandler[];
+  /** L6: the closed orders' workflow outcomes (api/workflow-outcomes.ts); without them the audit says it did not compare. */
+  readonly workflows?: WorkflowOutcomes;
 }
 
 export type FinancePreHandler = preHandlerHookHandler | preHandlerAsyncHookHandler;
@@ -62,7 +65,7 @@ const ExportQuery = z.strictObject({ from: Instant, to: Instant }).refine(fromBe
 
 const NoQuery = z.strictObject({});
 
-export function registerFinanceRoutes(app: FastifyInstance, { db, preHandler }: FinanceRoutesDeps): void {
+export function registerFinanceRoutes(app: FastifyInstance, { db, preHandler, workflows }: FinanceRoutesDeps): void {
   const options = preHandler ? { preHandler } : {};
   const tags = ['ledger'];
 
@@ -145,7 +148,7 @@ export function registerFinanceRoutes(app: FastifyInstance, { db, preHandler }: 
     summary: 'Audit: re-verify hash chains, double entry, immutability and L6 for every closed order (F3)',
     query: NoQuery,
     responses: { 200: { description: 'the audit report', schema: AuditReport } },
-    handler: () => auditLedger(db),
+    handler: () => auditLedger(db, workflows ? { workflows } : {}),
   });
 
   // F4: one CSV line per transfer of the transactions that occurred in [from, to).

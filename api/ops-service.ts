@@ -5,6 +5,7 @@ import { loadTaskEvents } from '../db/events';
 import { BOOST_ORDER_WORKFLOW, boostOrderWorkflowId } from '../workflows/boost-order-api';
 import { taskOrderWorkflowId } from '../workflows/task-order-api';
 import { loadBoostEvents } from '../db/boost-orders';
+import { mapLimit } from '../platform/map-limit';
 
 /** O1: why an order is on the stuck list. */
 export type StuckReason =
@@ -277,17 +278,4 @@ function timestampIso(ts: { seconds?: unknown; nanos?: number | null } | null | 
   if (!ts || ts.seconds === undefined || ts.seconds === null) return null;
   const seconds = Number(ts.seconds.toString());
   return new Date(seconds * 1000 + Math.floor((ts.nanos ?? 0) / 1e6)).toISOString();
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }

@@ -129,6 +129,18 @@ export const AuditReport = z.looseObject({
   checkedChains: z.number().int(),
   checkedOrders: z.number().int(),
   reconciledOrders: z.number().int(),
+  orders: z.object({
+    task: z.object({ checked: z.number().int(), reconciled: z.number().int() }),
+    boost: z.object({ checked: z.number().int(), reconciled: z.number().int() }),
+  }),
+  workflows: z
+    .object({
+      compared: z.number().int().describe("closed orders whose workflow's final state was compared with their events (L6)"),
+      running: z.number().int().describe('closed orders whose workflow had not returned yet'),
+      unavailable: z.number().int().describe('closed orders Temporal could not answer for (past retention, or unreachable)'),
+      skipped: z.string().optional(),
+    })
+    .describe("L6 against the workflows' final states"),
   discrepancyCount: z.number().int(),
   discrepancies: z.array(z.looseObject({ kind: z.string(), message: z.string() })),
 });

@@ -8,7 +8,11 @@
  *   - ledger, one chain: the same, all for one order, so every posting waits for the same chain
  *                  head: the single hot row of the former design;
  *   - placement:   the activity recordTaskEvents with a placement event: event + outbox + read
- *                  model + ledger transaction in one transaction, as in production.
+ *                  model + ledger transaction in one transaction (one database call), as in
+ *                  production;
+ *   - placement, database call only: the same call of append_order_stream with its JSON made up
+ *                  front, so the figure is what PostgreSQL itself can do (the activity's share is
+ *                  the difference).
  * Prints a table and exits. Usage: npm run bench:ledger [-- --seconds 5]
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
@@ -18,11 +22,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { createActivities } from '../activities';
+import { planAppend } from '../activities/append-to-stream';
 import { createDb, type Db } from '../db/connect';
-import { postLedgerTransaction } from '../db/ledger';
+import { ledgerChainFor, postLedgerTransaction } from '../db/ledger';
 import { migrateToLatest } from '../db/migrate';
 import type { LedgerTransaction } from '../domain/ledger/types';
-import { DEFAULT_TASK_POLICY, placementEvent, type TaskPlacement } from '../domain/task-order';
+import { streamWriteJson } from '../db/stream-append';
+import { taskOrderRow } from '../db/task-orders';
+import { DEFAULT_TASK_POLICY, evolve, ledgerTransactionFor, notificationsFor, placementEvent, type TaskPlacement } from '../domain/task-order';
 import { ensureDatabase, startEmbeddedPostgres } from '../platform/embedded-postgres';
 
 const WRITERS = [1, 8, 32] as const;
@@ -63,6 +70,7 @@ async function main(): Promise<void> {
       ['ledger', () => ledgerPosting(false)],
       ['ledger, one chain', () => ledgerPosting(true)],
       ['placement', (db) => placementPosting(db)],
+      ['placement, database call only', () => placementDatabaseCall()],
     ];
     const results = new Map<string, Phase[]>();
     for (const writers of WRITERS) {
@@ -82,8 +90,8 @@ async function main(): Promise<void> {
     const lines = [
       `PostgreSQL ${rows[0]?.version.split(' ')[1]}, fsync=${rows[0]?.fsync}, synchronous_commit=${rows[0]?.sc}; ${seconds} s per phase; ${availableParallelism()} CPUs`,
       '',
-      '| writers | plain tx/s | ledger postings/s | ledger, one chain/s | placement postings/s | placement / plain | ledger / plain | bench-process CPU ms per placement |',
-      '|--------:|-----------:|------------------:|--------------------:|---------------------:|------------------:|---------------:|-----------------------------------:|',
+      '| writers | plain tx/s | ledger postings/s | ledger, one chain/s | placement postings/s | placement / plain | ledger / plain | bench-process CPU ms per placement | placement, database call only/s |',
+      '|--------:|-----------:|------------------:|--------------------:|---------------------:|------------------:|---------------:|-----------------------------------:|--------------------------------:|',
       ...WRITERS.map((writers, i) =>
         [
           writers,
@@ -94,6 +102,7 @@ async function main(): Promise<void> {
           (rate('placement', i) / rate('plain', i)).toFixed(2),
           (rate('ledger', i) / rate('plain', i)).toFixed(2),
           cpu('placement', i).toFixed(2),
+          rate('placement, database call only', i).toFixed(0),
         ].join(' | '),
       ).map((line) => `| ${line} |`),
     ];
@@ -131,18 +140,47 @@ function placementPosting(db: Db): Operation {
   const activities = createActivities({ db });
   const run = `${Date.now().toString(36)}-${(runId += 1)}`;
   return async (_db, writer, n) => {
-    const id = `${run}-${writer}-${n}`;
-    const p: TaskPlacement = {
-      orderId: `bench-${id}`,
-      clientId: `client-${writer % 4}`,
-      creatorId: `creator-${writer % 8}`,
-      taskType: 'douyin_video',
-      priceFen: 100_000n,
-      brief: { title: 'Bench', industry: 'beauty', expectedPublishAt: '2030-01-01T00:00:00.000Z' },
-      paymentMode: 'full',
-      funding: { source: 'external', paymentRef: `pay-${id}` },
-    };
+    const p = benchPlacement(`bench-${run}-${writer}-${n}`, writer);
     await activities.recordTaskEvents({ orderId: p.orderId, causation: 'bench', events: [{ version: 1, occurredAt: Date.now(), event: placementEvent(p, DEFAULT_TASK_POLICY) }] });
+  };
+}
+
+/**
+ * The database's share of a placement: append_order_stream called with the JSON of a real
+ * placement (planned once by the activity's own planAppend), only the ids and the chain changed per
+ * call, so the client does almost nothing but send it.
+ */
+function placementDatabaseCall(): Operation {
+  const run = `${Date.now().toString(36)}-${(runId += 1)}`;
+  const template = `ID-${run}`;
+  const p = benchPlacement(template, 0);
+  const { write } = planAppend(
+    { kind: 'task', streamId: template, load: () => Promise.resolve([]), evolve, notificationsFor, ledgerTransactionFor, readModelRow: taskOrderRow },
+    [],
+    [{ version: 1, occurredAt: Date.now(), event: placementEvent(p, DEFAULT_TASK_POLICY) }],
+    'bench',
+  );
+  if (!write) throw new Error('a placement writes');
+  const json = streamWriteJson(write);
+  return async (db, writer, n) => {
+    const id = `${run}-${writer}-${n}`;
+    const chain = String(ledgerChainFor({ txId: '', orderId: id }));
+    const param = (text: string) => text.replaceAll(template, id).replace('"chain_id":' + String(json.chainIds[0]), `"chain_id":${chain}`);
+    await sql`select append_order_stream('task', ${id}::text, 'bench', ${param(json.events)}::jsonb, ${param(json.notifications)}::jsonb,
+      ${param(json.readModel)}::jsonb, ${param(json.ledger)}::jsonb)`.execute(db);
+  };
+}
+
+function benchPlacement(id: string, writer: number): TaskPlacement {
+  return {
+    orderId: id,
+    clientId: `client-${writer % 4}`,
+    creatorId: `creator-${writer % 8}`,
+    taskType: 'douyin_video',
+    priceFen: 100_000n,
+    brief: { title: 'Bench', industry: 'beauty', expectedPublishAt: '2030-01-01T00:00:00.000Z' },
+    paymentMode: 'full',
+    funding: { source: 'external', paymentRef: `pay-${id}` },
   };
 }
 

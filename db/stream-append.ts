@@ -25,13 +25,8 @@ function storedJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
-/**
- * E1, L1–L5: writes the events, their outbox rows, the read-model row and the ledger transactions
- * in one round trip and one transaction. Fails with unique_violation on the version key when a
- * version is taken (see isStreamVersionTaken), XL003 for a ledger id stored with another content.
- * Returns the number of ledger transactions posted (a stored identical one counts as not posted).
- */
-export async function writeStreamAppend(db: Db, write: StreamWrite): Promise<number> {
+/** The four JSON parameters of append_order_stream, and the chains its ledger transactions extend. */
+export function streamWriteJson(write: StreamWrite): { events: string; notifications: string; readModel: string; ledger: string; chainIds: number[] } {
   const seqByVersion = new Map<number, number>();
   const notifications = write.notifications.map(({ eventVersion, notification }) => {
     const seq = seqByVersion.get(eventVersion) ?? 0;
@@ -59,9 +54,26 @@ export async function writeStreamAppend(db: Db, write: StreamWrite): Promise<num
       transfers: tx.transfers.map((t) => [t.debitAccount, t.creditAccount, t.amountFen]),
     };
   });
+  return {
+    events: storedJson(events),
+    notifications: storedJson(notifications),
+    readModel: storedJson(write.readModel),
+    ledger: storedJson(ledger),
+    chainIds: ledger.map((t) => t.chain_id),
+  };
+}
+
+/**
+ * E1, L1–L5: writes the events, their outbox rows, the read-model row and the ledger transactions
+ * in one round trip and one transaction. Fails with unique_violation on the version key when a
+ * version is taken (see isStreamVersionTaken), XL003 for a ledger id stored with another content.
+ * Returns the number of ledger transactions posted (a stored identical one counts as not posted).
+ */
+export async function writeStreamAppend(db: Db, write: StreamWrite): Promise<number> {
+  const json = streamWriteJson(write);
   const { rows } = await sql<{ posted: number }>`
-    select append_order_stream(${write.kind}::text, ${write.streamId}::text, ${write.causation}::text, ${storedJson(events)}::jsonb,
-      ${storedJson(notifications)}::jsonb, ${storedJson(write.readModel)}::jsonb, ${storedJson(ledger)}::jsonb) as posted`.execute(db);
+    select append_order_stream(${write.kind}::text, ${write.streamId}::text, ${write.causation}::text, ${json.events}::jsonb,
+      ${json.notifications}::jsonb, ${json.readModel}::jsonb, ${json.ledger}::jsonb) as posted`.execute(db);
   return rows[0]?.posted ?? 0;
 }
 

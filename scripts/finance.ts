@@ -9,11 +9,16 @@ import { accountBalance } from '../db/ledger';
 import { rebuildTaskOrderReadModels } from '../db/rebuild';
 import { rebuildBoostOrderReadModels } from '../db/boost-orders';
 import { isAccountId } from '../domain/ledger/accounts';
-import { loadConfig } from '../platform/config';
+import { Client, Connection } from '@temporalio/client';
+import { temporalWorkflowOutcomes } from '../api/workflow-outcomes';
+import { loadConfig, type Config } from '../platform/config';
+import { dataConverter } from '../platform/data-converter';
 
-const USAGE = `Finance tools (SPEC §7). DATABASE_URL selects the database.
+const USAGE = `Finance tools (SPEC §7). DATABASE_URL selects the database; the audit also asks Temporal
+(TEMPORAL_ADDRESS, default 127.0.0.1:TEMPORAL_PORT as npm start runs it) for the closed orders'
+final workflow states (L6).
 
-  npm run finance -- audit                                  F3: exit code 1 if there is a discrepancy
+  npm run finance -- audit [--skip-workflows]               F3: exit code 1 if there is a discrepancy
   npm run finance -- trial-balance                          F2
   npm run finance -- balance <account>                      F1
   npm run finance -- statement <account> [--cursor C] [--limit N]
@@ -32,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
       cursor: { type: 'string' },
       limit: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      'skip-workflows': { type: 'boolean' },
     },
   });
   const [command, arg] = positionals;
@@ -39,15 +45,21 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command || values.help ? 0 : 2;
   }
-  const { databaseUrl } = loadConfig();
+  const config = loadConfig();
+  const { databaseUrl } = config;
   if (!databaseUrl) throw new Error('DATABASE_URL is not set (e.g. postgres://postgres:postgres@127.0.0.1:54329/xingtu for npm start)');
   const db = createDb({ connectionString: databaseUrl, maxConnections: 2 });
   try {
     switch (command) {
       case 'audit': {
-        const report = await auditLedger(db);
-        print(report);
-        return report.ok ? 0 : 1;
+        const temporal = values['skip-workflows'] ? { error: '--skip-workflows: final workflow states not compared' } : await connectTemporal(config);
+        try {
+          const report = await auditLedger(db, 'client' in temporal ? { workflows: temporalWorkflowOutcomes(temporal.client) } : {});
+          print('error' in temporal ? { ...report, workflows: { ...report.workflows, skipped: temporal.error } } : report);
+          return report.ok ? 0 : 1;
+        } finally {
+          if ('connection' in temporal) await temporal.connection.close();
+        }
       }
       case 'trial-balance':
         print(await trialBalance(db));
@@ -93,6 +105,17 @@ async function main(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+/** L6 needs Temporal; when it cannot be reached the audit still runs and says what it skipped. */
+async function connectTemporal(config: Config): Promise<{ client: Client; connection: Connection } | { error: string }> {
+  const address = config.temporalAddress ?? `127.0.0.1:${config.temporalPort}`;
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: '5s' });
+    return { connection, client: new Client({ connection, namespace: config.temporalNamespace, dataConverter }) };
+  } catch (error) {
+    return { error: `Temporal at ${address} not reachable (${error instanceof Error ? error.message : String(error)}): final workflow states not compared` };
+  }
+}
 
 function account(value: string | undefined): string {
   if (!value || !isAccountId(value)) throw new UsageError(`not a ledger account: ${value ?? '(missing)'}`);

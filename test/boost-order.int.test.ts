@@ -8,8 +8,11 @@ import { createBoostService } from '../api/boost-service';
 import { ApiError } from '../api/errors';
 import { createOpsService } from '../api/ops-service';
 import { createTaskOrderService } from '../api/task-order-service';
+import { temporalWorkflowOutcomes } from '../api/workflow-outcomes';
+import { auditLedger } from '../db/audit';
 import { boostOrderDetails, getBoostOrderRow, loadBoostEvents, rebuildBoostOrderReadModels } from '../db/boost-orders';
 import { loadBusinessCalendar } from '../db/calendar';
+import { createDb } from '../db/connect';
 import { postTopUp } from '../db/top-ups';
 import { DEFAULT_BOOST_POLICY, refundDueAt, type BoostOrderState, type BoostTermsSnapshot } from '../domain/boost';
 import type { Funding, TaskPlacement } from '../domain/task-order';
@@ -486,5 +489,93 @@ describe('B8: the database keeps view counts from decreasing', () => {
     expect(await refusal(boosts().postVideoStats({ videoId, creatorId: 'k-db', publishedAt: at, views: 100n, observedAt: at }))).toBe('invalid_state');
     expect(await refusal(boosts().postVideoStats({ videoId, creatorId: 'k-other', publishedAt: at, views: 500n, observedAt: at }))).toBe('invalid_state');
     expect((await boosts().postVideoStats({ videoId, creatorId: 'k-db', publishedAt: at, views: 101n, observedAt: at })).outcome).toBe('unchanged');
+  });
+});
+
+describe('F3/L6: the audit covers boost orders and compares every closed order with its workflow’s final state', () => {
+  const audit = () => auditLedger(database.db, { workflows: temporalWorkflowOutcomes(env.client) });
+
+  test('F3/L6: every boost and task order of this file checked, the closed ones reconciled and compared with what their workflows returned: zero discrepancies', async () => {
+    const report = await audit();
+    expect(report.discrepancies).toEqual([]);
+    const boostRows = await database.db.selectFrom('boost_orders').select(['status']).execute();
+    expect(report.orders.boost.checked).toBe(boostRows.length);
+    expect(report.orders.boost.reconciled).toBe(boostRows.filter((r) => r.status === 'closed').length);
+    expect(report.orders.boost.reconciled).toBeGreaterThanOrEqual(4);
+    expect(report.orders.task.reconciled).toBeGreaterThanOrEqual(1);
+    // Each closed order's workflow had returned (or was about to): none unknown to Temporal.
+    expect(report.workflows.compared + report.workflows.running).toBe(report.reconciledOrders);
+    expect(report.workflows.compared).toBeGreaterThanOrEqual(report.orders.boost.reconciled);
+    expect(report.workflows).toMatchObject({ unavailable: 0 });
+    expect(report.workflows.skipped).toBeUndefined();
+  });
+
+  test("F3/L6: a closed boost order's refund event altered behind the application's back: its ledger, money, read model and workflow's final state all disagree, each reported", async () => {
+    const closed = await database.db
+      .selectFrom('boost_orders')
+      .select(['boost_order_id', 'refund_fen'])
+      .where('status', '=', 'closed')
+      .where('refund_fen', '>', 0n)
+      .orderBy('boost_order_id')
+      .executeTakeFirstOrThrow();
+    const boostOrderId = closed.boost_order_id;
+    const owner = createDb({ connectionString: database.url, role: null, maxConnections: 1 });
+    const alter = (amount: string) =>
+      owner.transaction().execute(async (trx) => {
+        await sql`set local session_replication_role = replica`.execute(trx);
+        await sql`update order_events set payload = jsonb_set(payload, '{amountFen}', to_jsonb(${amount}::text))
+                  where order_id = ${`boost:${boostOrderId}`} and type = 'RefundPosted'`.execute(trx);
+      });
+    try {
+      await alter('1');
+      const report = await audit();
+      const about = report.discrepancies.filter((d) => d.orderId === boostOrderId);
+      expect(about.every((d) => d.orderKind === 'boost')).toBe(true);
+      expect(about.map((d) => d.kind).sort()).toEqual(
+        ['ledger_transaction_differs_from_events', 'money_differs_from_events', 'money_does_not_add_up', 'read_model_mismatch', 'workflow_state_differs'].sort(),
+      );
+      // RefundPosted moves the escrow: the workflow ended with the escrow its real refund left (0).
+      expect(about.find((d) => d.kind === 'workflow_state_differs')?.message).toContain('escrowFen');
+    } finally {
+      await alter(String(closed.refund_fen));
+      await owner.destroy();
+    }
+    expect((await audit()).discrepancies).toEqual([]);
+  });
+
+  test("F3/L6: a closed boost order's escrow left with money (a transfer altered, triggers bypassed) is reported against escrow:boost", async () => {
+    const closed = await database.db.selectFrom('boost_orders').select('boost_order_id').where('status', '=', 'closed').orderBy('boost_order_id', 'desc').executeTakeFirstOrThrow();
+    const boostOrderId = closed.boost_order_id;
+    const tx = await database.db
+      .selectFrom('ledger_transactions')
+      .select('tx_id')
+      .where('order_id', '=', boostOrderId)
+      .where('kind', '=', 'boost_payment')
+      .executeTakeFirstOrThrow();
+    const owner = createDb({ connectionString: database.url, role: null, maxConnections: 1 });
+    const shift = (delta: number) =>
+      owner.transaction().execute(async (trx) => {
+        await sql`set local session_replication_role = replica`.execute(trx);
+        await sql`update ledger_transfers set amount_fen = amount_fen + ${delta} where tx_id = ${tx.tx_id}`.execute(trx);
+      });
+    try {
+      await shift(1);
+      const report = await audit();
+      expect(report.discrepancies).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ kind: 'escrow_not_zero', orderKind: 'boost', orderId: boostOrderId, account: `escrow:boost:${boostOrderId}` }),
+          expect.objectContaining({ kind: 'content_hash_mismatch', txId: tx.tx_id }),
+        ]),
+      );
+    } finally {
+      await shift(-1);
+      await owner.destroy();
+    }
+  });
+
+  test('F3: without a Temporal client the audit says it did not compare the final states', async () => {
+    const report = await auditLedger(database.db);
+    expect(report.discrepancies).toEqual([]);
+    expect(report.workflows).toMatchObject({ compared: 0, skipped: expect.stringContaining('not compared') });
   });
 });

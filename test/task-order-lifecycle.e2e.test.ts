@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { placement, placementBody } from './support/fixtures';
 import { writeCounts } from './support/db';
 import { balances } from './support/ledger';
-import { http, startStack, type TestStack } from './support/stack';
+import { authHeader, http, startStack, type TestStack } from './support/stack';
 
 /** SPEC §2 through the HTTP API on the Temporal dev server (paths with no timer to wait for). */
 let stack: TestStack;
@@ -166,4 +168,30 @@ describe('task-order lifecycle through the HTTP API', () => {
     expect((await get('/v1/task-orders?status=nonsense')).status).toBe(400);
     expect((await get('/v1/task-orders?cursor=%%%')).status).toBe(400);
   });
+});
+
+describe("F3: finance's one command, against this running system", () => {
+  test('F3/L6: `npm run finance -- audit` (and GET /v1/ledger/audit) finds the ledger whole and every closed order adding up, compared with its workflow’s final state', async () => {
+    const cli = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/finance.ts', 'audit'], {
+      cwd: join(__dirname, '..'),
+      env: { ...process.env, DATABASE_URL: stack.database.url, TEMPORAL_ADDRESS: stack.env.address },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(cli.stderr).toBe('');
+    expect(cli.status).toBe(0);
+    const report = JSON.parse(cli.stdout);
+    expect(report).toMatchObject({ ok: true, discrepancyCount: 0 });
+    expect(report.orders.task.reconciled).toBeGreaterThanOrEqual(3);
+    // Every closed order's workflow returned the state its events fold to (or was returning it just now).
+    expect(report.workflows.compared + report.workflows.running).toBe(report.reconciledOrders);
+    expect(report.workflows.compared).toBeGreaterThanOrEqual(3);
+    expect(report.workflows).toMatchObject({ unavailable: 0 });
+    expect(report.workflows.skipped).toBeUndefined();
+
+    const viaApi = await http(stack.baseUrl, 'GET', '/v1/ledger/audit', undefined, authHeader('finance'));
+    expect(viaApi.status).toBe(200);
+    expect(viaApi.body).toMatchObject({ ok: true, reconciledOrders: report.reconciledOrders, workflows: { unavailable: 0 } });
+    expect(viaApi.body.workflows.compared).toBeGreaterThanOrEqual(3);
+  }, 90_000);
 });
