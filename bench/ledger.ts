@@ -26,9 +26,9 @@ import { planAppend } from '../activities/append-to-stream';
 import { createDb, type Db } from '../db/connect';
 import { ledgerChainFor, postLedgerTransaction } from '../db/ledger';
 import { migrateToLatest } from '../db/migrate';
-import type { LedgerTransaction } from '../domain/ledger/types';
 import { streamWriteJson } from '../db/stream-append';
 import { taskOrderRow } from '../db/task-orders';
+import type { LedgerTransaction } from '../domain/ledger/types';
 import { DEFAULT_TASK_POLICY, evolve, ledgerTransactionFor, notificationsFor, placementEvent, type TaskPlacement } from '../domain/task-order';
 import { ensureDatabase, startEmbeddedPostgres } from '../platform/embedded-postgres';
 

@@ -1,15 +1,13 @@
 import { sql, type Transaction } from 'kysely';
-import { evolveBoost, type BoostEvent, type BoostOrderState, boostLedgerTransactionFor } from '../domain/boost';
-import { fromStoredJson, toStoredJson } from '../domain/json';
-import { PLATFORM_ACCOUNTS, boostEscrowAccount, taskEscrowAccount } from '../domain/ledger/accounts';
-import type { LedgerTransaction } from '../domain/ledger/types';
-import { evolve, ledgerTransactionFor, type TaskEvent, type TaskOrderState } from '../domain/task-order';
-import { boostOrderRow, boostStreamId } from './boost-orders';
+import { toStoredJson } from '../domain/json';
+import { PLATFORM_ACCOUNTS } from '../domain/ledger/accounts';
 import { mapLimit } from '../platform/map-limit';
 import { canonicalJson } from './hash';
 import { transactionContentHash } from './ledger';
+import { BOOST_ORDERS, TASK_ORDERS, loadStreamsOf, type OrderKind, type OrderKindSpec, type Recorded } from './order-kinds';
 import type { Database } from './schema';
-import { taskOrderRow } from './task-orders';
+
+export type { OrderKind } from './order-kinds';
 
 type Trx = Transaction<Database>;
 
@@ -37,8 +35,6 @@ export interface OrderDiscrepancy {
   readonly account?: string;
   readonly message: string;
 }
-
-export type OrderKind = 'task' | 'boost';
 
 /**
  * L6's "the workflow's final state": what a closed order's workflow returned, as Temporal keeps it.
@@ -74,53 +70,6 @@ export interface OrderAuditResult {
   readonly workflows: WorkflowComparison;
 }
 
-interface Recorded<E> {
-  readonly version: number;
-  readonly occurredAt: number;
-  readonly event: E;
-}
-
-/** How one kind of order is stored and what its events imply (task orders, boost orders). */
-interface OrderKindSpec<S extends { status: string }, E> {
-  readonly kind: OrderKind;
-  readonly table: 'task_orders' | 'boost_orders';
-  readonly idColumn: 'order_id' | 'boost_order_id';
-  readonly streamId: (orderId: string) => string;
-  readonly escrowAccount: (orderId: string) => string;
-  /** Ledger ids of this kind start with it (`task:`, `boost:`): ids of the two kinds may be equal. */
-  readonly txPrefix: string;
-  readonly closedStatuses: readonly string[];
-  readonly evolve: (state: S | undefined, recorded: Recorded<E>) => S;
-  readonly ledgerTransactionFor: (before: S | undefined, recorded: Recorded<E>) => LedgerTransaction | undefined;
-  readonly row: (state: S) => object;
-}
-
-const TASK: OrderKindSpec<TaskOrderState, TaskEvent> = {
-  kind: 'task',
-  table: 'task_orders',
-  idColumn: 'order_id',
-  streamId: (orderId) => orderId,
-  escrowAccount: taskEscrowAccount,
-  txPrefix: 'task:',
-  closedStatuses: ['completed', 'cancelled'],
-  evolve,
-  ledgerTransactionFor,
-  row: taskOrderRow,
-};
-
-const BOOST: OrderKindSpec<BoostOrderState, BoostEvent> = {
-  kind: 'boost',
-  table: 'boost_orders',
-  idColumn: 'boost_order_id',
-  streamId: boostStreamId,
-  escrowAccount: boostEscrowAccount,
-  txPrefix: 'boost:',
-  closedStatuses: ['closed'],
-  evolve: evolveBoost,
-  ledgerTransactionFor: boostLedgerTransactionFor,
-  row: boostOrderRow,
-};
-
 const ORDER_BATCH = 200;
 const WORKFLOW_CONCURRENCY = 8;
 
@@ -138,14 +87,14 @@ export async function auditOrders(trx: Trx, report: (d: OrderDiscrepancy) => voi
     byKind: { task: { checked: 0, reconciled: 0 }, boost: { checked: 0, reconciled: 0 } },
     workflows: { compared: 0, running: 0, unavailable: 0, ...(workflows ? {} : { skipped: 'no Temporal client: final states not compared' }) },
   };
-  await auditKind(trx, TASK, report, workflows, result);
-  await auditKind(trx, BOOST, report, workflows, result);
+  await auditKind(trx, TASK_ORDERS, report, workflows, result);
+  await auditKind(trx, BOOST_ORDERS, report, workflows, result);
   return result;
 }
 
-async function auditKind<S extends { status: string }, E>(
+async function auditKind<S extends { status: string }, E, R extends object>(
   trx: Trx,
-  spec: OrderKindSpec<S, E>,
+  spec: OrderKindSpec<S, E, R>,
   report: (d: OrderDiscrepancy) => void,
   workflows: WorkflowOutcomes | undefined,
   result: OrderAuditResult,
@@ -163,7 +112,7 @@ async function auditKind<S extends { status: string }, E>(
       .execute()) as unknown as Array<Record<string, unknown>>;
     if (rows.length === 0) break;
     const ids = rows.map((r) => r[spec.idColumn] as string);
-    const events = await eventsOf<E>(trx, spec, ids);
+    const events = await loadStreamsOf<E>(trx, spec, ids);
     const ledger = await ledgerOf(trx, spec, ids);
     const escrow = await escrowFlowsOf(trx, spec, ids);
     const closed: Array<{ orderId: string; state: S }> = [];
@@ -221,28 +170,8 @@ async function auditKind<S extends { status: string }, E>(
   }
 }
 
-async function eventsOf<E>(trx: Trx, spec: Pick<OrderKindSpec<{ status: string }, E>, 'kind' | 'streamId'>, orderIds: readonly string[]): Promise<Map<string, Array<Recorded<E>>>> {
-  const byStream = new Map(orderIds.map((id) => [spec.streamId(id), id]));
-  const rows = await trx
-    .selectFrom('order_events')
-    .select(['order_id', 'version', 'occurred_at', 'payload'])
-    .where('order_kind', '=', spec.kind)
-    .where('order_id', 'in', [...byStream.keys()])
-    .orderBy('order_id')
-    .orderBy('version')
-    .execute();
-  const byOrder = new Map<string, Array<Recorded<E>>>();
-  for (const row of rows) {
-    const orderId = byStream.get(row.order_id) as string;
-    const list = byOrder.get(orderId) ?? [];
-    list.push({ version: row.version, occurredAt: row.occurred_at.getTime(), event: fromStoredJson<E>(row.payload) });
-    byOrder.set(orderId, list);
-  }
-  return byOrder;
-}
-
 /** Stored content hash of each ledger transaction of this kind, per order. */
-async function ledgerOf(trx: Trx, spec: Pick<OrderKindSpec<{ status: string }, unknown>, 'txPrefix'>, orderIds: readonly string[]): Promise<Map<string, Map<string, string>>> {
+async function ledgerOf(trx: Trx, spec: Pick<OrderKindSpec<never, never, object>, 'txPrefix'>, orderIds: readonly string[]): Promise<Map<string, Map<string, string>>> {
   const rows = await trx
     .selectFrom('ledger_transactions')
     .select(['order_id', 'tx_id', 'content_hash'])
@@ -267,7 +196,7 @@ interface EscrowFlow {
 }
 
 /** Every transfer into or out of each order's escrow account, whatever transaction it is in. */
-async function escrowFlowsOf(trx: Trx, spec: Pick<OrderKindSpec<{ status: string }, unknown>, 'escrowAccount'>, orderIds: readonly string[]): Promise<Map<string, EscrowFlow[]>> {
+async function escrowFlowsOf(trx: Trx, spec: Pick<OrderKindSpec<never, never, object>, 'escrowAccount'>, orderIds: readonly string[]): Promise<Map<string, EscrowFlow[]>> {
   const orderOf = new Map(orderIds.map((id) => [spec.escrowAccount(id), id]));
   const escrows = [...orderOf.keys()];
   const rows = await trx
@@ -295,7 +224,7 @@ interface Replayed<S> {
 }
 
 /** Folds the events, collecting the ledger transactions they imply (L3, E1). */
-function replay<S extends { status: string }, E>(spec: OrderKindSpec<S, E>, stream: ReadonlyArray<Recorded<E>>): Replayed<S> | { error: string } {
+function replay<S extends { status: string }, E>(spec: Pick<OrderKindSpec<S, E, object>, 'evolve' | 'ledgerTransactionFor'>, stream: ReadonlyArray<Recorded<E>>): Replayed<S> | { error: string } {
   try {
     let state: S | undefined;
     const expected = new Map<string, string>();
@@ -320,7 +249,7 @@ function replay<S extends { status: string }, E>(spec: OrderKindSpec<S, E>, stre
 
 type Add = (d: Omit<OrderDiscrepancy, 'orderKind'>) => void;
 
-function project<S extends { status: string }>(spec: OrderKindSpec<S, never>, state: S): { row: Record<string, unknown> } | { error: string } {
+function project<S extends { status: string }>(spec: Pick<OrderKindSpec<S, never, object>, 'row'>, state: S): { row: Record<string, unknown> } | { error: string } {
   try {
     return { row: spec.row(state) as Record<string, unknown> };
   } catch (error) {

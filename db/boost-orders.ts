@@ -1,5 +1,5 @@
-import { sql, type Transaction } from 'kysely';
-import { foldBoost, pendingBoostDeadlines, type BoostOrderState, type BoostTermsSnapshot, type RecordedBoostEvent, type BoostEvent } from '../domain/boost';
+import type { Transaction } from 'kysely';
+import { pendingBoostDeadlines, type BoostOrderState, type BoostTermsSnapshot, type RecordedBoostEvent, type BoostEvent } from '../domain/boost';
 import { fromStoredJson, toStoredJson } from '../domain/json';
 import type { Db } from './connect';
 import { pgError } from './errors';
@@ -133,66 +133,4 @@ export function boostNotificationsFor(after: BoostOrderState, recorded: Recorded
       return _exhaustive;
     }
   }
-}
-
-const REBUILD_BATCH = 200;
-
-/**
- * E2: recomputes every boost_orders row from its event stream (fold + boostOrderRow), like
- * db/rebuild.ts does for task orders: without TRUNCATE, never over a row of a newer version, and a
- * row whose boost has no events is deleted. Returns how many rows were rebuilt and deleted.
- */
-export async function rebuildBoostOrderReadModels(db: Db): Promise<{ rebuilt: number; skipped: number; deleted: number; failures: Array<{ boostOrderId: string; message: string }> }> {
-  let rebuilt = 0;
-  let skipped = 0;
-  const failures: Array<{ boostOrderId: string; message: string }> = [];
-  let after = '';
-  for (;;) {
-    const heads = await db
-      .selectFrom('order_events')
-      .select('order_id')
-      .where('order_kind', '=', 'boost')
-      .where('version', '=', 1)
-      .where('order_id', '>', after)
-      .orderBy('order_id')
-      .limit(REBUILD_BATCH)
-      .execute();
-    if (heads.length === 0) break;
-    for (const { order_id: streamId } of heads) {
-      const boostOrderId = streamId.slice('boost:'.length);
-      let row;
-      try {
-        const state = foldBoost(await loadBoostEvents(db, boostOrderId));
-        if (!state) throw new Error('empty stream');
-        row = boostOrderRow(state);
-      } catch (error) {
-        failures.push({ boostOrderId, message: error instanceof Error ? error.message : String(error) });
-        continue;
-      }
-      const { boost_order_id: _id, ...changes } = row;
-      const result = await db
-        .insertInto('boost_orders')
-        .values(row)
-        .onConflict((oc) => oc.column('boost_order_id').doUpdateSet(changes).where('boost_orders.version', '<=', row.version))
-        .executeTakeFirst();
-      if (Number(result.numInsertedOrUpdatedRows ?? 0n) > 0) rebuilt += 1;
-      else skipped += 1;
-    }
-    after = heads[heads.length - 1]!.order_id;
-    if (heads.length < REBUILD_BATCH) break;
-  }
-  const deleted = await db
-    .deleteFrom('boost_orders')
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('order_events')
-            .select('order_events.id')
-            .where('order_events.order_kind', '=', 'boost')
-            .whereRef('order_events.order_id', '=', sql<string>`'boost:' || boost_orders.boost_order_id`),
-        ),
-      ),
-    )
-    .executeTakeFirst();
-  return { rebuilt, skipped, deleted: Number(deleted.numDeletedRows), failures };
 }

@@ -1,7 +1,6 @@
-import { fromStoredJson } from '../domain/json';
-import { fold, type RecordedTaskEvent, type TaskEvent } from '../domain/task-order';
+import { sql } from 'kysely';
 import type { Db } from './connect';
-import { taskOrderRow } from './task-orders';
+import { BOOST_ORDERS, TASK_ORDERS, loadStreamsOf, orderIdOfStream, type OrderKindSpec } from './order-kinds';
 
 export interface RebuildReport {
   /** Orders whose row was recomputed from their events (inserted or overwritten). */
@@ -16,84 +15,64 @@ export interface RebuildReport {
 
 const BATCH = 200;
 
+/** E2: the task_orders read model rebuilt from the events (see rebuildReadModels). */
+export function rebuildTaskOrderReadModels(db: Db): Promise<RebuildReport> {
+  return rebuildReadModels(db, TASK_ORDERS);
+}
+
+/** E2: the boost_orders read model rebuilt from the events (see rebuildReadModels). */
+export async function rebuildBoostOrderReadModels(
+  db: Db,
+): Promise<Omit<RebuildReport, 'failures'> & { failures: Array<{ readonly boostOrderId: string; readonly message: string }> }> {
+  const { failures, ...counts } = await rebuildReadModels(db, BOOST_ORDERS);
+  return { ...counts, failures: failures.map(({ orderId, message }) => ({ boostOrderId: orderId, message })) };
+}
+
 /**
- * E2: rebuilds the task_orders read model from the event streams, without TRUNCATE: every order
- * with events gets its row recomputed (fold + taskOrderRow) and upserted, and rows of orders
+ * E2: rebuilds one kind's read model from the event streams, without TRUNCATE: every order with
+ * events gets its row recomputed (fold + the row projection) and upserted, and rows of orders
  * without events are deleted. Safe while the system runs: an upsert never replaces a row of a
  * newer version (an activity that appended meanwhile wrote the newer row itself), and an activity
  * writes an order's events and its row in one transaction, so no committed row lacks its events.
  */
-export async function rebuildTaskOrderReadModels(db: Db): Promise<RebuildReport> {
+async function rebuildReadModels<S extends { status: string }, E, R extends object>(db: Db, spec: OrderKindSpec<S, E, R>): Promise<RebuildReport> {
   let rebuilt = 0;
   let skipped = 0;
   const failures: Array<{ orderId: string; message: string }> = [];
   let after = '';
   for (;;) {
-    // Every stream starts with version 1: one row per order, in order id order.
+    // Every stream starts with version 1: one row per order, in stream id order.
     const heads = await db
       .selectFrom('order_events')
       .select('order_id')
-      .where('order_kind', '=', 'task')
+      .where('order_kind', '=', spec.kind)
       .where('version', '=', 1)
       .where('order_id', '>', after)
       .orderBy('order_id')
       .limit(BATCH)
       .execute();
     if (heads.length === 0) break;
-    const ids = heads.map((h) => h.order_id);
-    const rows = await db
-      .selectFrom('order_events')
-      .select(['order_id', 'version', 'occurred_at', 'payload'])
-      .where('order_kind', '=', 'task')
-      .where('order_id', 'in', ids)
-      .orderBy('order_id')
-      .orderBy('version')
-      .execute();
-    const streams = new Map<string, RecordedTaskEvent[]>();
-    for (const row of rows) {
-      const list = streams.get(row.order_id) ?? [];
-      list.push({ version: row.version, occurredAt: row.occurred_at.getTime(), event: fromStoredJson<TaskEvent>(row.payload) });
-      streams.set(row.order_id, list);
-    }
+    const ids = heads.map((h) => orderIdOfStream(spec, h.order_id));
+    const streams = await loadStreamsOf<E>(db, spec, ids);
     for (const orderId of ids) {
-      let row;
+      let row: R;
       try {
-        const state = fold(streams.get(orderId) ?? []);
+        const state = (streams.get(orderId) ?? []).reduce<S | undefined>((s, e) => spec.evolve(s, e), undefined);
         if (!state) throw new Error('empty stream');
-        row = taskOrderRow(state);
+        row = spec.row(state);
       } catch (error) {
         failures.push({ orderId, message: error instanceof Error ? error.message : String(error) });
         continue;
       }
-      const { order_id: _id, ...changes } = row;
-      const result = await db
-        .insertInto('task_orders')
-        .values(row)
-        .onConflict((oc) =>
-          oc
-            .column('order_id')
-            .doUpdateSet(changes)
-            .where('task_orders.version', '<=', row.version),
-        )
-        .executeTakeFirst();
-      if (Number(result.numInsertedOrUpdatedRows ?? 0n) > 0) rebuilt += 1;
+      if (await spec.upsertIfNotNewer(db, row)) rebuilt += 1;
       else skipped += 1;
     }
-    after = ids[ids.length - 1] as string;
+    after = heads[heads.length - 1]?.order_id as string;
     if (heads.length < BATCH) break;
   }
-  const deleted = await db
-    .deleteFrom('task_orders')
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('order_events')
-            .select('order_events.id')
-            .whereRef('order_events.order_id', '=', 'task_orders.order_id')
-            .where('order_events.order_kind', '=', 'task'),
-        ),
-      ),
-    )
-    .executeTakeFirst();
-  return { rebuilt, skipped, deleted: Number(deleted.numDeletedRows), failures };
+  const prefix = spec.streamId('');
+  const deleted = await sql`
+    delete from ${sql.table(spec.table)} r
+    where not exists (select 1 from order_events e where e.order_kind = ${spec.kind} and e.order_id = ${prefix} || ${sql.ref(`r.${spec.idColumn}`)})`.execute(db);
+  return { rebuilt, skipped, deleted: Number(deleted.numAffectedRows ?? 0n), failures };
 }

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { storedJsonText } from '../domain/json';
 import type { LedgerTransaction } from '../domain/ledger/types';
 import type { Db } from './connect';
 import { pgError } from './errors';
@@ -18,11 +19,6 @@ export interface StreamWrite {
   /** The read-model row of the state after the events (task_orders for 'task', boost_orders for 'boost'). */
   readonly readModel: NewTaskOrderRow | NewBoostOrderRow;
   readonly ledger: ReadonlyArray<{ readonly tx: LedgerTransaction; readonly occurredAt: Date }>;
-}
-
-/** Stored JSON: bigint as a decimal string (domain/json.ts reads `…Fen`/`…Bp` keys back), dates as ISO strings. */
-function storedJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
 /** The four JSON parameters of append_order_stream, and the chains its ledger transactions extend. */
@@ -55,10 +51,10 @@ export function streamWriteJson(write: StreamWrite): { events: string; notificat
     };
   });
   return {
-    events: storedJson(events),
-    notifications: storedJson(notifications),
-    readModel: storedJson(write.readModel),
-    ledger: storedJson(ledger),
+    events: storedJsonText(events),
+    notifications: storedJsonText(notifications),
+    readModel: storedJsonText(write.readModel),
+    ledger: storedJsonText(ledger),
     chainIds: ledger.map((t) => t.chain_id),
   };
 }

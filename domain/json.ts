@@ -6,8 +6,13 @@
  */
 const BIGINT_KEY = /(Fen|Bp)$/;
 
+/** The stored JSON text of a value: bigint as a decimal string, dates as ISO strings. */
+export function storedJsonText(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
 export function toStoredJson<T>(value: T): unknown {
-  return JSON.parse(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+  return JSON.parse(storedJsonText(value));
 }
 
 export function fromStoredJson<T>(value: unknown): T {
