@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { sql } from 'kysely';
@@ -22,6 +23,10 @@ import {
   boostOrderWorkflowId,
   boostPlacementUpdate,
   boostStateQuery,
+  releaseRefundUpdate,
+  taskCancelledSignal,
+  videoPublishedSignal,
+  viewsUpdatedSignal,
   type BoostOrderInput,
 } from '../workflows/boost-order-api';
 import { taskOrderWorkflowId } from '../workflows/task-order-api';
@@ -283,6 +288,38 @@ describe('B5–B7: publication, 14 days of boost, evaluation, refund at the due 
     expect(await money(p, id)).toEqual({ external: -FEE, client: FEE });
     const events = await loadBoostEvents(database.db, id);
     expect(events.at(-1)?.event).toEqual({ type: 'RefundPosted', amountFen: FEE, early: true, by: { type: 'finance', id: 'fin-alice' }, reason: 'customer goodwill' });
+  });
+
+  test('SPEC §1 Concurrency: 8 releases, a late publication and stats signals at once → exactly one release applied, the rest refused, one refund', async () => {
+    const p = await task('approved');
+    const id = await orderBoost(p, { source: 'external', paymentRef: unique('pay') });
+    const videoId = unique('v');
+    const publishedAtMs = await publish(p, videoId);
+    await boostState(id, (s) => s.status === 'boosting');
+    await boosts().postVideoStats({ videoId, creatorId: p.creatorId, publishedAt: new Date(publishedAtMs).toISOString(), views: 9_000n, observedAt: new Date(await nowMs()).toISOString() });
+    await sleepUntil(publishedAtMs + 14 * DAY + SECOND);
+    await boostState(id, (s) => s.status === 'refund_scheduled');
+
+    const handle = env.client.workflow.getHandle(boostOrderWorkflowId(id));
+    const releases = Array.from({ length: 8 }, (_, i) =>
+      handle.executeUpdate(releaseRefundUpdate, { args: [{ by: { type: 'finance', id: `fin-${i}` }, reason: `burst ${i}` }] }).then(
+        () => 'applied',
+        (error: unknown) => (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure ? error.cause.type : String(error)),
+      ),
+    );
+    const signals = [
+      handle.signal(videoPublishedSignal, { videoId, publishedAtMs }),
+      handle.signal(viewsUpdatedSignal, { videoId }),
+      handle.signal(taskCancelledSignal, { taskOrderId: p.orderId }),
+    ];
+    const [answers] = await Promise.all([Promise.all(releases), Promise.all(signals)]);
+    expect(answers.filter((a) => a === 'applied')).toHaveLength(1);
+    expect(answers.filter((a) => a !== 'applied')).toEqual(Array(7).fill('invalid_state'));
+    expect(await refundRows(id)).toHaveLength(1);
+    const events = await loadBoostEvents(database.db, id);
+    expect(events.map((e) => e.version)).toEqual(events.map((_, i) => i + 1));
+    expect(events.filter((e) => e.event.type === 'RefundPosted')).toHaveLength(1);
+    expect((await handle.query(boostStateQuery))?.state.status).toBe('closed');
   });
 
   test('B6/B8: no view count at the end of the period → evaluating (stuck: awaiting_stats) until stats arrive; A ≥ V → the fee to the platform', async () => {

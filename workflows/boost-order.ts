@@ -1,5 +1,4 @@
 import {
-  allHandlersFinished,
   condition,
   currentUpdateInfo,
   getExternalWorkflowHandle,
@@ -22,7 +21,8 @@ import {
 } from '../domain/boost';
 import { reject, type Rejection } from '../domain/errors';
 import { ACTIVITY_FAILURE } from './activity-failures';
-import { createExclusive, failure, failureType, paymentRejection, stopForOpsOnConflict } from './workflow-support';
+import { failure, failureType, paymentRejection } from './workflow-support';
+import { createOrderRuntime, type CommandBuilder, type DueDeadline } from './order-runtime';
 import {
   boostPlacementUpdate,
   boostStateQuery,
@@ -45,12 +45,7 @@ const { recordBoostEvents, loadBusinessCalendar, latestViews, taskOrderFacts } =
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-/**
- * A command and how to build it on the current state (B4/B6/B7 commands carry the business
- * calendar, read through an activity so that a calendar change never alters a replay). Returning
- * undefined skips the command (nothing to do in this state).
- */
-type CommandBuilder = (state: BoostOrderState) => BoostCommand | undefined | Promise<BoostCommand | undefined>;
+type BoostCommandBuilder = CommandBuilder<BoostOrderState, BoostCommand>;
 
 /**
  * One durable workflow per boost order (SPEC §3): the pure decider decides, activities persist.
@@ -59,58 +54,33 @@ type CommandBuilder = (state: BoostOrderState) => BoostCommand | undefined | Pro
  * refund at its due time or released early (B7, F5) → closed.
  */
 export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Promise<BoostOrderResult> {
-  let state: BoostOrderState | undefined;
-  let outcome: BoostPlacementOutcome | undefined;
   let viewsSignalled = false;
 
-  /** Commands, signals and timers run one at a time: each decides on the state the previous one left. */
-  const exclusive = createExclusive();
+  const order = createOrderRuntime<BoostOrderState, BoostEvent, BoostCommand>(
+    {
+      evolve: evolveBoost,
+      isTerminal: isBoostTerminal,
+      persist: (events, causation) => recordBoostEvents({ boostOrderId: terms.boostOrderId, events, causation }),
+      afterRecord: (state) => upsertSearchAttributes(boostOrderSearchAttributes(state)), // O3
+    },
+    decideBoost,
+  );
 
-  async function record(events: readonly BoostEvent[], causation: string, now: number): Promise<void> {
-    if (events.length === 0) return;
-    const base = state?.version ?? 0;
-    const recorded = events.map((event, i) => ({ version: base + i + 1, occurredAt: now, event }));
-    try {
-      await recordBoostEvents({ boostOrderId: terms.boostOrderId, events: recorded, causation });
-    } catch (error) {
-      throw stopForOpsOnConflict(error);
-    }
-    for (const r of recorded) state = evolveBoost(state, r);
-    if (state) upsertSearchAttributes(boostOrderSearchAttributes(state)); // O3
-  }
-
-  /** Decides `build`'s command at workflow time and records its events; a refusal is returned. */
-  function run(build: CommandBuilder, causation: string): Promise<Rejection | undefined> {
-    return exclusive(async () => {
-      if (!state) return reject('invalid_state', 'the boost order is not placed yet');
-      const now = Date.now(); // the decision's time: before any activity the command needs
-      const command = await build(state);
-      if (!command) return undefined;
-      const decision = decideBoost(state, command, now);
-      if (!decision.ok) return decision.rejection;
-      await record(decision.events, causation, now);
-      return undefined;
-    });
-  }
-
-  /** B4/B7: commands that schedule a refund need the calendar; load it only when the state can use it. */
+  /**
+   * B4/B7: commands that schedule a refund carry the business calendar, read through an activity
+   * (so a calendar change never alters a replay) and only when the state can use it.
+   */
   const withCalendar =
-    (when: BoostOrderState['status'], make: (calendar: Awaited<ReturnType<typeof loadBusinessCalendar>>) => BoostCommand): CommandBuilder =>
+    (when: BoostOrderState['status'], make: (calendar: Awaited<ReturnType<typeof loadBusinessCalendar>>) => BoostCommand): BoostCommandBuilder =>
     async (s) =>
       s.status === when ? make(await loadBusinessCalendar()) : undefined;
 
   const view = (s: BoostOrderState): BoostOrderView => ({ state: s, deadlines: pendingBoostDeadlines(s) });
 
-  function validateRelease(args: ReleaseRefundArgs): void {
-    if (!state) throw failure(reject('invalid_state', 'the boost order is not placed yet'));
-    const decision = decideBoost(state, releaseCommand(args), Date.now());
-    if (!decision.ok) throw failure(decision.rejection);
-  }
-
   /** B6: evaluates with the latest count; false when there is none yet (B8: never guessed). */
   async function evaluate(): Promise<boolean> {
-    return exclusive(async () => {
-      const current = state;
+    return order.exclusive(async () => {
+      const current = order.state;
       if (!current || current.status !== 'evaluating' || !current.video) return true;
       viewsSignalled = false; // before reading: stats arriving from now on wake the wait below
       const views = await latestViews(current.video.videoId);
@@ -119,57 +89,55 @@ export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Pr
       const decision = decideBoost(current, { type: 'evaluate', actualViews: views, calendar: await loadBusinessCalendar() }, now);
       // A count the decider refuses cannot come from the API (it validates counts): stop for ops.
       if (!decision.ok) throw new Error(`evaluation refused: ${decision.rejection.code} ${decision.rejection.message}`);
-      await record(decision.events, 'evaluation', now);
+      await order.record(decision.events, 'evaluation', now);
       return true;
     });
   }
 
   // ── Messages ────────────────────────────────────────────────────────────────────────────────
-  setHandler(boostPlacementUpdate, async () => {
-    await condition(() => outcome !== undefined);
-    if (!outcome) throw new Error('unreachable: placement outcome missing');
-    return outcome;
+  setHandler(boostPlacementUpdate, async (): Promise<BoostPlacementOutcome> => {
+    const rejection = await order.placementOutcome();
+    return rejection ? { placed: false, terms, rejection } : { placed: true, terms };
   });
-  setHandler(boostStateQuery, () => (state ? view(state) : undefined));
+  setHandler(boostStateQuery, () => (order.state ? view(order.state) : undefined));
 
   // F5/O4: an Update with a validator, so a refusal is answered without a trace in the history.
   setHandler(
     releaseRefundUpdate,
     async (args: ReleaseRefundArgs) => {
-      const rejection = await run(() => releaseCommand(args), `update:releaseRefund:${currentUpdateInfo()?.id ?? ''}`);
+      const rejection = await order.run(() => releaseCommand(args), `update:releaseRefund:${currentUpdateInfo()?.id ?? ''}`);
       if (rejection) throw failure(rejection);
-      if (!state) throw new Error('unreachable: release before placement');
-      return view(state);
+      if (!order.state) throw new Error('unreachable: release before placement');
+      return view(order.state);
     },
-    { validator: validateRelease },
+    {
+      validator: (args: ReleaseRefundArgs) => {
+        const rejection = order.check(releaseCommand(args));
+        if (rejection) throw failure(rejection);
+      },
+    },
   );
 
   // T18 → B5, from the task-order workflow (or from taskOrderFacts below).
   setHandler(videoPublishedSignal, async ({ videoId, publishedAtMs }) => {
-    const rejection = await run(() => ({ type: 'video_published', videoId, publishedAtMs }), 'signal:videoPublished');
+    const rejection = await order.run(() => ({ type: 'video_published', videoId, publishedAtMs }), 'signal:videoPublished');
     if (rejection) log.warn('video publication not applied to the boost', { boostOrderId: terms.boostOrderId, code: rejection.code, message: rejection.message });
   });
   // B4: the linked task order was cancelled (a no-op once the video is published).
   setHandler(taskCancelledSignal, async () => {
-    await run(withCalendar('awaiting_publication', (calendar) => ({ type: 'task_cancelled', calendar })), 'signal:taskCancelled');
+    await order.run(withCalendar('awaiting_publication', (calendar) => ({ type: 'task_cancelled', calendar })), 'signal:taskCancelled');
   });
   // B8: new stats for the boosted video; the evaluation re-reads the latest count itself.
   setHandler(viewsUpdatedSignal, ({ videoId }) => {
-    if (state?.video?.videoId === videoId) viewsSignalled = true;
+    if (order.state?.video?.videoId === videoId) viewsSignalled = true;
   });
 
   // ── B3: placement. A refused payment leaves nothing behind: the boost is not placed. ────────
-  try {
-    await exclusive(async () => {
-      const now = Date.now();
-      await record([boostOrderedEvent(terms, now, policy)], `workflow:${workflowInfo().workflowId}`, now);
-    });
-    outcome = { placed: true, terms };
-  } catch (error) {
-    const rejection = placementRejection(error);
-    if (!rejection) throw error;
-    outcome = { placed: false, terms, rejection };
-    await condition(allHandlersFinished);
+  const placed = await order.place((now) => boostOrderedEvent(terms, now, policy), `workflow:${workflowInfo().workflowId}`, placementRejection);
+  if (!placed) {
+    await order.finishUnplaced();
+    const rejection = await order.placementOutcome();
+    if (!rejection) throw new Error('unreachable: unplaced without a rejection');
     return { placed: false, rejection };
   }
 
@@ -183,37 +151,28 @@ export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Pr
   const facts = await taskOrderFacts(terms.taskOrderId);
   if (facts?.publishedVideo) {
     const { videoId, publishedAtMs } = facts.publishedVideo;
-    await run(() => ({ type: 'video_published', videoId, publishedAtMs }), 'task-order-facts:published');
+    await order.run(() => ({ type: 'video_published', videoId, publishedAtMs }), 'task-order-facts:published');
   } else if (facts?.status === 'cancelled') {
-    await run(withCalendar('awaiting_publication', (calendar) => ({ type: 'task_cancelled', calendar })), 'task-order-facts:cancelled');
+    await order.run(withCalendar('awaiting_publication', (calendar) => ({ type: 'task_cancelled', calendar })), 'task-order-facts:cancelled');
   }
 
   // ── Deadlines (B4, B6, B7) and the evaluation (B6, B8) ───────────────────────────────────────
-  while (state && !isBoostTerminal(state)) {
-    if (state.status === 'evaluating') {
-      if (!(await evaluate())) {
-        // B8: no count yet; the API signals viewsUpdated when stats arrive. No polling.
-        await condition(() => viewsSignalled || state?.status !== 'evaluating');
-      }
-      continue;
-    }
+  const builders: Record<ReturnType<typeof pendingBoostDeadlines>[number]['kind'], BoostCommandBuilder> = {
+    publication: withCalendar('awaiting_publication', (calendar) => ({ type: 'publication_deadline', calendar })),
+    boost_period: () => ({ type: 'boost_period_deadline' }),
+    refund: () => ({ type: 'refund_deadline' }),
+  };
+  const nextDeadline = (state: BoostOrderState): DueDeadline<BoostOrderState, BoostCommand> | undefined => {
     const deadline = pendingBoostDeadlines(state)[0];
-    const seenVersion = state.version;
-    const changed = await condition(() => state?.version !== seenVersion, deadline ? Math.max(deadline.atMs - Date.now(), 1) : undefined);
-    if (!changed && deadline) {
-      const builders: Record<typeof deadline.kind, CommandBuilder> = {
-        publication: withCalendar('awaiting_publication', (calendar) => ({ type: 'publication_deadline', calendar })),
-        boost_period: () => ({ type: 'boost_period_deadline' }),
-        refund: () => ({ type: 'refund_deadline' }),
-      };
-      const rejection = await run(builders[deadline.kind], `timer:${deadline.kind}`);
-      if (rejection) throw new Error(`the ${deadline.kind} deadline was refused: ${rejection.code} ${rejection.message}`);
-    }
-  }
-  await condition(allHandlersFinished);
-  if (!state) throw new Error('unreachable: no state after placement');
-  return { placed: true, final: state };
-
+    return deadline && { kind: deadline.kind, atMs: deadline.atMs, command: builders[deadline.kind] };
+  };
+  const final = await order.untilClosed(nextDeadline, async (state) => {
+    if (state.status !== 'evaluating') return false;
+    // B8: no count yet; the API signals viewsUpdated when stats arrive. No polling.
+    if (!(await evaluate())) await condition(() => viewsSignalled || order.state?.status !== 'evaluating');
+    return true;
+  });
+  return { placed: true, final };
 }
 
 function releaseCommand(args: ReleaseRefundArgs): BoostCommand {

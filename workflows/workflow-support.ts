@@ -1,23 +1,6 @@
-import { ActivityFailure, ApplicationFailure, condition } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 import { reject, type Rejection } from '../domain/errors';
 import { ACTIVITY_FAILURE } from './activity-failures';
-
-/**
- * A workflow-local lock: commands and timers run one at a time, each deciding on the state the
- * previous one left ("whichever the workflow processes first wins", SPEC §1).
- */
-export function createExclusive(): <T>(fn: () => Promise<T>) => Promise<T> {
-  let busy = false;
-  return async (fn) => {
-    await condition(() => !busy);
-    busy = true;
-    try {
-      return await fn();
-    } finally {
-      busy = false;
-    }
-  };
-}
 
 /** A business refusal as the typed failure an Update's caller receives (SPEC §8 code as type). */
 export function failure(rejection: Rejection): ApplicationFailure {

@@ -1,0 +1,184 @@
+import { allHandlersFinished, condition } from '@temporalio/workflow';
+import { reject, type Rejection } from '../domain/errors';
+import { stopForOpsOnConflict } from './workflow-support';
+
+/**
+ * The skeleton every order workflow shares (task orders, boost orders): the order's state, a FIFO
+ * lock so that commands, signals and timers apply strictly one at a time (SPEC §1 Concurrency),
+ * recording events through the kind's activity (E1, L3), placement, and the deadline loop. A kind
+ * brings only what differs: its decider, its deadlines, its links.
+ */
+
+/** One event as recorded in the order's stream (E1): its version and workflow time. */
+export interface RecordedEvent<E> {
+  readonly version: number;
+  readonly occurredAt: number;
+  readonly event: E;
+}
+
+export type DecisionOf<E> = { readonly ok: true; readonly events: readonly E[] } | { readonly ok: false; readonly rejection: Rejection };
+
+/**
+ * A FIFO ticket lock. Each caller takes a ticket and waits until its ticket is served; only one
+ * ticket is served at a time, so exactly one caller holds the lock. (A `condition(() => !busy)`
+ * lock lets every waiter whose predicate is true in one activation enter together: they decide on
+ * the same state and write the same version, which L3 reports as a conflict and stops the order.)
+ * Waiters wake through `condition`, at the same point of an activation as that earlier lock did,
+ * so histories recorded with it replay unchanged.
+ */
+export class Mutex {
+  private issued = 0;
+  private serving = 0;
+  /** Tickets whose waiter was cancelled before its turn: skipped, so nobody waits on them. */
+  private readonly abandoned = new Set<number>();
+
+  async runExclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const ticket = this.issued++;
+    try {
+      await condition(() => this.serving === ticket);
+    } catch (error) {
+      this.abandoned.add(ticket);
+      throw error;
+    }
+    try {
+      return await fn();
+    } finally {
+      this.advance();
+    }
+  }
+
+  private advance(): void {
+    this.serving += 1;
+    while (this.abandoned.delete(this.serving)) this.serving += 1;
+  }
+}
+
+export interface OrderKind<S extends { readonly version: number }, E> {
+  readonly evolve: (state: S | undefined, recorded: RecordedEvent<E>) => S;
+  readonly isTerminal: (state: S) => boolean;
+  /** The kind's recording activity (events, ledger, read model and outbox in one transaction). */
+  readonly persist: (events: Array<RecordedEvent<E>>, causation: string) => Promise<unknown>;
+  /** What follows a recording: search attributes (O3), telling linked orders (B3). */
+  readonly afterRecord?: (state: S, recorded: ReadonlyArray<RecordedEvent<E>>) => Promise<void> | void;
+}
+
+export type CommandBuilder<S, C> = (state: S) => C | undefined | Promise<C | undefined>;
+
+/** A deadline of the order and how to build its command (possibly through an activity). */
+export interface DueDeadline<S, C> {
+  readonly kind: string;
+  readonly atMs: number;
+  readonly command: CommandBuilder<S, C>;
+}
+
+export function createOrderRuntime<S extends { readonly version: number }, E, C>(kind: OrderKind<S, E>, decide: (state: S, command: C, nowMs: number) => DecisionOf<E>) {
+  let state: S | undefined;
+  /** undefined: placement not decided yet; null: placed; a rejection: not placed (nothing written). */
+  let placement: Rejection | null | undefined;
+  const mutex = new Mutex();
+
+  async function record(events: readonly E[], causation: string, now: number): Promise<void> {
+    if (events.length === 0) return;
+    const base = state?.version ?? 0;
+    const recorded = events.map((event, i) => ({ version: base + i + 1, occurredAt: now, event }));
+    try {
+      await kind.persist(recorded, causation);
+    } catch (error) {
+      throw stopForOpsOnConflict(error);
+    }
+    for (const r of recorded) state = kind.evolve(state, r);
+    if (state) await kind.afterRecord?.(state, recorded);
+  }
+
+  /**
+   * Builds `build`'s command on the current state, decides it at workflow time and records its
+   * events, alone. A refusal is returned (nothing written); undefined means applied or nothing to do.
+   */
+  function run(build: CommandBuilder<S, C>, causation: string): Promise<Rejection | undefined> {
+    return mutex.runExclusive(async () => {
+      if (!state) return reject('invalid_state', 'the order is not placed yet');
+      const now = Date.now(); // the decision's time: before any activity the command needs
+      const command = await build(state);
+      if (command === undefined) return undefined;
+      const decision = decide(state, command, now);
+      if (!decision.ok) return decision.rejection;
+      await record(decision.events, causation, now);
+      return undefined;
+    });
+  }
+
+  /** The decider's verdict on `command` now, for an Update's validator (nothing is recorded). */
+  function check(command: C): Rejection | undefined {
+    if (!state) return reject('invalid_state', 'the order is not placed yet');
+    const decision = decide(state, command, Date.now());
+    return decision.ok ? undefined : decision.rejection;
+  }
+
+  /** T1–T5, B3: records the placement; a payment refusal (`refusal`) leaves nothing behind. */
+  async function place(event: (now: number) => E, causation: string, refusal: (error: unknown) => Rejection | undefined): Promise<boolean> {
+    try {
+      await mutex.runExclusive(async () => {
+        const now = Date.now();
+        await record([event(now)], causation, now);
+      });
+      placement = null;
+      return true;
+    } catch (error) {
+      const rejection = refusal(error);
+      if (!rejection) throw error;
+      placement = rejection;
+      return false;
+    }
+  }
+
+  /** For the placement Update: waits for the placement's outcome (null: placed). */
+  async function placementOutcome(): Promise<Rejection | null> {
+    await condition(() => placement !== undefined);
+    if (placement === undefined) throw new Error('unreachable: placement outcome missing');
+    return placement;
+  }
+
+  /**
+   * Sleeps until the next deadline or until a command changes the state, then fires the deadline
+   * if it is still the order's next one (a command may have got there first: it won the race).
+   * `step` lets a kind take over a state with work of its own (B6 evaluation); it returns true
+   * when it did. Returns the final state once the order is closed and every handler has finished.
+   */
+  async function untilClosed(nextDeadline: (s: S) => DueDeadline<S, C> | undefined, step?: (s: S) => Promise<boolean>): Promise<S> {
+    while (state && !kind.isTerminal(state)) {
+      if (step && (await step(state))) continue;
+      const deadline = nextDeadline(state);
+      const seenVersion = state.version;
+      const changed = await condition(() => state?.version !== seenVersion, deadline ? Math.max(deadline.atMs - Date.now(), 1) : undefined);
+      if (changed || !deadline) continue;
+      const rejection = await run((s) => {
+        const current = nextDeadline(s);
+        return current && current.kind === deadline.kind && current.atMs === deadline.atMs ? deadline.command(s) : undefined;
+      }, `timer:${deadline.kind}`);
+      // A due deadline the decider refuses is a bug, not a race: fail the task for ops (O1).
+      if (rejection) throw new Error(`the ${deadline.kind} deadline was refused: ${rejection.code} ${rejection.message}`);
+    }
+    await condition(allHandlersFinished);
+    if (!state) throw new Error('unreachable: no state after placement');
+    return state;
+  }
+
+  /** After a refused placement: answer the waiting Updates, then end. */
+  async function finishUnplaced(): Promise<void> {
+    await condition(allHandlersFinished);
+  }
+
+  return {
+    get state(): S | undefined {
+      return state;
+    },
+    exclusive: <T>(fn: () => Promise<T>) => mutex.runExclusive(fn),
+    record,
+    run,
+    check,
+    place,
+    placementOutcome,
+    untilClosed,
+    finishUnplaced,
+  };
+}
