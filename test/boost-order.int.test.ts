@@ -322,6 +322,21 @@ describe('B5–B7: publication, 14 days of boost, evaluation, refund at the due 
     expect((await handle.query(boostStateQuery))?.state.status).toBe('closed');
   });
 
+  test('B7: the count arrives 3 days after the boost ended with A < V → the refund is due from the day the boost ended, not the day the count came', async () => {
+    const p = await task('approved');
+    const id = await orderBoost(p);
+    const videoId = unique('v');
+    const publishedAtMs = await publish(p, videoId);
+    await boostState(id, (s) => s.status === 'boosting');
+    await sleepUntil(publishedAtMs + 14 * DAY + SECOND);
+    const waiting = await boostState(id, (s) => s.status === 'evaluating');
+    await env.sleep(3 * DAY);
+    await boosts().postVideoStats({ videoId, creatorId: p.creatorId, publishedAt: new Date(publishedAtMs).toISOString(), views: 9_000n, observedAt: new Date(await nowMs()).toISOString() });
+    const scheduled = await boostState(id, (s) => s.status === 'refund_scheduled' || s.status === 'closed');
+    const expected = refundDueAt(waiting.boostEndsAtMs!, await loadBusinessCalendar(database.db), DEFAULT_BOOST_POLICY.refundBusinessDays);
+    expect(scheduled.refund).toMatchObject({ endedOn: expected.endedOn, dueDate: expected.dueDate, dueAtMs: expected.dueAtMs });
+  });
+
   test('B6/B8: no view count at the end of the period → evaluating (stuck: awaiting_stats) until stats arrive; A ≥ V → the fee to the platform', async () => {
     const p = await task('approved');
     const id = await orderBoost(p);

@@ -3,6 +3,7 @@ import {
   currentUpdateInfo,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -86,7 +87,10 @@ export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Pr
       const views = await latestViews(current.video.videoId);
       if (views === null) return false;
       const now = Date.now();
-      const decision = decideBoost(current, { type: 'evaluate', actualViews: views, calendar: await loadBusinessCalendar() }, now);
+      const calendar = await loadBusinessCalendar();
+      // B7: the refund counts from the end of the 14 days; runs evaluated before this fix keep theirs.
+      const refundFromEvaluation = !patched('b7-refund-from-period-end');
+      const decision = decideBoost(current, { type: 'evaluate', actualViews: views, calendar, ...(refundFromEvaluation ? { refundFromEvaluation } : {}) }, now);
       // A count the decider refuses cannot come from the API (it validates counts): stop for ops.
       if (!decision.ok) throw new Error(`evaluation refused: ${decision.rejection.code} ${decision.rejection.message}`);
       await order.record(decision.events, 'evaluation', now);

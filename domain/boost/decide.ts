@@ -118,7 +118,7 @@ export function decideBoost(state: BoostOrderState, command: BoostCommand, nowMs
       if (state.status !== 'boosting' || state.boostEndsAtMs === undefined || nowMs < state.boostEndsAtMs) return ok();
       return ok({ type: 'BoostPeriodEnded', boostEndsAtMs: state.boostEndsAtMs });
     case 'evaluate':
-      return decideEvaluate(state, command.actualViews, nowMs, command.calendar);
+      return decideEvaluate(state, command.actualViews, command.refundFromEvaluation ? nowMs : (state.boostEndsAtMs ?? nowMs), command.calendar);
     case 'release_refund':
       return decideReleaseRefund(state, command.by, command.reason);
     case 'refund_deadline': {
@@ -145,8 +145,8 @@ function decideVideoPublished(state: BoostOrderState, videoId: string, published
   return ok({ type: 'VideoPublished', videoId, publishedAtMs, boostEndsAtMs: publishedAtMs + state.policy.boostDurationMs });
 }
 
-/** B6: with the latest view count, once the 14 days are over. */
-function decideEvaluate(state: BoostOrderState, actualViews: number | bigint, nowMs: number, calendar: BusinessCalendar): BoostDecision {
+/** B6: with the latest view count, once the 14 days are over; B7: the refund counts from `endedAtMs`. */
+function decideEvaluate(state: BoostOrderState, actualViews: number | bigint, endedAtMs: number, calendar: BusinessCalendar): BoostDecision {
   if (state.status !== 'evaluating') {
     return no(reject('invalid_state', `evaluate is not possible while the boost order is ${state.status}`, { status: state.status }));
   }
@@ -159,7 +159,7 @@ function decideEvaluate(state: BoostOrderState, actualViews: number | bigint, no
   const { succeeded, compensationFen, platformKeepsFen } = outcome;
   return ok(
     { type: 'BoostEvaluated', actualViews: outcome.actualViews, succeeded, compensationFen, platformKeepsFen },
-    ...refundOf(state, compensationFen, nowMs, calendar),
+    ...refundOf(state, compensationFen, endedAtMs, calendar),
   );
 }
 
@@ -180,10 +180,10 @@ function decideReleaseRefund(state: BoostOrderState, by: RefundReleaser, reason:
   return ok({ type: 'RefundPosted', amountFen: refund.amountFen, early: true, by, ...(reason === undefined ? {} : { reason }) });
 }
 
-/** B7: the refund of `amountFen` for a boost ending now; nothing when there is nothing to refund. */
-function refundOf(state: BoostOrderState, amountFen: bigint, nowMs: number, calendar: BusinessCalendar): BoostEvent[] {
+/** B7: the refund of `amountFen` for a boost that ended at `endedAtMs`; nothing when there is nothing to refund. */
+function refundOf(state: BoostOrderState, amountFen: bigint, endedAtMs: number, calendar: BusinessCalendar): BoostEvent[] {
   if (amountFen === 0n) return [];
-  const due = refundDueAt(nowMs, calendar, state.policy.refundBusinessDays);
+  const due = refundDueAt(endedAtMs, calendar, state.policy.refundBusinessDays);
   return [
     {
       type: 'RefundScheduled',

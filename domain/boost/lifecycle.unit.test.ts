@@ -141,16 +141,30 @@ describe('B5/B6 boosting and evaluation', () => {
     expect(done.events.at(-1)?.event.type).toBe('BoostEvaluated');
   });
 
-  test('B6/B7: A < V: compensation scheduled for the end of the 7th business day after the evaluation day', () => {
+  test('B6/B7: A < V, the count 10 days late: the refund is due from the day the 14 days ran out, not the evaluation day', () => {
     const ended = published.periodEnded(); // 2025-09-16 10:00 Shanghai
-    const at = Date.parse('2025-09-26T02:00:00Z'); // stats arrived late: evaluated 2025-09-26 (SPEC example)
+    const at = Date.parse('2025-09-26T02:00:00Z'); // stats arrived late: evaluated 2025-09-26
     const events = eventsOf(ended.when({ type: 'evaluate', actualViews: 9_000, calendar: CALENDAR }, at));
+    // 2025-09-16 (Tue) + 7 business days: 17, 18, 19, 22, 23, 24, 25 → due by the end of 2025-09-25.
     expect(events).toEqual([
       { type: 'BoostEvaluated', actualViews: 9_000, succeeded: false, compensationFen: 12_400n, platformKeepsFen: 11_600n },
-      { type: 'RefundScheduled', amountFen: 12_400n, endedOn: '2025-09-26', dueDate: '2025-10-13', dueAtMs: Date.parse('2025-10-13T16:00:00Z'), calendarMissing: false, calendarMissingYears: [] },
+      { type: 'RefundScheduled', amountFen: 12_400n, endedOn: '2025-09-16', dueDate: '2025-09-25', dueAtMs: Date.parse('2025-09-25T16:00:00Z'), calendarMissing: false, calendarMissingYears: [] },
     ]);
     const scheduled = ended.record(events, at);
-    expect(pendingBoostDeadlines(scheduled.state)).toMatchObject([{ kind: 'refund', atMs: Date.parse('2025-10-13T16:00:00Z') }]);
+    expect(pendingBoostDeadlines(scheduled.state)).toMatchObject([{ kind: 'refund', atMs: Date.parse('2025-09-25T16:00:00Z') }]);
+  });
+
+  test('B7 (SPEC example): a boost ending on 2025-09-26 whose count arrives 2 days late has its refund due by the end of 2025-10-13', () => {
+    const ended = BoostStory.ordered({}, Date.parse('2025-09-01T02:00:00Z')).published(Date.parse('2025-09-12T02:00:00Z')).periodEnded();
+    const events = eventsOf(ended.when({ type: 'evaluate', actualViews: 9_000, calendar: CALENDAR }, Date.parse('2025-09-28T02:00:00Z')));
+    expect(events.at(-1)).toMatchObject({ type: 'RefundScheduled', endedOn: '2025-09-26', dueDate: '2025-10-13', dueAtMs: Date.parse('2025-10-13T16:00:00Z') });
+  });
+
+  test('B7: runs evaluated before the fix keep counting from the evaluation day (refundFromEvaluation, set only under patched())', () => {
+    const ended = published.periodEnded();
+    const at = Date.parse('2025-09-26T02:00:00Z');
+    const events = eventsOf(ended.when({ type: 'evaluate', actualViews: 9_000, calendar: CALENDAR, refundFromEvaluation: true }, at));
+    expect(events.at(-1)).toMatchObject({ type: 'RefundScheduled', endedOn: '2025-09-26', dueDate: '2025-10-13' });
   });
 
   test('B6: a malformed view count is validation_failed, not a crash', () => {

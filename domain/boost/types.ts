@@ -87,7 +87,10 @@ export type BoostCommand =
   // B6: 14 days after publication.
   | { readonly type: 'boost_period_deadline' }
   // B6/B8: a view count is available (the workflow sends it once the period is over).
-  | { readonly type: 'evaluate'; readonly actualViews: number | bigint; readonly calendar: BusinessCalendar }
+  // B7: the refund is due counting from the day the 14 days ran out, however late the count came.
+  // `refundFromEvaluation` keeps the old count (from the evaluation day) for workflows that
+  // evaluated before that fix was deployed (the workflow sets it under patched(); never set it).
+  | { readonly type: 'evaluate'; readonly actualViews: number | bigint; readonly calendar: BusinessCalendar; readonly refundFromEvaluation?: boolean }
   // F5/O4: finance (or ops) release the refund before its due time.
   | { readonly type: 'release_refund'; readonly by: RefundReleaser; readonly reason?: string }
   // B7: the refund's due time.
