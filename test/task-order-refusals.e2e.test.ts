@@ -97,3 +97,23 @@ test('§8: a body that does not fit the command → 400 validation_failed, nothi
     ['pay-balance', { actor: { type: 'client', id: p.clientId }, funding: { source: 'card' } }, 400, 'validation_failed'],
   ]);
 });
+
+test('T18: a publishedAt before the acceptance or more than 5 minutes ahead → 409 invalid_state with the bounds, nothing written; now is accepted', async () => {
+  const p = placement({ paymentMode: 'full' });
+  await post('/v1/task-orders', placementBody(p));
+  const client = { type: 'client', id: p.clientId };
+  const creator = { type: 'creator', id: p.creatorId };
+  await post(`/v1/task-orders/${p.orderId}/accept`, { actor: creator });
+  await post(`/v1/task-orders/${p.orderId}/videos`, { actor: creator, draftId: 'd1' });
+  expect((await post(`/v1/task-orders/${p.orderId}/reviews`, { actor: client, decision: 'approve' })).status).toBe(200);
+  const DAY = 86_400_000;
+  await expectRefusals(p.orderId, [
+    ['publish', { actor: creator, videoId: 'v', publishedAt: new Date(Date.now() - 90 * DAY).toISOString() }, 409, 'invalid_state'],
+    ['publish', { actor: creator, videoId: 'v', publishedAt: new Date(Date.now() + 365 * DAY).toISOString() }, 409, 'invalid_state'],
+    ['publish', { actor: creator, videoId: 'v', publishedAt: new Date(Date.now() + 10 * 60_000).toISOString() }, 409, 'invalid_state'],
+  ]);
+  const refused = await post(`/v1/task-orders/${p.orderId}/publish`, { actor: creator, videoId: 'v', publishedAt: new Date(Date.now() + 365 * DAY).toISOString() });
+  expect(refused.body.error.details).toEqual({ publishedAt: expect.any(String), earliestAt: expect.any(String), latestAt: expect.any(String) });
+  const done = await post(`/v1/task-orders/${p.orderId}/publish`, { actor: creator, videoId: 'v', publishedAt: new Date().toISOString() });
+  expect(done.body).toMatchObject({ status: 'completed' });
+});

@@ -104,9 +104,19 @@ export async function taskOrderWorkflow({ placement, policy }: TaskOrderInput): 
     return view(order.state);
   }
 
+  /** T18: publications recorded before the publishedAt bounds existed replay without them. */
+  function versioned(command: TaskCommand): TaskCommand {
+    if (command.type !== 'publish' || patched('t18-published-at-bounds')) return command;
+    return { ...command, unboundedPublishedAt: true };
+  }
+
   for (const [type, update] of Object.entries(TASK_COMMAND_UPDATES)) {
-    const command = (args: object) => ({ ...args, type }) as TaskCommand;
-    setHandler(update, (args: object) => runCommand(command(args), `update:${type}:${currentUpdateInfo()?.id ?? ''}`), {
+    const command = (args: object) => {
+      // Only the workflow may waive the T18 bounds (for its own old publications), never a caller.
+      const { unboundedPublishedAt: _callerMayNotSetIt, ...rest } = args as { unboundedPublishedAt?: unknown };
+      return { ...rest, type } as TaskCommand;
+    };
+    setHandler(update, (args: object) => runCommand(versioned(command(args)), `update:${type}:${currentUpdateInfo()?.id ?? ''}`), {
       validator: (args: object) => {
         const rejection = order.check(command(args));
         if (rejection) throw failure(rejection);

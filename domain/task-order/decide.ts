@@ -142,7 +142,7 @@ function decideActorCommand(state: TaskOrderState, command: ActorCommand, nowMs:
     case 'review':
       return decideReview(state, command);
     case 'publish':
-      return decidePublish(state, command);
+      return decidePublish(state, command, nowMs);
     case 'cancel_response':
       return decideCancelResponse(state, command.actor, command.accept, command.reason);
     default: {
@@ -329,10 +329,17 @@ function decideReview(state: TaskOrderState, command: Extract<TaskCommand, { typ
 }
 
 /** T18: publication completes the order and settles the escrow (L6: it ends at zero). */
-function decidePublish(state: TaskOrderState, command: Extract<TaskCommand, { type: 'publish' }>): Decision {
+/** T18: how far after the workflow's now a publication time may be (other systems' clocks drift). */
+export const PUBLISHED_AT_MAX_AHEAD_MS = 5 * 60_000;
+
+function decidePublish(state: TaskOrderState, command: Extract<TaskCommand, { type: 'publish' }>, nowMs: number): Decision {
   if (state.status !== 'approved') return no(tooLateOrWrongState(state, command.type));
   const frozen = frozenByRequest(state, command.type);
   if (frozen) return no(frozen);
+  if (!command.unboundedPublishedAt) {
+    const refusal = publishedAtOutOfBounds(state, Date.parse(command.publishedAt), nowMs);
+    if (refusal) return no(refusal);
+  }
   const owedFen = state.priceFen + state.serviceFeeFen;
   if (state.paidInFen !== owedFen) {
     throw new Error(`order ${state.placement.orderId}: escrow ${state.paidInFen} ≠ price + fee ${owedFen} at settlement (L6)`);
@@ -341,6 +348,19 @@ function decidePublish(state: TaskOrderState, command: Extract<TaskCommand, { ty
     { type: 'VideoPublished', by: command.actor, videoId: command.videoId, publishedAt: new Date(Date.parse(command.publishedAt)).toISOString() },
     { type: 'TaskOrderCompleted', creatorFen: state.priceFen, serviceFeeFen: state.serviceFeeFen },
   );
+}
+
+/** T18: publishedAt lies between the acceptance and 5 minutes after the workflow's now. */
+function publishedAtOutOfBounds(state: TaskOrderState, publishedAtMs: number, nowMs: number): Rejection | undefined {
+  if (!Number.isFinite(publishedAtMs)) return undefined; // the command's own validation answers it
+  const earliestMs = state.acceptedAt ?? state.placedAt;
+  const latestMs = nowMs + PUBLISHED_AT_MAX_AHEAD_MS;
+  if (publishedAtMs >= earliestMs && publishedAtMs <= latestMs) return undefined;
+  return reject('invalid_state', "publishedAt must lie between the order's acceptance and 5 minutes after now (T18)", {
+    publishedAt: new Date(publishedAtMs).toISOString(),
+    earliestAt: new Date(earliestMs).toISOString(),
+    latestAt: new Date(latestMs).toISOString(),
+  });
 }
 
 /** T22: the counterparty of a pending request confirms (T20/T21 outcome) or declines. */

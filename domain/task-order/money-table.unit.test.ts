@@ -7,7 +7,6 @@ import type { TaskPlacement } from './types';
  * each account's final balance to the fen, the order's escrow at exactly zero, the sum of all
  * balances at zero, and paid in = refunded + creator payout + platform revenue.
  */
-const PUBLISHED_AT = '2025-09-10T00:00:00Z';
 const ext = (paymentRef: string) => ({ source: 'external', paymentRef }) as const;
 const account = { source: 'account' } as const;
 
@@ -18,7 +17,7 @@ const accepted = (story: Story, newPriceFen?: bigint) =>
 const uploaded = (story: Story) => story.run({ type: 'upload_video', actor: CREATOR, draftId: 'd1' }, T0 + 2 * DAY);
 const approved = (story: Story) => uploaded(story).run({ type: 'review', actor: CLIENT, decision: 'approve' }, T0 + 3 * DAY);
 const published = (story: Story) =>
-  story.run({ type: 'publish', actor: CREATOR, videoId: 'v-1', publishedAt: PUBLISHED_AT }, story.now + HOUR);
+  story.run({ type: 'publish', actor: CREATOR, videoId: 'v-1', publishedAt: new Date(story.now).toISOString() }, story.now + HOUR); // T18: published within the bounds
 const requested = (story: Story, by = CLIENT) => story.run({ type: 'cancel', actor: by, reason: 'r' }, story.now + HOUR);
 const confirmed = (story: Story) => {
   const by = story.state.pendingCancellation?.by.type === 'client' ? CREATOR : CLIENT;

@@ -10,7 +10,7 @@ const REVIEW_DUE = UPLOAD_AT + 7 * DAY;
 const inProduction = Story.placed().run({ type: 'accept', actor: CREATOR }, ACCEPTED_AT);
 const inReview = inProduction.run({ type: 'upload_video', actor: CREATOR, draftId: 'draft-1' }, UPLOAD_AT);
 const approved = inReview.run({ type: 'review', actor: CLIENT, decision: 'approve' }, UPLOAD_AT + DAY);
-const PUBLISHED_AT = '2025-09-20T12:00:00+08:00';
+const PUBLISHED_AT = '2025-09-04T12:00:00+08:00'; // after the acceptance, before the publish commands' now (T18)
 
 describe('T15–T16: production and uploads', () => {
   test('T15: in full mode the order is in production right after acceptance', () => {
@@ -117,7 +117,7 @@ describe('T17: review', () => {
 describe('T18: publication and settlement', () => {
   test('T18: publishing records the video and completes the order with its settlement', () => {
     expect(eventsOf(approved.when({ type: 'publish', actor: CREATOR, videoId: 'v-1', publishedAt: PUBLISHED_AT }, UPLOAD_AT + 2 * DAY))).toEqual([
-      { type: 'VideoPublished', by: CREATOR, videoId: 'v-1', publishedAt: '2025-09-20T04:00:00.000Z' },
+      { type: 'VideoPublished', by: CREATOR, videoId: 'v-1', publishedAt: '2025-09-04T04:00:00.000Z' },
       { type: 'TaskOrderCompleted', creatorFen: 99_999n, serviceFeeFen: 10_000n },
     ]);
     const done = approved.run({ type: 'publish', actor: CREATOR, videoId: 'v-1', publishedAt: PUBLISHED_AT }, UPLOAD_AT + 2 * DAY);
@@ -125,7 +125,7 @@ describe('T18: publication and settlement', () => {
       status: 'completed',
       paidInFen: 0n,
       closedAt: UPLOAD_AT + 2 * DAY,
-      publishedVideo: { videoId: 'v-1', publishedAt: '2025-09-20T04:00:00.000Z' },
+      publishedVideo: { videoId: 'v-1', publishedAt: '2025-09-04T04:00:00.000Z' },
       settlement: { refundFen: 0n, creatorFen: 99_999n, serviceFeeFen: 10_000n, forfeitedFen: 0n },
     });
     expect(pendingDeadlines(done.state)).toEqual([]);
@@ -149,7 +149,7 @@ describe('T18: publication and settlement', () => {
     const done = approved.run({ type: 'publish', actor: CREATOR, videoId: 'v-1', publishedAt: PUBLISHED_AT }, UPLOAD_AT + 2 * DAY);
     const [published, completed] = done.events.slice(-2);
     expect(notificationsFor(done.state, published!)).toEqual([
-      { recipient: { type: 'client', id: CLIENT.id }, kind: 'published', data: { orderId: 'order-1', videoId: 'v-1', publishedAt: '2025-09-20T04:00:00.000Z' } },
+      { recipient: { type: 'client', id: CLIENT.id }, kind: 'published', data: { orderId: 'order-1', videoId: 'v-1', publishedAt: '2025-09-04T04:00:00.000Z' } },
     ]);
     expect(notificationsFor(done.state, completed!)).toEqual([
       { recipient: { type: 'creator', id: CREATOR.id }, kind: 'settled', data: { orderId: 'order-1', amountFen: 99_999n } },
@@ -167,6 +167,25 @@ describe('T18: publication and settlement', () => {
     expect(codeOf(approved.when({ type: 'publish', actor: CREATOR, videoId: '', publishedAt: PUBLISHED_AT }, UPLOAD_AT))).toBe('validation_failed');
     expect(codeOf(approved.when({ type: 'publish', actor: CREATOR, videoId: 'v', publishedAt: 'yesterday' }, UPLOAD_AT))).toBe('validation_failed');
     expect(codeOf(approved.when({ type: 'publish', actor: CLIENT, videoId: 'v', publishedAt: PUBLISHED_AT }, UPLOAD_AT))).toBe('forbidden');
+  });
+
+  test('T18: publishedAt from the acceptance up to 5 minutes after now; outside → invalid_state with the bounds, nothing recorded', () => {
+    const now = UPLOAD_AT + 2 * DAY;
+    const at = (ms: number) => ({ type: 'publish' as const, actor: CREATOR, videoId: 'v', publishedAt: new Date(ms).toISOString() });
+    expect(codeOf(approved.when(at(ACCEPTED_AT), now))).toBe('ok');
+    expect(codeOf(approved.when(at(now + 5 * 60_000), now))).toBe('ok');
+    expect(approved.when(at(ACCEPTED_AT - 1), now)).toMatchObject({
+      ok: false,
+      rejection: { code: 'invalid_state', details: { earliestAt: new Date(ACCEPTED_AT).toISOString(), latestAt: new Date(now + 5 * 60_000).toISOString() } },
+    });
+    expect(codeOf(approved.when(at(now + 5 * 60_000 + 1), now))).toBe('invalid_state');
+    expect(codeOf(approved.when(at(now + 365 * DAY), now))).toBe('invalid_state');
+    expect(codeOf(approved.when(at(T0 - 90 * DAY), now))).toBe('invalid_state');
+  });
+
+  test('T18: a workflow replaying a publication from before the bounds (unboundedPublishedAt) keeps it', () => {
+    const command = { type: 'publish' as const, actor: CREATOR, videoId: 'v', publishedAt: new Date(T0 - 90 * DAY).toISOString(), unboundedPublishedAt: true };
+    expect(codeOf(approved.when(command, UPLOAD_AT + 2 * DAY))).toBe('ok');
   });
 
   test('T18/T9: a deposit-mode order settles its final (changed) price', () => {

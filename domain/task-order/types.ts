@@ -158,7 +158,9 @@ export type TaskCommand =
   | { readonly type: 'pay_balance'; readonly actor: Actor; readonly funding: Funding }
   | { readonly type: 'upload_video'; readonly actor: Actor; readonly draftId?: string; readonly videoUrl?: string }
   | { readonly type: 'review'; readonly actor: Actor; readonly decision: ReviewDecision; readonly comment?: string }
-  | { readonly type: 'publish'; readonly actor: Actor; readonly videoId: string; readonly publishedAt: string }
+  // T18: `unboundedPublishedAt` skips the publishedAt bounds for workflows that published before
+  // they were enforced (the workflow sets it under patched(); a caller never does).
+  | { readonly type: 'publish'; readonly actor: Actor; readonly videoId: string; readonly publishedAt: string; readonly unboundedPublishedAt?: boolean }
   | { readonly type: 'cancel_response'; readonly actor: Actor; readonly accept: boolean; readonly reason?: string }
   | { readonly type: 'arbitrate'; readonly operator: string; readonly decision: ArbitrationDecision; readonly reason: string }
   | { readonly type: 'ops_cancel'; readonly operator: string; readonly outcome: OpsCancelOutcome; readonly reason: string }
