@@ -1,18 +1,19 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/connect';
-import { sql } from 'kysely';
 import type { ApiToken } from '../platform/config';
 import { installAuth } from './auth';
 import { renderDocsPage } from './docs-page';
-import { ApiError } from './errors';
+import { ApiError, UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors';
 import { registerFinanceRoutes } from './finance-routes';
 import { temporalWorkflowOutcomes } from './workflow-outcomes';
 import { registerBoostRoutes } from './boost-routes';
 import { registerOpsRoutes } from './ops-routes';
 import { createOpsService } from './ops-service';
-import { installIdempotency } from './idempotency';
-import { DOCS_PATH, OPENAPI_PATH, buildOpenApiDocument, type OpenApiDocument } from './openapi';
+import { idempotentUpdateId, installIdempotency } from './idempotency';
+import { unavailableDependency } from '../platform/faults';
+import { checkHealth } from './health';
+import { DOCS_PATH, OPENAPI_PATH, RETRY_AFTER_HEADER, buildOpenApiDocument, type OpenApiDocument } from './openapi';
 import {
   BalancePaymentsResult,
   ClockAdvanced,
@@ -48,6 +49,8 @@ import { createTaskOrderService } from './task-order-service';
 import { listTaskOrderRows } from '../db/task-orders';
 import { taskOrderJson, taskOrderSummaryJson } from './views';
 import type { ZodType } from 'zod';
+import type { TaskPolicy } from '../domain/task-order/policy';
+import type { BoostPolicy } from '../domain/boost/policy';
 
 /** The sandbox's test clock (SPEC §9): present only when Temporal is the time-skipping server. */
 export interface SandboxClock {
@@ -69,6 +72,13 @@ export interface AppDeps {
   readonly logger?: boolean | { readonly stream: NodeJS.WritableStream; readonly level?: string };
   /** How long an order command waits for its outcome before answering 202 (default 30 s). */
   readonly commandWaitMs?: number;
+  /**
+   * The policies new orders are placed with (SPEC §1 policy snapshot). Production always uses the
+   * defaults; only a process that builds the app itself (the simulation) can choose others.
+   */
+  readonly policies?: { readonly task?: TaskPolicy; readonly boost?: BoostPolicy };
+  /** The Idempotency-Key in-flight lease in seconds (default IDEMPOTENCY_LEASE_SECONDS); tests shorten it. */
+  readonly idempotencyLeaseSeconds?: number;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -93,16 +103,16 @@ function loggerOptions(logger: AppDeps['logger']): FastifyServerOptions['logger'
   };
 }
 
-export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = false, commandWaitMs }: AppDeps): FastifyInstance {
+export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = false, commandWaitMs, policies = {}, idempotencyLeaseSeconds }: AppDeps): FastifyInstance {
   const app = Fastify({ logger: loggerOptions(logger), bodyLimit: MAX_BODY_BYTES, exposeHeadRoutes: false });
-  const orders = createTaskOrderService({ db, client, taskQueue, ...(commandWaitMs === undefined ? {} : { commandWaitMs }) });
+  const orders = createTaskOrderService({ db, client, taskQueue, ...(commandWaitMs === undefined ? {} : { commandWaitMs }), ...(policies.task ? { policy: policies.task } : {}) });
   const payments = createPaymentsService({ db, orders });
 
   // Every route registered from here on — in this file, in finance-routes.ts, or anywhere later —
   // is recorded for the OpenAPI document, must declare its roles, and takes Idempotency-Key.
   const routes = recordRoutes(app);
   installAuth(app, tokens);
-  installIdempotency(app, db);
+  installIdempotency(app, db, idempotencyLeaseSeconds === undefined ? {} : { leaseSeconds: idempotencyLeaseSeconds });
 
   app.setReplySerializer((payload) => JSON.stringify(payload, jsonBigInt));
   app.setErrorHandler((error, _request, reply) => sendError(reply, error, app));
@@ -114,11 +124,16 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
     path: '/health',
     roles: 'public',
     tags: ['meta'],
-    summary: 'Health check: the API is up and reaches its database',
-    responses: { 200: { description: 'healthy', schema: Health } },
-    handler: async () => {
-      await sql`select 1`.execute(db);
-      return { status: 'ok' };
+    summary: 'Health check (SPEC §10): the API is up and reaches PostgreSQL and Temporal',
+    description: 'Each dependency is checked with one cheap call, given up after 2 s.',
+    responses: {
+      200: { description: 'every dependency is up', schema: Health },
+      503: { description: 'a dependency is down (see dependencies)', schema: Health, headers: RETRY_AFTER_HEADER },
+    },
+    handler: async (_input, request, reply) => {
+      const report = await checkHealth(db, client, (dependency, error) => request.log.warn({ err: error, dependency }, 'health check failed'));
+      if (report.status === 'ok') return report;
+      return reply.code(503).header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS)).send(report);
     },
   });
 
@@ -212,8 +227,9 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
         200: { description: 'the order after the command', schema: TaskOrderView },
         202: { description: "accepted by the order's workflow but not saved yet (its database write keeps failing): the order as it stands; GET it later", schema: TaskOrderView },
       },
-      handler: async ({ params, body: args }, _request, reply) => {
-        const { pending, order } = await orders.commandWithin(params.orderId, type, withoutUndefined(args as Record<string, unknown>) as never);
+      handler: async ({ params, body: args }, request, reply) => {
+        const command = withoutUndefined(args as Record<string, unknown>) as never;
+        const { pending, order } = await orders.commandWithin(params.orderId, type, command, idempotentUpdateId(request.idempotencyClaim));
         return reply.code(pending ? 202 : 200).send(taskOrderJson(order));
       },
     });
@@ -259,7 +275,7 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
   registerFinanceRoutes(app, { db, workflows: temporalWorkflowOutcomes(client) });
   const nowMs = clock ? () => clock.nowMs() : async () => Date.now();
   registerOpsRoutes(app, { db, ops: createOpsService({ db, client, nowMs }), orders });
-  registerBoostRoutes(app, { db, client, taskQueue, nowMs });
+  registerBoostRoutes(app, { db, client, taskQueue, nowMs, ...(policies.boost ? { policy: policies.boost } : {}) });
 
   // ── Sandbox clock (SPEC §9) ────────────────────────────────────────────────────────────────
   if (clock) {
@@ -295,7 +311,16 @@ function withoutUndefined(value: Record<string, unknown>): Record<string, unknow
 }
 
 function sendError(reply: FastifyReply, error: unknown, app: FastifyInstance) {
-  if (error instanceof ApiError) return reply.code(error.status).send(error.toBody());
+  const fault = unavailableDependency(error);
+  if (fault) {
+    // SPEC §8: a dependency away is a 503 to retry, never a 500; logged without the stack (expected).
+    app.log.warn({ dependency: fault, error: String(error) }, 'dependency unavailable');
+    error = ApiError.unavailable(fault);
+  }
+  if (error instanceof ApiError) {
+    if (error.code === 'unavailable') reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+    return reply.code(error.status).send(error.toBody());
+  }
   const status = (error as { statusCode?: number }).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     // Fastify's own refusals: malformed JSON, a body too large, a wrong content type.

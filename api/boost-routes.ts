@@ -1,3 +1,4 @@
+import type { BoostPolicy } from '../domain/boost/policy';
 import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
@@ -17,6 +18,8 @@ export interface BoostRoutesDeps {
   readonly taskQueue: string;
   /** Now, in the workflows' clock (api/app.ts: the sandbox clock in the sandbox, else the wall clock). */
   readonly nowMs: () => Promise<number>;
+  /** The policy new quotes and boost orders carry (default: DEFAULT_BOOST_POLICY). */
+  readonly policy?: BoostPolicy;
 }
 
 // ── Requests ─────────────────────────────────────────────────────────────────────────────────

@@ -21,6 +21,7 @@ import {
   type RefundReleaser,
 } from '../domain/boost';
 import { isRejectionCode } from '../domain/errors';
+import { unavailableDependency } from '../platform/faults';
 import { fold } from '../domain/task-order';
 import {
   BOOST_ORDER_WORKFLOW,
@@ -145,6 +146,7 @@ export function createBoostService({ db, client, taskQueue, nowMs, policy = DEFA
     try {
       await client.workflow.getHandle(boostOrderWorkflowId(boostOrderId)).executeUpdate(releaseRefundUpdate, { args: [args] });
     } catch (error) {
+      if (unavailableDependency(error)) throw error; // 503: the events may be behind the workflow
       if (error instanceof WorkflowUpdateFailedError) {
         const cause = error.cause;
         if (cause instanceof ApplicationFailure && isRejectionCode(cause.type)) throw new ApiError(cause.type, cause.message, cause.details?.[0]);

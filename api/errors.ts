@@ -1,9 +1,23 @@
-import { REJECTION_STATUS, type Rejection, type RejectionCode } from '../domain/errors';
+import { REJECTION_STATUS, type Rejection } from '../domain/errors';
+import type { Dependency } from '../platform/faults';
+
+/**
+ * Every error code the API answers with and its HTTP status (SPEC §8): the domain's refusals, and
+ * `unavailable` — not a decision of the domain but the API's answer while PostgreSQL or Temporal
+ * cannot be reached, so it is kept here, next to the other HTTP concerns.
+ */
+export const API_ERROR_STATUS = { ...REJECTION_STATUS, unavailable: 503 } as const;
+export type ApiErrorCode = keyof typeof API_ERROR_STATUS;
+
+/** `Retry-After` of a 503: a PostgreSQL crash-restart takes about a second; retrying sooner is waste. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
+
+const DEPENDENCY_NAMES: Record<Dependency, string> = { postgres: 'the database (PostgreSQL)', temporal: 'the workflow engine (Temporal)' };
 
 /** An error the API answers with SPEC §8's body `{"error": {code, message, details?}}`. */
 export class ApiError extends Error {
   constructor(
-    readonly code: RejectionCode,
+    readonly code: ApiErrorCode,
     message: string,
     readonly details?: unknown,
   ) {
@@ -11,11 +25,16 @@ export class ApiError extends Error {
   }
 
   get status(): number {
-    return REJECTION_STATUS[this.code];
+    return API_ERROR_STATUS[this.code];
   }
 
   static from(rejection: Rejection): ApiError {
     return new ApiError(rejection.code, rejection.message, rejection.details);
+  }
+
+  /** SPEC §8 `503 unavailable`: `dependency` cannot be reached; the request may be retried. */
+  static unavailable(dependency: Dependency): ApiError {
+    return new ApiError('unavailable', `${DEPENDENCY_NAMES[dependency]} cannot be reached right now; retry in a moment (the same Idempotency-Key may be reused)`, { dependency });
   }
 
   toBody() {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sql } from 'kysely';
 import type { Db } from '../db/connect';
 import { ApiError } from './errors';
+import { createClaimKeeper, type Claim, type Finish } from './idempotency-claims';
 
 /**
  * SPEC §8 `Idempotency-Key` on every POST, for every route (hooks on the app, so routes added
@@ -11,25 +11,34 @@ import { ApiError } from './errors';
  * is a 2xx or a 4xx; a retry with the same key and the same method, path and body gets that
  * response again (status and body, byte for byte, with `Idempotent-Replayed: true`) without running
  * anything. The same key with another request is `422 idempotency_mismatch`; a duplicate while the
- * first still runs is `409 invalid_state` (retry after a second). A 5xx is not stored: its claim is
- * removed so the request can be retried.
+ * first still runs is `409 invalid_state` (retry after a second). A 5xx (a `503 unavailable` above
+ * all) is not stored: its claim is released so the request can be retried and then runs once. The
+ * claims' lease, renewal and the retried release are in api/idempotency-claims.ts.
  */
 
 /** 1–128 printable ASCII characters (no spaces). */
 export const IDEMPOTENCY_KEY_PATTERN = /^[!-~]{1,128}$/;
 
-/** How long a completed key is replayed; after that it may be used again. */
-export const IDEMPOTENCY_RETENTION_HOURS = 24;
-/** A claim whose request neither finished nor failed (its process died) is freed after this. */
-export const IDEMPOTENCY_IN_FLIGHT_LEASE_MINUTES = 5;
+export { IDEMPOTENCY_LEASE_SECONDS, IDEMPOTENCY_RETENTION_HOURS } from './idempotency-claims';
+
 /** Every this many claims, one bounded purge of expired keys. */
 const PURGE_EVERY = 200;
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The idempotency key this request claimed and must complete (or release) on send. */
-    idempotencyClaim?: { readonly role: string; readonly key: string };
+    idempotencyClaim?: Claim;
   }
+}
+
+/**
+ * The id of the Temporal Update a command sends under an Idempotency-Key (api/task-order-service.ts):
+ * the same key for the same request (role, key, fingerprint) is the same Update, which Temporal runs
+ * once however often a request that failed for a fault is retried.
+ */
+export function idempotentUpdateId(claim: Claim | undefined): string | undefined {
+  if (!claim) return undefined;
+  return `idem-${createHash('sha256').update(`${claim.role}\n${claim.key}\n${claim.hash}`, 'utf8').digest('hex')}`;
 }
 
 /** The request as the key's fingerprint: method, path with query, and the body in canonical JSON. */
@@ -47,27 +56,15 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-export function installIdempotency(app: FastifyInstance, db: Db): void {
+export interface IdempotencyOptions {
+  /** The in-flight lease (default IDEMPOTENCY_LEASE_SECONDS); tests shorten it. */
+  readonly leaseSeconds?: number;
+}
+
+export function installIdempotency(app: FastifyInstance, db: Db, options: IdempotencyOptions = {}): void {
+  const keeper = createClaimKeeper(db, { ...options, log: (message, error) => app.log.warn({ err: error }, message) });
   let claims = 0;
-
-  /** Claims (role, key) for this request: a new key, an expired one, or an abandoned claim. */
-  async function claim(role: string, key: string, hash: string): Promise<boolean> {
-    const { rows } = await sql<{ claimed: boolean }>`
-      insert into idempotency_keys (role, key, request_hash) values (${role}, ${key}, ${hash})
-      on conflict (role, key) do update
-        set request_hash = excluded.request_hash, created_at = now(), status_code = null, content_type = null, response_body = null, completed_at = null
-        where idempotency_keys.created_at < now() - make_interval(hours => ${IDEMPOTENCY_RETENTION_HOURS}::int)
-           or (idempotency_keys.status_code is null
-               and idempotency_keys.created_at < now() - make_interval(mins => ${IDEMPOTENCY_IN_FLIGHT_LEASE_MINUTES}::int))
-      returning true as claimed`.execute(db);
-    return rows.length === 1;
-  }
-
-  async function purgeExpired(): Promise<void> {
-    await sql`delete from idempotency_keys where ctid = any(array(
-        select ctid from idempotency_keys
-        where created_at < now() - make_interval(hours => ${IDEMPOTENCY_RETENTION_HOURS}::int) limit 1000))`.execute(db);
-  }
+  app.addHook('onClose', () => keeper.close());
 
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.method !== 'POST') return;
@@ -78,20 +75,17 @@ export function installIdempotency(app: FastifyInstance, db: Db): void {
     }
     const role = request.apiRole ?? 'public';
     const hash = requestFingerprint(request.method, request.url, request.body);
+    await keeper.settlePending(role, header); // a retry after a fault: free the key first if we still hold it
 
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      if (await claim(role, header, hash)) {
-        request.idempotencyClaim = { role, key: header };
+      const claimed = await keeper.claim(role, header, hash);
+      if (claimed) {
+        request.idempotencyClaim = claimed;
         claims += 1;
-        if (claims % PURGE_EVERY === 0) await purgeExpired().catch((error: unknown) => request.log.warn({ err: error }, 'idempotency purge failed'));
+        if (claims % PURGE_EVERY === 0) await keeper.purgeExpired().catch((error: unknown) => request.log.warn({ err: error }, 'idempotency purge failed'));
         return;
       }
-      const stored = await db
-        .selectFrom('idempotency_keys')
-        .select(['request_hash', 'status_code', 'content_type', 'response_body'])
-        .where('role', '=', role)
-        .where('key', '=', header)
-        .executeTakeFirst();
+      const stored = await keeper.lookup(role, header);
       if (!stored) continue; // released (a 5xx) in between: claim again
       if (stored.request_hash !== hash) {
         throw new ApiError('idempotency_mismatch', 'this Idempotency-Key was already used for another request (method, path or body)');
@@ -111,24 +105,15 @@ export function installIdempotency(app: FastifyInstance, db: Db): void {
     const owned = request.idempotencyClaim;
     if (!owned) return payload;
     request.idempotencyClaim = undefined;
-    const body = payload === null || payload === undefined ? '' : typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : undefined;
-    const release = () => db.deleteFrom('idempotency_keys').where('role', '=', owned.role).where('key', '=', owned.key).where('status_code', 'is', null).execute();
-    try {
-      if (reply.statusCode >= 200 && reply.statusCode < 500 && body !== undefined) {
-        const contentType = reply.getHeader('content-type');
-        await db
-          .updateTable('idempotency_keys')
-          .set({ status_code: reply.statusCode, content_type: typeof contentType === 'string' ? contentType : null, response_body: body, completed_at: new Date() })
-          .where('role', '=', owned.role)
-          .where('key', '=', owned.key)
-          .execute();
-      } else {
-        await release();
-      }
-    } catch (error) {
-      request.log.error({ err: error }, 'could not record the response of an Idempotency-Key');
-      await release().catch(() => undefined);
-    }
+    await keeper.finish(owned, finishOf(reply, payload), (message, error) => request.log.warn({ err: error }, message));
     return payload;
   });
+}
+
+/** A 2xx or 4xx response with a text body is stored for replay; anything else frees the key. */
+function finishOf(reply: FastifyReply, payload: unknown): Finish {
+  const body = payload === null || payload === undefined ? '' : typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : undefined;
+  if (reply.statusCode < 200 || reply.statusCode >= 500 || body === undefined) return { kind: 'release' };
+  const contentType = reply.getHeader('content-type');
+  return { kind: 'complete', statusCode: reply.statusCode, contentType: typeof contentType === 'string' ? contentType : null, body };
 }

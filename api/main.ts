@@ -1,17 +1,21 @@
-import { Client, Connection } from '@temporalio/client';
 import { createDb } from '../db/connect';
 import { loadConfig } from '../platform/config';
-import { dataConverter } from '../platform/data-converter';
+import { logUnhandledRejections } from '../platform/process-safety';
+import { apiTemporalClient } from '../platform/temporal-client';
 import { buildApp } from './app';
 import { generateApiTokens, generatedTokensBanner } from './auth';
 
-/** The API alone (docker compose; any number of replicas): DATABASE_URL and TEMPORAL_ADDRESS. */
+/**
+ * The API alone (docker compose; any number of replicas): DATABASE_URL and TEMPORAL_ADDRESS.
+ * It starts, and stays up, whether or not they answer (SPEC §10): meanwhile requests answer
+ * `503 unavailable` and GET /health says which one is down.
+ */
 async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.databaseUrl || !config.temporalAddress) throw new Error('the standalone API needs DATABASE_URL and TEMPORAL_ADDRESS');
-  const db = createDb({ connectionString: config.databaseUrl });
-  const connection = await Connection.connect({ address: config.temporalAddress });
-  const client = new Client({ connection, namespace: config.temporalNamespace, dataConverter });
+  logUnhandledRejections((message) => console.error(message));
+  const db = createDb({ connectionString: config.databaseUrl, onConnectionError: (error) => console.warn(`[postgres] connection lost: ${error.message} (reconnecting at the next query)`) });
+  const { client, connection } = apiTemporalClient(config.temporalAddress, config.temporalNamespace);
   // API_TOKENS, or fresh random tokens shown once on stdout (never a well-known default).
   const tokens = config.apiTokens ?? generateApiTokens();
   if (!config.apiTokens) console.log(generatedTokensBanner(tokens));

@@ -1,5 +1,5 @@
 import { z, type ZodType } from 'zod';
-import { REJECTION_STATUS } from '../domain/errors';
+import { API_ERROR_STATUS } from './errors';
 import { IDEMPOTENCY_KEY_PATTERN } from './idempotency';
 import { ErrorBody } from './responses';
 import type { RegisteredRoute } from './routes';
@@ -14,8 +14,17 @@ import type { RegisteredRoute } from './routes';
 export const OPENAPI_PATH = '/v1/openapi.json';
 export const DOCS_PATH = '/docs';
 
-/** The statuses of SPEC §8's refusals, each with the codes that answer it. */
-const ERROR_STATUSES = [...new Set(Object.values(REJECTION_STATUS))].sort((a, b) => a - b);
+/** The statuses of SPEC §8's refusals (and of 503 unavailable), each with the codes that answer it. */
+const ERROR_STATUSES = [...new Set(Object.values(API_ERROR_STATUS))].sort((a, b) => a - b);
+
+/** SPEC §8: every 503 says when to retry. */
+export const RETRY_AFTER_HEADER = { 'Retry-After': { description: 'seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } } } as const;
+
+/** The headers some error statuses carry (401's challenge, 503's retry delay). */
+const ERROR_HEADERS: Readonly<Record<number, Record<string, unknown>>> = {
+  401: { 'WWW-Authenticate': { schema: { type: 'string' } } },
+  503: RETRY_AFTER_HEADER,
+};
 
 type JsonSchema = Record<string, unknown>;
 
@@ -139,15 +148,15 @@ export function buildOpenApiDocument(routes: readonly RegisteredRoute[], info: O
     for (const [status, response] of Object.entries(doc?.responses ?? { 200: { description: 'OK' } })) {
       const contentType = response.contentType ?? 'application/json';
       const schema = response.schema ? jsonSchema(response.schema, 'output') : contentType === 'application/json' ? {} : { type: 'string' };
-      responses[status] = { description: response.description, content: { [contentType]: { schema } } };
+      responses[status] = { description: response.description, content: { [contentType]: { schema } }, ...(response.headers ? { headers: { ...response.headers } } : {}) };
     }
     if (!isPublic) {
       for (const status of ERROR_STATUSES) {
-        const codes = Object.entries(REJECTION_STATUS).filter(([, s]) => s === status).map(([code]) => code);
+        const codes = Object.entries(API_ERROR_STATUS).filter(([, s]) => s === status).map(([code]) => code);
         responses[String(status)] ??= {
-          description: `refused: ${codes.join(', ')}`,
+          description: status === 503 ? 'unavailable: PostgreSQL or Temporal cannot be reached right now; retry after Retry-After seconds' : `refused: ${codes.join(', ')}`,
           content: { 'application/json': { schema: ERROR_REF } },
-          ...(status === 401 ? { headers: { 'WWW-Authenticate': { schema: { type: 'string' } } } } : {}),
+          ...(ERROR_HEADERS[status] ? { headers: ERROR_HEADERS[status] } : {}),
         };
       }
     }

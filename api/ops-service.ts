@@ -6,6 +6,7 @@ import { BOOST_ORDER_WORKFLOW, boostOrderWorkflowId } from '../workflows/boost-o
 import { taskOrderWorkflowId } from '../workflows/task-order-api';
 import { loadBoostEvents } from '../db/boost-orders';
 import { mapLimit } from '../platform/map-limit';
+import { unavailableDependency } from '../platform/faults';
 
 /** O1: why an order is on the stuck list. */
 export type StuckReason =
@@ -174,7 +175,8 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
         if (ids.length >= MAX_WORKFLOWS_DESCRIBED) break;
       }
       return ids;
-    } catch {
+    } catch (error) {
+      if (unavailableDependency(error)) throw error; // 503: a stuck list without Temporal would miss orders
       // The time-skipping test server (sandbox) has no visibility store.
       const rows = await db.selectFrom('task_orders').select('order_id').where('status', 'not in', TERMINAL).orderBy('order_id').limit(MAX_WORKFLOWS_DESCRIBED).execute();
       const boosts = await db.selectFrom('boost_orders').select('boost_order_id').where('status', '<>', 'closed').orderBy('boost_order_id').limit(MAX_WORKFLOWS_DESCRIBED).execute();
@@ -186,7 +188,13 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
     const kind = workflowId.startsWith(BOOST_WORKFLOW_PREFIX) ? ('boost' as const) : ('task' as const);
     const prefix = kind === 'boost' ? BOOST_WORKFLOW_PREFIX : WORKFLOW_PREFIX;
     const orderId = workflowId.startsWith(prefix) ? workflowId.slice(prefix.length) : workflowId;
-    const description = await client.workflow.getHandle(workflowId).describe().catch(() => undefined);
+    const description = await client.workflow
+      .getHandle(workflowId)
+      .describe()
+      .catch((error: unknown) => {
+        if (unavailableDependency(error)) throw error;
+        return undefined; // gone (closed and past retention) meanwhile: nothing stuck there
+      });
     if (!description) return [];
     const status = description.typedSearchAttributes.get({ name: 'OrderStatus', type: 'KEYWORD' }) ?? null;
     const entries: StuckEntry[] = [];

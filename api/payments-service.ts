@@ -57,7 +57,8 @@ export function createPaymentsService({ db, orders }: { db: Db; orders: TaskOrde
       await orders.command(orderId, 'pay_balance', { actor: { type: 'client', id: clientId }, funding: { source: 'account' } });
       return { orderId, outcome: 'paid', amountFen };
     } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
+      // A fault is not this order's outcome: the whole request answers 503 and may be retried.
+      if (!(error instanceof ApiError) || error.code === 'unavailable') throw error;
       const after = fold(await loadTaskEvents(db, orderId));
       if (after?.balancePaidAt !== undefined) return { orderId, outcome: 'already_paid' }; // a concurrent call paid it
       return { orderId, outcome: 'not_paid', code: error.code, message: error.message };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { REJECTION_STATUS } from '../domain/errors';
+import { API_ERROR_STATUS, type ApiErrorCode } from './errors';
 import { CANCEL_REASONS, PAYMENT_MODES, TASK_STATUSES, TASK_TYPES } from '../domain/task-order/types';
 
 /**
@@ -15,13 +15,24 @@ const Loose = z.looseObject({});
 /** SPEC §8: every refusal. */
 export const ErrorBody = z.strictObject({
   error: z.looseObject({
-    code: z.enum(Object.keys(REJECTION_STATUS) as [keyof typeof REJECTION_STATUS, ...Array<keyof typeof REJECTION_STATUS>]),
+    code: z.enum(Object.keys(API_ERROR_STATUS) as [ApiErrorCode, ...ApiErrorCode[]]),
     message: z.string(),
     details: z.unknown().optional(),
   }),
 });
 
-export const Health = z.object({ status: z.literal('ok') });
+/** SPEC §10: one dependency as GET /health saw it. */
+export const DependencyHealth = z.object({
+  status: z.enum(['up', 'down']),
+  latencyMs: z.number().int().min(0).describe('how long the check took (each check gives up after a short timeout)'),
+  reason: z.enum(['unreachable', 'timeout', 'error']).optional().describe('why it is down (details are in the API log)'),
+});
+
+/** SPEC §10: `ok` (200) when every dependency is up, else `unavailable` (503). */
+export const Health = z.object({
+  status: z.enum(['ok', 'unavailable']),
+  dependencies: z.object({ postgres: DependencyHealth, temporal: DependencyHealth }),
+});
 
 export const TaskOrderSummary = z.object({
   orderId: z.string(),

@@ -30,6 +30,8 @@ export interface ResponseDoc {
   readonly schema?: ZodType;
   /** Default application/json. */
   readonly contentType?: string;
+  /** Response headers worth documenting (e.g. Retry-After), as OpenAPI header objects. */
+  readonly headers?: Readonly<Record<string, { readonly description?: string; readonly schema: Readonly<Record<string, unknown>> }>>;
 }
 
 /** What the OpenAPI document says about a route (kept in its fastify config as `doc`). */

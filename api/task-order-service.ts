@@ -6,7 +6,7 @@ import { loadTaskEvents } from '../db/events';
 import { getTaskOrderRow, placementHash } from '../db/task-orders';
 import type { TaskOrderRow } from '../db/schema';
 import { isRejectionCode } from '../domain/errors';
-import { DEFAULT_TASK_POLICY, decide, fold, type TaskCommand, type TaskPlacement } from '../domain/task-order';
+import { DEFAULT_TASK_POLICY, decide, fold, type TaskCommand, type TaskPlacement, type TaskPolicy } from '../domain/task-order';
 import {
   TASK_COMMAND_UPDATES,
   TASK_ORDER_WORKFLOW,
@@ -18,6 +18,7 @@ import {
   type TaskOrderView,
 } from '../workflows/task-order-api';
 import { ApiError } from './errors';
+import { unavailableDependency } from '../platform/faults';
 
 export interface TaskOrderServiceDeps {
   readonly db: Db;
@@ -29,6 +30,8 @@ export interface TaskOrderServiceDeps {
    * forever; the workflow applies it when it can, and the order shows in the ops stuck list.
    */
   readonly commandWaitMs?: number;
+  /** The policy new orders are placed with (default: DEFAULT_TASK_POLICY). */
+  readonly policy?: TaskPolicy;
 }
 
 export const DEFAULT_COMMAND_WAIT_MS = 30_000;
@@ -39,15 +42,20 @@ export interface CommandOutcome {
   readonly order: TaskOrderRow;
 }
 
-export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = DEFAULT_COMMAND_WAIT_MS }: TaskOrderServiceDeps) {
+export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = DEFAULT_COMMAND_WAIT_MS, policy = DEFAULT_TASK_POLICY }: TaskOrderServiceDeps) {
   async function findOrder(orderId: string): Promise<TaskOrderRow> {
     const row = await getTaskOrderRow(db, orderId);
     if (!row) throw new ApiError('not_found', `task order ${orderId} not found`);
     return row;
   }
 
-  /** Like `command`, but answers `pending` once the workflow accepted it and `commandWaitMs` passed. */
-  async function commandWithin<C extends TaskCommandType>(orderId: string, type: C, args: TaskCommandArgs<C>): Promise<CommandOutcome> {
+  /**
+   * Like `command`, but answers `pending` once the workflow accepted it and `commandWaitMs` passed.
+   * `updateId` (derived from the request's Idempotency-Key) makes a retry of a request that failed
+   * for a fault join the Update its first attempt started, if the workflow got it: Temporal
+   * deduplicates Updates by id, so the command runs once and the retry gets its real outcome.
+   */
+  async function commandWithin<C extends TaskCommandType>(orderId: string, type: C, args: TaskCommandArgs<C>, updateId?: string): Promise<CommandOutcome> {
     await findOrder(orderId);
     const update = TASK_COMMAND_UPDATES[type] as unknown as UpdateDefinition<TaskOrderView, [TaskCommandArgs<C>]>;
     let pending = false;
@@ -55,19 +63,27 @@ export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = 
       // The validator answers refusals at once; then the outcome is awaited, for a bounded time.
       const accepted = await client.workflow
         .getHandle(taskOrderWorkflowId(orderId))
-        .startUpdate(update, { args: [args], waitForStage: WorkflowUpdateStage.ACCEPTED });
-      const result = accepted.result();
+        .startUpdate(update, { args: [args], waitForStage: WorkflowUpdateStage.ACCEPTED, ...(updateId === undefined ? {} : { updateId }) });
+      // Accepted is durable: if Temporal goes away while we wait, the workflow still applies it.
+      const result = accepted.result().then(
+        () => 'done' as const,
+        (error: unknown) => {
+          if (unavailableDependency(error)) return 'pending' as const;
+          throw error;
+        },
+      );
       let timer: NodeJS.Timeout | undefined;
       const waited = new Promise<'pending'>((resolve) => {
         timer = setTimeout(() => resolve('pending'), commandWaitMs);
       });
       try {
-        pending = (await Promise.race([result.then(() => 'done' as const), waited])) === 'pending';
+        pending = (await Promise.race([result, waited])) === 'pending';
       } finally {
         clearTimeout(timer);
       }
       if (pending) result.catch(() => undefined); // its outcome lands in the order later
     } catch (error) {
+      if (unavailableDependency(error)) throw error; // 503: the events may be behind the workflow
       throw (await rejectionOfClosedOrder(orderId, { type, ...args } as unknown as TaskCommand, error)) ?? error;
     }
     return { pending, order: await findOrder(orderId) };
@@ -82,7 +98,7 @@ export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = 
       const existing = await getTaskOrderRow(db, placement.orderId);
       if (existing) return { created: false, order: sameOrConflict(existing.placement_hash, placement, existing) };
 
-      const input: TaskOrderInput = { placement, policy: DEFAULT_TASK_POLICY };
+      const input: TaskOrderInput = { placement, policy };
       const handle = await client.workflow.start(TASK_ORDER_WORKFLOW, {
         workflowId: taskOrderWorkflowId(placement.orderId),
         taskQueue,

@@ -28,6 +28,12 @@ export interface DbOptions {
    * explicit `undefined`) keeps the login user, e.g. the owner for maintenance.
    */
   readonly role?: string | null | undefined;
+  /**
+   * Told about every connection the pool loses (PostgreSQL restarted, the network dropped), idle
+   * or checked out, e.g. to log it. The query that was running fails on its own; the pool
+   * replaces the connection at the next query. Default: nothing (the errors are expected).
+   */
+  readonly onConnectionError?: ((error: Error) => void) | undefined;
 }
 
 const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -48,11 +54,23 @@ export function createDb(options: DbOptions): Kysely<Database> {
     // (run the migrations first), it can never silently fall back to the owner.
     ...(role === null ? {} : { options: `-c role=${role}` }),
   });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
-  pool.on('error', () => undefined);
+  keepProcessAliveOnConnectionLoss(pool, options.onConnectionError ?? (() => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  created.set(db, { connectionString, maxConnections, role });
+  created.set(db, { connectionString, maxConnections, role, onConnectionError: options.onConnectionError });
   return db;
+}
+
+/**
+ * SPEC §10: a lost connection must never crash the process. pg emits 'error' on a client whose
+ * socket dies: the pool listens only while the client is idle (then emits it on the pool), and
+ * Kysely adds no listener while it has the client checked out for a query, so an unhandled
+ * 'error' event ("Connection terminated unexpectedly") would kill the process. Every client gets
+ * a listener of its own when it connects; the broken client is dropped by the pool when Kysely
+ * releases it (pg-pool discards clients that are no longer queryable).
+ */
+function keepProcessAliveOnConnectionLoss(pool: pg.Pool, onError: (error: Error) => void): void {
+  pool.on('connect', (client) => client.on('error', onError));
+  pool.on('error', () => undefined); // an idle client's error, already told by its own listener
 }
 
 /**
@@ -62,7 +80,7 @@ export function createDb(options: DbOptions): Kysely<Database> {
 export function createOwnerDb(db: Kysely<Database>): Kysely<Database> | undefined {
   const options = created.get(db);
   if (!options) return undefined;
-  return createDb({ connectionString: options.connectionString, maxConnections: 1, role: null });
+  return createDb({ connectionString: options.connectionString, maxConnections: 1, role: null, onConnectionError: options.onConnectionError });
 }
 
 export type Db = Kysely<Database>;

@@ -4,7 +4,7 @@
  * `npm run sandbox`: the same on the time-skipping test server, with the sandbox clock routes.
  * DATABASE_URL and TEMPORAL_ADDRESS switch to external servers.
  */
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { mkdirSync } from 'node:fs';
@@ -14,9 +14,10 @@ import { generateApiTokens, generatedTokensBanner } from '../api/auth';
 import { createDb } from '../db/connect';
 import { migrateToLatest } from '../db/migrate';
 import { loadConfig } from '../platform/config';
-import { dataConverter } from '../platform/data-converter';
+import { logUnhandledRejections } from '../platform/process-safety';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '../platform/embedded-postgres';
 import { registerSearchAttributes } from '../platform/search-attributes';
+import { apiTemporalClient } from '../platform/temporal-client';
 import { startDevServer, startTimeSkippingServer } from '../platform/temporal-env';
 import { createWorker } from '../worker/create-worker';
 
@@ -25,6 +26,8 @@ const log = (component: string, message: string) => console.log(`${new Date().to
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // SPEC §10: this process owns Temporal and PostgreSQL; a stray rejection must not take them down.
+  logUnhandledRejections((message) => log('process', message));
   Runtime.install({ logger: new DefaultLogger(process.env.TEMPORAL_LOG_LEVEL === 'DEBUG' ? 'DEBUG' : 'WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } } });
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
@@ -46,7 +49,8 @@ async function main(): Promise<void> {
     } else {
       log('postgres', 'using DATABASE_URL');
     }
-    const db = createDb({ connectionString: databaseUrl });
+    // A restart of PostgreSQL drops the pool's connections: logged, and the next query reconnects.
+    const db = createDb({ connectionString: databaseUrl, onConnectionError: (error) => log('postgres', `connection lost: ${error.message} (reconnecting at the next query)`) });
     stops.push(() => db.destroy());
     const applied = await migrateToLatest(db);
     log('migrate', applied.length ? `applied ${applied.join(', ')}` : 'schema up to date');
@@ -56,9 +60,10 @@ async function main(): Promise<void> {
     let nativeConnection: NativeConnection;
     let clock: SandboxClock | undefined;
     if (config.temporalAddress && !sandbox) {
-      const connection = await Connection.connect({ address: config.temporalAddress });
+      const api = apiTemporalClient(config.temporalAddress, config.temporalNamespace);
+      const connection = api.connection;
       stops.push(() => connection.close());
-      client = new Client({ connection, namespace: config.temporalNamespace, dataConverter });
+      client = api.client;
       nativeConnection = await NativeConnection.connect({ address: config.temporalAddress });
       stops.push(() => nativeConnection.close());
       log('temporal', `using ${config.temporalAddress}`);
@@ -70,8 +75,10 @@ async function main(): Promise<void> {
         ? await startTimeSkippingServer()
         : await startDevServer({ port: config.temporalPort, uiPort: config.temporalUiPort, dbFilename: join(dataDir, 'temporal.sqlite') });
       stops.push(() => env.teardown());
-      client = env.client;
       nativeConnection = env.nativeConnection;
+      // The sandbox needs the environment's own client (it lets the test server skip time); the
+      // dev server gets the API's client, which answers 503 soon if the server stops answering.
+      client = sandbox ? env.client : apiClientOf(env.address, config.temporalNamespace, stops);
       if (sandbox) {
         clock = { nowMs: () => env.currentTimeMs(), advance: (ms) => env.sleep(ms) };
         log('temporal', `time-skipping test server on ${env.address} (sandbox clock: GET/POST /v1/sandbox/clock)`);
@@ -114,6 +121,13 @@ async function main(): Promise<void> {
     await stopAll();
     process.exitCode = 1;
   }
+}
+
+/** The API's Temporal client (platform/temporal-client.ts), closed with the rest. */
+function apiClientOf(address: string, namespace: string, stops: Array<() => Promise<void>>): Client {
+  const { client, connection } = apiTemporalClient(address, namespace);
+  stops.push(() => connection.close());
+  return client;
 }
 
 void main();

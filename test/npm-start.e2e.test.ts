@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { placement, placementBody } from './support/fixtures';
+import { crashRestart, crashStop, startAgain } from './support/pg-control';
 import { freePort } from './support/ports';
 import { http } from './support/stack';
 
@@ -19,7 +20,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-async function start(ports: Record<string, number>): Promise<{ child: ChildProcess; output: () => string; baseUrl: string }> {
+async function start(ports: Record<string, number>, dir = dataDir): Promise<{ child: ChildProcess; output: () => string; baseUrl: string }> {
   let output = '';
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'] /* what npm start runs */, {
     cwd: root,
@@ -27,7 +28,7 @@ async function start(ports: Record<string, number>): Promise<{ child: ChildProce
       ...process.env,
       DATABASE_URL: '',
       TEMPORAL_ADDRESS: '',
-      DATA_DIR: dataDir,
+      DATA_DIR: dir,
       PORT: String(ports.api),
       EMBEDDED_PG_PORT: String(ports.pg),
       TEMPORAL_PORT: String(ports.temporal),
@@ -83,4 +84,66 @@ test('npm start serves the API, keeps orders across a restart and shuts down cle
   const accepted = await http(second.baseUrl, 'POST', `/v1/task-orders/${p.orderId}/accept`, { actor: { type: 'creator', id: p.creatorId } }, auth);
   expect(accepted.body).toMatchObject({ status: 'in_production' }); // the workflow survived the restart
   expect(await stop(second.child)).toBe(0);
+}, 180_000);
+
+/** One request's status and Retry-After, and whether the body is SPEC §8's `unavailable`. */
+async function probe(url: string, auth: Record<string, string>): Promise<{ status: number; retryAfter: string | null; unavailable: boolean }> {
+  const response = await fetch(url, { headers: auth });
+  const body = (await response.json().catch(() => undefined)) as { error?: { code?: string } } | undefined;
+  return { status: response.status, retryAfter: response.headers.get('retry-after'), unavailable: body?.error?.code === 'unavailable' };
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !(await check()); ) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('§10 npm start outlives its PostgreSQL crash-restarting: 503 unavailable with Retry-After meanwhile (never 500), then it carries on; Ctrl-C still stops cleanly', async () => {
+  const ports = { api: await freePort(), pg: await freePort(), temporal: await freePort(), ui: await freePort() };
+  const dir = join(dataDir, 'crash');
+  mkdirSync(dir, { mode: 0o755 });
+  const cluster = { dataDir: join(dir, 'postgres'), port: ports.pg }; // npm start's embedded PostgreSQL
+  const running = await start(ports, dir);
+  const auth = printedBackendToken(running.output());
+  const p = placement();
+  expect((await http(running.baseUrl, 'POST', '/v1/task-orders', placementBody(p), auth)).status).toBe(201);
+  const orderUrl = `${running.baseUrl}/v1/task-orders/${p.orderId}`;
+
+  // Crash-restart with requests in flight: each answer is the order or a 503, never a 500.
+  const seen: Array<{ status: number; retryAfter: string | null; unavailable: boolean }> = [];
+  let loading = true;
+  const load = (async () => {
+    while (loading) seen.push(await probe(orderUrl, auth));
+  })();
+  await new Promise((r) => setTimeout(r, 300));
+  await crashRestart(cluster);
+  await until(async () => (await fetch(`${running.baseUrl}/health`)).status === 200);
+  loading = false;
+  await load;
+  expect(seen.filter((s) => s.status !== 200 && !(s.status === 503 && s.retryAfter === '1' && s.unavailable))).toEqual([]);
+  if (process.env.RESILIENCE_REPORT) process.stdout.write(`npm start, pg_ctl restart -m immediate: ${seen.length} reads, ${seen.filter((s) => s.status === 503).length}×503, ${seen.filter((s) => s.status === 500).length}×500\n`);
+
+  // Down for a while (a crash, then a start): 503 unavailable, /health 503; then back, by itself.
+  await crashStop(cluster);
+  expect(await probe(orderUrl, auth)).toEqual({ status: 503, retryAfter: '1', unavailable: true });
+  const health = await fetch(`${running.baseUrl}/health`);
+  expect(health.status).toBe(503);
+  expect(((await health.json()) as { dependencies: { postgres: { status: string } } }).dependencies.postgres.status).toBe('down');
+  expect(running.child.exitCode).toBeNull(); // npm start, its Temporal and its worker are still there
+  await startAgain(cluster);
+  const restarted = Date.now();
+  await until(async () => (await fetch(`${running.baseUrl}/health`)).status === 200);
+  if (process.env.RESILIENCE_REPORT) process.stdout.write(`npm start: /health 200 ${(Date.now() - restarted) / 1000} s after pg_ctl start\n${running.output()}\n`);
+  expect((await probe(orderUrl, auth)).status).toBe(200);
+  // The worker carried on too: a command goes through the order's workflow to the database.
+  const accepted = await http(running.baseUrl, 'POST', `/v1/task-orders/${p.orderId}/accept`, { actor: { type: 'creator', id: p.creatorId } }, auth);
+  expect(accepted.body).toMatchObject({ status: 'in_production' });
+
+  // The postmaster is pg_ctl's now, not npm start's child: Ctrl-C stops it all the same.
+  expect(await stop(running.child)).toBe(0);
+  expect(running.output()).toContain('stopped cleanly');
+  expect(existsSync(join(cluster.dataDir, 'postmaster.pid'))).toBe(false); // PostgreSQL stopped too
+  expect(running.output()).not.toMatch(/Unhandled 'error' event|unhandled rejection|BUG:/i);
 }, 180_000);

@@ -111,6 +111,23 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  test('§8 every protected operation documents 503 unavailable with Retry-After; §10 /health documents its 503 report', () => {
+    for (const { path, method, op } of operations()) {
+      const where = `${method} ${path}`;
+      if (op.security.length === 0) continue;
+      const unavailable = op.responses['503'];
+      expect({ where, schema: unavailable?.content?.['application/json']?.schema }).toEqual({ where, schema: { $ref: '#/components/schemas/Error' } });
+      expect({ where, retryAfter: Object.keys(unavailable?.headers ?? {}) }).toEqual({ where, retryAfter: ['Retry-After'] });
+    }
+    const errorCodes = (doc.components.schemas.Error as { properties: { error: { properties: { code: { enum: string[] } } } } }).properties.error.properties.code.enum;
+    expect(errorCodes).toContain('unavailable');
+    const health = doc.paths['/health']?.get;
+    expect(Object.keys(health?.responses ?? {}).sort()).toEqual(['200', '503']);
+    expect(Object.keys(health?.responses['503']?.headers ?? {})).toEqual(['Retry-After']);
+    const report = health?.responses['503']?.content?.['application/json']?.schema as { properties: { dependencies: { properties: Record<string, unknown> } } };
+    expect(Object.keys(report.properties.dependencies.properties).sort()).toEqual(['postgres', 'temporal']);
+  });
+
   test('bodies and queries come from the zod schemas', () => {
     const place = doc.paths['/v1/task-orders']?.post;
     const body = place?.requestBody?.content['application/json']?.schema as { properties: Record<string, { type?: string }>; required: string[]; additionalProperties: boolean };

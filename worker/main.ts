@@ -1,19 +1,48 @@
-import { NativeConnection } from '@temporalio/worker';
-import { createDb } from '../db/connect';
-import { loadConfig } from '../platform/config';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { createDb, type Db } from '../db/connect';
+import { loadConfig, type Config } from '../platform/config';
+import { unavailableDependency } from '../platform/faults';
+import { logUnhandledRejections } from '../platform/process-safety';
 import { createWorker } from './create-worker';
 
-/** A standalone worker (docker compose, or any number of extra workers): DATABASE_URL and TEMPORAL_ADDRESS. */
+/**
+ * A standalone worker (docker compose, or any number of extra workers): DATABASE_URL and
+ * TEMPORAL_ADDRESS. SPEC §10: it outlives its dependencies. While PostgreSQL is away its activities
+ * fail and Temporal retries them; while Temporal is away the SDK keeps polling until it is back.
+ * Temporal unreachable at start is waited for too, instead of exiting.
+ */
 async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.databaseUrl || !config.temporalAddress) throw new Error('the standalone worker needs DATABASE_URL and TEMPORAL_ADDRESS');
-  const db = createDb({ connectionString: config.databaseUrl });
-  const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const worker = await createWorker({ connection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, db });
+  logUnhandledRejections((message) => console.error(message));
+  const db = createDb({ connectionString: config.databaseUrl, onConnectionError: (error) => console.warn(`[postgres] connection lost: ${error.message} (reconnecting at the next query)`) });
+  const { connection, worker } = await untilConnected(config, db);
   console.log(`worker polling task queue ${config.taskQueue} on ${config.temporalAddress}`);
   await worker.run(); // resolves after SIGINT/SIGTERM (the SDK installs the handlers)
   await connection.close();
   await db.destroy();
+}
+
+const RETRY_DELAYS_MS = [1000, 2000, 5000];
+
+/** Connects to Temporal and creates the worker, retrying for as long as Temporal does not answer. */
+async function untilConnected(config: Config, db: Db): Promise<{ connection: NativeConnection; worker: Worker }> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const connection = await NativeConnection.connect({ address: config.temporalAddress });
+      try {
+        return { connection, worker: await createWorker({ connection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, db }) };
+      } catch (error) {
+        await connection.close();
+        throw error;
+      }
+    } catch (error) {
+      if (!unavailableDependency(error)) throw error; // a bad address or namespace is not worth waiting for
+      const delay = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)] as number;
+      console.warn(`worker: Temporal at ${config.temporalAddress} not ready (${error instanceof Error ? error.message : String(error)}); retrying in ${delay / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
 }
 
 main().catch((error: unknown) => {

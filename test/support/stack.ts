@@ -22,6 +22,7 @@ export function authHeader(role: ApiRole): Record<string, string> {
 
 export interface TestStack {
   readonly baseUrl: string;
+  readonly taskQueue: string;
   readonly database: TestDatabase;
   readonly env: TestWorkflowEnvironment;
   readonly stop: () => Promise<void>;
@@ -31,16 +32,17 @@ export interface TestStack {
  * The whole system for an e2e test: a real Temporal server (the dev server, or the time-skipping
  * server for the sandbox), a real PostgreSQL database, the worker and the HTTP API on a free port.
  */
-export async function startStack(mode: 'dev' | 'sandbox' = 'dev', options: { logger?: AppDeps['logger'] } = {}): Promise<TestStack> {
+export async function startStack(mode: 'dev' | 'sandbox' = 'dev', options: { logger?: AppDeps['logger']; policies?: AppDeps['policies'] } = {}): Promise<TestStack> {
   installQuietRuntime();
   const taskQueue = `e2e-${mode}-${process.pid}`;
   const [env, database] = await Promise.all([mode === 'dev' ? startDevServer() : startTimeSkippingServer(), createTestDatabase()]);
   const worker = await runningWorker(env, database.db, taskQueue);
   const clock = mode === 'sandbox' ? { nowMs: () => env.currentTimeMs(), advance: (ms: number) => env.sleep(ms) } : undefined;
-  const app = buildApp({ db: database.db, client: env.client, taskQueue, tokens: TEST_API_TOKENS, ...(clock ? { clock } : {}), ...(options.logger ? { logger: options.logger } : {}) });
+  const app = buildApp({ db: database.db, client: env.client, taskQueue, tokens: TEST_API_TOKENS, ...(clock ? { clock } : {}), ...(options.logger ? { logger: options.logger } : {}), ...(options.policies ? { policies: options.policies } : {}) });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     baseUrl: address,
+    taskQueue,
     database,
     env,
     stop: async () => {

@@ -1,0 +1,82 @@
+import { runBurst } from './support/concurrent-updates';
+import { placement, placementBody } from './support/fixtures';
+import { http, startStack, type TestStack } from './support/stack';
+
+/**
+ * SPEC §1 Concurrency on the dev server: the same 20-Update burst as order-concurrency.int (on
+ * the time-skipping server), and the trios the main backend sent through the API when orders
+ * wedged (remind/accept/remind; accept/cancel/reject), many orders at once.
+ */
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startStack('dev');
+}, 120_000);
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const post = (path: string, body?: unknown) => http(stack.baseUrl, 'POST', path, body);
+
+async function placeOrder(mode: 'full' | 'deposit') {
+  const p = placement({ paymentMode: mode });
+  const placed = await post('/v1/task-orders', placementBody(p));
+  expect(placed.status).toBe(201);
+  return { orderId: p.orderId, client: { type: 'client', id: p.clientId }, creator: { type: 'creator', id: p.creatorId } };
+}
+
+test('SPEC §1: 20 mixed Updates at once on the dev server, 4 orders in parallel: each answered, applied one at a time', async () => {
+  const results = await Promise.all(Array.from({ length: 4 }, () => runBurst(stack.env.client, stack.database.db, stack.taskQueue)));
+  expect(results.flatMap((r) => r.problems.map((p) => `${r.orderId}: ${p}`))).toEqual([]);
+}, 120_000);
+
+test('SPEC §1: remind, accept, remind at the same instant on 15 orders → accept applied, one reminder at most, never 202 or 5xx', async () => {
+  const outcomes = await Promise.all(
+    Array.from({ length: 15 }, async () => {
+      const { orderId, client, creator } = await placeOrder('full');
+      const [r1, accept, r2] = await Promise.all([
+        post(`/v1/task-orders/${orderId}/remind`, { actor: client }),
+        post(`/v1/task-orders/${orderId}/accept`, { actor: creator }),
+        post(`/v1/task-orders/${orderId}/remind`, { actor: client }),
+      ]);
+      const order = await http(stack.baseUrl, 'GET', `/v1/task-orders/${orderId}`);
+      return { statuses: [r1.status, accept.status, r2.status], reminders: [r1, r2].filter((r) => r.status === 200).length, status: order.body.status };
+    }),
+  );
+  for (const o of outcomes) {
+    expect(o.statuses[1]).toBe(200);
+    expect(o.statuses.every((s) => s === 200 || s === 409 || s === 429)).toBe(true);
+    expect(o.reminders).toBeLessThanOrEqual(1);
+    expect(o.status).toBe('in_production');
+  }
+}, 120_000);
+
+test('SPEC §1: accept, client cancel, creator reject at the same instant on 15 orders → answers and final state of one sequential order, never 202 or 5xx', async () => {
+  // Deposit mode: the first of the three decides. Reject or cancel first closes the order (the
+  // others 409); accept first leaves the cancel as a request for the creator to answer (T20).
+  const sequential: Record<string, string> = {
+    reject: 'cancelled/rejected_by_creator',
+    cancel: 'cancelled/cancelled_by_client_before_acceptance',
+    'accept,cancel': 'awaiting_balance/cancellation_requested',
+  };
+  const outcomes = await Promise.all(
+    Array.from({ length: 15 }, async () => {
+      const { orderId, client, creator } = await placeOrder('deposit');
+      const commands = [
+        ['accept', { actor: creator }],
+        ['cancel', { actor: client, reason: 'changed plans' }],
+        ['reject', { actor: creator, reason: 'busy' }],
+      ] as const;
+      const answers = await Promise.all(commands.map(([c, body]) => post(`/v1/task-orders/${orderId}/${c}`, body)));
+      const order = (await http(stack.baseUrl, 'GET', `/v1/task-orders/${orderId}`)).body;
+      return {
+        statuses: answers.map((a) => a.status),
+        applied: commands.filter((_, i) => answers[i]!.status === 200).map(([c]) => c).join(','),
+        final: `${order.status}/${order.cancelReason ?? (order.pendingCancellation ? 'cancellation_requested' : '-')}`,
+      };
+    }),
+  );
+  for (const o of outcomes) {
+    expect(o.statuses.every((s) => s === 200 || s === 409)).toBe(true);
+    expect({ applied: o.applied, final: o.final }).toEqual({ applied: o.applied, final: sequential[o.applied] });
+  }
+}, 120_000);
