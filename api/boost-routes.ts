@@ -1,3 +1,4 @@
+import { idempotentUpdateId } from './idempotency';
 import type { BoostPolicy } from '../domain/boost/policy';
 import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
@@ -313,7 +314,7 @@ export function registerBoostRoutes(app: FastifyInstance, deps: BoostRoutesDeps)
     handler: async ({ params, body }, request) => {
       const role = request.apiRole;
       if (role !== 'finance' && role !== 'ops') throw new ApiError('forbidden', 'only finance or ops release refunds (F5)');
-      return orderJson(await boosts.releaseRefund(params.boostOrderId, { type: role, id: body.releasedBy }, body.reason));
+      return orderJson(await boosts.releaseRefund(params.boostOrderId, { type: role, id: body.releasedBy }, body.reason, idempotentUpdateId(request.idempotencyClaim)));
     },
   });
 

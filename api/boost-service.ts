@@ -139,12 +139,15 @@ export function createBoostService({ db, client, taskQueue, nowMs, policy = DEFA
     return { created: true, order: await findOrder(request.boostOrderId) };
   }
 
-  /** F5: finance (or ops) release the scheduled refund before its due time. */
-  async function releaseRefund(boostOrderId: string, by: RefundReleaser, reason: string | undefined): Promise<BoostOrderRow> {
+  /**
+   * F5: finance (or ops) release the scheduled refund before its due time. `updateId` (from the
+   * request's Idempotency-Key) makes a retry after a fault join the first attempt's Update.
+   */
+  async function releaseRefund(boostOrderId: string, by: RefundReleaser, reason: string | undefined, updateId?: string): Promise<BoostOrderRow> {
     await findOrder(boostOrderId);
     const args = { by, ...(reason === undefined ? {} : { reason }) };
     try {
-      await client.workflow.getHandle(boostOrderWorkflowId(boostOrderId)).executeUpdate(releaseRefundUpdate, { args: [args] });
+      await client.workflow.getHandle(boostOrderWorkflowId(boostOrderId)).executeUpdate(releaseRefundUpdate, { args: [args], ...(updateId === undefined ? {} : { updateId }) });
     } catch (error) {
       if (unavailableDependency(error)) throw error; // 503: the events may be behind the workflow
       if (error instanceof WorkflowUpdateFailedError) {

@@ -322,6 +322,22 @@ describe('B5–B7: publication, 14 days of boost, evaluation, refund at the due 
     expect((await handle.query(boostStateQuery))?.state.status).toBe('closed');
   });
 
+  test('F5/§8: a release retried with the same Update id (a lost answer, the same Idempotency-Key) joins the first: one refund, both answered closed', async () => {
+    const p = await task('approved');
+    const id = await orderBoost(p, { source: 'external', paymentRef: unique('pay') });
+    const videoId = unique('v');
+    const publishedAtMs = await publish(p, videoId);
+    await boostState(id, (s) => s.status === 'boosting');
+    await boosts().postVideoStats({ videoId, creatorId: p.creatorId, publishedAt: new Date(publishedAtMs).toISOString(), views: 9_000n, observedAt: new Date(await nowMs()).toISOString() });
+    await sleepUntil(publishedAtMs + 14 * DAY + SECOND);
+    await boostState(id, (s) => s.status === 'refund_scheduled');
+    const first = await boosts().releaseRefund(id, { type: 'finance', id: 'fin-a' }, 'goodwill', `release-${id}`);
+    const retried = await boosts().releaseRefund(id, { type: 'finance', id: 'fin-a' }, 'goodwill', `release-${id}`);
+    expect([first.status, retried.status]).toEqual(['closed', 'closed']);
+    expect(await refundRows(id)).toHaveLength(1);
+    expect(await refusal(boosts().releaseRefund(id, { type: 'finance', id: 'fin-a' }, 'goodwill', `another-${id}`))).toBe('invalid_state');
+  });
+
   test('B7: the count arrives 3 days after the boost ended with A < V → the refund is due from the day the boost ended, not the day the count came', async () => {
     const p = await task('approved');
     const id = await orderBoost(p);
