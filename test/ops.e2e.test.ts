@@ -76,7 +76,7 @@ describe('sandbox (time-skipping server)', () => {
 
       const decided = await http(s.baseUrl, 'POST', `/v1/ops/orders/${p.orderId}/actions`, { action: 'arbitrate', operator: 'alice', decision: 'confirm', reason: 'creator agreed by phone' }, ops);
       expect(decided.status).toBe(200);
-      expect(decided.body).toMatchObject({ status: 'cancelled', cancelReason: 'cancelled_by_ops', settlement: { creatorFen: 50_000, serviceFeeFen: 5_000, refundFen: 55_000 } });
+      expect(decided.body).toMatchObject({ status: 'cancelled', cancelReason: 'cancelled_by_client_after_acceptance', settlement: { creatorFen: 50_000, serviceFeeFen: 5_000, refundFen: 55_000 } });
       expect(await balances(s.database.db, { client: `client:${clientId}`, creator: `creator:${creatorId}`, escrow: `escrow:task:${p.orderId}` })).toEqual({
         client: 55_000n,
         creator: 50_000n,

@@ -136,7 +136,7 @@ describe('T22 cancellation answer (72 h)', () => {
     expect(await refusal(handle.executeUpdate(U.cancel_response, { args: [{ ...creatorOf(p), accept: true }] }))).toBe('deadline_passed');
 
     const decided = await handle.executeUpdate(U.arbitrate, { args: [{ operator: 'ops-alice', decision: 'confirm', reason: 'creator unreachable' }] });
-    expect(decided.state).toMatchObject({ status: 'cancelled', cancelReason: 'cancelled_by_ops' });
+    expect(decided.state).toMatchObject({ status: 'cancelled', cancelReason: 'cancelled_by_client_after_acceptance' }); // T23: who asked
     expect(await balances(database.db, { c: `client:${p.clientId}`, e: `escrow:task:${p.orderId}` })).toEqual({ c: 110_000n, e: 0n });
     const types = (await loadTaskEvents(database.db, p.orderId)).map((e) => e.event.type);
     expect(types.slice(-3)).toEqual(['CancellationEscalated', 'CancellationArbitrated', 'TaskOrderCancelled']);

@@ -104,16 +104,18 @@ export async function taskOrderWorkflow({ placement, policy }: TaskOrderInput): 
     return view(order.state);
   }
 
-  /** T18: publications recorded before the publishedAt bounds existed replay without them. */
+  /** Commands whose rule changed after histories were recorded: old runs keep the old rule. */
   function versioned(command: TaskCommand): TaskCommand {
-    if (command.type !== 'publish' || patched('t18-published-at-bounds')) return command;
-    return { ...command, unboundedPublishedAt: true };
+    if (command.type === 'publish' && !patched('t18-published-at-bounds')) return { ...command, unboundedPublishedAt: true };
+    // O4: arbitrations confirmed before the requester was kept replay as cancelled_by_ops.
+    if (command.type === 'arbitrate' && !patched('o4-arbitration-keeps-requester')) return { ...command, opsReasonOnConfirm: true };
+    return command;
   }
 
   for (const [type, update] of Object.entries(TASK_COMMAND_UPDATES)) {
     const command = (args: object) => {
-      // Only the workflow may waive the T18 bounds (for its own old publications), never a caller.
-      const { unboundedPublishedAt: _callerMayNotSetIt, ...rest } = args as { unboundedPublishedAt?: unknown };
+      // Only the workflow may keep an old rule (for its own old runs), never a caller.
+      const { unboundedPublishedAt: _notTheCallers, opsReasonOnConfirm: _norThis, ...rest } = args as { unboundedPublishedAt?: unknown; opsReasonOnConfirm?: unknown };
       return { ...rest, type } as TaskCommand;
     };
     setHandler(update, (args: object) => runCommand(versioned(command(args)), `update:${type}:${currentUpdateInfo()?.id ?? ''}`), {

@@ -242,12 +242,12 @@ describe('T22: decline, answer time, arbitration (O4)', () => {
   describe('O4: arbitration', () => {
     const escalated = pending.run({ type: 'cancellation_answer_deadline' }, ANSWER_DUE);
 
-    test('O4/T20: ops confirm: the initiator\'s (T20) money outcome, reason cancelled_by_ops, the operator recorded', () => {
+    test('O4/T20/T23: ops confirm: the initiator\'s (T20) money outcome and reason (who asked), the operator recorded as who decided', () => {
       expect(eventsOf(escalated.when({ type: 'arbitrate', operator: 'ops-7', decision: 'confirm', reason: 'creator silent' }, ANSWER_DUE + DAY))).toEqual([
         { type: 'CancellationArbitrated', by: { type: 'ops', id: 'ops-7' }, decision: 'confirm', reason: 'creator silent', requestedBy: CLIENT },
         {
           type: 'TaskOrderCancelled',
-          reason: 'cancelled_by_ops',
+          reason: 'cancelled_by_client_after_acceptance',
           by: { type: 'ops', id: 'ops-7' },
           note: 'creator silent',
           refundFen: 54_999n,
@@ -263,11 +263,17 @@ describe('T22: decline, answer time, arbitration (O4)', () => {
         .run({ type: 'cancel', actor: CREATOR }, REQUESTED_AT)
         .run({ type: 'cancellation_answer_deadline' }, ANSWER_DUE);
       expect(eventsOf(creatorEscalated.when({ type: 'arbitrate', operator: 'ops-7', decision: 'confirm', reason: 'r' }, ANSWER_DUE + 1))[1]).toMatchObject({
-        reason: 'cancelled_by_ops',
+        reason: 'cancelled_by_creator',
+        by: { type: 'ops', id: 'ops-7' },
         refundFen: 109_999n,
         creatorFen: 0n,
         serviceFeeFen: 0n,
       });
+    });
+
+    test('O4: a workflow replaying a confirm from before the requester was kept (opsReasonOnConfirm) still records cancelled_by_ops', () => {
+      const command = { type: 'arbitrate' as const, operator: 'ops-7', decision: 'confirm' as const, reason: 'r', opsReasonOnConfirm: true };
+      expect(eventsOf(escalated.when(command, ANSWER_DUE + DAY))[1]).toMatchObject({ type: 'TaskOrderCancelled', reason: 'cancelled_by_ops' });
     });
 
     test('O4: ops decline: the order continues where it was; both parties told', () => {

@@ -425,7 +425,9 @@ function decideArbitrate(state: TaskOrderState, command: Extract<TaskCommand, { 
   const by: Operator = { type: 'ops', id: command.operator };
   const arbitrated: TaskEvent = { type: 'CancellationArbitrated', by, decision: command.decision, reason: command.reason, requestedBy: request.by };
   if (command.decision === 'decline') return ok(arbitrated);
-  return ok(arbitrated, cancelled('cancelled_by_ops', by, command.reason, cancellationOutcome(state, request.by.type)));
+  // T23: the cancellation keeps who asked (its reason) and who decided (by: the operator).
+  const reason = command.opsReasonOnConfirm ? 'cancelled_by_ops' : requestReason(request.by);
+  return ok(arbitrated, cancelled(reason, by, command.reason, cancellationOutcome(state, request.by.type)));
 }
 
 /** T6: the acceptance timer; a no-op if the order left the state or the time has not come. */

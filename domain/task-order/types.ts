@@ -50,7 +50,7 @@ export const CANCEL_REASONS = [
   'balance_not_paid', // T13
   'cancelled_by_client_after_acceptance', // T20, confirmed by the creator
   'cancelled_by_creator', // T21, confirmed by the client
-  'cancelled_by_ops', // O4: an arbitration confirmed a T20/T21 request
+  'cancelled_by_ops', // O4: ops cancelled the order on their own (ops_cancel)
 ] as const;
 export type CancelReason = (typeof CANCEL_REASONS)[number];
 
@@ -162,7 +162,9 @@ export type TaskCommand =
   // they were enforced (the workflow sets it under patched(); a caller never does).
   | { readonly type: 'publish'; readonly actor: Actor; readonly videoId: string; readonly publishedAt: string; readonly unboundedPublishedAt?: boolean }
   | { readonly type: 'cancel_response'; readonly actor: Actor; readonly accept: boolean; readonly reason?: string }
-  | { readonly type: 'arbitrate'; readonly operator: string; readonly decision: ArbitrationDecision; readonly reason: string }
+  // O4: `opsReasonOnConfirm` records a confirmed request as cancelled_by_ops, as before the reason
+  // kept who asked; the workflow sets it under patched() for its old runs, a caller never does.
+  | { readonly type: 'arbitrate'; readonly operator: string; readonly decision: ArbitrationDecision; readonly reason: string; readonly opsReasonOnConfirm?: boolean }
   | { readonly type: 'ops_cancel'; readonly operator: string; readonly outcome: OpsCancelOutcome; readonly reason: string }
   | DeadlineCommand;
 
@@ -217,7 +219,8 @@ export type TaskEvent =
   | { readonly type: 'CancellationDeclined'; readonly by: Actor; readonly reason?: string }
   // T22: no answer in time: the request waits for ops arbitration (O4).
   | { readonly type: 'CancellationEscalated'; readonly requestedBy: Actor }
-  // O4: ops decide an escalated request; a confirm is followed by TaskOrderCancelled (cancelled_by_ops).
+  // O4: ops decide an escalated request; a confirm is followed by TaskOrderCancelled with the
+  // requester's reason (T20/T21), `by` the operator.
   | { readonly type: 'CancellationArbitrated'; readonly by: Operator; readonly decision: ArbitrationDecision; readonly reason: string; readonly requestedBy: Actor };
 
 export type TaskEventType = TaskEvent['type'];
