@@ -106,7 +106,9 @@ function loggerOptions(logger: AppDeps['logger']): FastifyServerOptions['logger'
 export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = false, commandWaitMs, policies = {}, idempotencyLeaseSeconds }: AppDeps): FastifyInstance {
   const app = Fastify({ logger: loggerOptions(logger), bodyLimit: MAX_BODY_BYTES, exposeHeadRoutes: false });
   const orders = createTaskOrderService({ db, client, taskQueue, ...(commandWaitMs === undefined ? {} : { commandWaitMs }), ...(policies.task ? { policy: policies.task } : {}) });
-  const payments = createPaymentsService({ db, orders });
+  /** Now in the workflows' clock: the sandbox clock in the sandbox (§9: every sandbox time), else the wall clock. */
+  const nowMs = clock ? () => clock.nowMs() : async () => Date.now();
+  const payments = createPaymentsService({ db, orders, nowMs });
 
   // Every route registered from here on — in this file, in finance-routes.ts, or anywhere later —
   // is recorded for the OpenAPI document, must declare its roles, and takes Idempotency-Key.
@@ -273,7 +275,6 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
 
   // ── Finance (SPEC §7) ──────────────────────────────────────────────────────────────────────
   registerFinanceRoutes(app, { db, workflows: temporalWorkflowOutcomes(client) });
-  const nowMs = clock ? () => clock.nowMs() : async () => Date.now();
   registerOpsRoutes(app, { db, ops: createOpsService({ db, client, nowMs }), orders });
   registerBoostRoutes(app, { db, client, taskQueue, nowMs, ...(policies.boost ? { policy: policies.boost } : {}) });
 

@@ -15,11 +15,18 @@ export type BalanceOutcome =
   | { readonly orderId: string; readonly outcome: 'already_paid' }
   | { readonly orderId: string; readonly outcome: 'not_paid'; readonly code: RejectionCode; readonly message: string };
 
-export function createPaymentsService({ db, orders }: { db: Db; orders: TaskOrderService }) {
+export interface PaymentsServiceDeps {
+  readonly db: Db;
+  readonly orders: TaskOrderService;
+  /** Now in the workflows' clock, so a top-up and the postings around it share one timeline (§9 sandbox). */
+  readonly nowMs: () => Promise<number>;
+}
+
+export function createPaymentsService({ db, orders, nowMs }: PaymentsServiceDeps) {
   /** L5: external money enters the client's account, once per paymentRef. */
   async function topUp(clientId: string, paymentRef: string, amountFen: bigint): Promise<{ created: boolean; balanceFen: bigint }> {
     try {
-      const result = await postTopUp(db, { clientId, paymentRef, amountFen }, new Date());
+      const result = await postTopUp(db, { clientId, paymentRef, amountFen }, new Date(await nowMs()));
       return { created: result === 'posted', balanceFen: await clientBalanceFen(db, clientId) };
     } catch (error) {
       if (error instanceof IdempotencyConflictError || error instanceof PaymentRefReusedError) {

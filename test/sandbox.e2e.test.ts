@@ -61,6 +61,19 @@ describe('SPEC §9 sandbox: the test clock', () => {
     expect([late.status, late.body.error.code]).toEqual([409, 'deadline_passed']);
   });
 
+  test('§9: a top-up is stamped with the sandbox clock, like the postings of the workflows around it', async () => {
+    await http(stack.baseUrl, 'POST', '/v1/sandbox/clock/advance', { days: 30 });
+    const clientId = `c-sbx-top-${Date.now()}`;
+    const before = Date.parse((await http(stack.baseUrl, 'GET', '/v1/sandbox/clock')).body.now);
+    const topUp = await http(stack.baseUrl, 'POST', `/v1/clients/${clientId}/top-ups`, { paymentRef: `top-${clientId}`, amountFen: 500 });
+    expect(topUp.status).toBe(201);
+    const after = Date.parse((await http(stack.baseUrl, 'GET', '/v1/sandbox/clock')).body.now);
+    const row = await stack.database.db.selectFrom('ledger_transactions').select('occurred_at').where('tx_id', 'like', `%top-${clientId}%`).executeTakeFirstOrThrow();
+    expect(row.occurred_at.getTime()).toBeGreaterThanOrEqual(before - 1000);
+    expect(row.occurred_at.getTime()).toBeLessThanOrEqual(after + 1000);
+    expect(before - Date.now()).toBeGreaterThan(29 * 86_400_000); // the sandbox clock is well ahead of the wall clock
+  });
+
   test('the clock refuses a malformed advance', async () => {
     for (const body of [{}, { hours: -1 }, { hours: 1.5 }, { weeks: 1 }, { days: 401 }]) {
       const response = await http(stack.baseUrl, 'POST', '/v1/sandbox/clock/advance', body);
