@@ -1,6 +1,6 @@
 import { PLATFORM_ACCOUNTS, clientAccount } from '../domain/ledger/accounts';
 import type { Db } from './connect';
-import { IdempotencyConflictError, translatePgError } from './errors';
+import { IdempotencyConflictError, pgError, translatePgError } from './errors';
 import { postLedgerTransaction, type PostingResult } from './ledger';
 
 export interface TopUp {
@@ -17,12 +17,8 @@ export interface TopUp {
 export async function postTopUp(db: Db, topUp: TopUp, occurredAt: Date): Promise<PostingResult> {
   const txId = `topup:${topUp.paymentRef}`;
   // A retry arrives later than the original, so it is the same top-up when its transfer is.
-  const existing = await db.selectFrom('ledger_transfers').select(['credit_account', 'amount_fen']).where('tx_id', '=', txId).execute();
-  if (existing.length > 0) {
-    const same = existing.length === 1 && existing[0]?.credit_account === clientAccount(topUp.clientId) && existing[0]?.amount_fen === topUp.amountFen;
-    if (same) return 'duplicate';
-    throw new IdempotencyConflictError(`top-up ${topUp.paymentRef} exists with another client or amount (L5)`);
-  }
+  const before = await sameAsStored(db, txId, topUp);
+  if (before) return before;
   try {
     return await db.transaction().execute((trx) =>
       postLedgerTransaction(
@@ -38,8 +34,23 @@ export async function postTopUp(db: Db, topUp: TopUp, occurredAt: Date): Promise
       ),
     );
   } catch (error) {
+    // The same top-up sent twice at once: the loser of the race finds the winner's row, stamped a
+    // moment apart (so its content hash differs): the same top-up is the same client and amount.
+    if (pgError(error).code === '23505' || error instanceof IdempotencyConflictError) {
+      const after = await sameAsStored(db, txId, topUp);
+      if (after) return after;
+    }
     throw translatePgError(error);
   }
+}
+
+/** 'duplicate' when this top-up is stored already; a conflict when its id holds another; else undefined. */
+async function sameAsStored(db: Db, txId: string, topUp: TopUp): Promise<'duplicate' | undefined> {
+  const existing = await db.selectFrom('ledger_transfers').select(['credit_account', 'amount_fen']).where('tx_id', '=', txId).execute();
+  if (existing.length === 0) return undefined;
+  const same = existing.length === 1 && existing[0]?.credit_account === clientAccount(topUp.clientId) && existing[0]?.amount_fen === topUp.amountFen;
+  if (same) return 'duplicate';
+  throw new IdempotencyConflictError(`top-up ${topUp.paymentRef} exists with another client or amount (L5)`);
 }
 
 export async function clientBalanceFen(db: Db, clientId: string): Promise<bigint> {

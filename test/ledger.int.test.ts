@@ -10,6 +10,7 @@ import type { LedgerTransaction } from '../domain/ledger/types';
 import { DEFAULT_TASK_POLICY, placementEvent } from '../domain/task-order';
 import { createTestDatabase, writeCounts, type TestDatabase } from './support/db';
 import { placement } from './support/fixtures';
+import { postTopUp } from '../db/top-ups';
 
 let database: TestDatabase;
 let app: Db; // the application's pool: role xingtu_app
@@ -435,5 +436,23 @@ describe('L3: exactly once', () => {
     const { rows } = await sql<{ prev_hash: string }>`select prev_hash from ledger_transactions where chain_seq = 1`.execute(app);
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) expect(row.prev_hash).toBe(GENESIS_HASH);
+  });
+});
+
+describe('L5/L3: the same top-up sent many times at once', () => {
+  test('10 identical top-ups at once → one posted, nine duplicates, one transaction; a racing different amount → IdempotencyConflictError', async () => {
+    const clientId = `c-race-${Date.now()}`;
+    const topUp = { clientId, paymentRef: `race-${clientId}`, amountFen: 700n };
+    const results = await Promise.all(Array.from({ length: 10 }, () => postTopUp(app, topUp, new Date())));
+    expect(results.filter((r) => r === 'posted')).toHaveLength(1);
+    expect(results.filter((r) => r === 'duplicate')).toHaveLength(9);
+    expect(await accountBalance(app, `client:${clientId}`)).toBe(700n);
+    const other = await Promise.all(
+      [1n, 2n].map((extra) => postTopUp(app, { ...topUp, paymentRef: `race2-${clientId}`, amountFen: 700n + extra }, new Date()).then(
+        (r) => r,
+        (e: unknown) => (e instanceof IdempotencyConflictError ? 'conflict' : String(e)),
+      )),
+    );
+    expect(other.sort()).toEqual(['conflict', 'posted']);
   });
 });
