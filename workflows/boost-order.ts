@@ -57,16 +57,6 @@ type BoostCommandBuilder = CommandBuilder<BoostOrderState, BoostCommand>;
 export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Promise<BoostOrderResult> {
   let viewsSignalled = false;
 
-  const order = createOrderRuntime<BoostOrderState, BoostEvent, BoostCommand>(
-    {
-      evolve: evolveBoost,
-      isTerminal: isBoostTerminal,
-      persist: (events, causation) => recordBoostEvents({ boostOrderId: terms.boostOrderId, events, causation }),
-      afterRecord: (state) => upsertSearchAttributes(boostOrderSearchAttributes(state)), // O3
-    },
-    decideBoost,
-  );
-
   /**
    * B4/B7: commands that schedule a refund carry the business calendar, read through an activity
    * (so a calendar change never alters a replay) and only when the state can use it.
@@ -75,6 +65,27 @@ export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Pr
     (when: BoostOrderState['status'], make: (calendar: Awaited<ReturnType<typeof loadBusinessCalendar>>) => BoostCommand): BoostCommandBuilder =>
     async (s) =>
       s.status === when ? make(await loadBusinessCalendar()) : undefined;
+
+  // ── Deadlines (B4, B6, B7) ───────────────────────────────────────────────────────────────────
+  const builders: Record<ReturnType<typeof pendingBoostDeadlines>[number]['kind'], BoostCommandBuilder> = {
+    publication: withCalendar('awaiting_publication', (calendar) => ({ type: 'publication_deadline', calendar })),
+    boost_period: () => ({ type: 'boost_period_deadline' }),
+    refund: () => ({ type: 'refund_deadline' }),
+  };
+  const nextDeadline = (state: BoostOrderState): DueDeadline<BoostOrderState, BoostCommand> | undefined => {
+    const deadline = pendingBoostDeadlines(state)[0];
+    return deadline && { kind: deadline.kind, atMs: deadline.atMs, command: builders[deadline.kind] };
+  };
+  const order = createOrderRuntime<BoostOrderState, BoostEvent, BoostCommand>(
+    {
+      evolve: evolveBoost,
+      isTerminal: isBoostTerminal,
+      persist: (events, causation) => recordBoostEvents({ boostOrderId: terms.boostOrderId, events, causation }),
+      afterRecord: (state) => upsertSearchAttributes(boostOrderSearchAttributes(state)), // O3
+    },
+    decideBoost,
+    nextDeadline,
+  );
 
   const view = (s: BoostOrderState): BoostOrderView => ({ state: s, deadlines: pendingBoostDeadlines(s) });
 
@@ -160,17 +171,8 @@ export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Pr
     await order.run(withCalendar('awaiting_publication', (calendar) => ({ type: 'task_cancelled', calendar })), 'task-order-facts:cancelled');
   }
 
-  // ── Deadlines (B4, B6, B7) and the evaluation (B6, B8) ───────────────────────────────────────
-  const builders: Record<ReturnType<typeof pendingBoostDeadlines>[number]['kind'], BoostCommandBuilder> = {
-    publication: withCalendar('awaiting_publication', (calendar) => ({ type: 'publication_deadline', calendar })),
-    boost_period: () => ({ type: 'boost_period_deadline' }),
-    refund: () => ({ type: 'refund_deadline' }),
-  };
-  const nextDeadline = (state: BoostOrderState): DueDeadline<BoostOrderState, BoostCommand> | undefined => {
-    const deadline = pendingBoostDeadlines(state)[0];
-    return deadline && { kind: deadline.kind, atMs: deadline.atMs, command: builders[deadline.kind] };
-  };
-  const final = await order.untilClosed(nextDeadline, async (state) => {
+  // ── The deadline loop and the evaluation (B6, B8) ────────────────────────────────────────────
+  const final = await order.untilClosed(async (state) => {
     if (state.status !== 'evaluating') return false;
     // B8: no count yet; the API signals viewsUpdated when stats arrive. No polling.
     if (!(await evaluate())) await condition(() => viewsSignalled || order.state?.status !== 'evaluating');

@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition } from '@temporalio/workflow';
+import { allHandlersFinished, condition, patched } from '@temporalio/workflow';
 import { reject, type Rejection } from '../domain/errors';
 import { stopForOpsOnConflict } from './workflow-support';
 
@@ -71,7 +71,16 @@ export interface DueDeadline<S, C> {
   readonly command: CommandBuilder<S, C>;
 }
 
-export function createOrderRuntime<S extends { readonly version: number }, E, C>(kind: OrderKind<S, E>, decide: (state: S, command: C, nowMs: number) => DecisionOf<E>) {
+export type NextDeadline<S, C> = (state: S) => DueDeadline<S, C> | undefined;
+
+/** At most this many overdue deadlines are caught up before one command (each changes the state). */
+const MAX_CATCH_UP = 8;
+
+export function createOrderRuntime<S extends { readonly version: number }, E, C>(
+  kind: OrderKind<S, E>,
+  decide: (state: S, command: C, nowMs: number) => DecisionOf<E>,
+  nextDeadline: NextDeadline<S, C>,
+) {
   let state: S | undefined;
   /** undefined: placement not decided yet; null: placed; a rejection: not placed (nothing written). */
   let placement: Rejection | null | undefined;
@@ -93,18 +102,41 @@ export function createOrderRuntime<S extends { readonly version: number }, E, C>
   /**
    * Builds `build`'s command on the current state, decides it at workflow time and records its
    * events, alone. A refusal is returned (nothing written); undefined means applied or nothing to do.
+   * A deadline already due at that time fires first (SPEC §1: an action after its deadline is
+   * refused), even when its timer has not been delivered yet (a worker was killed, the server
+   * restarted): the outcome depends on workflow time, not on when a timer reached the worker.
    */
   function run(build: CommandBuilder<S, C>, causation: string): Promise<Rejection | undefined> {
     return mutex.runExclusive(async () => {
       if (!state) return reject('invalid_state', 'the order is not placed yet');
       const now = Date.now(); // the decision's time: before any activity the command needs
-      const command = await build(state);
-      if (command === undefined) return undefined;
-      const decision = decide(state, command, now);
-      if (!decision.ok) return decision.rejection;
-      await record(decision.events, causation, now);
-      return undefined;
+      await fireOverdue(now);
+      return decideAndRecord(state, build, causation, now);
     });
+  }
+
+  async function decideAndRecord(current: S, build: CommandBuilder<S, C>, causation: string, now: number): Promise<Rejection | undefined> {
+    const command = await build(current);
+    if (command === undefined) return undefined;
+    const decision = decide(current, command, now);
+    if (!decision.ok) return decision.rejection;
+    await record(decision.events, causation, now);
+    return undefined;
+  }
+
+  /**
+   * Fires the deadlines due at `now` (in the lock). Only runs that reach this with a deadline due
+   * take the patch, so histories recorded before it replay as they were (the command first).
+   */
+  async function fireOverdue(now: number): Promise<void> {
+    for (let i = 0; i < MAX_CATCH_UP && state && !kind.isTerminal(state); i += 1) {
+      const deadline = nextDeadline(state);
+      if (!deadline || deadline.atMs > now || !patched('deadlines-before-commands')) return;
+      const version = state.version;
+      const rejection = await decideAndRecord(state, deadline.command, `timer:${deadline.kind}`, now);
+      if (rejection) throw new Error(`the ${deadline.kind} deadline was refused: ${rejection.code} ${rejection.message}`);
+      if (state.version === version) return; // the deadline had nothing to do
+    }
   }
 
   /** The decider's verdict on `command` now, for an Update's validator (nothing is recorded). */
@@ -144,17 +176,18 @@ export function createOrderRuntime<S extends { readonly version: number }, E, C>
    * `step` lets a kind take over a state with work of its own (B6 evaluation); it returns true
    * when it did. Returns the final state once the order is closed and every handler has finished.
    */
-  async function untilClosed(nextDeadline: (s: S) => DueDeadline<S, C> | undefined, step?: (s: S) => Promise<boolean>): Promise<S> {
+  async function untilClosed(step?: (s: S) => Promise<boolean>): Promise<S> {
     while (state && !kind.isTerminal(state)) {
       if (step && (await step(state))) continue;
       const deadline = nextDeadline(state);
       const seenVersion = state.version;
       const changed = await condition(() => state?.version !== seenVersion, deadline ? Math.max(deadline.atMs - Date.now(), 1) : undefined);
       if (changed || !deadline) continue;
-      const rejection = await run((s) => {
-        const current = nextDeadline(s);
-        return current && current.kind === deadline.kind && current.atMs === deadline.atMs ? deadline.command(s) : undefined;
-      }, `timer:${deadline.kind}`);
+      const rejection = await mutex.runExclusive(async () => {
+        const current = state && nextDeadline(state);
+        if (!state || !current || current.kind !== deadline.kind || current.atMs !== deadline.atMs) return undefined; // a command beat it
+        return decideAndRecord(state, current.command, `timer:${deadline.kind}`, Date.now());
+      });
       // A due deadline the decider refuses is a bug, not a race: fail the task for ops (O1).
       if (rejection) throw new Error(`the ${deadline.kind} deadline was refused: ${rejection.code} ${rejection.message}`);
     }

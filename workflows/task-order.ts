@@ -59,6 +59,10 @@ export async function taskOrderWorkflow({ placement, policy }: TaskOrderInput): 
       },
     },
     decide,
+    (state) => {
+      const deadline = nextDeadline(state);
+      return deadline && { kind: deadline.kind, atMs: deadline.atMs, command: () => ({ type: `${deadline.kind}_deadline` }) as DeadlineCommand };
+    },
   );
 
   /**
@@ -147,9 +151,6 @@ export async function taskOrderWorkflow({ placement, policy }: TaskOrderInput): 
   }
 
   // Deadlines (T6 …): sleep until the next one or until a command changes the state.
-  const final = await order.untilClosed((state) => {
-    const deadline = nextDeadline(state);
-    return deadline && { kind: deadline.kind, atMs: deadline.atMs, command: () => ({ type: `${deadline.kind}_deadline` }) as DeadlineCommand };
-  });
+  const final = await order.untilClosed();
   return { placed: true, final };
 }
