@@ -47,6 +47,11 @@ export class Mutex {
     }
   }
 
+  /** No holder and no waiter: the state is the one the next command will be decided on. */
+  get idle(): boolean {
+    return this.serving === this.issued;
+  }
+
   private advance(): void {
     this.serving += 1;
     while (this.abandoned.delete(this.serving)) this.serving += 1;
@@ -139,8 +144,14 @@ export function createOrderRuntime<S extends { readonly version: number }, E, C>
     }
   }
 
-  /** The decider's verdict on `command` now, for an Update's validator (nothing is recorded). */
+  /**
+   * The decider's verdict on `command` now, for an Update's validator (nothing is recorded). Only
+   * while nothing holds or waits for the lock: otherwise the state here is older than the one the
+   * command will be decided on (a command before it is being recorded, its activity's completion
+   * maybe not delivered yet), so the handler decides it in turn, and refuses it there if it must.
+   */
   function check(command: C): Rejection | undefined {
+    if (!mutex.idle) return undefined;
     if (!state) return reject('invalid_state', 'the order is not placed yet');
     const decision = decide(state, command, Date.now());
     return decision.ok ? undefined : decision.rejection;
