@@ -1,0 +1,305 @@
+/**
+ * The run's global invariants (SPEC §10 "Proof"), checked after quiescence against the API, the
+ * database (as its owner, read only) and the exchanges recorded during the run. Each returns its
+ * violations and a few counts for the report line; none changes anything.
+ */
+import pg from 'pg';
+import type { FaultRecord } from './faults';
+import type { UnexpectedExit } from './stack';
+import type { Exchange, LifecycleRecord, SimHttp, Violation } from './types';
+
+export interface InvariantResult {
+  readonly name: string;
+  readonly violations: readonly Violation[];
+  /** What was checked, for the report line. */
+  readonly counts: string;
+}
+
+const MAX_VIOLATIONS_PER_INVARIANT = 200;
+
+const violation = (invariant: string, message: string, orderId?: string): Violation => ({ invariant, message, ...(orderId === undefined ? {} : { orderId }) });
+
+function capped(list: Violation[]): Violation[] {
+  if (list.length <= MAX_VIOLATIONS_PER_INVARIANT) return list;
+  const first = list[0] as Violation;
+  return [...list.slice(0, MAX_VIOLATIONS_PER_INVARIANT), violation(first.invariant, `… and ${list.length - MAX_VIOLATIONS_PER_INVARIANT} more`)];
+}
+
+/** A read-only view of the application database as its owner (never the app's role, never `sim-…`). */
+export function checksPool(ownerDatabaseUrl: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: ownerDatabaseUrl, max: 2, application_name: 'checks', connectionTimeoutMillis: 10_000 });
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+// ── model ────────────────────────────────────────────────────────────────────────────────────
+
+export async function checkModel(
+  records: readonly LifecycleRecord[],
+  http: SimHttp,
+  checkLifecycle: (record: LifecycleRecord, http: SimHttp) => Promise<Violation[]>,
+): Promise<InvariantResult> {
+  const found: Violation[] = [];
+  let orders = 0;
+  for (const record of records) {
+    orders += record.taskOrderIds.length + record.boostOrderIds.length;
+    try {
+      found.push(...(await checkLifecycle(record, http)));
+    } catch (error) {
+      found.push(violation('model', `checkLifecycle(${record.label}) threw: ${error instanceof Error ? error.stack ?? error.message : String(error)}`));
+    }
+  }
+  return { name: 'model', violations: capped(found), counts: `${records.length} lifecycles, ${orders} orders` };
+}
+
+// ── stuck ────────────────────────────────────────────────────────────────────────────────────
+
+interface StuckEntry {
+  readonly orderId: string;
+  readonly kind: string;
+  readonly reason: string;
+  readonly detail?: string;
+  readonly lastFailure?: string;
+}
+
+export async function checkStuck(records: readonly LifecycleRecord[], http: SimHttp): Promise<InvariantResult> {
+  const name = 'stuck';
+  const answer = await http.call('GET', '/v1/ops/stuck', undefined, { role: 'ops' });
+  if (answer.status !== 200) return { name, violations: [violation(name, `GET /v1/ops/stuck answered ${answer.status}: ${short(answer.response)}`)], counts: 'no list' };
+  const entries = ((answer.response as { entries?: StuckEntry[] }).entries ?? []) as StuckEntry[];
+  const owner = new Map<string, LifecycleRecord>();
+  for (const record of records) for (const id of [...record.taskOrderIds, ...record.boostOrderIds]) owner.set(id, record);
+  const found: Violation[] = [];
+  let expected = 0;
+  for (const entry of entries) {
+    const record = owner.get(entry.orderId);
+    // sim/types.ts LifecycleRecord.expectedStuck: any other entry of the lifecycle's orders is a finding.
+    const allowed = (record?.expectedStuck ?? []).filter((e) => e.orderId === entry.orderId).flatMap((e) => e.reasons);
+    if (allowed.includes(entry.reason)) {
+      expected += 1;
+      continue;
+    }
+    const why = record ? `its model expects ${allowed.length ? allowed.join(', ') : 'no stuck entry'}` : 'no lifecycle owns this order';
+    found.push(violation(name, `${entry.kind} order on the stuck list: ${entry.reason} (${entry.lastFailure ?? entry.detail ?? ''}); ${why}`, entry.orderId));
+  }
+  return { name, violations: capped(found), counts: `${entries.length} entries, ${expected} expected by the model` };
+}
+
+// ── ledger exactly once ──────────────────────────────────────────────────────────────────────
+
+/** Each ledger kind and the event that posts it (domain/task-order/ledger.ts, domain/boost/ledger.ts). */
+const KIND_OF_EVENT: Record<string, { kind: string; amount: (payload: Record<string, unknown>) => bigint }> = {
+  TaskOrderPlaced: { kind: 'placement_payment', amount: (p) => fen(p.paidFen) },
+  BalancePaid: { kind: 'balance_payment', amount: (p) => fen(p.amountFen) },
+  TaskOrderCancelled: { kind: 'cancellation_settlement', amount: (p) => fen(p.refundFen) + fen(p.creatorFen) + fen(p.serviceFeeFen) + fen(p.forfeitedFen) },
+  TaskOrderCompleted: { kind: 'completion_settlement', amount: (p) => fen(p.creatorFen) + fen(p.serviceFeeFen) },
+  BoostOrdered: { kind: 'boost_payment', amount: (p) => fen(p.boostFeeFen) },
+  BoostEvaluated: { kind: 'boost_premium', amount: (p) => fen(p.platformKeepsFen) },
+  RefundPosted: { kind: 'boost_refund', amount: (p) => fen(p.amountFen) },
+};
+const EVENT_OF_KIND = Object.fromEntries(Object.entries(KIND_OF_EVENT).map(([event, { kind }]) => [kind, event]));
+
+export async function checkLedger(pool: pg.Pool, http: SimHttp, exchanges: readonly Exchange[]): Promise<InvariantResult> {
+  const name = 'ledger exactly once';
+  const found: Violation[] = [];
+  const add = (message: string, orderId?: string) => found.push(violation(name, message, orderId));
+
+  const { rows: txs } = await pool.query<{ tx_id: string; kind: string; order_id: string | null; amount: string }>(
+    `select t.tx_id, t.kind, t.order_id, coalesce(sum(r.amount_fen), 0)::text as amount
+       from ledger_transactions t left join ledger_transfers r on r.tx_id = t.tx_id group by t.tx_id, t.kind, t.order_id`,
+  );
+  const txIds = new Map<string, number>();
+  for (const tx of txs) txIds.set(tx.tx_id, (txIds.get(tx.tx_id) ?? 0) + 1);
+  for (const [txId, n] of txIds) if (n > 1) add(`transaction ${txId} is stored ${n} times`);
+
+  // One posting of each kind per order (a settlement, cancellation or completion, at most once).
+  const perOrder = new Map<string, number>();
+  for (const tx of txs) {
+    if (!tx.order_id || !EVENT_OF_KIND[tx.kind]) continue;
+    const key = `${tx.order_id}\u0000${tx.kind.endsWith('_settlement') ? 'settlement' : tx.kind}`;
+    perOrder.set(key, (perOrder.get(key) ?? 0) + 1);
+  }
+  for (const [key, n] of perOrder) {
+    if (n > 1) {
+      const [orderId, kind] = key.split('\u0000') as [string, string];
+      add(`${n} ${kind} postings for one order`, orderId);
+    }
+  }
+
+  // Every order posting belongs to the event it is derived from (L3), and every event that moves money has its posting.
+  const { rows: events } = await pool.query<{ order_id: string; version: number; type: string; payload: Record<string, unknown> }>(
+    `select order_id, version, type, payload from order_events where type = any($1)`,
+    [Object.keys(KIND_OF_EVENT)],
+  );
+  const eventAt = new Map(events.map((e) => [`${e.order_id}@${e.version}`, e]));
+  for (const tx of txs) {
+    const m = /^(task|boost):(.+):v(\d+):([a-z_]+)$/.exec(tx.tx_id);
+    if (!m) continue; // top-ups and others: not an order's posting
+    const [, kindOfOrder, id, version, kind] = m as unknown as [string, string, string, string, string];
+    const stream = kindOfOrder === 'boost' ? `boost:${id}` : id;
+    const event = eventAt.get(`${stream}@${version}`);
+    if (!event) add(`posting ${tx.tx_id} has no event at version ${version}`, id);
+    else if (EVENT_OF_KIND[kind] !== event.type) add(`posting ${tx.tx_id} (${kind}) sits on a ${event.type} event`, id);
+  }
+  let postings = 0;
+  for (const event of events) {
+    const spec = KIND_OF_EVENT[event.type];
+    if (!spec) continue;
+    const isBoost = event.order_id.startsWith('boost:');
+    const id = isBoost ? event.order_id.slice('boost:'.length) : event.order_id;
+    const txId = `${isBoost ? 'boost' : 'task'}:${id}:v${event.version}:${spec.kind}`;
+    if (txIds.has(txId)) postings += 1;
+    else if (spec.amount(event.payload) > 0n) add(`${event.type} (v${event.version}) moved money but ${txId} is not in the ledger`, id);
+  }
+
+  // Every top-up the API confirmed is credited exactly once, with its amount.
+  const amounts = new Map(txs.map((tx) => [tx.tx_id, BigInt(tx.amount)]));
+  let topUps = 0;
+  for (const exchange of exchanges) {
+    const m = /^\/v1\/clients\/([^/]+)\/top-ups$/.exec(exchange.path);
+    if (!m || exchange.method !== 'POST' || (exchange.status !== 200 && exchange.status !== 201)) continue;
+    const body = exchange.body as { paymentRef?: string; amountFen?: number } | undefined;
+    if (!body?.paymentRef) continue;
+    topUps += 1;
+    const amount = amounts.get(`topup:${body.paymentRef}`);
+    if (amount === undefined) add(`top-up ${body.paymentRef} was confirmed (${exchange.status}) but is not in the ledger`);
+    else if (amount !== BigInt(body.amountFen ?? -1)) add(`top-up ${body.paymentRef} is in the ledger with ${amount} fen, confirmed with ${String(body.amountFen)}`);
+  }
+
+  // F2: the trial balance sums to zero, over every transaction.
+  const balance = await http.call('GET', '/v1/ledger/trial-balance', undefined, { role: 'finance' });
+  const tb = balance.response as { totalFen?: number; balanced?: boolean; transactions?: number } | undefined;
+  if (balance.status !== 200) add(`GET /v1/ledger/trial-balance answered ${balance.status}: ${short(balance.response)}`);
+  else {
+    if (tb?.totalFen !== 0 || tb.balanced !== true) add(`trial balance: total ${String(tb?.totalFen)} fen, balanced ${String(tb?.balanced)}`);
+    if (tb?.transactions !== txs.length) add(`trial balance counts ${String(tb?.transactions)} transactions, the database has ${txs.length}`);
+  }
+  return {
+    name,
+    violations: capped(found),
+    counts: `${txs.length} transactions, ${postings} order postings, ${topUps} top-ups confirmed, trial balance total ${String(tb?.totalFen)}`,
+  };
+}
+
+// ── audit ────────────────────────────────────────────────────────────────────────────────────
+
+export async function checkAudit(http: SimHttp): Promise<InvariantResult> {
+  const name = 'audit clean';
+  const answer = await http.call('GET', '/v1/ledger/audit', undefined, { role: 'finance' });
+  if (answer.status !== 200) return { name, violations: [violation(name, `GET /v1/ledger/audit answered ${answer.status}: ${short(answer.response)}`)], counts: 'no report' };
+  const report = answer.response as {
+    ok: boolean;
+    checkedTransactions: number;
+    checkedOrders: number;
+    reconciledOrders: number;
+    workflows: { compared: number; running: number; unavailable: number; skipped?: string };
+    discrepancyCount: number;
+    discrepancies: Array<{ kind: string; message: string; orderId?: string }>;
+  };
+  const found: Violation[] = report.discrepancies.map((d) => violation(name, `${d.kind}: ${d.message}`, d.orderId));
+  if (!report.ok && found.length === 0) found.push(violation(name, `the audit is not ok (${report.discrepancyCount} discrepancies)`));
+  if (report.workflows.skipped) found.push(violation(name, `L6 against the workflows was skipped: ${report.workflows.skipped}`));
+  if (report.workflows.unavailable > 0) found.push(violation(name, `${report.workflows.unavailable} closed orders' workflows could not be asked (Temporal is up)`));
+  return {
+    name,
+    violations: capped(found),
+    counts: `${report.checkedTransactions} transactions, ${report.checkedOrders} orders (${report.reconciledOrders} reconciled), workflows compared ${report.workflows.compared}, running ${report.workflows.running}, unavailable ${report.workflows.unavailable}, ${report.discrepancyCount} discrepancies`,
+  };
+}
+
+// ── notifications ────────────────────────────────────────────────────────────────────────────
+
+export async function checkNotifications(pool: pg.Pool): Promise<InvariantResult> {
+  const name = 'notifications once';
+  const found: Violation[] = [];
+  const { rows: twice } = await pool.query<{ order_id: string; event_version: number; kind: string; recipient: string; n: number }>(
+    `select order_id, event_version, kind, recipient_type || ':' || recipient_id as recipient, count(*)::int as n
+       from notifications group by 1, 2, 3, 4 having count(*) > 1 order by 1, 2 limit 500`,
+  );
+  for (const row of twice) found.push(violation(name, `${row.n} "${row.kind}" notifications to ${row.recipient} for event v${row.event_version}`, row.order_id));
+  const { rows: orphans } = await pool.query<{ order_id: string; event_version: number; kind: string }>(
+    `select n.order_id, n.event_version, n.kind from notifications n
+       where not exists (select 1 from order_events e where e.order_id = n.order_id and e.version = n.event_version) limit 500`,
+  );
+  for (const row of orphans) found.push(violation(name, `"${row.kind}" notification for v${row.event_version}, an event that does not exist`, row.order_id));
+  const { rows } = await pool.query<{ notifications: number; events: number }>(
+    `select (select count(*) from notifications)::int as notifications, (select count(distinct (order_id, event_version)) from notifications)::int as events`,
+  );
+  return { name, violations: capped(found), counts: `${rows[0]?.notifications ?? 0} notifications for ${rows[0]?.events ?? 0} events` };
+}
+
+// ── HTTP statuses against the fault windows ──────────────────────────────────────────────────
+
+/** When a status is explained by a fault: from its start to its recovery plus `graceMs` (clients reconnecting). */
+export interface StatusWindow {
+  readonly kind: string;
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+export function statusWindows(records: readonly FaultRecord[], graceMs: number): StatusWindow[] {
+  return records.map((r) => ({ kind: r.kind, fromMs: r.startedAtMs - 250, toMs: r.recoveredAtMs + graceMs }));
+}
+
+/**
+ * SPEC §8: never a 500 (nor any 5xx but 503); a 503 only while a dependency is down or coming
+ * back (a fault's window); no answer at all only while the API itself restarts (otherwise a
+ * request hung past the client's timeout, or the API dropped it).
+ */
+export function checkStatuses(exchanges: readonly Exchange[], windows: readonly StatusWindow[], labelOf: (e: Exchange) => string | undefined = () => undefined): InvariantResult {
+  const name = 'no 5xx but 503 in faults';
+  const found: Violation[] = [];
+  const overlaps = (e: Exchange, kinds?: readonly string[]) =>
+    windows.some((w) => (!kinds || kinds.includes(w.kind)) && e.startedAtMs <= w.toMs && e.endedAtMs >= w.fromMs);
+  const byStatus = new Map<number, number>();
+  for (const e of exchanges) {
+    byStatus.set(e.status, (byStatus.get(e.status) ?? 0) + 1);
+    const where = `${e.method} ${e.path} at ${new Date(e.startedAtMs).toISOString()} (${e.endedAtMs - e.startedAtMs} ms)`;
+    const add = (message: string) => {
+      const label = labelOf(e);
+      found.push({ ...violation(name, `${message} for ${where}: ${short(e.response)}`, orderIdOf(e.path)), ...(label ? { step: label } : {}) });
+    };
+    if (e.status >= 500 && e.status !== 503) add(`${e.status}`);
+    else if (e.status === 503 && !overlaps(e)) add('503 outside any fault window');
+    else if (e.status === 0 && !overlaps(e, ['api-kill'])) add('no answer outside an API restart');
+  }
+  const counts = [...byStatus.entries()].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`).join(' ');
+  return { name, violations: capped(found), counts: `${exchanges.length} exchanges: ${counts}` };
+}
+
+// ── processes ────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * SPEC §10: no process exits because a dependency went away; every fault's component came back;
+ * and no process logged an unhandled rejection (platform/process-safety.ts keeps the process alive
+ * but calls it a bug: `bugLines` are those lines of the processes' logs).
+ */
+export function checkProcesses(exits: readonly UnexpectedExit[], faults: readonly FaultRecord[], bugLines: readonly string[] = []): InvariantResult {
+  const name = 'no process died';
+  const found: Violation[] = exits.map((e) => violation(name, `${e.name} exited by itself at ${new Date(e.atMs).toISOString()} (code ${e.code}, signal ${e.signal})`));
+  for (const f of faults) if (f.error) found.push(violation(name, `fault ${f.kind} at ${new Date(f.startedAtMs).toISOString()} did not recover: ${f.error}`));
+  for (const line of bugLines.slice(0, 50)) found.push(violation(name, line));
+  return {
+    name,
+    violations: found,
+    counts: `${exits.length} unexpected exits, ${faults.filter((f) => f.error).length} failed recoveries, ${bugLines.length} unhandled rejections logged`,
+  };
+}
+
+// ── helpers ──────────────────────────────────────────────────────────────────────────────────
+
+function fen(value: unknown): bigint {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
+  if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
+  return 0n;
+}
+
+function orderIdOf(path: string): string | undefined {
+  return /^\/v1\/(?:task-orders|boost-orders|ops\/orders)\/([^/?]+)/.exec(path)?.[1];
+}
+
+export function short(value: unknown, max = 300): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

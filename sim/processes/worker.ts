@@ -1,0 +1,44 @@
+/**
+ * A simulation worker process: the product's `createWorker` (worker/create-worker.ts) on a
+ * workflow bundle the simulation built once (so a restarted worker is polling within seconds).
+ * Only the simulation starts it (sim/stack.ts); several run at once.
+ *
+ * Env: DATABASE_URL, TEMPORAL_ADDRESS, TASK_QUEUE, SIM_WORKFLOW_BUNDLE (path of the bundle's code;
+ * its source map next to it, `.map`), SIM_WORKER_NAME.
+ */
+import { readFileSync } from 'node:fs';
+import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { createDb } from '../../db/connect';
+import { logUnhandledRejections } from '../../platform/process-safety';
+import { createWorker } from '../../worker/create-worker';
+import { exitWithParent, log, ready, required, retrying } from './common';
+
+async function main(): Promise<void> {
+  exitWithParent();
+  const name = process.env.SIM_WORKER_NAME || `worker-${process.pid}`;
+  Runtime.install({
+    logger: new DefaultLogger('WARN'),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+  });
+  const bundlePath = required('SIM_WORKFLOW_BUNDLE');
+  const workflowBundle = { code: readFileSync(bundlePath, 'utf8'), sourceMap: readFileSync(`${bundlePath}.map`, 'utf8') };
+  // Wired as the standalone worker (worker/main.ts) is, so the simulation tests what production runs.
+  logUnhandledRejections((message) => console.error(message));
+  const db = createDb({ connectionString: required('DATABASE_URL'), onConnectionError: (error) => console.warn(`[postgres] connection lost: ${error.message}`) });
+  const address = required('TEMPORAL_ADDRESS');
+  const connection = await retrying('Temporal', () => NativeConnection.connect({ address }));
+  const taskQueue = required('TASK_QUEUE');
+  const worker = await createWorker({ connection, namespace: process.env.TEMPORAL_NAMESPACE || 'default', taskQueue, db, workflowBundle });
+  const running = worker.run(); // resolves after SIGINT/SIGTERM (the SDK installs the handlers)
+  log(name, `polling ${taskQueue} on ${address} (pid ${process.pid})`);
+  ready();
+  await running;
+  await connection.close();
+  await db.destroy();
+  log(name, 'stopped');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
