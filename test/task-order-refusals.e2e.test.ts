@@ -75,6 +75,14 @@ test('T9, T10, T15 after acceptance: price rules and wrong-state commands → th
   ]);
 });
 
+test('T9 §1: price_out_of_range names the allowed range as integer amounts', async () => {
+  const p = placement({ paymentMode: 'deposit', priceFen: 99_999n });
+  await post('/v1/task-orders', placementBody(p));
+  const refused = await post(`/v1/task-orders/${p.orderId}/accept`, { actor: { type: 'creator', id: p.creatorId }, newPriceFen: 79_999 });
+  expect(refused.status).toBe(409);
+  expect(refused.body.error).toMatchObject({ code: 'price_out_of_range', details: { minFen: 80_000, maxFen: 119_998 } });
+});
+
 test('T10: after the balance is paid the price is locked', async () => {
   const p = placement({ paymentMode: 'deposit' });
   await post('/v1/task-orders', placementBody(p));

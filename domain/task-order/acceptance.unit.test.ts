@@ -55,7 +55,7 @@ describe('acceptance (T6–T9, T11)', () => {
 
   test('T9: rejects one fen above the upper bound (119999) with price_out_of_range, the order still awaits acceptance', () => {
     const rejection = rejectionOf(deposit.when({ type: 'accept', actor: CREATOR, newPriceFen: 119_999n }, T0 + HOUR));
-    expect(rejection).toMatchObject({ code: 'price_out_of_range', details: { minFen: '80000', maxFen: '119998' } });
+    expect(rejection).toMatchObject({ code: 'price_out_of_range', details: { minFen: 80_000n, maxFen: 119_998n } });
     expect(deposit.state.status).toBe('awaiting_acceptance');
   });
 

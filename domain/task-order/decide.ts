@@ -225,8 +225,8 @@ function decideAccept(state: TaskOrderState, by: Actor, newPriceFen: bigint | un
     const { minFen, maxFen } = priceChangeRange(previousPriceFen, state.policy);
     if (newPriceFen < minFen || newPriceFen > maxFen) {
       return no(reject('price_out_of_range', `the new price must be between ${minFen} and ${maxFen} fen (T9)`, {
-        minFen: minFen.toString(),
-        maxFen: maxFen.toString(),
+        minFen, // §1: amounts are integers named …Fen, in details too
+        maxFen,
       }));
     }
     priceFen = newPriceFen;
