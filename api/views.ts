@@ -15,7 +15,8 @@ export function taskOrderJson(row: TaskOrderRow) {
     originalPriceFen: state.originalPriceFen,
     serviceFeeFen: row.service_fee_fen,
     depositFen: state.depositFen,
-    paidInFen: row.paid_in_fen,
+    paidInFen: paidInFen(state),
+    escrowFen: row.paid_in_fen,
     balanceDueFen: state.status === 'awaiting_balance' ? balanceDueFen(state) : 0n,
     cancelReason: row.cancel_reason,
     acceptedAt: iso(state.acceptedAt),
@@ -31,6 +32,17 @@ export function taskOrderJson(row: TaskOrderRow) {
     version: row.version,
     updatedAt: row.updated_at.toISOString(),
   };
+}
+
+/**
+ * Everything the client paid into the order (L6). While it is open that is what its escrow holds;
+ * once closed the escrow is 0 and the settlement says where all of it went (paid in = refunded +
+ * creator payout + platform revenue), so the settlement's parts add up to it.
+ */
+function paidInFen(state: TaskOrderState): bigint {
+  const s = state.settlement;
+  if (!s) return state.paidInFen;
+  return s.refundFen + s.creatorFen + s.serviceFeeFen + s.forfeitedFen;
 }
 
 /** A line of the task list: id, title, client, industry, amount, created at, expected publish time, status. */

@@ -424,7 +424,8 @@ function diffTask(t: TaskM, v: Json): string[] {
   same('originalPriceFen', num(v.originalPriceFen), t.originalPriceFen);
   same('serviceFeeFen', num(v.serviceFeeFen), feeOf(t));
   same('depositFen', num(v.depositFen), t.depositFen);
-  same('paidInFen', num(v.paidInFen), t.escrowFen);
+  same('paidInFen', num(v.paidInFen), t.paidInFen);
+  same('escrowFen', num(v.escrowFen), t.escrowFen);
   same('balanceDueFen', num(v.balanceDueFen), balanceDue(t));
   same('uploads', v.uploads, t.uploads);
   if (!isClosed(t)) {

@@ -27,7 +27,7 @@ describe('SPEC §9 sandbox: the test clock', () => {
       await new Promise((r) => setTimeout(r, 100));
       order = await http(stack.baseUrl, 'GET', `/v1/task-orders/${p.orderId}`);
     }
-    expect(order.body).toMatchObject({ status: 'cancelled', cancelReason: 'not_accepted_in_time', paidInFen: 0 });
+    expect(order.body).toMatchObject({ status: 'cancelled', cancelReason: 'not_accepted_in_time', paidInFen: 110_000, escrowFen: 0 });
     const refund = await stack.database.db
       .selectFrom('ledger_transfers')
       .selectAll()
@@ -44,7 +44,7 @@ describe('SPEC §9 sandbox: the test clock', () => {
     await http(stack.baseUrl, 'POST', `/v1/task-orders/${p.orderId}/accept`, { actor: { type: 'creator', id: p.creatorId } });
     await http(stack.baseUrl, 'POST', '/v1/sandbox/clock/advance', { days: 7, minutes: 1 });
     const order = await eventually(p.orderId, (o) => o.status === 'cancelled');
-    expect(order).toMatchObject({ cancelReason: 'balance_not_paid', paidInFen: 0, settlement: { forfeitedFen: 10_000, refundFen: 0, creatorFen: 0 } });
+    expect(order).toMatchObject({ cancelReason: 'balance_not_paid', paidInFen: 10_000, escrowFen: 0, settlement: { forfeitedFen: 10_000, refundFen: 0, creatorFen: 0 } });
     const late = await http(stack.baseUrl, 'POST', `/v1/task-orders/${p.orderId}/pay-balance`, { actor: { type: 'client', id: p.clientId }, funding: { source: 'account' } });
     expect([late.status, late.body.error.code]).toEqual([409, 'deadline_passed']);
   });

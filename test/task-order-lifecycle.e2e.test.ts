@@ -57,7 +57,7 @@ describe('task-order lifecycle through the HTTP API', () => {
     expect(await ok(`${o}/videos`, { actor: creator, videoUrl: 'https://cdn.example.com/draft-2.mp4' })).toMatchObject({ status: 'in_review', uploads: 2 });
     expect(await ok(`${o}/reviews`, { actor: client, decision: 'approve' })).toMatchObject({ status: 'approved' });
     const done = await ok(`${o}/publish`, { actor: creator, videoId: `v-${p.orderId}`, publishedAt: new Date().toISOString() });
-    expect(done).toMatchObject({ status: 'completed', paidInFen: 0, settlement: { creatorFen: 100_000, serviceFeeFen: 10_000, refundFen: 0 } });
+    expect(done).toMatchObject({ status: 'completed', paidInFen: 110_000, escrowFen: 0, settlement: { creatorFen: 100_000, serviceFeeFen: 10_000, refundFen: 0 } });
 
     const b = await balances(stack.database.db, accountsOf(p.orderId, clientId, p.creatorId));
     expect({ ...b, serviceFees: b.serviceFees! - servicePlatformBefore }).toEqual({ client: 0n, creator: 100_000n, escrow: 0n, serviceFees: 10_000n });

@@ -134,7 +134,7 @@ describe('task orders through the HTTP API (dev server + worker + Postgres)', ()
     const p = placement();
     await post('/v1/task-orders', placementBody(p));
     const cancelled = await post(`/v1/task-orders/${p.orderId}/cancel`, { actor: { type: 'client', id: p.clientId }, reason: 'changed plans' });
-    expect(cancelled.body).toMatchObject({ status: 'cancelled', cancelReason: 'cancelled_by_client_before_acceptance', paidInFen: 0 });
+    expect(cancelled.body).toMatchObject({ status: 'cancelled', cancelReason: 'cancelled_by_client_before_acceptance', paidInFen: 110_000, escrowFen: 0 });
     const again = await post(`/v1/task-orders/${p.orderId}/accept`, { actor: { type: 'creator', id: p.creatorId } });
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('invalid_state');
