@@ -61,7 +61,10 @@ export function createPaymentsService({ db, orders, nowMs }: PaymentsServiceDeps
     if (before?.balancePaidAt !== undefined) return { orderId, outcome: 'already_paid' };
     const amountFen = before && before.status === 'awaiting_balance' ? balanceDueFen(before) : 0n;
     try {
-      await orders.command(orderId, 'pay_balance', { actor: { type: 'client', id: clientId }, funding: { source: 'account' } });
+      const { pending } = await orders.commandWithin(orderId, 'pay_balance', { actor: { type: 'client', id: clientId }, funding: { source: 'account' } });
+      // Accepted but not settled (Temporal went away, or the write keeps failing): its outcome is
+      // not known, so the whole call is a fault to retry (T14: a retry never pays twice).
+      if (pending) throw new ApiError('unavailable', `the balance payment of order ${orderId} was accepted but is not settled yet; retry in a moment (the same Idempotency-Key may be reused)`, { orderId });
       return { orderId, outcome: 'paid', amountFen };
     } catch (error) {
       // A fault is not this order's outcome: the whole request answers 503 and may be retried.

@@ -1,4 +1,4 @@
-import { WorkflowUpdateFailedError, WorkflowUpdateStage, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Db } from '../db/connect';
@@ -12,9 +12,11 @@ import {
   TASK_ORDER_WORKFLOW,
   placementUpdate,
   taskOrderWorkflowId,
+  type PlacementOutcome,
   type TaskCommandArgs,
   type TaskCommandType,
   type TaskOrderInput,
+  type TaskOrderResult,
   type TaskOrderView,
 } from '../workflows/task-order-api';
 import { ApiError } from './errors';
@@ -89,6 +91,23 @@ export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = 
     return { pending, order: await findOrder(orderId) };
   }
 
+  /**
+   * T1–T5: the placement Update's answer. A run that refused its placement closes at once, so the
+   * Update of a retried POST can find it closed ("aborted by closing workflow"): its result says
+   * the same.
+   */
+  async function placementOutcome(handle: WorkflowHandle, placement: TaskPlacement): Promise<PlacementOutcome> {
+    try {
+      return await handle.executeUpdate(placementUpdate);
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      const description = await handle.describe();
+      if (description.status.name === 'RUNNING') throw error;
+      const result = (await handle.result()) as TaskOrderResult;
+      return result.placed ? { placed: true, placement: result.final.placement } : { placed: false, placement, rejection: result.rejection };
+    }
+  }
+
   return {
     findOrder,
 
@@ -105,7 +124,7 @@ export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = 
         args: [input],
         workflowIdConflictPolicy: 'USE_EXISTING', // a concurrent identical POST joins the same run
       });
-      const waited = await within(handle.executeUpdate(placementUpdate), commandWaitMs);
+      const waited = await within(placementOutcome(handle, placement), commandWaitMs);
       if (!waited.done) return { pending: true };
       const outcome = waited.value;
       if (placementHash(outcome.placement) !== placementHash(placement)) throw mismatch(placement.orderId);

@@ -144,6 +144,24 @@ describe('dev server', () => {
     await s.env.client.workflow.getHandle(taskOrderWorkflowId(p.orderId)).terminate('test done');
   });
 
+  test('T14 §8: a combined payment whose balance payment is accepted but cannot be saved answers 503 to retry, never "paid"', async () => {
+    const p = placement({ paymentMode: 'deposit', clientId: `c-comb-${Date.now()}`, funding: { source: 'account' } });
+    const good = await createWorker({ connection: s.env.nativeConnection, namespace: 'default', taskQueue: 'ops-dev', db: s.database.db, workflowBundle: await workflowBundle() });
+    await http(s.baseUrl, 'POST', `/v1/clients/${p.clientId}/top-ups`, { paymentRef: `top-${p.orderId}`, amountFen: 200_000 });
+    await good.runUntil(async () => {
+      expect((await http(s.baseUrl, 'POST', '/v1/task-orders', placementBody(p))).status).toBe(201);
+      expect((await http(s.baseUrl, 'POST', `/v1/task-orders/${p.orderId}/accept`, { actor: { type: 'creator', id: p.creatorId } })).status).toBe(200);
+    });
+    const unreachable = createDb({ connectionString: 'postgres://nobody:nothing@127.0.0.1:1/none', maxConnections: 1 });
+    const broken = await createWorker({ connection: s.env.nativeConnection, namespace: 'default', taskQueue: 'ops-dev', db: unreachable, workflowBundle: await workflowBundle() });
+    await broken.runUntil(async () => {
+      const paying = await http(s.baseUrl, 'POST', '/v1/balance-payments', { clientId: p.clientId, orderIds: [p.orderId], funding: { source: 'account' } });
+      expect([paying.status, paying.body.error?.code]).toEqual([503, 'unavailable']);
+    });
+    await unreachable.destroy();
+    await s.env.client.workflow.getHandle(taskOrderWorkflowId(p.orderId)).terminate('test done');
+  });
+
   test('SPEC §8: a placement whose payment cannot be saved answers 202 (placing) within the bound, and writes no order', async () => {
     const unreachable = createDb({ connectionString: 'postgres://nobody:nothing@127.0.0.1:1/none', maxConnections: 1 });
     const broken = await createWorker({ connection: s.env.nativeConnection, namespace: 'default', taskQueue: 'ops-dev', db: unreachable, workflowBundle: await workflowBundle() });

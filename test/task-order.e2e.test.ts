@@ -140,3 +140,14 @@ describe('task orders through the HTTP API (dev server + worker + Postgres)', ()
     expect(again.body.error.code).toBe('invalid_state');
   });
 });
+
+test('T5 §8: the same refused placement POSTed 10 times at once → each answers 409 insufficient_funds (a POST landing as its run closes too), never 500', async () => {
+  const results = await Promise.all(
+    Array.from({ length: 3 }, async (_, round) => {
+      const p = placement({ clientId: `c-broke-${Date.now()}-${round}`, funding: { source: 'account' } });
+      const answers = await Promise.all(Array.from({ length: 10 }, () => http(stack.baseUrl, 'POST', '/v1/task-orders', placementBody(p))));
+      return answers.map((a) => `${a.status} ${a.body?.error?.code ?? ''}`);
+    }),
+  );
+  expect(results.flat()).toEqual(Array(30).fill('409 insufficient_funds'));
+});
