@@ -290,7 +290,8 @@ describe('B5–B7: publication, 14 days of boost, evaluation, refund at the due 
     expect(events.at(-1)?.event).toEqual({ type: 'RefundPosted', amountFen: FEE, early: true, by: { type: 'finance', id: 'fin-alice' }, reason: 'customer goodwill' });
   });
 
-  test('SPEC §1 Concurrency: 8 releases, a late publication and stats signals at once → exactly one release applied, the rest refused, one refund', async () => {
+  /** A boost paid externally, published, 9 000 views of 10 000 at the end: its refund scheduled (B6/B7). */
+  async function refundScheduledBoost() {
     const p = await task('approved');
     const id = await orderBoost(p, { source: 'external', paymentRef: unique('pay') });
     const videoId = unique('v');
@@ -299,6 +300,11 @@ describe('B5–B7: publication, 14 days of boost, evaluation, refund at the due 
     await boosts().postVideoStats({ videoId, creatorId: p.creatorId, publishedAt: new Date(publishedAtMs).toISOString(), views: 9_000n, observedAt: new Date(await nowMs()).toISOString() });
     await sleepUntil(publishedAtMs + 14 * DAY + SECOND);
     await boostState(id, (s) => s.status === 'refund_scheduled');
+    return { p, id, videoId, publishedAtMs };
+  }
+
+  test('SPEC §1 Concurrency: 8 releases, a late publication and stats signals at once → exactly one release applied, the rest refused, one refund', async () => {
+    const { p, id, videoId, publishedAtMs } = await refundScheduledBoost();
 
     const handle = env.client.workflow.getHandle(boostOrderWorkflowId(id));
     const releases = Array.from({ length: 8 }, (_, i) =>
@@ -323,14 +329,7 @@ describe('B5–B7: publication, 14 days of boost, evaluation, refund at the due 
   });
 
   test('F5/§8: a release retried with the same Update id (a lost answer, the same Idempotency-Key) joins the first: one refund, both answered closed', async () => {
-    const p = await task('approved');
-    const id = await orderBoost(p, { source: 'external', paymentRef: unique('pay') });
-    const videoId = unique('v');
-    const publishedAtMs = await publish(p, videoId);
-    await boostState(id, (s) => s.status === 'boosting');
-    await boosts().postVideoStats({ videoId, creatorId: p.creatorId, publishedAt: new Date(publishedAtMs).toISOString(), views: 9_000n, observedAt: new Date(await nowMs()).toISOString() });
-    await sleepUntil(publishedAtMs + 14 * DAY + SECOND);
-    await boostState(id, (s) => s.status === 'refund_scheduled');
+    const { id } = await refundScheduledBoost();
     const first = await boosts().releaseRefund(id, { type: 'finance', id: 'fin-a' }, 'goodwill', `release-${id}`);
     const retried = await boosts().releaseRefund(id, { type: 'finance', id: 'fin-a' }, 'goodwill', `release-${id}`);
     expect([first.status, retried.status]).toEqual(['closed', 'closed']);
