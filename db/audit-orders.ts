@@ -1,40 +1,23 @@
 import { sql, type Transaction } from 'kysely';
-import { toStoredJson } from '../domain/json';
-import { PLATFORM_ACCOUNTS } from '../domain/ledger/accounts';
-import { mapLimit } from '../platform/map-limit';
-import { canonicalJson } from './hash';
-import { transactionContentHash } from './ledger';
-import { BOOST_ORDERS, TASK_ORDERS, loadStreamsOf, type OrderKind, type OrderKindSpec, type Recorded } from './order-kinds';
+import {
+  columnarBatch,
+  differingKeys,
+  type Add,
+  type EventRow,
+  type LedgerRow,
+  type OrderBatchResult,
+  type OrderDiscrepancy,
+  type RawOrderBatch,
+  type TransferRow,
+} from './audit-order-checks';
+import { OrderCheckPool, checkOn } from './audit-workers';
+import { BOOST_ORDERS, TASK_ORDERS, type OrderKind, type OrderKindSpec } from './order-kinds';
 import type { Database } from './schema';
 
+export type { OrderDiscrepancy, OrderDiscrepancyKind } from './audit-order-checks';
 export type { OrderKind } from './order-kinds';
 
 type Trx = Transaction<Database>;
-
-/** What the order part of the audit reports (db/audit.ts collects them). */
-export type OrderDiscrepancyKind =
-  | 'event_stream_invalid'
-  | 'read_model_missing'
-  | 'read_model_orphan'
-  | 'read_model_mismatch'
-  | 'ledger_transaction_missing'
-  | 'ledger_transaction_unexpected'
-  | 'ledger_transaction_differs_from_events'
-  | 'escrow_not_zero'
-  | 'money_does_not_add_up'
-  | 'money_differs_from_events'
-  | 'unexpected_escrow_flow'
-  | 'workflow_state_differs'
-  | 'workflow_not_completed';
-
-export interface OrderDiscrepancy {
-  readonly kind: OrderDiscrepancyKind;
-  readonly orderKind: OrderKind;
-  readonly orderId: string;
-  readonly txId?: string;
-  readonly account?: string;
-  readonly message: string;
-}
 
 /**
  * L6's "the workflow's final state": what a closed order's workflow returned, as Temporal keeps it.
@@ -70,84 +53,130 @@ export interface OrderAuditResult {
   readonly workflows: WorkflowComparison;
 }
 
-const ORDER_BATCH = 200;
-const WORKFLOW_CONCURRENCY = 8;
+/** Which orders an incremental audit goes through (ids of each kind); all of them when absent. */
+export interface OrderScope {
+  readonly task: readonly string[];
+  readonly boost: readonly string[];
+}
+
+export interface OrderAuditOptions {
+  readonly workflows?: WorkflowOutcomes;
+  /** Why the workflows are not compared, when `workflows` is not given. */
+  readonly workflowsSkipped?: string;
+  /** At most this many workflows asked at once (default 16). */
+  readonly workflowConcurrency?: number;
+  /** Incremental: only these orders. */
+  readonly scope?: OrderScope;
+  /** Incremental: new order transactions (`task:`/`boost:` ids) without an order id. */
+  readonly strays?: ReadonlyArray<{ readonly kind: OrderKind; readonly txId: string }>;
+  /** Worker threads for the checks (default: the cores but one, at most 4); 0: all on this thread. */
+  readonly workerThreads?: number;
+  /** Orders per batch (default 1000). */
+  readonly batchSize?: number;
+}
+
+/** Orders per batch: their rows, events, ledger transactions and escrow flows are four queries. */
+const ORDER_BATCH = 1000;
+const WORKFLOW_CONCURRENCY = 16;
 
 /**
- * E2, L3/E1 and L6 for every task and boost order: the read-model row equals the projection of the
- * events; the order's ledger transactions are exactly those its events imply; a closed order's
- * escrow is zero and paid in = refunded + creator payout + platform revenue, in the ledger and in
- * the events alike, and (with `workflows`) the final state its workflow returned equals the fold of
- * its events.
+ * E2, L3/E1 and L6 for every task and boost order (or those of `options.scope`): the read-model
+ * row equals the projection of the events; the order's ledger transactions are exactly those its
+ * events imply; a closed order's escrow is zero and paid in = refunded + creator payout + platform
+ * revenue, in the ledger and in the events alike, and (with `workflows`) the final state its
+ * workflow returned equals the fold of its events (db/audit-order-checks.ts).
+ *
+ * At scale: orders are read in batches by id (keyset), the next batch's four queries sent as soon
+ * as the current batch has arrived, so PostgreSQL reads while Node.js checks; from the second
+ * batch on, the checks run on worker threads (the other cores), a few batches at a time, their
+ * results taken in order. Closed orders go to a bounded queue that asks Temporal at most
+ * `workflowConcurrency` at a time while the batches go on.
  */
-export async function auditOrders(trx: Trx, report: (d: OrderDiscrepancy) => void, workflows: WorkflowOutcomes | undefined): Promise<OrderAuditResult> {
+export async function auditOrders(trx: Trx, report: (d: OrderDiscrepancy) => void, options: OrderAuditOptions = {}): Promise<OrderAuditResult> {
+  const { workflows } = options;
   const result: OrderAuditResult = {
     checkedOrders: 0,
     reconciledOrders: 0,
     byKind: { task: { checked: 0, reconciled: 0 }, boost: { checked: 0, reconciled: 0 } },
-    workflows: { compared: 0, running: 0, unavailable: 0, ...(workflows ? {} : { skipped: 'no Temporal client: final states not compared' }) },
+    workflows: { compared: 0, running: 0, unavailable: 0, ...(workflows ? {} : { skipped: options.workflowsSkipped ?? 'no Temporal client: final states not compared' }) },
   };
-  await auditKind(trx, TASK_ORDERS, report, workflows, result);
-  await auditKind(trx, BOOST_ORDERS, report, workflows, result);
+  const queue = workflows ? new WorkflowQueue(workflows, options.workflowConcurrency ?? WORKFLOW_CONCURRENCY, result.workflows) : undefined;
+  const workers = new LazyPool(options.workerThreads ?? OrderCheckPool.defaultSize());
+  const batchSize = options.batchSize ?? ORDER_BATCH;
+  try {
+    for (const spec of [TASK_ORDERS, BOOST_ORDERS] as const) {
+      await auditKind(trx, spec as unknown as AnySpec, report, queue, result, options.scope?.[spec.kind], workers, batchSize);
+    }
+  } finally {
+    await workers.close();
+    await queue?.drain();
+  }
+  for (const { kind, txId } of options.strays ?? []) {
+    report({ kind: 'ledger_transaction_unexpected', orderKind: kind, txId, orderId: '', message: `transaction ${txId} belongs to no known ${kind} order` });
+  }
   return result;
 }
 
-async function auditKind<S extends { status: string }, E, R extends object>(
+type AnySpec = OrderKindSpec<{ status: string }, unknown, object>;
+
+/**
+ * A promise read ahead, awaited later: if the audit stops before (another part failed), its
+ * failure is not an unhandled rejection. Awaiting it still throws.
+ */
+export function settledLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+/** The pool, started only when a second batch shows the audit is not a small one. */
+class LazyPool {
+  private pool: OrderCheckPool | undefined;
+  constructor(private readonly size: number) {}
+  get(batchNo: number): OrderCheckPool | undefined {
+    if (batchNo > 0 && !this.pool && this.size > 0) this.pool = OrderCheckPool.start(this.size);
+    return this.pool;
+  }
+  get workers(): number {
+    return this.pool?.size ?? 0;
+  }
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
+}
+
+async function auditKind(
   trx: Trx,
-  spec: OrderKindSpec<S, E, R>,
+  spec: AnySpec,
   report: (d: OrderDiscrepancy) => void,
-  workflows: WorkflowOutcomes | undefined,
+  queue: WorkflowQueue | undefined,
   result: OrderAuditResult,
+  scope: readonly string[] | undefined,
+  workers: LazyPool,
+  batchSize: number,
 ): Promise<void> {
   const { kind } = spec;
-  const add = (d: Omit<OrderDiscrepancy, 'orderKind'>) => report({ ...d, orderKind: kind });
-  let after = '';
-  for (;;) {
-    const rows = (await trx
-      .selectFrom(spec.table)
-      .selectAll()
-      .where(spec.idColumn, '>', after)
-      .orderBy(spec.idColumn)
-      .limit(ORDER_BATCH)
-      .execute()) as unknown as Array<Record<string, unknown>>;
-    if (rows.length === 0) break;
-    const ids = rows.map((r) => r[spec.idColumn] as string);
-    const events = await loadStreamsOf<E>(trx, spec, ids);
-    const ledger = await ledgerOf(trx, spec, ids);
-    const escrow = await escrowFlowsOf(trx, spec, ids);
-    const closed: Array<{ orderId: string; state: S }> = [];
-    for (const row of rows) {
-      result.checkedOrders += 1;
-      result.byKind[kind].checked += 1;
-      const orderId = row[spec.idColumn] as string;
-      const stream = events.get(orderId) ?? [];
-      if (stream.length === 0) {
-        add({ kind: 'read_model_orphan', orderId, message: `${kind} order ${orderId} has a read-model row but no events` });
-        continue;
-      }
-      const replayed = replay(spec, stream);
-      if ('error' in replayed) {
-        add({ kind: 'event_stream_invalid', orderId, message: `${kind} order ${orderId}: its events do not fold: ${replayed.error}` });
-        continue;
-      }
-      const projected = project(spec, replayed.state);
-      if ('error' in projected) {
-        add({ kind: 'event_stream_invalid', orderId, message: `${kind} order ${orderId}: its events fold to a state with no read-model row: ${projected.error}` });
-        continue;
-      }
-      compareReadModel(add, kind, orderId, row, projected.row);
-      compareLedger(add, kind, orderId, replayed.expected, ledger.get(orderId) ?? new Map());
-      if (spec.closedStatuses.includes(row.status as string) || spec.closedStatuses.includes(replayed.state.status)) {
-        result.reconciledOrders += 1;
-        result.byKind[kind].reconciled += 1;
-        reconcile(add, kind, orderId, spec.escrowAccount(orderId), escrow.get(orderId) ?? [], replayed.escrowFlows);
-        closed.push({ orderId, state: replayed.state });
-      }
-    }
-    if (workflows) await compareWorkflows(add, kind, workflows, closed, result.workflows);
-    after = ids[ids.length - 1] as string;
-    if (rows.length < ORDER_BATCH) break;
+  const add: Add = (d) => report({ ...d, orderKind: kind });
+  const columns = await rowColumns(trx, spec.table);
+  const taken = (r: OrderBatchResult) => {
+    for (const d of r.discrepancies) report(d);
+    result.checkedOrders += r.checked;
+    result.byKind[kind].checked += r.checked;
+    result.reconciledOrders += r.reconciled;
+    result.byKind[kind].reconciled += r.reconciled;
+    if (queue) for (const { orderId, state } of r.closed) queue.push({ kind, orderId, state, add });
+  };
+  // Results are taken in the order the batches were read; a few batches are checked at once.
+  const checking: Array<Promise<OrderBatchResult>> = [];
+  let batchNo = 0;
+  for await (const batch of batchesOf(trx, spec, scope, columns, batchSize)) {
+    const pool = workers.get(batchNo);
+    batchNo += 1;
+    checking.push(settledLater(checkOn(pool, batch, queue !== undefined)));
+    while (checking.length > Math.max(1, 2 * workers.workers)) taken(await (checking.shift() as Promise<OrderBatchResult>));
+    if (queue) await queue.backPressure();
   }
+  while (checking.length > 0) taken(await (checking.shift() as Promise<OrderBatchResult>));
+  if (scope) return;
 
   // Event streams without a read-model row (a stream always starts with version 1).
   const streamOf = spec.streamId('');
@@ -170,224 +199,198 @@ async function auditKind<S extends { status: string }, E, R extends object>(
   }
 }
 
-/** Stored content hash of each ledger transaction of this kind, per order. */
-async function ledgerOf(trx: Trx, spec: Pick<OrderKindSpec<never, never, object>, 'txPrefix'>, orderIds: readonly string[]): Promise<Map<string, Map<string, string>>> {
-  const rows = await trx
-    .selectFrom('ledger_transactions')
-    .select(['order_id', 'tx_id', 'content_hash'])
-    .where('order_id', 'in', orderIds)
-    .where('tx_id', 'like', `${spec.txPrefix}%`)
-    .execute();
-  const byOrder = new Map<string, Map<string, string>>();
-  for (const row of rows) {
-    const orderId = row.order_id as string;
-    const map = byOrder.get(orderId) ?? new Map<string, string>();
-    map.set(row.tx_id, row.content_hash);
-    byOrder.set(orderId, map);
-  }
-  return byOrder;
+/** An event as the checks read it: occurred_at in epoch ms (the floor of the instant, as a pg Date holds it), the payload as its JSON text. */
+const EVENT_COLUMNS = sql`order_id, version, floor(extract(epoch from occurred_at) * 1000)::float8 as occurred_ms, payload::text as payload`;
+
+/** The read model's columns as the audit selects them: every column, `details` (jsonb) as its JSON text, timestamps as epoch ms. */
+async function rowColumns(trx: Trx, table: string) {
+  const { rows } = await sql<{ name: string; type: string }>`
+    select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute
+    where attrelid = ${table}::regclass and attnum > 0 and not attisdropped order by attnum`.execute(trx);
+  return sql.join(
+    rows.map(({ name, type }) => {
+      if (type === 'jsonb' || type === 'json') return sql`${sql.ref(name)}::text as ${sql.ref(name)}`;
+      // Timestamps as epoch ms, the number a pg Date would hold (floor of the instant): no Date to
+      // parse here, nothing but a number to copy to a worker.
+      if (type === 'timestamp with time zone' && name.endsWith('_at')) return sql`floor(extract(epoch from ${sql.ref(name)}) * 1000)::float8 as ${sql.ref(name)}`;
+      return sql.ref(name);
+    }),
+  );
 }
 
-interface EscrowFlow {
-  readonly txId: string;
-  readonly direction: 'in' | 'out';
-  readonly counterparty: string;
-  readonly amountFen: bigint;
-}
-
-/** Every transfer into or out of each order's escrow account, whatever transaction it is in. */
-async function escrowFlowsOf(trx: Trx, spec: Pick<OrderKindSpec<never, never, object>, 'escrowAccount'>, orderIds: readonly string[]): Promise<Map<string, EscrowFlow[]>> {
-  const orderOf = new Map(orderIds.map((id) => [spec.escrowAccount(id), id]));
-  const escrows = [...orderOf.keys()];
-  const rows = await trx
-    .selectFrom('ledger_transfers')
-    .select(['tx_id', 'debit_account', 'credit_account', 'amount_fen'])
-    .where((eb) => eb.or([eb('debit_account', 'in', escrows), eb('credit_account', 'in', escrows)]))
-    .execute();
-  const byOrder = new Map<string, EscrowFlow[]>();
-  const push = (orderId: string, flow: EscrowFlow) => byOrder.set(orderId, [...(byOrder.get(orderId) ?? []), flow]);
-  for (const row of rows) {
-    const into = orderOf.get(row.credit_account);
-    const outOf = orderOf.get(row.debit_account);
-    if (into !== undefined) push(into, { txId: row.tx_id, direction: 'in', counterparty: row.debit_account, amountFen: row.amount_fen });
-    if (outOf !== undefined) push(outOf, { txId: row.tx_id, direction: 'out', counterparty: row.credit_account, amountFen: row.amount_fen });
-  }
-  return byOrder;
-}
-
-interface Replayed<S> {
-  readonly state: S;
-  /** The ledger transactions the events imply, as the activity posts them: content hash by id. */
-  readonly expected: Map<string, string>;
-  /** The escrow flows of those transactions. */
-  readonly escrowFlows: EscrowFlow[];
-}
-
-/** Folds the events, collecting the ledger transactions they imply (L3, E1). */
-function replay<S extends { status: string }, E>(spec: Pick<OrderKindSpec<S, E, object>, 'evolve' | 'ledgerTransactionFor'>, stream: ReadonlyArray<Recorded<E>>): Replayed<S> | { error: string } {
-  try {
-    let state: S | undefined;
-    const expected = new Map<string, string>();
-    const escrowFlows: EscrowFlow[] = [];
-    for (const recorded of stream) {
-      const tx = spec.ledgerTransactionFor(state, recorded);
-      if (tx && tx.transfers.length > 0) {
-        expected.set(tx.txId, transactionContentHash(tx, new Date(recorded.occurredAt)));
-        for (const t of tx.transfers) {
-          if (t.creditAccount.startsWith('escrow:')) escrowFlows.push({ txId: tx.txId, direction: 'in', counterparty: t.debitAccount, amountFen: t.amountFen });
-          if (t.debitAccount.startsWith('escrow:')) escrowFlows.push({ txId: tx.txId, direction: 'out', counterparty: t.creditAccount, amountFen: t.amountFen });
-        }
-      }
-      state = spec.evolve(state, recorded);
+/** The batches of a kind: every order by keyset, or the ids of a scope; each batch's queries sent before the previous batch is checked. */
+async function* batchesOf(trx: Trx, spec: AnySpec, scope: readonly string[] | undefined, columns: ReturnType<typeof sql.join>, batchSize: number): AsyncGenerator<RawOrderBatch> {
+  if (scope) {
+    const chunks: string[][] = [];
+    for (let i = 0; i < scope.length; i += batchSize) chunks.push(scope.slice(i, i + batchSize));
+    let next = chunks.length > 0 ? settledLater(loadBatch(trx, spec, columns, { ids: chunks[0] as string[] }, batchSize)) : undefined;
+    for (let i = 0; next; i += 1) {
+      const batch: RawOrderBatch = await next;
+      next = i + 1 < chunks.length ? settledLater(loadBatch(trx, spec, columns, { ids: chunks[i + 1] as string[] }, batchSize)) : undefined;
+      yield batch;
     }
-    if (!state) return { error: 'empty stream' };
-    return { state, expected, escrowFlows };
-  } catch (error) {
-    return { error: error instanceof Error ? error.message : String(error) };
+    return;
+  }
+  let next: Promise<RawOrderBatch> | undefined = settledLater(loadBatch(trx, spec, columns, { after: '' }, batchSize));
+  while (next) {
+    const batch: RawOrderBatch = await next;
+    const last = batch.ids[batch.ids.length - 1];
+    next = batch.ids.length === batchSize && last !== undefined ? settledLater(loadBatch(trx, spec, columns, { after: last }, batchSize)) : undefined;
+    yield batch;
   }
 }
-
-type Add = (d: Omit<OrderDiscrepancy, 'orderKind'>) => void;
-
-function project<S extends { status: string }>(spec: Pick<OrderKindSpec<S, never, object>, 'row'>, state: S): { row: Record<string, unknown> } | { error: string } {
-  try {
-    return { row: spec.row(state) as Record<string, unknown> };
-  } catch (error) {
-    return { error: error instanceof Error ? error.message : String(error) };
-  }
-}
-
-/** E2: the stored row equals the projection of the events, column by column. */
-function compareReadModel(add: Add, kind: OrderKind, orderId: string, stored: Record<string, unknown>, expected: Record<string, unknown>): void {
-  const differing = Object.entries(expected)
-    .filter(([column, value]) => normalize(column, value) !== normalize(column, stored[column]))
-    .map(([column]) => column);
-  if (differing.length > 0) {
-    add({ kind: 'read_model_mismatch', orderId, message: `${kind} order ${orderId}: read-model columns differ from the projection of its events: ${differing.join(', ')}` });
-  }
-}
-
-function normalize(column: string, value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (value instanceof Date || column.endsWith('_at')) {
-    const ms = new Date(value as string | Date).getTime();
-    return Number.isNaN(ms) ? `invalid date ${String(value)}` : new Date(ms).toISOString();
-  }
-  if (column === 'details') return canonicalJson(typeof value === 'string' ? JSON.parse(value) : value);
-  return typeof value === 'bigint' ? `${value}n` : JSON.stringify(value);
-}
-
-/** L3/E1: the order's stored ledger transactions are exactly those its events imply. */
-function compareLedger(add: Add, kind: OrderKind, orderId: string, expected: Map<string, string>, stored: Map<string, string>): void {
-  for (const [txId, hash] of expected) {
-    const actual = stored.get(txId);
-    if (actual === undefined) {
-      add({ kind: 'ledger_transaction_missing', orderId, txId, message: `${kind} order ${orderId}: its events imply transaction ${txId}, which is not in the ledger` });
-    } else if (actual !== hash) {
-      add({ kind: 'ledger_transaction_differs_from_events', orderId, txId, message: `${kind} order ${orderId}: transaction ${txId} differs from what its events imply` });
-    }
-  }
-  for (const txId of stored.keys()) {
-    if (!expected.has(txId)) {
-      add({ kind: 'ledger_transaction_unexpected', orderId, txId, message: `${kind} order ${orderId}: transaction ${txId} is implied by none of its events` });
-    }
-  }
-}
-
-interface Money {
-  paidIn: bigint;
-  refunded: bigint;
-  creatorPayout: bigint;
-  platformRevenue: bigint;
-  escrowBalance: bigint;
-}
-
-/** Classifies escrow flows; reports (when `add` is given) a flow that is none of L6's kinds. */
-function money(add: Add | undefined, orderId: string, flows: readonly EscrowFlow[]): Money {
-  const m: Money = { paidIn: 0n, refunded: 0n, creatorPayout: 0n, platformRevenue: 0n, escrowBalance: 0n };
-  for (const flow of flows) {
-    const { counterparty, amountFen } = flow;
-    m.escrowBalance += flow.direction === 'in' ? amountFen : -amountFen;
-    if (flow.direction === 'in') {
-      if (counterparty.startsWith('client:') || counterparty === PLATFORM_ACCOUNTS.externalPayments) m.paidIn += amountFen;
-      else add?.({ kind: 'unexpected_escrow_flow', orderId, txId: flow.txId, message: `order ${orderId}: ${amountFen} fen came into escrow from ${counterparty}` });
-    } else if (counterparty.startsWith('client:')) m.refunded += amountFen;
-    else if (counterparty.startsWith('creator:')) m.creatorPayout += amountFen;
-    else if (counterparty.startsWith('platform:')) m.platformRevenue += amountFen;
-    else add?.({ kind: 'unexpected_escrow_flow', orderId, txId: flow.txId, message: `order ${orderId}: ${amountFen} fen left escrow to ${counterparty}` });
-  }
-  return m;
-}
-
-const figures = (m: Money) => `paid in ${m.paidIn}, refunded ${m.refunded}, creator ${m.creatorPayout}, platform ${m.platformRevenue}`;
 
 /**
- * L6: a closed order's escrow is empty; paid in = refunded + creator payout + platform revenue;
- * and these four figures in the ledger are those of the order's events.
+ * One batch: the read-model rows, the events, the ledger transactions and the escrow flows of the
+ * orders, as four queries sent at once (pg queues them on the connection).
  */
-function reconcile(add: Add, kind: OrderKind, orderId: string, account: string, ledgerFlows: readonly EscrowFlow[], eventFlows: readonly EscrowFlow[]): void {
-  const ledger = money(add, orderId, ledgerFlows);
-  const events = money(undefined, orderId, eventFlows);
-  if (ledger.escrowBalance !== 0n) {
-    add({ kind: 'escrow_not_zero', orderId, account, message: `${kind} order ${orderId} is closed but its escrow holds ${ledger.escrowBalance} fen (L6)` });
+async function loadBatch(
+  trx: Trx,
+  spec: AnySpec,
+  columns: ReturnType<typeof sql.join>,
+  selector: { after: string } | { ids: readonly string[] },
+  batchSize: number,
+): Promise<RawOrderBatch> {
+  const table = sql.table(spec.table);
+  const id = sql.ref(spec.idColumn);
+  const streamPrefix = spec.streamId('');
+  const escrowPrefix = spec.escrowAccount('');
+  let queries;
+  if ('ids' in selector) {
+    // Incremental: scattered ids, each looked up.
+    const ids = [...selector.ids];
+    queries = [
+      sql<Record<string, unknown>>`select ${columns} from ${table} where ${id} = any(${ids}::text[]) order by ${id}`,
+      sql<EventRow>`select ${EVENT_COLUMNS} from order_events
+        where order_kind = ${spec.kind} and order_id = any(${ids.map((i) => streamPrefix + i)}::text[]) order by order_id, version`,
+      sql<LedgerRow>`select order_id, tx_id, content_hash from ledger_transactions where order_id = any(${ids}::text[]) and tx_id like ${`${spec.txPrefix}%`}`,
+      sql<TransferRow>`
+        with accounts as (select unnest(${ids.map((i) => escrowPrefix + i)}::text[]) as account)
+        select tx_id, transfer_index, debit_account, credit_account, amount_fen from ledger_transfers where debit_account = any(array(select account from accounts))
+        union all
+        select tx_id, transfer_index, debit_account, credit_account, amount_fen from ledger_transfers where credit_account = any(array(select account from accounts))`,
+    ] as const;
+  } else {
+    // Keyset: the next orders by id; each query finds them itself (so none waits for another) and
+    // reads its rows as one index range, from the lowest to the highest of their stream ids, escrow
+    // accounts… (computed by PostgreSQL, so under its collation the range holds every one of them;
+    // rows of other orders in it are dropped by the checks).
+    const ids = sql`select ${id} as id from ${table} where ${id} > ${selector.after} order by ${id} limit ${batchSize}`;
+    const bounds = (prefix: string) => sql`(select min(${prefix} || o.id) from (${ids}) o) and (select max(${prefix} || o.id) from (${ids}) o)`;
+    queries = [
+      sql<Record<string, unknown>>`select ${columns} from ${table} where ${id} > ${selector.after} order by ${id} limit ${batchSize}`,
+      sql<EventRow>`select ${EVENT_COLUMNS} from order_events
+        where order_id between ${bounds(streamPrefix)} and order_kind = ${spec.kind} order by order_id, version`,
+      sql<LedgerRow>`select order_id, tx_id, content_hash from ledger_transactions where order_id between ${bounds('')} and tx_id like ${`${spec.txPrefix}%`}`,
+      sql<TransferRow>`
+        select tx_id, transfer_index, debit_account, credit_account, amount_fen from ledger_transfers where debit_account between ${bounds(escrowPrefix)}
+        union all
+        select tx_id, transfer_index, debit_account, credit_account, amount_fen from ledger_transfers where credit_account between ${bounds(escrowPrefix)}`,
+    ] as const;
   }
-  for (const [source, m] of [
-    ['ledger', ledger],
-    ['events', events],
-  ] as const) {
-    if (m.paidIn !== m.refunded + m.creatorPayout + m.platformRevenue) {
-      add({ kind: 'money_does_not_add_up', orderId, message: `${kind} order ${orderId} (${source}): ${figures(m)}: paid in ≠ refunded + creator + platform (L6)` });
-    }
-  }
-  if (ledger.paidIn !== events.paidIn || ledger.refunded !== events.refunded || ledger.creatorPayout !== events.creatorPayout || ledger.platformRevenue !== events.platformRevenue) {
-    add({ kind: 'money_differs_from_events', orderId, message: `${kind} order ${orderId}: ledger ${figures(ledger)}; events ${figures(events)} (L6)` });
-  }
+  const [rows, events, ledger, escrow] = await Promise.all([queries[0].execute(trx), queries[1].execute(trx), queries[2].execute(trx), queries[3].execute(trx)]);
+  const ids = 'ids' in selector ? selector.ids : rows.rows.map((r) => r[spec.idColumn] as string);
+  return columnarBatch(spec.kind, ids, rows.rows, events.rows, ledger.rows, escrow.rows);
 }
 
-/** L6: the final state each closed order's workflow returned is the fold of its stored events. */
-async function compareWorkflows(
-  add: Add,
-  kind: OrderKind,
-  workflows: WorkflowOutcomes,
-  closed: ReadonlyArray<{ orderId: string; state: unknown }>,
-  tally: WorkflowComparison,
-): Promise<void> {
-  const outcomes = await mapLimit(closed, WORKFLOW_CONCURRENCY, ({ orderId }) =>
-    workflows.outcomeOf(kind, orderId).catch((error: unknown): WorkflowOutcome => ({ status: 'unavailable', reason: error instanceof Error ? error.message : String(error) })),
-  );
-  closed.forEach(({ orderId, state }, i) => {
-    const outcome = outcomes[i] as WorkflowOutcome;
-    switch (outcome.status) {
-      case 'completed': {
-        tally.compared += 1;
-        const differing = differingKeys(outcome.finalState, state);
-        if (differing.length > 0) {
-          add({ kind: 'workflow_state_differs', orderId, message: `${kind} order ${orderId}: its workflow ended with ${differing.join(', ')} other than its events say (L6)` });
+interface PendingComparison {
+  readonly kind: OrderKind;
+  readonly orderId: string;
+  readonly state: unknown;
+  readonly add: Add;
+}
+
+/**
+ * L6 against the workflows, off the batches' path: closed orders wait here while at most
+ * `concurrency` workflows are asked at once (describe, then the close event: two calls each).
+ * The audit goes on with the next batch unless `MAX_PENDING` orders are already waiting — then it
+ * waits for Temporal (backPressure), so memory stays bounded however many closed orders there are.
+ */
+class WorkflowQueue {
+  private static readonly MAX_PENDING = 2 * ORDER_BATCH;
+  private readonly pending: PendingComparison[] = [];
+  private head = 0;
+  private active = 0;
+  private wake: Array<() => void> = [];
+
+  constructor(
+    private readonly workflows: WorkflowOutcomes,
+    private readonly concurrency: number,
+    private readonly tally: WorkflowComparison,
+  ) {}
+
+  push(item: PendingComparison): void {
+    this.pending.push(item);
+    if (this.active < this.concurrency) void this.work();
+  }
+
+  /** Waits while more than MAX_PENDING closed orders are waiting for Temporal. */
+  async backPressure(): Promise<void> {
+    while (this.pending.length - this.head > WorkflowQueue.MAX_PENDING) await this.waitForProgress();
+  }
+
+  async drain(): Promise<void> {
+    while (this.active > 0 || this.pending.length > this.head) await this.waitForProgress();
+  }
+
+  private waitForProgress(): Promise<void> {
+    return new Promise((resolve) => this.wake.push(resolve));
+  }
+
+  private async work(): Promise<void> {
+    this.active += 1;
+    try {
+      while (this.head < this.pending.length) {
+        const item = this.pending[this.head] as PendingComparison;
+        this.pending[this.head] = undefined as unknown as PendingComparison;
+        this.head += 1;
+        if (this.head > 4096 && this.head * 2 > this.pending.length) {
+          this.pending.splice(0, this.head);
+          this.head = 0;
         }
-        return;
+        const outcome = await this.workflows
+          .outcomeOf(item.kind, item.orderId)
+          .catch((error: unknown): WorkflowOutcome => ({ status: 'unavailable', reason: error instanceof Error ? error.message : String(error) }));
+        compareWorkflow(item, outcome, this.tally);
+        this.notify();
       }
-      case 'running':
-        tally.running += 1;
-        return;
-      case 'not_completed':
-        add({ kind: 'workflow_not_completed', orderId, message: `${kind} order ${orderId} is closed but its workflow ended ${outcome.how}, without a final state` });
-        return;
-      case 'unavailable':
-        tally.unavailable += 1;
-        return;
-      default: {
-        const _exhaustive: never = outcome;
-        return _exhaustive;
-      }
+    } finally {
+      this.active -= 1;
+      this.notify();
     }
-  });
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = [];
+    for (const resolve of wake) resolve();
+  }
 }
 
-/** The top-level fields in which two states differ, compared as stored JSON. */
-function differingKeys(a: unknown, b: unknown): string[] {
-  const left = toStoredJson(a) as Record<string, unknown> | null;
-  const right = toStoredJson(b) as Record<string, unknown> | null;
-  if (typeof left !== 'object' || left === null || typeof right !== 'object' || right === null) return canonicalJson(left) === canonicalJson(right) ? [] : ['its state'];
-  const keys = [...new Set([...Object.keys(left), ...Object.keys(right)])].sort();
-  return keys.filter((key) => canonicalJson(left[key] ?? null) !== canonicalJson(right[key] ?? null));
+/** L6: the final state a closed order's workflow returned is the fold of its stored events. */
+function compareWorkflow({ kind, orderId, state, add }: PendingComparison, outcome: WorkflowOutcome, tally: WorkflowComparison): void {
+  switch (outcome.status) {
+    case 'completed': {
+      tally.compared += 1;
+      const differing = differingKeys(outcome.finalState, state);
+      if (differing.length > 0) {
+        add({ kind: 'workflow_state_differs', orderId, message: `${kind} order ${orderId}: its workflow ended with ${differing.join(', ')} other than its events say (L6)` });
+      }
+      return;
+    }
+    case 'running':
+      tally.running += 1;
+      return;
+    case 'not_completed':
+      add({ kind: 'workflow_not_completed', orderId, message: `${kind} order ${orderId} is closed but its workflow ended ${outcome.how}, without a final state` });
+      return;
+    case 'unavailable':
+      tally.unavailable += 1;
+      return;
+    default: {
+      const _exhaustive: never = outcome;
+      return _exhaustive;
+    }
+  }
 }
+

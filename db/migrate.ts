@@ -7,6 +7,7 @@ import * as m0003 from './migrations/0003_client_balance_debits';
 import * as m0004 from './migrations/0004_idempotency_keys';
 import * as m0005 from './migrations/0005_boosts';
 import * as m0006 from './migrations/0006_append_order_stream';
+import * as m0007 from './migrations/0007_audit_checkpoints';
 
 /** Migrations are listed statically, so bundling or a different working directory cannot lose one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004_idempotency_keys': m0004,
   '0005_boosts': m0005,
   '0006_append_order_stream': m0006,
+  '0007_audit_checkpoints': m0007,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -17,7 +17,11 @@ const USAGE = `Finance tools (SPEC §7). DATABASE_URL selects the database; the 
 (TEMPORAL_ADDRESS, default 127.0.0.1:TEMPORAL_PORT as npm start runs it) for the closed orders'
 final workflow states (L6).
 
-  npm run finance -- audit [--skip-workflows]               F3: exit code 1 if there is a discrepancy
+  npm run finance -- audit [--skip-workflows] [--since-checkpoint]
+                                                            F3: exit code 1 if there is a discrepancy; a clean audit
+                                                            records a checkpoint, --since-checkpoint audits only what
+                                                            came after the latest one (the chains from its heads, the
+                                                            orders with events or transactions since)
   npm run finance -- trial-balance                          F2
   npm run finance -- balance <account>                      F1
   npm run finance -- statement <account> [--cursor C] [--limit N]
@@ -37,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       'skip-workflows': { type: 'boolean' },
+      'since-checkpoint': { type: 'boolean' },
     },
   });
   const [command, arg] = positionals;
@@ -53,8 +58,11 @@ async function main(argv: string[]): Promise<number> {
       case 'audit': {
         const temporal = values['skip-workflows'] ? { error: '--skip-workflows: final workflow states not compared' } : await connectTemporal(config);
         try {
-          const report = await auditLedger(db, 'client' in temporal ? { workflows: temporalWorkflowOutcomes(temporal.client) } : {});
-          print('error' in temporal ? { ...report, workflows: { ...report.workflows, skipped: temporal.error } } : report);
+          const report = await auditLedger(db, {
+            ...('client' in temporal ? { workflows: temporalWorkflowOutcomes(temporal.client) } : { workflowsSkipped: temporal.error }),
+            sinceCheckpoint: values['since-checkpoint'] === true,
+          });
+          print(report);
           return report.ok ? 0 : 1;
         } finally {
           if ('connection' in temporal) await temporal.connection.close();

@@ -294,6 +294,15 @@ describe('F3: audit', () => {
     expect(report.checkedChains).toBe(16);
   });
 
+  test('F3 at scale: GET /v1/ledger/audit?sinceCheckpoint=true audits only what came after the last clean audit', async () => {
+    const full = (await get('/v1/ledger/audit')).json();
+    expect(full).toMatchObject({ ok: true, mode: 'full', checkpoint: { from: null, recorded: { id: expect.any(Number) } } });
+    const incremental = (await get('/v1/ledger/audit?sinceCheckpoint=true')).json();
+    expect(incremental).toMatchObject({ ok: true, mode: 'incremental', checkedTransactions: 0, checkedOrders: 0, checkpoint: { from: { id: full.checkpoint.recorded.id } } });
+    expect((await get('/v1/ledger/audit?sinceCheckpoint=false')).json().mode).toBe('full');
+    expect((await get('/v1/ledger/audit?sinceCheckpoint=yes')).status).toBe(400);
+  });
+
   test('F3/L4: an amount altered behind the application\'s back (triggers bypassed as superuser) is reported, naming the transaction', async () => {
     const txId = `task:${orders.cancelled.orderId}:v2:cancellation_settlement`;
     await tamper(sql`update ledger_transfers set amount_fen = amount_fen - 1 where tx_id = ${txId}`);
