@@ -22,7 +22,10 @@
  * so); everything else is audited.
  *
  * Usage: npm run bench:audit -- [--transactions 1000000] [--increment 10000] [--writers 2]
- *          [--batch 100] [--seed 1] [--repeat 1] [--keep]
+ *          [--batch 100] [--seed 1] [--repeat 1] [--keep] [--build-only]
+ * (--repeat N: the first full audit N times; --keep: leave the data directory; --build-only: build,
+ * keep it and stop.) The temporary directory and PostgreSQL go away at the end, on failure and on
+ * Ctrl-C.
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -104,6 +107,18 @@ async function main(): Promise<void> {
   const server = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), port: await freePort(), log: pgLog });
   let keep = opts.keep;
   let builtPgCpu = 0;
+  // Ctrl-C or a kill: stop PostgreSQL and remove the directory before leaving (an audit child, in
+  // the same process group, gets the terminal's signal itself).
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping …`);
+    stopping = true;
+    void server.stop().finally(() => {
+      if (!keep) rmSync(dir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     await ensureDatabase(server.url('postgres'), 'bench');
     const url = server.url('bench');
