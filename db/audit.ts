@@ -370,16 +370,7 @@ async function auditChains(
         if (tx.chain_hash !== sha256Hex(`${tx.prev_hash}${tx.content_hash}`)) {
           add({ kind: 'chain_hash_mismatch', chainId, txId, message: `chain ${chainId} seq ${tx.chain_seq}: chain_hash is not hash(prev_hash, content_hash)` });
         }
-        checkTransfers(add, txId, tx.order_id, transfers);
-        if (storedContentHash(tx, transfers) !== tx.content_hash) {
-          add({
-            kind: 'content_hash_mismatch',
-            chainId,
-            txId,
-            ...(tx.order_id === null ? {} : { orderId: tx.order_id }),
-            message: `transaction ${txId}: its rows no longer match the hash recorded when it was posted (altered after posting)`,
-          });
-        }
+        checkStoredTransaction(add, chainId, tx, transfers);
         touched?.transaction(txId, tx.order_id, transfers);
         prevHash = tx.chain_hash;
         expectedSeq = tx.chain_seq + 1n;
@@ -532,16 +523,7 @@ async function recheckTransaction(reader: Trx, add: (d: Discrepancy) => void, ch
   const tx = rows[0];
   if (!tx) return;
   const transfers = rows.filter((r) => r.transfer_index !== null) as unknown as StoredTransfer[];
-  checkTransfers(add, txId, tx.order_id, transfers);
-  if (storedContentHash(tx, transfers) !== tx.content_hash) {
-    add({
-      kind: 'content_hash_mismatch',
-      chainId,
-      txId,
-      ...(tx.order_id === null ? {} : { orderId: tx.order_id }),
-      message: `transaction ${txId}: its rows no longer match the hash recorded when it was posted (altered after posting)`,
-    });
-  }
+  checkStoredTransaction(add, chainId, tx, transfers);
 }
 
 /** L4: transactions of chains that have no head (the distinct chain ids, one index probe each). */
@@ -562,6 +544,20 @@ function countTransactions(rows: readonly ChainRow[]): number {
   let n = 0;
   for (let i = 0; i < rows.length; i += 1) if (i === 0 || (rows[i] as ChainRow).tx_id !== (rows[i - 1] as ChainRow).tx_id) n += 1;
   return n;
+}
+
+/** L1/L4: a stored transaction's transfers, and its content hash recomputed from its rows. */
+function checkStoredTransaction(add: (d: Discrepancy) => void, chainId: number, tx: ChainRow, transfers: readonly StoredTransfer[]): void {
+  const txId = tx.tx_id;
+  checkTransfers(add, txId, tx.order_id, transfers);
+  if (storedContentHash(tx, transfers) === tx.content_hash) return;
+  add({
+    kind: 'content_hash_mismatch',
+    chainId,
+    txId,
+    ...(tx.order_id === null ? {} : { orderId: tx.order_id }),
+    message: `transaction ${txId}: its rows no longer match the hash recorded when it was posted (altered after posting)`,
+  });
 }
 
 /** L4: the content hash of a stored transaction, recomputed from its rows (db/audit-hash.ts). */
