@@ -8,6 +8,7 @@ import * as m0004 from './migrations/0004_idempotency_keys';
 import * as m0005 from './migrations/0005_boosts';
 import * as m0006 from './migrations/0006_append_order_stream';
 import * as m0007 from './migrations/0007_audit_checkpoints';
+import * as m0008 from './migrations/0008_event_feed_and_webhooks';
 
 /** Migrations are listed statically, so bundling or a different working directory cannot lose one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005_boosts': m0005,
   '0006_append_order_stream': m0006,
   '0007_audit_checkpoints': m0007,
+  '0008_event_feed_and_webhooks': m0008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -89,6 +89,61 @@ export interface NotificationsTable {
   data: unknown;
   created_at: CreatedAt;
   delivered_at: ColumnType<Date | null, never, Date | string>;
+  /** E4 (migration 0008): the writing transaction's xid8 (decimal text), set by the database; the feed orders by (writer_xid, id). */
+  writer_xid: ColumnType<string, never, never>;
+}
+
+/** E5 (migration 0008): a registered webhook endpoint; feed_xid/feed_id is the feed position fanned out up to. */
+export interface WebhookEndpointsTable {
+  endpoint_id: string;
+  url: string;
+  description: string | null;
+  /** null: every event type. */
+  event_types: string[] | null;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: Date | null;
+  status: 'active' | 'disabled' | 'deleted';
+  feed_xid: ColumnType<string, string, string>;
+  feed_id: ColumnType<bigint, bigint | undefined, bigint>;
+  failing_since: Date | null;
+  disabled_at: Date | null;
+  deleted_at: Date | null;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** E5: one event to one endpoint; `status` + `last_outcome` are the delivery outcome (metrics may count them). */
+export interface WebhookDeliveriesTable {
+  endpoint_id: string;
+  notification_id: bigint;
+  order_id: string;
+  writer_xid: ColumnType<string, string, never>;
+  status: 'pending' | 'delivered' | 'failed';
+  attempt_count: ColumnType<number, number | undefined, number>;
+  next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  retry_window_started_at: Date | null;
+  lease_until: Date | null;
+  lease_token: string | null;
+  last_outcome: string | null;
+  last_status_code: number | null;
+  delivered_at: Date | null;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** E5: every delivery attempt (append-only for the application). */
+export interface WebhookAttemptsTable {
+  attempt_id: Generated<bigint>;
+  endpoint_id: string;
+  notification_id: bigint;
+  attempt_no: number;
+  attempted_at: ColumnType<Date, Date | string, never>;
+  outcome: 'delivered' | 'http_error' | 'timeout' | 'network_error' | 'refused_target';
+  status_code: number | null;
+  latency_ms: number;
+  response_snippet: string | null;
+  error: string | null;
 }
 
 /** SPEC §8 Idempotency-Key: one row per (role, key); status_code NULL while the first request runs. */
@@ -189,6 +244,9 @@ export interface Database {
   business_calendar_years: BusinessCalendarYearsTable;
   business_calendar_days: BusinessCalendarDaysTable;
   boost_orders: BoostOrdersTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }
 
 export type OrderEventRow = Selectable<OrderEventsTable>;

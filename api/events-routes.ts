@@ -1,0 +1,121 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Db } from '../db/connect';
+import { FEED_START, decodeFeedCursor, encodeFeedCursor, feedEventJson, positionOf, readFeed } from '../db/event-feed';
+import { ARBITRATION_DECISIONS, CANCEL_REASONS, REVIEW_DECISIONS } from '../domain/task-order/types';
+import { NOTIFICATION_KINDS } from '../domain/task-order/notifications';
+import { defineRoute } from './routes';
+import { Id } from './schemas';
+
+/**
+ * E4: GET /v1/events, the event feed: every notification of the outbox exactly once, in one total
+ * order a cursor never skips (db/event-feed.ts). The same JSON is the body of every webhook (E5).
+ */
+
+const Fen = z.number().int().describe('an amount in fen (CNY 0.01)');
+import { At } from './responses';
+const Party = z.enum(['client', 'creator']);
+const Views = z.number().int().min(0);
+
+const task = <T extends z.ZodRawShape>(shape: T) => z.object({ orderId: z.string(), ...shape });
+const boost = <T extends z.ZodRawShape>(shape: T) => z.object({ boostOrderId: z.string(), taskOrderId: z.string(), ...shape });
+
+/** Each event type's payload (E3: domain/task-order/notifications.ts, db/boost-orders.ts boostNotificationsFor). */
+const PAYLOADS = {
+  new_task: task({ title: z.string() }),
+  reminder: task({}),
+  accepted: task({ priceFen: Fen }),
+  balance_due: task({ amountFen: Fen, dueAt: At }),
+  price_restored: task({ priceFen: Fen }),
+  balance_paid: task({}),
+  video_uploaded: task({ uploadNo: z.number().int(), reviewDueAt: At }),
+  review: task({ uploadNo: z.number().int(), decision: z.enum(REVIEW_DECISIONS), comment: z.string().optional(), automatic: z.boolean().optional() }),
+  published: task({ videoId: z.string(), publishedAt: At }),
+  settled: task({ amountFen: Fen.optional().describe("the creator's payout (the creator's notification only)") }),
+  publish_overdue: task({ expectedPublishAt: At }),
+  cancellation_requested: task({ by: Party, answerDueAt: At, reason: z.string().optional() }),
+  cancellation_declined: task({ by: Party, reason: z.string().optional() }),
+  cancellation_escalated: task({ requestedBy: Party }),
+  cancellation_arbitrated: task({ decision: z.enum(ARBITRATION_DECISIONS), reason: z.string(), requestedBy: Party }),
+  cancelled: task({ reason: z.enum(CANCEL_REASONS) }),
+  refund: z.union([task({ amountFen: Fen }), boost({ amountFen: Fen, early: z.boolean() })]),
+  compensation: task({ amountFen: Fen }),
+  boost_ordered: boost({ boostFeeFen: Fen, expectedViews: Views, validUntilAt: At }),
+  boost_started: boost({ videoId: z.string(), endsAt: At }),
+  boost_evaluated: boost({ succeeded: z.boolean(), actualViews: Views, expectedViews: Views, compensationFen: Fen }),
+  boost_expired: boost({ validUntilAt: At }),
+  boost_ended: boost({ reason: z.enum(['task_cancelled']) }),
+  refund_scheduled: boost({ amountFen: Fen, dueAt: At }),
+} as const;
+
+export const EVENT_TYPES = Object.keys(PAYLOADS) as Array<keyof typeof PAYLOADS>;
+// Every task notification kind has a payload here (a new kind fails to compile until it does).
+const _allTaskKinds: ReadonlyArray<keyof typeof PAYLOADS> = NOTIFICATION_KINDS;
+void _allTaskKinds;
+
+const EventBase = {
+  id: z.string().describe('stable for ever; the webhook-id of every delivery of this event'),
+  occurredAt: At.describe("when the order's event happened (workflow time)"),
+  recordedAt: At.describe('when it was committed to the outbox'),
+  orderId: z.string().describe('the task order or the boost order'),
+  orderKind: z.enum(['task', 'boost']),
+  orderVersion: z.number().int().min(1).describe("the version of the order's event stream this notification belongs to"),
+  recipient: z.object({ type: z.string().describe('client or creator'), id: z.string() }).describe('whom the backend should tell'),
+};
+
+/** One event, as the feed lists it and as a webhook's body carries it. */
+export const FeedEvent = z.discriminatedUnion(
+  'type',
+  EVENT_TYPES.map((type) => z.object({ ...EventBase, type: z.literal(type), payload: PAYLOADS[type] })) as unknown as [z.ZodObject, z.ZodObject, ...z.ZodObject[]],
+);
+
+export const FeedPage = z.object({
+  events: z.array(FeedEvent),
+  nextCursor: z.string().describe('pass as `after` for the next page; when `events` is empty, poll again with it later'),
+  hasMore: z.boolean().describe('true: the next page is available now'),
+});
+
+const EventType = z.enum(EVENT_TYPES as [string, ...string[]]);
+export const FeedCursor = z
+  .string()
+  .max(80)
+  .transform((value, ctx) => {
+    const position = decodeFeedCursor(value);
+    if (!position) {
+      ctx.addIssue({ code: 'custom', message: 'invalid cursor' });
+      return z.NEVER;
+    }
+    return position;
+  });
+
+export const FeedQuery = z.strictObject({
+  after: FeedCursor.optional().describe('a nextCursor from an earlier page; omitted: from the first event'),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  type: z
+    .union([EventType, z.array(EventType).max(32)])
+    .optional()
+    .transform((t) => (t === undefined ? undefined : Array.isArray(t) ? t : [t]))
+    .describe('only these event types (repeat the parameter for several)'),
+  orderId: Id.optional().describe('only the events of this task order or boost order'),
+});
+
+export function registerEventRoutes(app: FastifyInstance, { db }: { db: Db }): void {
+  defineRoute(app, {
+    method: 'GET',
+    path: '/v1/events',
+    roles: ['backend', 'ops'],
+    tags: ['events'],
+    summary: 'E4: the event feed — every notification once, in one order a cursor never skips',
+    description:
+      'Keyset paged: pass the `nextCursor` of a page as `after`. An event that commits later never sorts before a cursor already handed out, so a client that stores its cursor after processing a page sees every event exactly once. The feed lags behind the oldest open database transaction (normally milliseconds).',
+    query: FeedQuery,
+    responses: { 200: { description: 'one page of events', schema: FeedPage } },
+    handler: async ({ query }) => {
+      const after = query.after ?? FEED_START;
+      const rows = await readFeed(db, { after, limit: query.limit + 1, types: query.type, orderId: query.orderId });
+      const page = rows.slice(0, query.limit);
+      const last = page[page.length - 1];
+      return { events: page.map(feedEventJson), nextCursor: encodeFeedCursor(last ? positionOf(last) : after), hasMore: rows.length > query.limit };
+    },
+  });
+}

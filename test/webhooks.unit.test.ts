@@ -1,0 +1,148 @@
+import { Webhook } from 'standardwebhooks';
+import { decodeFeedCursor, encodeFeedCursor, feedEventJson, parseFeedEventId } from '../db/event-feed';
+import { checkResolvedAddress, checkWebhookUrl, type WebhookUrlPolicy } from '../platform/url-safety';
+import { generateWebhookSecret, isWebhookSecret, signWebhook, webhookSignature } from '../platform/webhook-signing';
+import { attemptsWithin, retryDelayMs, WEBHOOK_DEFAULTS } from '../worker/webhook-delivery';
+import { loadWebhookUrlPolicy } from '../platform/config';
+
+/** E5 signing, backoff and URL safety; E4 cursors. Signatures are checked with the independent `standardwebhooks` package. */
+describe('E5 Standard Webhooks signing (platform/webhook-signing.ts)', () => {
+  const body = JSON.stringify({ id: 'evt_1', type: 'new_task', payload: { orderId: 'o-1', title: '新品 测评' } });
+
+  test('a generated secret is whsec_ + 32 random bytes, different every time', () => {
+    const a = generateWebhookSecret();
+    expect(isWebhookSecret(a)).toBe(true);
+    expect(Buffer.from(a.slice(6), 'base64')).toHaveLength(32);
+    expect(generateWebhookSecret()).not.toBe(a);
+  });
+
+  test('the standardwebhooks library verifies our signature, and refuses a changed body, id or timestamp', () => {
+    const secret = generateWebhookSecret();
+    const now = Math.floor(Date.now() / 1000);
+    const headers = signWebhook([secret], 'evt_1', now, body);
+    expect(headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
+    const verifier = new Webhook(secret);
+    expect(verifier.verify(body, { ...headers })).toEqual(JSON.parse(body));
+    expect(() => verifier.verify(body.replace('o-1', 'o-2'), { ...headers })).toThrow();
+    expect(() => verifier.verify(body, { ...headers, 'webhook-id': 'evt_2' })).toThrow();
+    expect(() => verifier.verify(body, { ...headers, 'webhook-timestamp': String(now + 1) })).toThrow();
+    expect(() => new Webhook(generateWebhookSecret()).verify(body, { ...headers })).toThrow();
+  });
+
+  test('the same as the library computes for the same input (byte for byte)', () => {
+    const secret = generateWebhookSecret();
+    const at = new Date(1_700_000_000_000);
+    expect(webhookSignature(secret, 'evt_9', 1_700_000_000, body)).toBe(new Webhook(secret).sign('evt_9', at, body));
+  });
+
+  test('during a rotation both secrets sign: a receiver with either verifies (two v1, signatures)', () => {
+    const [old, fresh] = [generateWebhookSecret(), generateWebhookSecret()];
+    const headers = signWebhook([fresh, old], 'evt_3', Math.floor(Date.now() / 1000), body);
+    expect(headers['webhook-signature'].split(' ')).toHaveLength(2);
+    expect(() => new Webhook(old).verify(body, { ...headers })).not.toThrow();
+    expect(() => new Webhook(fresh).verify(body, { ...headers })).not.toThrow();
+  });
+
+  test('refuses to sign without a secret, with a malformed secret or a bad timestamp', () => {
+    expect(() => signWebhook([], 'evt_1', 1, body)).toThrow('no secret');
+    expect(() => signWebhook(['whsec_short'], 'evt_1', 1, body)).toThrow('not a whsec_ secret');
+    expect(() => signWebhook([generateWebhookSecret()], 'evt_1', 1.5, body)).toThrow('whole seconds');
+  });
+});
+
+describe('E5 retries: exponential backoff over at least 3 days', () => {
+  test('doubles from the base up to the cap, with ±10 % jitter', () => {
+    const mid = () => 0.5;
+    expect([1, 2, 3, 4].map((n) => retryDelayMs(n, 5_000, 3_600_000, mid))).toEqual([5_000, 10_000, 20_000, 40_000]);
+    expect(retryDelayMs(30, 5_000, 3_600_000, mid)).toBe(3_600_000);
+    expect(retryDelayMs(1_000, 5_000, 3_600_000, mid)).toBe(3_600_000); // no overflow
+    expect(retryDelayMs(1, 10_000, 3_600_000, () => 0)).toBe(9_000);
+    expect(retryDelayMs(1, 10_000, 3_600_000, () => 0.999999)).toBe(11_000);
+  });
+
+  test('the defaults keep retrying for the whole 3-day window, a bounded number of times', () => {
+    const { backoffBaseMs, backoffMaxMs, retryWindowMs, timeoutMs } = WEBHOOK_DEFAULTS;
+    expect([retryWindowMs, timeoutMs]).toEqual([3 * 24 * 3_600_000, 10_000]);
+    const attempts = attemptsWithin(retryWindowMs, backoffBaseMs, backoffMaxMs);
+    expect(attempts).toBeGreaterThanOrEqual(20);
+    expect(attempts).toBeLessThanOrEqual(30);
+  });
+});
+
+describe('E5 URL safety (platform/url-safety.ts)', () => {
+  const dev: WebhookUrlPolicy = { allowHttpLoopback: true, allowPrivateTargets: false };
+  const prod: WebhookUrlPolicy = { allowHttpLoopback: false, allowPrivateTargets: false };
+  const privateAllowed: WebhookUrlPolicy = { allowHttpLoopback: false, allowPrivateTargets: true };
+  const ok = (url: string, policy: WebhookUrlPolicy) => checkWebhookUrl(url, policy).ok;
+
+  test('https to a public host always; http only to loopback and only in development', () => {
+    expect(ok('https://hooks.example.com/xingtu', prod)).toBe(true);
+    expect(ok('https://8.8.8.8/hook', prod)).toBe(true);
+    expect(ok('http://127.0.0.1:8080/hook', dev)).toBe(true);
+    expect(ok('http://localhost:8080/hook', dev)).toBe(true);
+    expect(ok('http://[::1]:8080/hook', dev)).toBe(true);
+    expect(ok('http://127.0.0.1:8080/hook', prod)).toBe(false);
+    expect(ok('http://hooks.example.com/hook', dev)).toBe(false);
+    expect(ok('https://127.0.0.1/hook', prod)).toBe(false);
+  });
+
+  test.each([
+    'https://10.1.2.3/', 'https://172.16.0.1/', 'https://192.168.1.1/', 'https://169.254.169.254/latest/meta-data', 'https://100.64.0.1/',
+    'https://0.0.0.0/', 'https://[fd00::1]/', 'https://[fe80::1]/', 'https://[::ffff:10.0.0.1]/', 'https://224.0.0.1/',
+  ])('a private or reserved target is refused unless configured: %s', (url) => {
+    expect(ok(url, prod)).toBe(false);
+    expect(ok(url, dev)).toBe(false);
+    expect(ok(url, privateAllowed)).toBe(true);
+  });
+
+  test('no credentials, fragments, other schemes or overlong URLs', () => {
+    for (const url of ['https://user:pw@hooks.example.com/', 'https://hooks.example.com/#x', 'ftp://hooks.example.com/', 'file:///etc/passwd', 'javascript:alert(1)', 'not a url', `https://hooks.example.com/${'a'.repeat(2048)}`]) {
+      expect(ok(url, privateAllowed)).toBe(false);
+    }
+  });
+
+  test('resolved addresses are checked too (DNS pointing inward)', () => {
+    expect(checkResolvedAddress('93.184.216.34', prod)).toBeUndefined();
+    expect(checkResolvedAddress('10.0.0.5', prod)?.reason).toMatch(/not a public/);
+    expect(checkResolvedAddress('127.0.0.1', prod)).toBeDefined();
+    expect(checkResolvedAddress('127.0.0.1', dev)).toBeUndefined();
+    expect(checkResolvedAddress('10.0.0.5', privateAllowed)).toBeUndefined();
+  });
+
+  test('configuration: http loopback outside production only; private targets only when asked; typos refused', () => {
+    expect(loadWebhookUrlPolicy({})).toEqual({ allowHttpLoopback: true, allowPrivateTargets: false });
+    expect(loadWebhookUrlPolicy({ NODE_ENV: 'production' })).toEqual({ allowHttpLoopback: false, allowPrivateTargets: false });
+    expect(loadWebhookUrlPolicy({ NODE_ENV: 'production', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' })).toEqual({ allowHttpLoopback: false, allowPrivateTargets: true });
+    expect(() => loadWebhookUrlPolicy({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'yes' })).toThrow('true or false');
+  });
+});
+
+describe('E4 feed cursors and event JSON (db/event-feed.ts)', () => {
+  test('a cursor round-trips and is opaque; anything else is refused', () => {
+    const cursor = encodeFeedCursor({ xid: '18446744073709551615', id: 42n });
+    expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(decodeFeedCursor(cursor)).toEqual({ xid: '18446744073709551615', id: 42n });
+    for (const bad of ['', 'abc', Buffer.from('v1:1:x').toString('base64url'), Buffer.from('v1:18446744073709551616:1').toString('base64url'), 'a'.repeat(100), 'ä']) {
+      expect(decodeFeedCursor(bad)).toBeUndefined();
+    }
+  });
+
+  test('event ids: evt_ and the outbox row id', () => {
+    expect(parseFeedEventId('evt_17')).toBe(17n);
+    expect(parseFeedEventId('evt_9223372036854775807')).toBe(2n ** 63n - 1n);
+    for (const bad of ['evt_0', 'evt_-1', 'evt_01', '17', 'evt_1x', `evt_${'9'.repeat(20)}`, 'evt_9223372036854775808']) expect(parseFeedEventId(bad)).toBeUndefined();
+  });
+
+  test('a boost event carries the boost order id, integer amounts and instants named …At', () => {
+    const json = feedEventJson({
+      id: 5n, writer_xid: '900', order_id: 'boost:b-1', event_version: 1, recipient_type: 'client', recipient_id: 'c-1', kind: 'boost_ordered',
+      data: { boostOrderId: 'b-1', taskOrderId: 't-1', boostFeeFen: '10000', expectedViews: '12000', validUntil: '2026-01-01T00:00:00.000Z' },
+      created_at: new Date('2026-01-01T00:00:01Z'), order_kind: 'boost', occurred_at: new Date('2026-01-01T00:00:00Z'),
+    });
+    expect(json).toEqual({
+      id: 'evt_5', type: 'boost_ordered', occurredAt: '2026-01-01T00:00:00.000Z', recordedAt: '2026-01-01T00:00:01.000Z', orderId: 'b-1', orderKind: 'boost', orderVersion: 1,
+      recipient: { type: 'client', id: 'c-1' },
+      payload: { boostOrderId: 'b-1', taskOrderId: 't-1', boostFeeFen: 10_000, expectedViews: 12_000, validUntilAt: '2026-01-01T00:00:00.000Z' },
+    });
+  });
+});

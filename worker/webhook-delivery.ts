@@ -1,0 +1,156 @@
+import { performance } from 'node:perf_hooks';
+import type { Db } from '../db/connect';
+import { feedEventId, feedEventJson } from '../db/event-feed';
+import { claimDeliveries, fanOut, recordAttempt, signingSecrets, type ClaimedDelivery } from '../db/webhooks';
+import { unavailableDependency } from '../platform/faults';
+import type { WebhookUrlPolicy } from '../platform/url-safety';
+import { signWebhook } from '../platform/webhook-signing';
+import { DeliveryKilled, postWebhook } from './webhook-delivery-http';
+
+/**
+ * E5: the webhook delivery loop, run in every worker process next to the Temporal worker
+ * (worker/main.ts, scripts/start.ts). Any number may run: the fan-out locks one endpoint at a
+ * time and the claim takes rows with FOR UPDATE SKIP LOCKED under a lease, so one event is never
+ * sent twice at the same time; a loop that dies mid-delivery leaves its lease to run out, and the
+ * next claim sends the event again with the same webhook-id (at least once).
+ * docs/decisions.md says why a loop and not a workflow per endpoint.
+ */
+export interface WebhookDeliveryOptions {
+  readonly urlPolicy: WebhookUrlPolicy;
+  /** How often an idle loop looks for work. */
+  readonly pollIntervalMs?: number;
+  /** One attempt's limit for the whole exchange (E5: 10 s). */
+  readonly timeoutMs?: number;
+  /** The first retry's delay; each further one doubles, up to backoffMaxMs. */
+  readonly backoffBaseMs?: number;
+  readonly backoffMaxMs?: number;
+  /** A delivery failing this long gives up, an endpoint failing this long is disabled (E5: 3 days). */
+  readonly retryWindowMs?: number;
+  /** How long a claim holds a delivery; longer than timeoutMs, so a live send never loses it. */
+  readonly leaseMs?: number;
+  /** Deliveries claimed and sent at once per loop (each is sent as soon as it is claimed, so the lease covers one send). */
+  readonly concurrency?: number;
+  /** Told about loop-level problems (never a secret or a payload). */
+  readonly log?: (message: string) => void;
+  /** Told about every finished attempt (e.g. a metrics counter by outcome). */
+  readonly onAttempt?: (attempt: { outcome: string; latencyMs: number }) => void;
+}
+
+export const WEBHOOK_DEFAULTS = {
+  pollIntervalMs: 1000,
+  timeoutMs: 10_000,
+  backoffBaseMs: 5_000,
+  backoffMaxMs: 6 * 3_600_000,
+  retryWindowMs: 3 * 24 * 3_600_000,
+  concurrency: 8,
+} as const;
+
+/** Exponential backoff: base × 2^(attempt−1), capped; ±10 % jitter so failing endpoints do not retry in lockstep. */
+export function retryDelayMs(attemptNo: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const exponent = Math.min(Math.max(attemptNo - 1, 0), 40);
+  const delay = Math.min(maxMs, baseMs * 2 ** exponent);
+  return Math.round(delay * (0.9 + 0.2 * random()));
+}
+
+/** The attempts a delivery failing throughout gets within the window (for docs and tests). */
+export function attemptsWithin(windowMs: number, baseMs: number, maxMs: number): number {
+  let elapsed = 0;
+  let attempts = 1;
+  while (elapsed < windowMs) {
+    elapsed += retryDelayMs(attempts, baseMs, maxMs, () => 0.5);
+    attempts += 1;
+  }
+  return attempts;
+}
+
+export interface WebhookDelivery {
+  /** Finishes the sends in flight (recording them), then stops. */
+  stop(): Promise<void>;
+  /** Stops at once, as a crash would: sends in flight are cut off and nothing more is written. */
+  kill(): Promise<void>;
+}
+
+export function startWebhookDelivery(db: Db, options: WebhookDeliveryOptions): WebhookDelivery {
+  const o = { ...WEBHOOK_DEFAULTS, ...withoutUndefined(options) };
+  const leaseMs = options.leaseMs ?? o.timeoutMs + 20_000;
+  const log = options.log ?? (() => undefined);
+  const killer = new AbortController();
+  let running = true;
+  let wake: (() => void) | undefined;
+  const sleep = (ms: number) => new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+
+  async function deliver(claim: ClaimedDelivery): Promise<void> {
+    const id = feedEventId(claim.id);
+    const body = JSON.stringify(feedEventJson(claim));
+    const attemptedAt = new Date();
+    const headers = signWebhook(signingSecrets(claim, attemptedAt.getTime()), id, Math.floor(attemptedAt.getTime() / 1000), body);
+    const started = performance.now();
+    const result = await postWebhook(claim.url, { ...headers }, body, { timeoutMs: o.timeoutMs, policy: options.urlPolicy, kill: killer.signal });
+    const latencyMs = Math.max(0, Math.round(performance.now() - started));
+    if (killer.signal.aborted) throw new DeliveryKilled('killed');
+    await recordAttempt(
+      db,
+      { endpointId: claim.endpoint_id, notificationId: claim.id, leaseToken: claim.lease_token, attemptNo: claim.attempt_count, attemptedAt, latencyMs, ...result },
+      { retryDelayMs: retryDelayMs(claim.attempt_count, o.backoffBaseMs, o.backoffMaxMs), retryWindowMs: o.retryWindowMs },
+    );
+    options.onAttempt?.({ outcome: result.outcome, latencyMs });
+  }
+
+  /** One round: fan out, then claim and send; true when there may be more work right away. */
+  async function round(): Promise<boolean> {
+    let fanned = 0;
+    for (let i = 0; i < 20 && running; i += 1) {
+      const n = await fanOut(db, 500);
+      fanned += n;
+      if (n === 0) break;
+    }
+    if (!running) return false;
+    const claims = await claimDeliveries(db, o.concurrency, leaseMs);
+    const results = await Promise.allSettled(claims.map(deliver));
+    for (const r of results) {
+      if (r.status === 'rejected' && !(r.reason instanceof DeliveryKilled)) log(`webhook delivery: could not record an attempt: ${describe(r.reason)}`);
+    }
+    return claims.length === o.concurrency || fanned > 0;
+  }
+
+  const loop = (async () => {
+    while (running) {
+      let busy = false;
+      try {
+        busy = await round();
+      } catch (error) {
+        if (!running) break;
+        log(`webhook delivery: ${unavailableDependency(error) ? 'database unavailable' : 'error'} (${describe(error)}); retrying`);
+      }
+      if (running && !busy) await sleep(o.pollIntervalMs);
+    }
+  })();
+
+  return {
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+    },
+    async kill() {
+      running = false;
+      killer.abort();
+      wake?.();
+      await loop.catch(() => undefined);
+    },
+  };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
