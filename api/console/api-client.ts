@@ -1,0 +1,66 @@
+import type { FastifyInstance } from 'fastify';
+import type { ConsoleSession } from './session';
+
+/**
+ * The console calls the API's own routes with the session's bearer token, over the loopback
+ * interface to this very process: the same handlers, role checks (403 for a role a route does not
+ * allow), validation, Idempotency-Key handling and error codes as any API client, and no business
+ * rule duplicated here. (Not `app.inject`: light-my-request loads the ESM-only `cookie` package
+ * with require(), which jest's CommonJS runtime cannot do, so the console could not be tested as it
+ * runs; a loopback request costs about a millisecond.)
+ */
+export interface ApiAnswer {
+  readonly status: number;
+  /** The JSON body (amounts arrive as JSON integers: exact, the API refuses anything beyond 2^53). */
+  readonly body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  readonly text: string;
+  readonly headers: Headers;
+}
+
+export type ConsoleApi = (method: 'GET' | 'POST', url: string, body?: unknown, idempotencyKey?: string) => Promise<ApiAnswer>;
+
+/** The longest a console page waits for the API (the audit of a large ledger takes a while). */
+const API_TIMEOUT_MS = 120_000;
+
+/** This process's own API address, reached over loopback whatever interface it listens on. */
+export function loopbackBaseUrl(app: FastifyInstance): string {
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('the console needs the API to listen on a TCP port');
+  const wildcard = address.address === '0.0.0.0' || address.address === '::';
+  const host = wildcard ? (address.family === 'IPv6' ? '[::1]' : '127.0.0.1') : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+export function consoleApi(app: FastifyInstance, session: ConsoleSession): ConsoleApi {
+  return async (method, url, body, idempotencyKey) => {
+    const response = await fetch(`${loopbackBaseUrl(app)}${url}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${session.token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(API_TIMEOUT_MS),
+    });
+    const text = await response.text();
+    const isJson = (response.headers.get('content-type') ?? '').startsWith('application/json');
+    return { status: response.status, body: isJson && text ? JSON.parse(text) : undefined, text, headers: response.headers };
+  };
+}
+
+/** The `{error: {code, message}}` of a refusal, as one line for the page. */
+export function errorLine(answer: ApiAnswer): { code: string; message: string } {
+  const error = answer.body?.error as { code?: string; message?: string; details?: unknown } | undefined;
+  const details = error?.details === undefined ? '' : ` ${JSON.stringify(error.details)}`;
+  return { code: error?.code ?? `http_${answer.status}`, message: `${error?.message ?? 'the API refused the request'}${details}` };
+}
+
+/** A path segment, encoded (ids come from users). */
+export const seg = (value: string) => encodeURIComponent(value);
+
+/** A query string from the defined, non-empty values. */
+export function query(values: Record<string, string | number | undefined | null>): string {
+  const entries = Object.entries(values).filter(([, v]) => v !== undefined && v !== null && v !== '') as Array<[string, string | number]>;
+  return entries.length === 0 ? '' : `?${new URLSearchParams(entries.map(([k, v]): [string, string] => [k, String(v)])).toString()}`;
+}

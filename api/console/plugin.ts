@@ -1,0 +1,125 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import formbody from '@fastify/formbody';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { unavailableDependency } from '../../platform/faults';
+import { createTokenVerifier } from '../auth';
+import { ApiError } from '../errors';
+import { consoleApi } from './api-client';
+import { readCookie } from './cookies';
+import { registerFinancePages } from './finance-pages';
+import { Html } from './html';
+import { ASSETS_PATH, CONSOLE_PATH } from './layout';
+import { registerOpsPages } from './ops-pages';
+import { registerRefundPages } from './refund-pages';
+import { SECURITY_HEADERS, errorPage, sendPage, type ConsoleContext, type ConsoleDeps, type ConsoleRouter, type Handler } from './respond';
+import { createSessionSealer, csrfMatches, SESSION_COOKIE, type ConsoleSession } from './session';
+import { registerSignIn } from './sign-in';
+
+/**
+ * SPEC F6: the ops and finance console under /console, registered as an encapsulated plugin so its
+ * form parser, cookie parser and HTML error pages stay out of the JSON API. Its routes are
+ * `public` for the bearer-token layer (api/auth.ts: the browser has no bearer token) and check the
+ * session cookie themselves; they are `hidden` from the OpenAPI document.
+ */
+export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
+  const context: ConsoleContext = {
+    ...deps,
+    temporalUiUrl: (deps.temporalUiUrl ?? process.env.TEMPORAL_UI_URL ?? `http://127.0.0.1:${process.env.TEMPORAL_UI_PORT || 8233}`).replace(/\/+$/, ''),
+    namespace: (deps.client.options as { namespace?: string } | undefined)?.namespace ?? 'default',
+  };
+  void app.register(async (instance) => {
+    await instance.register(formbody, { bodyLimit: 32 * 1024 });
+    instance.addHook('onSend', async (request, reply, payload) => {
+      if (request.url.startsWith(CONSOLE_PATH)) reply.headers(SECURITY_HEADERS);
+      return payload;
+    });
+    instance.setErrorHandler((error, request, reply) => sendErrorPage(reply, error, request));
+    registerAssets(instance);
+    const sealer = createSessionSealer();
+    const secure = (request: FastifyRequest) => request.protocol === 'https';
+    registerSignIn(instance, { sealer, verify: createTokenVerifier(deps.tokens), secure });
+    const router = consoleRouter(instance, deps.app, sealer);
+    registerOpsPages(router, context);
+    registerFinancePages(router, context);
+    registerRefundPages(router, context);
+  });
+}
+
+function consoleRouter(instance: FastifyInstance, app: FastifyInstance, sealer: ReturnType<typeof createSessionSealer>): ConsoleRouter {
+  const config = { public: true, hidden: true } as const;
+  const signedIn = (request: FastifyRequest, reply: FastifyReply): ConsoleSession | undefined => {
+    const session = sealer.open(readCookie(request, SESSION_COOKIE), Date.now());
+    if (session) return session;
+    if (request.headers['hx-request']) void reply.header('hx-redirect', `${CONSOLE_PATH}/sign-in`).code(204).send();
+    else void reply.redirect(`${CONSOLE_PATH}/sign-in?next=${encodeURIComponent(request.url)}`, 303);
+    return undefined;
+  };
+  const run = async (handler: Handler, session: ConsoleSession, request: FastifyRequest, reply: FastifyReply) => {
+    const result = await handler({ session, api: consoleApi(app, session) }, request, reply);
+    if (reply.sent) return reply;
+    if (result instanceof Html) return reply.type('text/html; charset=utf-8').send(result.value);
+    return result;
+  };
+  return {
+    get(path, handler) {
+      instance.route({
+        method: 'GET',
+        url: path,
+        config,
+        handler: async (request, reply) => {
+          const session = signedIn(request, reply);
+          return session ? run(handler, session, request, reply) : reply;
+        },
+      });
+    },
+    post(path, handler) {
+      instance.route({
+        method: 'POST',
+        url: path,
+        config,
+        handler: async (request, reply) => {
+          const session = signedIn(request, reply);
+          if (!session) return reply;
+          if (!csrfMatches(session.csrf, (request.body as Record<string, unknown> | undefined)?._csrf)) {
+            return sendPage(reply, 403, errorPage(session, 'Refused: missing or wrong CSRF token', 'This form did not carry this session\'s CSRF token. Reload the page and submit it again.'));
+          }
+          return run(handler, session, request, reply);
+        },
+      });
+    },
+  };
+}
+
+function registerAssets(instance: FastifyInstance): void {
+  const require = createRequire(__filename);
+  const files: Record<string, { type: string; body: Buffer }> = {
+    'htmx.min.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(require.resolve('htmx.org/dist/htmx.min.js')) },
+    'console.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(join(__dirname, 'assets', 'console.js')) },
+    'console.css': { type: 'text/css; charset=utf-8', body: readFileSync(join(__dirname, 'assets', 'console.css')) },
+  };
+  for (const [name, file] of Object.entries(files)) {
+    instance.route({
+      method: 'GET',
+      url: `${ASSETS_PATH}/${name}`,
+      config: { public: true, hidden: true },
+      handler: (_request, reply) => reply.type(file.type).header('cache-control', 'public, max-age=300').send(file.body),
+    });
+  }
+}
+
+function sendErrorPage(reply: FastifyReply, error: unknown, request: FastifyRequest) {
+  const dependency = unavailableDependency(error);
+  if (dependency) {
+    request.log.warn({ dependency, error: String(error) }, 'console: dependency unavailable');
+    void reply.header('retry-after', '1');
+    return sendPage(reply, 503, errorPage(undefined, 'Temporarily unavailable', ApiError.unavailable(dependency).message));
+  }
+  const status = error instanceof ApiError ? error.status : (error as { statusCode?: number }).statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return sendPage(reply, status === 415 || status === 413 ? 400 : status, errorPage(undefined, 'Refused', (error as Error).message));
+  }
+  request.log.error({ err: error, message: String(error), stack: (error as Error).stack }, 'console: internal error');
+  return sendPage(reply, 500, errorPage(undefined, 'Internal error', 'The console failed; the error is in the API log.'));
+}
