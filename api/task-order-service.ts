@@ -1,11 +1,12 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Db } from '../db/connect';
 import { loadTaskEvents } from '../db/events';
-import { getTaskOrderRow, placementHash } from '../db/task-orders';
+import { getTaskOrderRow, placementHash, taskOrderRow } from '../db/task-orders';
 import type { TaskOrderRow } from '../db/schema';
 import { isRejectionCode } from '../domain/errors';
+import { toStoredJson } from '../domain/json';
 import { DEFAULT_TASK_POLICY, decide, fold, type TaskCommand, type TaskPlacement, type TaskPolicy } from '../domain/task-order';
 import {
   TASK_COMMAND_UPDATES,
@@ -58,37 +59,41 @@ export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = 
    * deduplicates Updates by id, so the command runs once and the retry gets its real outcome.
    */
   async function commandWithin<C extends TaskCommandType>(orderId: string, type: C, args: TaskCommandArgs<C>, updateId?: string): Promise<CommandOutcome> {
-    await findOrder(orderId);
-    const update = TASK_COMMAND_UPDATES[type] as unknown as UpdateDefinition<TaskOrderView, [TaskCommandArgs<C>]>;
-    let pending = false;
-    try {
-      // The validator answers refusals at once; then the outcome is awaited, for a bounded time.
-      const accepted = await client.workflow
-        .getHandle(taskOrderWorkflowId(orderId))
-        .startUpdate(update, { args: [args], waitForStage: WorkflowUpdateStage.ACCEPTED, ...(updateId === undefined ? {} : { updateId }) });
-      // Accepted is durable: if Temporal goes away while we wait, the workflow still applies it.
-      const result = accepted.result().then(
-        () => 'done' as const,
-        (error: unknown) => {
-          if (unavailableDependency(error)) return 'pending' as const;
-          throw error;
-        },
-      );
-      let timer: NodeJS.Timeout | undefined;
-      const waited = new Promise<'pending'>((resolve) => {
-        timer = setTimeout(() => resolve('pending'), commandWaitMs);
-      });
+    let outcome: TaskOrderView | 'pending';
+    for (let attempt = 1; ; attempt += 1) {
       try {
-        pending = (await Promise.race([result, waited])) === 'pending';
-      } finally {
-        clearTimeout(timer);
+        outcome = await updateWithin(orderId, type, args, updateId);
+        break;
+      } catch (error) {
+        if (unavailableDependency(error)) throw error; // 503: the events may be behind the workflow
+        await findOrder(orderId); // 404 before any refusal, as when the order was read first
+        const rejection = await rejectionOfClosedOrder(orderId, { type, ...args } as unknown as TaskCommand, error);
+        if (rejection) throw rejection;
+        // An open order whose run was not found: it just continued as new; its next run takes it.
+        if (!(error instanceof WorkflowNotFoundError) || attempt >= 2) throw error;
       }
-      if (pending) result.catch(() => undefined); // its outcome lands in the order later
-    } catch (error) {
-      if (unavailableDependency(error)) throw error; // 503: the events may be behind the workflow
-      throw (await rejectionOfClosedOrder(orderId, { type, ...args } as unknown as TaskCommand, error)) ?? error;
     }
-    return { pending, order: await findOrder(orderId) };
+    // The Update's result is the workflow's state after the command, which its activity has just
+    // written to the read model: the answer is built from it instead of read back (issue 11).
+    if (outcome === 'pending') return { pending: true, order: await findOrder(orderId) };
+    return { pending: false, order: rowOfView(outcome) };
+  }
+
+  /** The command's Update: its result, or 'pending' once accepted and `commandWaitMs` passed. */
+  async function updateWithin<C extends TaskCommandType>(orderId: string, type: C, args: TaskCommandArgs<C>, updateId?: string): Promise<TaskOrderView | 'pending'> {
+    const update = TASK_COMMAND_UPDATES[type] as unknown as UpdateDefinition<TaskOrderView, [TaskCommandArgs<C>]>;
+    // No read before: a missing order's workflow is not found, answered 404 by the caller (issue 11).
+    // The validator answers refusals at once; then the outcome is awaited, for a bounded time.
+    const accepted = await client.workflow
+      .getHandle(taskOrderWorkflowId(orderId))
+      .startUpdate(update, { args: [args], waitForStage: WorkflowUpdateStage.ACCEPTED, ...(updateId === undefined ? {} : { updateId }) });
+    // Accepted is durable: if Temporal goes away while we wait, the workflow still applies it.
+    const result = accepted.result().catch((error: unknown) => {
+      if (unavailableDependency(error)) return 'pending' as const;
+      throw error;
+    });
+    const waited = await within(result, commandWaitMs);
+    return waited.done ? waited.value : 'pending'; // if pending, its outcome lands in the order later
   }
 
   /**
@@ -96,11 +101,17 @@ export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = 
    * Update of a retried POST can find it closed ("aborted by closing workflow"): its result says
    * the same.
    */
-  async function placementOutcome(handle: WorkflowHandle, placement: TaskPlacement): Promise<PlacementOutcome> {
+  async function placementOutcome(placement: TaskPlacement): Promise<PlacementOutcome> {
+    const workflowId = taskOrderWorkflowId(placement.orderId);
+    const input: TaskOrderInput = { placement, policy };
+    // Update-with-start: the run and its placement Update in one call, the Update in the run's
+    // first workflow task (issue 11). A concurrent identical POST joins the same run.
+    const startWorkflowOperation = new WithStartWorkflowOperation(TASK_ORDER_WORKFLOW, { workflowId, taskQueue, args: [input], workflowIdConflictPolicy: 'USE_EXISTING' });
     try {
-      return await handle.executeUpdate(placementUpdate);
+      return await client.workflow.executeUpdateWithStart(placementUpdate, { startWorkflowOperation });
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
+      const handle = client.workflow.getHandle(workflowId);
       const description = await handle.describe();
       if (description.status.name === 'RUNNING') throw error;
       const result = (await handle.result()) as TaskOrderResult;
@@ -117,19 +128,13 @@ export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = 
       const existing = await getTaskOrderRow(db, placement.orderId);
       if (existing) return { created: false, order: sameOrConflict(existing.placement_hash, placement, existing) };
 
-      const input: TaskOrderInput = { placement, policy };
-      const handle = await client.workflow.start(TASK_ORDER_WORKFLOW, {
-        workflowId: taskOrderWorkflowId(placement.orderId),
-        taskQueue,
-        args: [input],
-        workflowIdConflictPolicy: 'USE_EXISTING', // a concurrent identical POST joins the same run
-      });
-      const waited = await within(placementOutcome(handle, placement), commandWaitMs);
+      const waited = await within(placementOutcome(placement), commandWaitMs);
       if (!waited.done) return { pending: true };
       const outcome = waited.value;
       if (placementHash(outcome.placement) !== placementHash(placement)) throw mismatch(placement.orderId);
       if (!outcome.placed) throw ApiError.from(outcome.rejection);
-      return { created: true, order: await findOrder(placement.orderId) };
+      // A run placed before the outcome carried the view answers from the read model.
+      return { created: true, order: outcome.view ? rowOfView(outcome.view) : await findOrder(placement.orderId) };
     },
 
     /** Relays a party's command to the order's workflow as an Update (validated there). */
@@ -158,6 +163,34 @@ export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = 
     if (!decision.ok) return ApiError.from(decision.rejection);
     return undefined;
   }
+}
+
+/**
+ * The read-model row of the workflow's view, as PostgreSQL would give it back: the same pure
+ * projection the activity wrote (E2), instants as Dates, and `details` with its keys in jsonb's
+ * order (shorter first, then bytewise), so an answer built from it is byte for byte the answer
+ * built from the row read back.
+ */
+export function rowOfView({ state, deadlines }: TaskOrderView): TaskOrderRow {
+  const row = taskOrderRow(state);
+  return {
+    ...row,
+    expected_publish_at: new Date(row.expected_publish_at),
+    cancel_reason: row.cancel_reason ?? null,
+    next_deadline_kind: row.next_deadline_kind ?? null,
+    next_deadline_at: row.next_deadline_at == null ? null : new Date(row.next_deadline_at),
+    placed_at: new Date(row.placed_at),
+    updated_at: new Date(row.updated_at),
+    details: inJsonbKeyOrder(toStoredJson({ state, deadlines })),
+  };
+}
+
+function inJsonbKeyOrder(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(inJsonbKeyOrder);
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value as Record<string, unknown>);
+  entries.sort(([a], [b]) => Buffer.byteLength(a) - Buffer.byteLength(b) || Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return Object.fromEntries(entries.map(([k, v]) => [k, inJsonbKeyOrder(v)]));
 }
 
 function sameOrConflict(storedHash: string, placement: TaskPlacement, row: TaskOrderRow): TaskOrderRow {

@@ -1,16 +1,23 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { OrderKind, WorkflowOutcome, WorkflowOutcomes } from '../db/audit-orders';
 import { payloadConverter } from '../platform/payload-converter';
 import { boostOrderWorkflowId, type BoostOrderResult } from '../workflows/boost-order-api';
 import { taskOrderWorkflowId, type TaskOrderResult } from '../workflows/task-order-api';
 
+/** gRPC's NOT_FOUND (grpc-js is not a direct dependency). */
+const GRPC_NOT_FOUND = 5;
+
 const CLOSE_EVENT_ONLY = temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT;
 
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
 /**
- * L6 (F3): what each closed order's workflow returned, asked of Temporal — its description, then
- * the result in its close event. A run Temporal no longer has (past the namespace's retention) is
- * `unavailable`, not a discrepancy: the events and the ledger are then the record.
+ * L6 (F3): what each closed order's workflow returned, asked of Temporal — one call per order
+ * (issue 11; it was a description, then the close event): the close event of the workflow's
+ * current run, which says whether and how it closed and carries its result; none yet means it
+ * runs. A run Temporal no longer has (past the namespace's retention) is `unavailable`, not a
+ * discrepancy: the events and the ledger are then the record.
  *
  * The close event is read without waiting (not `handle.result()`): on the sandbox's time-skipping
  * server a client waiting for a result lets the server skip time, and an audit must not move the
@@ -20,27 +27,41 @@ export function temporalWorkflowOutcomes(client: Client): WorkflowOutcomes {
   return {
     async outcomeOf(kind: OrderKind, orderId: string): Promise<WorkflowOutcome> {
       const workflowId = kind === 'task' ? taskOrderWorkflowId(orderId) : boostOrderWorkflowId(orderId);
-      let description;
+      let events;
       try {
-        description = await client.workflow.getHandle(workflowId).describe();
+        const { history } = await client.workflowService.getWorkflowExecutionHistory({
+          namespace: client.options.namespace,
+          execution: { workflowId },
+          historyEventFilterType: CLOSE_EVENT_ONLY,
+          waitNewEvent: false,
+          skipArchival: true,
+        });
+        events = history?.events ?? [];
       } catch (error) {
-        if (error instanceof WorkflowNotFoundError) return { status: 'unavailable', reason: 'Temporal has no such workflow (past retention?)' };
+        if (isGrpcServiceError(error) && error.code === GRPC_NOT_FOUND) return { status: 'unavailable', reason: 'Temporal has no such workflow (past retention?)' };
         throw error;
       }
-      const status = description.status.name;
-      if (status === 'RUNNING') return { status: 'running' };
-      if (status !== 'COMPLETED') return { status: 'not_completed', how: status.toLowerCase().replace(/_/g, ' ') };
-      const { history } = await client.workflowService.getWorkflowExecutionHistory({
-        namespace: client.options.namespace,
-        execution: { workflowId, runId: description.runId },
-        historyEventFilterType: CLOSE_EVENT_ONLY,
-        waitNewEvent: false,
-        skipArchival: true,
-      });
-      const payload = history?.events?.[0]?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
-      if (!payload) return { status: 'unavailable', reason: 'its close event carries no result' };
-      const result = payloadConverter.fromPayload<TaskOrderResult | BoostOrderResult>(payload);
-      return result.placed ? { status: 'completed', finalState: result.final } : { status: 'not_completed', how: 'without placing the order' };
+      const close = events[0];
+      return close ? outcomeOfCloseEvent(close) : { status: 'running' };
     },
   };
+}
+
+/** The outcome a close event records (the same words the run's status name gave before). */
+function outcomeOfCloseEvent(event: HistoryEvent): WorkflowOutcome {
+  const completed = event.workflowExecutionCompletedEventAttributes;
+  if (!completed) return { status: 'not_completed', how: closeHow(event) };
+  const payload = completed.result?.payloads?.[0];
+  if (!payload) return { status: 'unavailable', reason: 'its close event carries no result' };
+  const result = payloadConverter.fromPayload<TaskOrderResult | BoostOrderResult>(payload);
+  return result.placed ? { status: 'completed', finalState: result.final } : { status: 'not_completed', how: 'without placing the order' };
+}
+
+function closeHow(event: HistoryEvent): string {
+  if (event.workflowExecutionFailedEventAttributes) return 'failed';
+  if (event.workflowExecutionTimedOutEventAttributes) return 'timed out';
+  if (event.workflowExecutionTerminatedEventAttributes) return 'terminated';
+  if (event.workflowExecutionCanceledEventAttributes) return 'canceled';
+  if (event.workflowExecutionContinuedAsNewEventAttributes) return 'continued as new';
+  return `closed (${String(event.eventType)})`;
 }

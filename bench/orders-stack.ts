@@ -65,7 +65,7 @@ process.on('exit', () => {
   }
 });
 
-export async function startBenchStack(log: (line: string) => void, options: { readonly temporalDb: 'file' | 'memory' }): Promise<BenchStack> {
+export async function startBenchStack(log: (line: string) => void, options: { readonly temporalDb: 'file' | 'memory'; readonly dynamicConfig?: readonly string[] }): Promise<BenchStack> {
   const dir = mkdtempSync(join(tmpdir(), 'xingtu-bench-orders-'));
   chmodSync(dir, 0o755); // Postgres runs as its own user when we are root
   const stops: Array<() => Promise<void>> = [];
@@ -102,7 +102,7 @@ export async function startBenchStack(log: (line: string) => void, options: { re
         });
         return server;
       }),
-      startTemporal(dir, temporalPort, options.temporalDb).then((child) => {
+      startTemporal(dir, temporalPort, options.temporalDb, options.dynamicConfig ?? []).then((child) => {
         children.temporal = child;
         stops.push(() => stopChild(child, 5000));
         return child;
@@ -159,7 +159,7 @@ export async function startBenchStack(log: (line: string) => void, options: { re
       backendToken,
       client,
       pids,
-      description: `PostgreSQL ${rows[0]?.version.split(' ')[1]} (embedded, fsync=${rows[0]?.fsync}, synchronous_commit=${rows[0]?.sc}); Temporal CLI ${cliVersion} dev server (SQLite ${options.temporalDb === 'file' ? 'file' : 'in memory'}, headless)`,
+      description: `PostgreSQL ${rows[0]?.version.split(' ')[1]} (embedded, fsync=${rows[0]?.fsync}, synchronous_commit=${rows[0]?.sc}); Temporal CLI ${cliVersion} dev server (SQLite ${options.temporalDb === 'file' ? 'file' : 'in memory'}, headless${options.dynamicConfig?.length ? `, ${options.dynamicConfig.join(' ')}` : ''})`,
       cpuSeconds: () => treeCpuSeconds(pids),
       pgTransactions: async () => {
         const { rows: [row] } = await sql<{ n: bigint }>`select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()`.execute(stats);
@@ -181,12 +181,12 @@ function temporalBinary(): string {
 }
 
 /** The dev server as `npm start` runs it (a SQLite file; or in memory), without its UI. */
-async function startTemporal(dir: string, port: number, store: 'file' | 'memory'): Promise<ChildProcess> {
+async function startTemporal(dir: string, port: number, store: 'file' | 'memory', dynamicConfig: readonly string[]): Promise<ChildProcess> {
   const out = openSync(join(dir, 'temporal.log'), 'a');
   try {
     const child = spawn(
       temporalBinary(),
-      ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--http-port', String(await freePort()), '--headless', ...(store === 'file' ? ['--db-filename', join(dir, 'temporal.sqlite')] : []), '--log-level', 'error'],
+      ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--http-port', String(await freePort()), '--headless', ...(store === 'file' ? ['--db-filename', join(dir, 'temporal.sqlite')] : []), ...dynamicConfig.flatMap((value) => ['--dynamic-config-value', value]), '--log-level', 'error'],
       { cwd: dir, stdio: ['ignore', out, out] },
     );
     track(child);

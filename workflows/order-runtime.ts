@@ -188,7 +188,22 @@ export function createOrderRuntime<S extends { readonly version: number }, E, C>
    * when it did. Returns the final state once the order is closed and every handler has finished.
    */
   async function untilClosed(step?: (s: S) => Promise<boolean>): Promise<S> {
+    const outcome = await untilClosedOrLong(step);
+    return outcome.state;
+  }
+
+  /**
+   * Like `untilClosed`, but returns `continueAsNew: true` with the open state once `long()` says
+   * the run's history is long, between commands: nothing holds or waits for the lock and every
+   * handler has finished, so the state is whole and no Update is left to answer (issue 11).
+   */
+  async function untilClosedOrLong(step?: (s: S) => Promise<boolean>, long?: () => boolean): Promise<{ readonly state: S; readonly continueAsNew: boolean }> {
     while (state && !kind.isTerminal(state)) {
+      if (long?.()) {
+        await condition(() => mutex.idle && allHandlersFinished());
+        if (state && !kind.isTerminal(state)) return { state, continueAsNew: true };
+        break;
+      }
       if (step && (await step(state))) continue;
       const deadline = nextDeadline(state);
       const seenVersion = state.version;
@@ -204,7 +219,13 @@ export function createOrderRuntime<S extends { readonly version: number }, E, C>
     }
     await condition(allHandlersFinished);
     if (!state) throw new Error('unreachable: no state after placement');
-    return state;
+    return { state, continueAsNew: false };
+  }
+
+  /** A run continued from an earlier one (continue-as-new): the order is placed, with this state. */
+  function resume(continued: S): void {
+    state = continued;
+    placement = null;
   }
 
   /** After a refused placement: answer the waiting Updates, then end. */
@@ -223,6 +244,8 @@ export function createOrderRuntime<S extends { readonly version: number }, E, C>
     place,
     placementOutcome,
     untilClosed,
+    untilClosedOrLong,
+    resume,
     finishUnplaced,
   };
 }

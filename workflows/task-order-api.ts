@@ -13,10 +13,36 @@ export const taskOrderWorkflowId = (orderId: string): string => `task-order:${or
 export interface TaskOrderInput {
   readonly placement: TaskPlacement;
   readonly policy: TaskPolicy;
+  /** Set when a run continues an earlier one (continue-as-new): the order as that run left it. */
+  readonly continued?: TaskOrderContinuation;
+  /** Events after which a run continues as new (default DEFAULT_HISTORY_LIMIT; tests set less). */
+  readonly historyLimit?: number;
 }
 
+/** What a run hands to the next one when its history is long (issue 11). */
+export interface TaskOrderContinuation {
+  readonly state: TaskOrderState;
+  /** B3: the linked boost orders. */
+  readonly boostOrderIds: readonly string[];
+  /** The latest applied Updates' ids: a retry that reaches the new run joins them (§8), not re-runs. */
+  readonly appliedUpdateIds: readonly string[];
+  /** How many runs came before this one (ops and tests read it). */
+  readonly runs: number;
+}
+
+/**
+ * A run continues as new past this many history events, between commands: an order's history is
+ * bounded whatever its life (T16 uploads and T20–T22 declined requests are unlimited by the rules),
+ * far below Temporal's 10,240-event warning; a run of 2,000 events also replays fast on a cache miss.
+ */
+export const DEFAULT_HISTORY_LIMIT = 2_000;
+
+/** Applied Update ids carried to the next run: a retry comes seconds after its first attempt. */
+export const CARRIED_UPDATE_IDS = 32;
+
 export type PlacementOutcome =
-  | { readonly placed: true; readonly placement: TaskPlacement }
+  /** `view`: the order once placed (missing from runs placed before it was added, issue 11). */
+  | { readonly placed: true; readonly placement: TaskPlacement; readonly view?: TaskOrderView }
   | { readonly placed: false; readonly placement: TaskPlacement; readonly rejection: Rejection };
 
 export interface TaskOrderView {

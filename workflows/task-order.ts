@@ -1,5 +1,7 @@
 import {
+  allHandlersFinished,
   currentUpdateInfo,
+  makeContinueAsNewFunc,
   getExternalWorkflowHandle,
   log,
   patched,
@@ -8,6 +10,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { SearchAttributePair } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { failure, paymentRejection } from './workflow-support';
 import { createOrderRuntime, type RecordedEvent } from './order-runtime';
@@ -30,6 +33,8 @@ import {
   linkBoostSignal,
   placementUpdate,
   stateQuery,
+  CARRIED_UPDATE_IDS,
+  DEFAULT_HISTORY_LIMIT,
   type PlacementOutcome,
   type TaskOrderInput,
   type TaskOrderResult,
@@ -43,9 +48,17 @@ const { recordTaskEvents } = proxyActivities<Activities>({
 });
 
 /** One durable workflow per task order (SPEC §2): the pure decider decides, activities persist. */
-export async function taskOrderWorkflow({ placement, policy }: TaskOrderInput): Promise<TaskOrderResult> {
+export async function taskOrderWorkflow(input: TaskOrderInput): Promise<TaskOrderResult> {
+  const { placement, policy, continued } = input;
   /** B3: the boost orders linked to this task order (at most one in practice). */
-  const boostOrderIds: string[] = [];
+  const boostOrderIds: string[] = [...(continued?.boostOrderIds ?? [])];
+  /** Updates the run before this one applied: Temporal deduplicates Update ids within a run only. */
+  const carriedUpdateIds = new Set(continued?.appliedUpdateIds ?? []);
+  const appliedUpdateIds: string[] = [...(continued?.appliedUpdateIds ?? [])];
+  const remember = (id: string) => {
+    appliedUpdateIds.push(id);
+    if (appliedUpdateIds.length > CARRIED_UPDATE_IDS) appliedUpdateIds.shift();
+  };
 
   const order = createOrderRuntime<TaskOrderState, TaskEvent, TaskCommand>(
     {
@@ -122,16 +135,31 @@ export async function taskOrderWorkflow({ placement, policy }: TaskOrderInput): 
       const { unboundedPublishedAt: _notTheCallers, opsReasonOnConfirm: _norThis, ...rest } = args as { unboundedPublishedAt?: unknown; opsReasonOnConfirm?: unknown };
       return { ...rest, type } as TaskCommand;
     };
-    setHandler(update, (args: object) => runCommand(versioned(command(args)), `update:${type}:${currentUpdateInfo()?.id ?? ''}`), {
-      validator: (args: object) => {
-        const rejection = order.check(command(args));
-        if (rejection) throw failure(rejection);
+    setHandler(
+      update,
+      async (args: object) => {
+        const id = currentUpdateInfo()?.id ?? '';
+        // A retry of an Update the previous run applied: its outcome is the order as it is now.
+        if (carriedUpdateIds.has(id) && order.state) return view(order.state);
+        const result = await runCommand(versioned(command(args)), `update:${type}:${id}`);
+        remember(id);
+        return result;
       },
-    });
+      {
+        validator: (args: object) => {
+          if (carriedUpdateIds.has(currentUpdateInfo()?.id ?? '')) return;
+          const rejection = order.check(command(args));
+          if (rejection) throw failure(rejection);
+        },
+      },
+    );
   }
   setHandler(placementUpdate, async (): Promise<PlacementOutcome> => {
     const rejection = await order.placementOutcome();
-    return rejection ? { placed: false, placement, rejection } : { placed: true, placement };
+    if (rejection) return { placed: false, placement, rejection };
+    // The view lets the API answer without reading the order back (an Update's result is no
+    // command: histories replay unchanged).
+    return order.state ? { placed: true, placement, view: view(order.state) } : { placed: true, placement };
   });
   setHandler(stateQuery, () => (order.state ? view(order.state) : undefined));
   // B3: a boost order links itself; only the id is kept (no command, so no history change).
@@ -139,18 +167,34 @@ export async function taskOrderWorkflow({ placement, policy }: TaskOrderInput): 
     if (!boostOrderIds.includes(boostOrderId)) boostOrderIds.push(boostOrderId);
   });
 
-  // T1–T5: placement. A refused payment leaves nothing behind: the order is not placed.
-  const placed = await order.place(() => placementEvent(placement, policy), `workflow:${workflowInfo().workflowId}`, (error) =>
-    paymentRejection(error, 'the placement payment'),
-  );
-  if (!placed) {
-    await order.finishUnplaced();
-    const rejection = await order.placementOutcome();
-    if (!rejection) throw new Error('unreachable: unplaced without a rejection');
-    return { placed: false, rejection };
+  if (continued) {
+    order.resume(continued.state);
+  } else {
+    // T1–T5: placement. A refused payment leaves nothing behind: the order is not placed.
+    const placed = await order.place(() => placementEvent(placement, policy), `workflow:${workflowInfo().workflowId}`, (error) =>
+      paymentRejection(error, 'the placement payment'),
+    );
+    if (!placed) {
+      await order.finishUnplaced();
+      const rejection = await order.placementOutcome();
+      if (!rejection) throw new Error('unreachable: unplaced without a rejection');
+      return { placed: false, rejection };
+    }
   }
 
-  // Deadlines (T6 …): sleep until the next one or until a command changes the state.
-  const final = await order.untilClosed();
-  return { placed: true, final };
+  // Deadlines (T6 …): sleep until the next one or until a command changes the state; a long
+  // history continues as new (only runs that get that long reach the patch: older ones replay).
+  const historyLimit = input.historyLimit ?? DEFAULT_HISTORY_LIMIT;
+  const long = () => (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= historyLimit) && patched('continue-as-new-v1');
+  const outcome = await order.untilClosedOrLong(undefined, long);
+  if (!outcome.continueAsNew) return { placed: true, final: outcome.state };
+  if (!allHandlersFinished()) throw new Error('unreachable: continuing as new with a handler running');
+  const next = makeContinueAsNewFunc<typeof taskOrderWorkflow>({
+    // O3: the new run starts with the order's search attributes (a pair without a value is left out).
+    typedSearchAttributes: taskOrderSearchAttributes(outcome.state).filter((pair): pair is SearchAttributePair => pair.value !== null),
+  });
+  return next({
+    ...input,
+    continued: { state: outcome.state, boostOrderIds, appliedUpdateIds, runs: (continued?.runs ?? 0) + 1 },
+  });
 }
