@@ -5,6 +5,7 @@ import type { NewBoostOrderRow, NewTaskOrderRow } from '../db/schema';
 import { isStreamVersionTaken, writeStreamAppend, type StreamWrite } from '../db/stream-append';
 import type { LedgerTransaction } from '../domain/ledger/types';
 import { sameRecordedEvent, toActivityFailure } from './failures';
+import { countLedgerPostings } from '../platform/metrics';
 
 interface Recorded {
   readonly version: number;
@@ -51,7 +52,10 @@ export async function appendToStream<S, E extends Recorded>(db: Db, stream: Orde
       const { write, result } = planAppend(stream, stored, events, causation);
       if (write === undefined) return result;
       try {
-        await writeStreamAppend(db, write);
+        const posted = await writeStreamAppend(db, write);
+        // SPEC §10 ledger postings. The function says how many it posted (a stored identical one is
+        // not posted again); a write's transactions are new with its events, so that is all of them.
+        countLedgerPostings(write.ledger.slice(0, posted).map((l) => l.tx.kind));
         return result;
       } catch (error) {
         if (!isStreamVersionTaken(error) || attempt >= MAX_WRITE_ATTEMPTS) throw error;

@@ -3,14 +3,20 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../db/connect';
 import type { ApiToken } from '../platform/config';
 import { installAuth } from './auth';
-import { renderDocsPage } from './docs-page';
+import { registerDocsRoutes } from './docs-page';
 import { ApiError, UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors';
 import { registerFinanceRoutes } from './finance-routes';
 import { temporalWorkflowOutcomes } from './workflow-outcomes';
 import { registerBoostRoutes } from './boost-routes';
 import { registerOpsRoutes } from './ops-routes';
+import { registerEventRoutes } from './events-routes';
+import { registerWebhookRoutes } from './webhook-routes';
+import { loadWebhookUrlPolicy } from '../platform/config';
+import type { WebhookUrlPolicy } from '../platform/url-safety';
+import { registerConsole } from './console/plugin';
 import { createOpsService } from './ops-service';
 import { idempotentUpdateId, installIdempotency } from './idempotency';
+import { installRequestMetrics, registerMetricsRoute, type MetricsOptions } from './metrics-route';
 import { unavailableDependency } from '../platform/faults';
 import { checkHealth } from './health';
 import { DOCS_PATH, OPENAPI_PATH, RETRY_AFTER_HEADER, buildOpenApiDocument, type OpenApiDocument } from './openapi';
@@ -19,6 +25,7 @@ import {
   ClockAdvanced,
   ClockNow,
   Health,
+  OpenApiDocumentView,
   PlacementPending,
   TaskOrderList,
   TaskOrderView,
@@ -79,6 +86,10 @@ export interface AppDeps {
   readonly policies?: { readonly task?: TaskPolicy; readonly boost?: BoostPolicy };
   /** The Idempotency-Key in-flight lease in seconds (default IDEMPOTENCY_LEASE_SECONDS); tests shorten it. */
   readonly idempotencyLeaseSeconds?: number;
+  /** SPEC §10 GET /metrics: how often its order gauges are collected, and the SDK exporter of this process (npm start). */
+  readonly metrics?: MetricsOptions;
+  /** E5: where webhook endpoints may point (default: platform/config.ts loadWebhookUrlPolicy from the environment). */
+  readonly webhookUrlPolicy?: WebhookUrlPolicy;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -103,7 +114,7 @@ function loggerOptions(logger: AppDeps['logger']): FastifyServerOptions['logger'
   };
 }
 
-export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = false, commandWaitMs, policies = {}, idempotencyLeaseSeconds }: AppDeps): FastifyInstance {
+export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = false, commandWaitMs, policies = {}, idempotencyLeaseSeconds, metrics = {}, webhookUrlPolicy }: AppDeps): FastifyInstance {
   const app = Fastify({ logger: loggerOptions(logger), bodyLimit: MAX_BODY_BYTES, exposeHeadRoutes: false });
   const orders = createTaskOrderService({ db, client, taskQueue, ...(commandWaitMs === undefined ? {} : { commandWaitMs }), ...(policies.task ? { policy: policies.task } : {}) });
   /** Now in the workflows' clock: the sandbox clock in the sandbox (§9: every sandbox time), else the wall clock. */
@@ -115,6 +126,7 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
   const routes = recordRoutes(app);
   installAuth(app, tokens);
   installIdempotency(app, db, idempotencyLeaseSeconds === undefined ? {} : { leaseSeconds: idempotencyLeaseSeconds });
+  installRequestMetrics(app); // SPEC §10: every request by route pattern and status, every command by outcome
 
   app.setReplySerializer((payload) => JSON.stringify(payload, jsonBigInt));
   app.setErrorHandler((error, _request, reply) => sendError(reply, error, app));
@@ -152,18 +164,11 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
     roles: 'public',
     tags: ['meta'],
     summary: 'This OpenAPI 3 document',
-    responses: { 200: { description: 'the OpenAPI document' } },
+    responses: { 200: { description: 'the OpenAPI document', schema: OpenApiDocumentView } },
     handler: () => openApi(),
   });
-  defineRoute(app, {
-    method: 'GET',
-    path: DOCS_PATH,
-    roles: 'public',
-    tags: ['meta'],
-    summary: 'The API documentation as a web page',
-    responses: { 200: { description: 'an HTML page', contentType: 'text/html' } },
-    handler: (_input, _request, reply) => reply.type('text/html; charset=utf-8').send(renderDocsPage(openApi(), OPENAPI_PATH)),
-  });
+  // Swagger UI over the document above, with its assets (api/docs-page.ts, issue 12).
+  registerDocsRoutes(app, { docsPath: DOCS_PATH, openApiPath: OPENAPI_PATH });
 
   // ── Task orders (SPEC §2): the backend places and commands; every role may read ──────────────
   const taskOrder = { 200: { description: 'the task order', schema: TaskOrderView } };
@@ -253,8 +258,16 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
     roles: ['backend'],
     tags: ['payments'],
     summary: "Pay several orders' balances in one payment (T14)",
+    description:
+      'All orders are checked before any money moves: an order that does not exist is 404 not_found, and one that is not the named ' +
+      "client's is 403 forbidden, for the whole call (nothing is paid, no external payment is posted). Otherwise each order gets its " +
+      'balance or the money stays in the client account, and results says which; a retry never pays an order twice.',
     body: BalancePaymentsBody,
-    responses: { 200: { description: 'the outcome for each order', schema: BalancePaymentsResult } },
+    responses: {
+      200: { description: 'the outcome for each order', schema: BalancePaymentsResult },
+      403: { description: "forbidden: an order in orderIds is not the named client's (the whole call is refused, nothing is paid)" },
+      404: { description: 'not_found: an order in orderIds does not exist (the whole call is refused, nothing is paid)' },
+    },
     handler: ({ body }) => payments.payBalances(body.clientId, body.orderIds, body.funding),
   });
 
@@ -275,8 +288,15 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
 
   // ── Finance (SPEC §7) ──────────────────────────────────────────────────────────────────────
   registerFinanceRoutes(app, { db, workflows: temporalWorkflowOutcomes(client) });
-  registerOpsRoutes(app, { db, ops: createOpsService({ db, client, nowMs }), orders });
-  registerBoostRoutes(app, { db, client, taskQueue, nowMs, ...(policies.boost ? { policy: policies.boost } : {}) });
+  const boosts = registerBoostRoutes(app, { db, client, taskQueue, nowMs, ...(policies.boost ? { policy: policies.boost } : {}) });
+  registerOpsRoutes(app, { db, ops: createOpsService({ db, client, nowMs }), orders, boosts });
+  // ── Events and webhooks (SPEC E4, E5) ──────────────────────────────────────────────────────
+  registerEventRoutes(app, { db });
+  registerWebhookRoutes(app, { db, urlPolicy: webhookUrlPolicy ?? loadWebhookUrlPolicy() });
+  registerMetricsRoute(app, { db, client, nowMs, ...metrics, log: (message, error) => app.log.warn({ err: error }, message) });
+
+  // ── The ops and finance web console (SPEC F6): HTML pages over the routes above ─────────────
+  registerConsole(app, { app, db, client, tokens, nowMs });
 
   // ── Sandbox clock (SPEC §9) ────────────────────────────────────────────────────────────────
   if (clock) {

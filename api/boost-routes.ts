@@ -6,11 +6,13 @@ import { z } from 'zod';
 import { boostOrderDetails } from '../db/boost-orders';
 import type { Db } from '../db/connect';
 import type { BoostOrderRow, VideoStatsRow } from '../db/schema';
-import { BOOST_END_REASONS, BOOST_STATUSES, DEFAULT_BOOST_POLICY, QUOTE_UNAVAILABLE_REASONS, type BoostProgress, type BoostQuote } from '../domain/boost';
+import { BOOST_END_REASONS, BOOST_STATUSES, DEFAULT_BOOST_POLICY, MAX_EXCLUDED_VIDEOS, QUOTE_UNAVAILABLE_REASONS, VIDEO_EXCLUSION_REASONS, type BoostProgress, type BoostQuote } from '../domain/boost';
 import { ApiError } from './errors';
 import { createBoostService, type BoostService } from './boost-service';
 import { defineRoute } from './routes';
+import { At, CalendarDate } from './responses';
 import { AmountFen, Funding, Id, Instant, Text } from './schemas';
+import { iso } from './views';
 
 /** Boost orders (SPEC §3) and the video-stats feed (B8), SPEC §8. */
 export interface BoostRoutesDeps {
@@ -43,8 +45,8 @@ export const ReleaseRefundBody = z.strictObject({ releasedBy: Id, reason: Text(5
 const Fen = z.number().int().describe('an amount in fen (CNY 0.01)');
 const NonNegativeFen = Fen.min(0);
 const Bp = z.number().int().min(0).describe('basis points');
-const At = z.string().describe('an instant, ISO 8601 UTC');
 const Count = z.number().int().min(0);
+const Days = z.number().min(0).describe('days (fractional)');
 
 export const VideoStatsView = z.object({
   videoId: z.string(),
@@ -53,6 +55,44 @@ export const VideoStatsView = z.object({
   views: Count,
   observedAt: At,
   outcome: z.enum(['created', 'updated', 'unchanged']),
+});
+
+const VideoUsed = z.object({
+  videoId: z.string(),
+  publishedAt: At,
+  views: Count,
+  ageDays: Days,
+  weight: z.number().min(0).max(1).describe('0.5^(ageDays / halfLifeDays)'),
+  cumulativeWeight: z.number().min(0).describe('this weight plus those of the videos with fewer views'),
+});
+
+const VideoExcluded = z.object({
+  videoId: z.string(),
+  publishedAt: At,
+  views: Count,
+  ageDays: z.number().describe('days (fractional; negative for a video dated after the quote)'),
+  reason: z.enum(VIDEO_EXCLUSION_REASONS).describe('outside_window: older than windowDays (45); published_in_future: dated after the quote (clock skew in the feed)'),
+});
+
+/** B2: "the quote explains itself" (domain/boost/pricing.ts QuoteExplanation). */
+const QuoteExplanationView = z.object({
+  method: z.string(),
+  quotedAt: At,
+  windowDays: Days,
+  halfLifeDays: Days,
+  minVideos: Count,
+  videosUsed: z.array(VideoUsed).describe('the videos that counted, by views ascending (the order of the weighted median)'),
+  videosExcluded: z.array(VideoExcluded).describe(`the creator's videos that did not count, each with the reason (at most ${MAX_EXCLUDED_VIDEOS}, the most recent first)`),
+  totalWeight: z.number().min(0),
+  medianViews: Count.nullable(),
+  shortfall: z.number().min(0).nullable().describe('s, the weighted mean relative shortfall'),
+  premiumBeforeRounding: z.number().nullable().describe('marginBp·s/(1−s) in basis points, unrounded'),
+  premiumBeforeClampBp: Bp.nullable(),
+  premiumBp: Bp.nullable(),
+  clamped: z.enum(['min', 'max']).nullable(),
+  marginBp: Bp,
+  minPremiumBp: Bp,
+  maxPremiumBp: Bp,
 });
 
 export const BoostQuoteView = z.object({
@@ -67,8 +107,8 @@ export const BoostQuoteView = z.object({
   totalFen: NonNegativeFen.nullable(),
   expectedCpmFen: NonNegativeFen.nullable(),
   quotedAt: At,
-  validUntil: At,
-  explanation: z.looseObject({ method: z.string(), videosUsed: z.array(z.looseObject({})), videosExcluded: z.array(z.looseObject({})) }),
+  validUntilAt: At.describe('B1: an order may cite the quote until then (30 minutes after quotedAt, exclusive)'),
+  explanation: QuoteExplanationView,
 });
 
 export const BoostQuotesView = z.object({ quotes: z.array(BoostQuoteView) });
@@ -94,7 +134,7 @@ export const BoostOrderView = z.object({
   expectedViews: Count,
   escrowFen: NonNegativeFen,
   orderedAt: At,
-  validUntil: At,
+  validUntilAt: At.describe('B4: the video must be published before then (one calendar month after the order), or the boost expires'),
   video: z.object({ videoId: z.string(), publishedAt: At }).nullable(),
   boostEndsAt: At.nullable(),
   progress: z
@@ -114,8 +154,8 @@ export const BoostOrderView = z.object({
   refund: z
     .object({
       amountFen: NonNegativeFen,
-      endedOn: z.string(),
-      dueDate: z.string(),
+      endedOn: CalendarDate.describe('B7: the day the boost ended (Asia/Shanghai)'),
+      dueDate: CalendarDate.describe('B7: the 7th business day after endedOn'),
       dueAt: At,
       calendarMissingYears: z.array(z.string()),
       postedAt: At.nullable(),
@@ -129,7 +169,6 @@ export const BoostOrderView = z.object({
   updatedAt: At,
 });
 
-const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
 export function videoStatsJson(row: VideoStatsRow, outcome: z.infer<typeof VideoStatsView>['outcome']) {
   return {
@@ -156,7 +195,7 @@ export function boostQuoteJson(quoteId: string, quote: BoostQuote, validityMs: n
     totalFen: available?.totalFen ?? null,
     expectedCpmFen: available?.expectedCpmFen ?? null,
     quotedAt: new Date(quote.quotedAtMs).toISOString(),
-    validUntil: new Date(available?.validUntilMs ?? quote.quotedAtMs + validityMs).toISOString(),
+    validUntilAt: new Date(available?.validUntilMs ?? quote.quotedAtMs + validityMs).toISOString(),
     explanation: quote.explanation,
   };
 }
@@ -179,7 +218,7 @@ export function boostOrderJson(row: BoostOrderRow, now: number, progress: BoostP
     expectedViews: terms.expectedViews,
     escrowFen: state.escrowFen,
     orderedAt: new Date(state.orderedAt).toISOString(),
-    validUntil: new Date(state.validUntilMs).toISOString(),
+    validUntilAt: new Date(state.validUntilMs).toISOString(),
     video: state.video ? { videoId: state.video.videoId, publishedAt: new Date(state.video.publishedAtMs).toISOString() } : null,
     boostEndsAt: iso(state.boostEndsAtMs),
     progress: progress

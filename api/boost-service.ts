@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { boostOrderDetails, boostOrderIdOfTask, boostRequestHash, getBoostOrderRow, loadBoostEvents } from '../db/boost-orders';
-import { getCitedQuote, insertBoostQuote, isOptedOut } from '../db/boost-quotes';
+import { getCitedQuote, insertBoostQuote, isOptedOut, videosBeforeWindow } from '../db/boost-quotes';
 import type { Db } from '../db/connect';
 import { loadTaskEvents } from '../db/events';
 import type { BoostOrderRow, VideoStatsRow } from '../db/schema';
@@ -85,8 +85,12 @@ export function createBoostService({ db, client, taskQueue, nowMs, policy = DEFA
     const now = await nowMs();
     const quotes: Array<{ quoteId: string; quote: BoostQuote }> = [];
     for (const item of items) {
-      const [videos, optedOut] = await Promise.all([creatorVideos(db, item.creatorId, now, policy.windowDays), isOptedOut(db, item.creatorId)]);
-      const quoted = quoteBoost({ creatorId: item.creatorId, priceFen: item.priceFen, videos, optedOut, nowMs: now }, policy);
+      const [inWindow, older, optedOut] = await Promise.all([
+        creatorVideos(db, item.creatorId, now, policy.windowDays),
+        videosBeforeWindow(db, item.creatorId, now, policy.windowDays), // listed as excluded, with the reason (B2)
+        isOptedOut(db, item.creatorId),
+      ]);
+      const quoted = quoteBoost({ creatorId: item.creatorId, priceFen: item.priceFen, videos: [...inWindow, ...older], optedOut, nowMs: now }, policy);
       const quoteId = `q-${randomUUID()}`;
       await insertBoostQuote(db, quoteId, clientId, quoted, policy);
       quotes.push({ quoteId, quote: quoted });

@@ -5,7 +5,8 @@ import { auditLedger } from '../db/audit';
 import type { WorkflowOutcomes } from '../db/audit-orders';
 import type { Db } from '../db/connect';
 import { accountStatement, decodeStatementCursor, exportTransfersCsv, listTransactions, trialBalance } from '../db/finance';
-import { isAccountId } from '../domain/ledger/accounts';
+import { PLATFORM_ACCOUNTS, isAccountId } from '../domain/ledger/accounts';
+import { ApiError } from './errors';
 import { AccountStatement, AuditReport, TransactionPage, TrialBalance } from './responses';
 import { defineRoute } from './routes';
 import { Id, Instant } from './schemas';
@@ -23,6 +24,9 @@ export interface FinanceRoutesDeps {
 }
 
 export type FinancePreHandler = preHandlerHookHandler | preHandlerAsyncHookHandler;
+
+/** Accounts that exist before any transfer (L2): the platform's and the payment provider's. */
+const SYSTEM_ACCOUNTS: ReadonlySet<string> = new Set(Object.values(PLATFORM_ACCOUNTS));
 
 const Limit = z.coerce.number().int().min(1).max(500).default(100);
 
@@ -53,7 +57,7 @@ const fromBeforeTo = (q: { from?: string | undefined; to?: string | undefined })
 
 const TransactionsQuery = z
   .strictObject({
-    from: Instant.optional(),
+    from: Instant.optional().describe('transactions that occurred at or after this instant; must be before `to` (else 400)'),
     to: Instant.optional(),
     orderId: Id.optional(),
     cursor: SeqCursor.optional(),
@@ -61,7 +65,7 @@ const TransactionsQuery = z
   })
   .refine(fromBeforeTo, { message: 'from must be before to', path: ['from'] });
 
-const ExportQuery = z.strictObject({ from: Instant, to: Instant }).refine(fromBeforeTo, { message: 'from must be before to', path: ['from'] });
+const ExportQuery = z.strictObject({ from: Instant.describe('the range starts here (inclusive); must be before `to` (else 400)'), to: Instant.describe('the range ends here (exclusive)') }).refine(fromBeforeTo, { message: 'from must be before to', path: ['from'] });
 
 const NoQuery = z.strictObject({});
 
@@ -80,11 +84,19 @@ export function registerFinanceRoutes(app: FastifyInstance, { db, preHandler, wo
     roles: ['finance', 'backend'],
     tags,
     summary: "An account's balance and statement, oldest entry first, paged (F1)",
+    description:
+      'An account exists once a transfer has touched it; the system accounts (platform:…, external:payments) always exist. ' +
+      'Any other account is 404 not_found: a client that never paid in nor got a refund has no account yet.',
     params: AccountParams,
     query: StatementQuery,
-    responses: { 200: { description: 'the balance and one page of entries', schema: AccountStatement } },
+    responses: {
+      200: { description: 'the balance and one page of entries', schema: AccountStatement },
+      404: { description: 'not_found: no transfer ever touched this account (and it is not a system account)' },
+    },
     handler: async ({ params: { account }, query: { cursor, limit } }) => {
       const statement = await accountStatement(db, account, { ...(cursor ? { after: cursor } : {}), limit });
+      // The first page holds the oldest entries: empty means no transfer ever touched the account.
+      if (!cursor && statement.entries.length === 0 && !SYSTEM_ACCOUNTS.has(account)) throw new ApiError('not_found', `account ${account} has no transfers: it does not exist (F1)`);
       return {
         account: statement.account,
         balanceFen: statement.balanceFen,

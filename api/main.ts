@@ -17,9 +17,11 @@ async function main(): Promise<void> {
   const db = createDb({ connectionString: config.databaseUrl, onConnectionError: (error) => console.warn(`[postgres] connection lost: ${error.message} (reconnecting at the next query)`) });
   const { client, connection } = apiTemporalClient(config.temporalAddress, config.temporalNamespace);
   // API_TOKENS, or fresh random tokens shown once on stdout (never a well-known default).
-  const tokens = config.apiTokens ?? generateApiTokens();
-  if (!config.apiTokens) console.log(generatedTokensBanner(tokens));
-  const app = buildApp({ db, client, taskQueue: config.taskQueue, tokens, logger: true });
+  const generated = config.apiTokens ?? generateApiTokens();
+  if (!config.apiTokens) console.log(generatedTokensBanner(generated));
+  // METRICS_TOKEN: the scraper's token (role metrics, GET /metrics only), shared with the workers' endpoints.
+  const tokens = [...generated, ...(config.metricsToken ? [{ role: 'metrics' as const, token: config.metricsToken }] : [])];
+  const app = buildApp({ db, client, taskQueue: config.taskQueue, tokens, logger: true, metrics: { collectIntervalMs: config.metricsCollectIntervalSeconds * 1000 } });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {

@@ -1,8 +1,16 @@
 import { z, type ZodType } from 'zod';
 import { API_ERROR_STATUS } from './errors';
 import { IDEMPOTENCY_KEY_PATTERN } from './idempotency';
+import { attachExamples } from './examples';
 import { ErrorBody } from './responses';
 import type { RegisteredRoute } from './routes';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Left out of the OpenAPI document: a route that is not part of the JSON API (the console's pages, F6). */
+    hidden?: boolean;
+  }
+}
 
 /**
  * SPEC §8: the OpenAPI 3 document, built from the routes registered on the app (api/routes.ts)
@@ -114,6 +122,7 @@ export function buildOpenApiDocument(routes: readonly RegisteredRoute[], info: O
   const tags = new Set<string>();
   for (const route of [...routes].sort((a, b) => a.url.localeCompare(b.url) || a.method.localeCompare(b.method))) {
     const { method, url, config } = route;
+    if (config.hidden === true) continue; // not part of the JSON API (the console's HTML pages, F6)
     const doc = config.doc;
     const isPublic = config.public === true;
     const roles = [...(config.roles ?? [])];
@@ -147,7 +156,9 @@ export function buildOpenApiDocument(routes: readonly RegisteredRoute[], info: O
     const responses: OpenApiOperation['responses'] = {};
     for (const [status, response] of Object.entries(doc?.responses ?? { 200: { description: 'OK' } })) {
       const contentType = response.contentType ?? 'application/json';
-      const schema = response.schema ? jsonSchema(response.schema, 'output') : contentType === 'application/json' ? {} : { type: 'string' };
+      // A refusal a route documents itself (e.g. its own 403) has SPEC §8's error body.
+      const isError = Number(status) >= 400 && (response.schema === undefined || response.schema === ErrorBody);
+      const schema = isError ? ERROR_REF : response.schema ? jsonSchema(response.schema, 'output') : contentType === 'application/json' ? {} : { type: 'string' };
       responses[status] = { description: response.description, content: { [contentType]: { schema } }, ...(response.headers ? { headers: { ...response.headers } } : {}) };
     }
     if (!isPublic) {
@@ -174,6 +185,7 @@ export function buildOpenApiDocument(routes: readonly RegisteredRoute[], info: O
     };
     (paths[path] ??= {})[method.toLowerCase()] = operation;
   }
+  attachExamples({ paths }); // request/response examples recorded from real calls (api/examples, issue 12)
   return {
     openapi: '3.0.3',
     info: { ...info },
@@ -181,7 +193,7 @@ export function buildOpenApiDocument(routes: readonly RegisteredRoute[], info: O
     tags: [...tags].sort().map((name) => ({ name })),
     paths,
     components: {
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A token configured in API_TOKENS; its role (backend, ops, finance) decides which operations it may call (x-roles).' } },
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A token configured in API_TOKENS; its role (backend, ops, finance, or metrics for GET /metrics only) decides which operations it may call (x-roles).' } },
       schemas: { Error: jsonSchema(ErrorBody, 'output') },
     },
   };

@@ -3,14 +3,105 @@ import { z } from 'zod';
 import { OPS_CANCEL_OUTCOMES } from '../domain/task-order/types';
 import type { Db } from '../db/connect';
 import { getBoostOrderRow } from '../db/boost-orders';
-import { fromStoredJson } from '../domain/json';
-import { BoostOrderIdParams } from './boost-routes';
+import type { BoostService } from './boost-service';
+import { BoostOrderIdParams, BoostOrderView, boostOrderJson } from './boost-routes';
 import { ApiError } from './errors';
-import type { OpsService } from './ops-service';
+import type { OpsService, StuckEntry, StuckReason } from './ops-service';
+import { At, JsonValue, TaskOrderView } from './responses';
 import { defineRoute } from './routes';
 import { Id, OrderIdParams } from './schemas';
 import type { TaskOrderService } from './task-order-service';
-import { taskOrderJson } from './views';
+import { eventPayloadJson, taskOrderJson } from './views';
+
+// ── Responses (for the OpenAPI document; they describe what the routes below produce) ───────
+
+/** O1's reasons. The checks below fail to compile when ops-service.ts gains a reason or kind not listed here. */
+const STUCK_REASONS = [
+  'deadline_overdue',
+  'activity_retrying',
+  'workflow_task_failing',
+  'awaiting_arbitration',
+  'publish_overdue',
+  'refund_overdue',
+  'calendar_missing',
+  'awaiting_stats',
+  'webhook_failing',
+] as const satisfies readonly StuckReason[];
+const STUCK_KINDS = ['task', 'boost', 'webhook_endpoint'] as const satisfies ReadonlyArray<StuckEntry['kind']>;
+type Unlisted<T, Listed> = Exclude<T, Listed> extends never ? true : never;
+const everyReasonListed: Unlisted<StuckReason, (typeof STUCK_REASONS)[number]> = true;
+const everyKindListed: Unlisted<StuckEntry['kind'], (typeof STUCK_KINDS)[number]> = true;
+void everyReasonListed;
+void everyKindListed;
+
+const StuckEntryView = z.object({
+  orderId: z.string().describe("the task order's id, or the boost order's, or the webhook endpoint's (kind)"),
+  kind: z.enum(STUCK_KINDS),
+  status: z.string().nullable(),
+  reason: z.enum(STUCK_REASONS),
+  detail: z.string().describe('what is wrong and what to do'),
+  stuckSinceAt: At.nullable().describe('since when (the overdue deadline, the escalation, the first failing attempt …), if known'),
+  attempt: z.number().int().min(1).optional().describe('activity_retrying / workflow_task_failing: the current attempt'),
+  lastFailure: z.string().optional(),
+});
+
+export const StuckListView = z.object({
+  generatedAt: At,
+  entries: z.array(StuckEntryView),
+  workflowsDescribed: z.number().int().min(0).describe('open workflows whose Temporal description was read'),
+});
+
+const InspectionEvent = z.object({
+  version: z.number().int().min(1),
+  type: z.string(),
+  occurredAt: At,
+  payload: z
+    .object({ type: z.string() })
+    .catchall(JsonValue)
+    .describe('the event as recorded (amounts in fen as integers; instants as ISO strings named …At)'),
+});
+
+const InspectionTransaction = z.object({
+  txId: z.string(),
+  seq: z.number().int(),
+  kind: z.string(),
+  occurredAt: At,
+  externalPaymentRef: z.string().nullable(),
+  chainHash: z.string(),
+  transfers: z.array(z.object({ debitAccount: z.string(), creditAccount: z.string(), amountFen: z.number().int().min(1) })),
+});
+
+const TemporalDescription = z
+  .object({
+    workflowId: z.string(),
+    runId: z.string(),
+    status: z.string().describe("Temporal's execution status: RUNNING, COMPLETED, FAILED, …"),
+    historyLength: z.number().int().min(0),
+    startedAt: At,
+    closedAt: At.nullable(),
+    pendingActivities: z.array(
+      z.object({ activityType: z.string().nullable(), attempt: z.number().int().min(1), lastFailure: z.string().nullable(), scheduledAt: At.nullable(), lastStartedAt: At.nullable() }),
+    ),
+    pendingWorkflowTask: z.object({ attempt: z.number().int().min(1), scheduledAt: At.nullable() }).nullable(),
+  })
+  .nullable()
+  .describe("Temporal's own description of the order's workflow (null if Temporal no longer has it)");
+
+const inspection = { events: z.array(InspectionEvent), ledger: z.array(InspectionTransaction), temporal: TemporalDescription };
+export const TaskInspectionView = z.object({ kind: z.literal('task'), order: TaskOrderView, ...inspection });
+export const BoostInspectionView = z.object({ kind: z.literal('boost'), order: BoostOrderView, ...inspection });
+
+/** The view of an inspection: event payloads with ISO instants (api/views.ts). */
+function inspectionJson(inspected: Awaited<ReturnType<OpsService['inspect']>>) {
+  return { ...inspected, events: inspected.events.map((e) => ({ ...e, payload: eventPayloadJson(e.payload) })) };
+}
+
+function stuckJson(list: Awaited<ReturnType<OpsService['stuck']>>) {
+  return {
+    ...list,
+    entries: list.entries.map(({ since, ...entry }) => ({ ...entry, stuckSinceAt: since })),
+  };
+}
 
 const Reason = z.string().trim().min(1).max(500);
 
@@ -20,15 +111,22 @@ export const OpsActionBody = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('cancel'), operator: Id, outcome: z.enum(OPS_CANCEL_OUTCOMES), reason: Reason }),
 ]);
 
-export function registerOpsRoutes(app: FastifyInstance, { db, ops, orders }: { db: Db; ops: OpsService; orders: TaskOrderService }): void {
+export interface OpsRoutesDeps {
+  readonly db: Db;
+  readonly ops: OpsService;
+  readonly orders: TaskOrderService;
+  readonly boosts: BoostService;
+}
+
+export function registerOpsRoutes(app: FastifyInstance, { db, ops, orders, boosts }: OpsRoutesDeps): void {
   defineRoute(app, {
     method: 'GET',
     path: '/v1/ops/stuck',
     roles: ['ops'],
     tags: ['ops'],
     summary: 'O1: stuck orders, each with its reason',
-    responses: { 200: { description: 'the stuck list' } },
-    handler: () => ops.stuck(),
+    responses: { 200: { description: 'the stuck list', schema: StuckListView } },
+    handler: async () => stuckJson(await ops.stuck()),
   });
 
   defineRoute(app, {
@@ -38,8 +136,8 @@ export function registerOpsRoutes(app: FastifyInstance, { db, ops, orders }: { d
     tags: ['ops'],
     summary: 'O2: an order: state, pending deadlines, events, ledger transactions and Temporal\'s description',
     params: OrderIdParams,
-    responses: { 200: { description: 'the inspection' } },
-    handler: async ({ params }) => ({ kind: 'task', order: taskOrderJson(await orders.findOrder(params.orderId)), ...(await ops.inspect(params.orderId)) }),
+    responses: { 200: { description: 'the inspection', schema: TaskInspectionView } },
+    handler: async ({ params }) => ({ kind: 'task', order: taskOrderJson(await orders.findOrder(params.orderId)), ...inspectionJson(await ops.inspect(params.orderId)) }),
   });
 
   defineRoute(app, {
@@ -49,11 +147,13 @@ export function registerOpsRoutes(app: FastifyInstance, { db, ops, orders }: { d
     tags: ['ops'],
     summary: 'O2: a boost order: state, pending deadlines, events, ledger transactions and Temporal\'s description',
     params: BoostOrderIdParams,
-    responses: { 200: { description: 'the inspection' } },
+    responses: { 200: { description: 'the inspection', schema: BoostInspectionView } },
     handler: async ({ params }) => {
       const row = await getBoostOrderRow(db, params.boostOrderId);
       if (!row) throw new ApiError('not_found', `boost order ${params.boostOrderId} not found`);
-      return { kind: 'boost', order: fromStoredJson(row.details), ...(await ops.inspectBoost(params.boostOrderId)) };
+      const { now, progress } = await boosts.progressOf(row);
+      // The boost order as GET /v1/boost-orders/{id} shows it (ISO instants), not the stored workflow state.
+      return { kind: 'boost', order: boostOrderJson(row, now, progress), ...inspectionJson(await ops.inspectBoost(params.boostOrderId)) };
     },
   });
 
@@ -65,7 +165,7 @@ export function registerOpsRoutes(app: FastifyInstance, { db, ops, orders }: { d
     summary: 'O4: decide an arbitration, or cancel an order with one of the money outcomes of T6–T21',
     params: OrderIdParams,
     body: OpsActionBody,
-    responses: { 200: { description: 'the order after the action' } },
+    responses: { 200: { description: 'the order after the action', schema: TaskOrderView } },
     handler: async ({ params, body }) => {
       const row =
         body.action === 'arbitrate'

@@ -5,6 +5,7 @@ import { loadTaskEvents } from '../db/events';
 import { BOOST_ORDER_WORKFLOW, boostOrderWorkflowId } from '../workflows/boost-order-api';
 import { taskOrderWorkflowId } from '../workflows/task-order-api';
 import { loadBoostEvents } from '../db/boost-orders';
+import { disabledEndpoints } from '../db/webhooks';
 import { mapLimit } from '../platform/map-limit';
 import { unavailableDependency } from '../platform/faults';
 
@@ -17,11 +18,12 @@ export type StuckReason =
   | 'publish_overdue' // T19
   | 'refund_overdue' // B7: a boost refund past its due time (by more than 5 minutes) and not posted
   | 'calendar_missing' // B7: a boost refund counted through a year without calendar data (weekends only)
-  | 'awaiting_stats'; // B6/B8: a boost's evaluation waits for a view count of its video
+  | 'awaiting_stats' // B6/B8: a boost's evaluation waits for a view count of its video
+  | 'webhook_failing'; // E5: a webhook endpoint failing for 3 days was disabled (orderId is the endpoint's id)
 
 export interface StuckEntry {
   readonly orderId: string;
-  readonly kind: 'task' | 'boost';
+  readonly kind: 'task' | 'boost' | 'webhook_endpoint';
   readonly status: string | null;
   readonly reason: StuckReason;
   readonly detail: string;
@@ -48,7 +50,7 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
   /** O1: the read model's deadlines and flags, joined with Temporal's own view of each open workflow. */
   async function stuck(): Promise<{ generatedAt: string; entries: StuckEntry[]; workflowsDescribed: number }> {
     const now = await nowMs();
-    const entries = [...(await fromReadModel(now)), ...(await boostsFromReadModel(now))];
+    const entries = [...(await fromReadModel(now)), ...(await boostsFromReadModel(now)), ...(await failingWebhookEndpoints())];
     const workflowIds = await openWorkflowIds();
     const described = await mapLimit(workflowIds, DESCRIBE_CONCURRENCY, (id) => describeProblems(id));
     for (const problems of described) entries.push(...problems);
@@ -165,6 +167,18 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
     return entries;
   }
 
+  /** E5: endpoints disabled after failing for 3 days (a redelivery enables one again). */
+  async function failingWebhookEndpoints(): Promise<StuckEntry[]> {
+    return (await disabledEndpoints(db)).map((row) => ({
+      orderId: row.endpoint_id,
+      kind: 'webhook_endpoint' as const,
+      status: 'disabled',
+      reason: 'webhook_failing' as const,
+      detail: `webhook endpoint ${row.url} failed for 3 days and was disabled: fix the receiver, then redeliver (POST /v1/webhook-endpoints/{id}/redeliver)`,
+      since: row.failing_since?.toISOString() ?? row.disabled_at?.toISOString() ?? null,
+    }));
+  }
+
   /** Open task-order workflows: Temporal's visibility where it has one, else the read model's open orders. */
   async function openWorkflowIds(): Promise<string[]> {
     try {
@@ -240,7 +254,8 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
     const transfers = transactions.length
       ? await db.selectFrom('ledger_transfers').selectAll().where('tx_id', 'in', transactions.map((t) => t.tx_id)).orderBy('tx_id').orderBy('transfer_index').execute()
       : [];
-    let temporal: unknown = null;
+    // SPEC §1 names: Temporal's startTime/closeTime/scheduledTime are shown as …At (api/ops-routes.ts documents them).
+    let temporal: TemporalDescriptionJson | null = null;
     try {
       const d = await client.workflow.getHandle(workflowId).describe();
       temporal = {
@@ -248,16 +263,16 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
         runId: d.runId,
         status: d.status.name,
         historyLength: d.historyLength,
-        startTime: d.startTime.toISOString(),
-        closeTime: d.closeTime?.toISOString() ?? null,
+        startedAt: d.startTime.toISOString(),
+        closedAt: d.closeTime?.toISOString() ?? null,
         pendingActivities: (d.raw.pendingActivities ?? []).map((a) => ({
           activityType: a.activityType?.name ?? null,
           attempt: a.attempt ?? 1,
           lastFailure: a.lastFailure?.message ?? null,
-          scheduledTime: timestampIso(a.scheduledTime),
-          lastStartedTime: timestampIso(a.lastStartedTime),
+          scheduledAt: timestampIso(a.scheduledTime),
+          lastStartedAt: timestampIso(a.lastStartedTime),
         })),
-        pendingWorkflowTask: d.raw.pendingWorkflowTask ? { attempt: d.raw.pendingWorkflowTask.attempt ?? 1, scheduledTime: timestampIso(d.raw.pendingWorkflowTask.scheduledTime) } : null,
+        pendingWorkflowTask: d.raw.pendingWorkflowTask ? { attempt: d.raw.pendingWorkflowTask.attempt ?? 1, scheduledAt: timestampIso(d.raw.pendingWorkflowTask.scheduledTime) } : null,
       };
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
@@ -281,6 +296,18 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
 }
 
 export type OpsService = ReturnType<typeof createOpsService>;
+
+/** O2: the parts of Temporal's workflow description the inspection shows. */
+export interface TemporalDescriptionJson {
+  readonly workflowId: string;
+  readonly runId: string;
+  readonly status: string;
+  readonly historyLength: number;
+  readonly startedAt: string;
+  readonly closedAt: string | null;
+  readonly pendingActivities: ReadonlyArray<{ activityType: string | null; attempt: number; lastFailure: string | null; scheduledAt: string | null; lastStartedAt: string | null }>;
+  readonly pendingWorkflowTask: { attempt: number; scheduledAt: string | null } | null;
+}
 
 function timestampIso(ts: { seconds?: unknown; nanos?: number | null } | null | undefined): string | null {
   if (!ts || ts.seconds === undefined || ts.seconds === null) return null;

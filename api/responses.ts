@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { API_ROLES } from '../platform/config';
 import { API_ERROR_STATUS, type ApiErrorCode } from './errors';
 import { CANCEL_REASONS, PAYMENT_MODES, TASK_STATUSES, TASK_TYPES } from '../domain/task-order/types';
 
@@ -9,15 +10,28 @@ import { CANCEL_REASONS, PAYMENT_MODES, TASK_STATUSES, TASK_TYPES } from '../dom
 
 const Fen = z.number().int().describe('an amount in fen (CNY 0.01)');
 const NonNegativeFen = Fen.min(0);
-const At = z.string().describe('an instant, ISO 8601 UTC');
-const Loose = z.looseObject({});
+/** SPEC §1: every instant in a response is an ISO 8601 UTC string (what `Date#toISOString` writes). */
+export const At = z.iso.datetime().describe('an instant, ISO 8601 UTC');
+/** A calendar date (Asia/Shanghai), for the business-day rules (B4, B7). */
+export const CalendarDate = z.iso.date().describe('a calendar date in Asia/Shanghai, YYYY-MM-DD');
+
+/** A value inside a refusal's details or an event's payload: JSON, at most three levels deep. */
+const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const Json1 = z.union([Scalar, z.array(Scalar), z.record(z.string(), Scalar)]);
+export const JsonValue = z.union([Scalar, z.array(z.union([Json1, z.record(z.string(), Json1)])), z.record(z.string(), z.union([Json1, z.record(z.string(), Json1)]))]);
+
+/** The details of a 400: one entry per problem in the request. */
+const ValidationIssue = z.object({ path: z.string().describe('where in the request, dot-separated (empty: the whole body)'), message: z.string() });
 
 /** SPEC §8: every refusal. */
 export const ErrorBody = z.strictObject({
-  error: z.looseObject({
+  error: z.strictObject({
     code: z.enum(Object.keys(API_ERROR_STATUS) as [ApiErrorCode, ...ApiErrorCode[]]),
     message: z.string(),
-    details: z.unknown().optional(),
+    details: z
+      .union([z.array(ValidationIssue), z.record(z.string(), Json1)])
+      .optional()
+      .describe('validation_failed: the problems in the request; a business refusal: the figures it was decided on (amounts in fen as integers, instants as ISO strings)'),
   }),
 });
 
@@ -45,6 +59,26 @@ export const TaskOrderSummary = z.object({
   status: z.enum(TASK_STATUSES),
 });
 
+export const PartyActor = z.object({ type: z.enum(['client', 'creator']), id: z.string() });
+
+const LatestUpload = z.object({
+  uploadNo: z.number().int().min(1),
+  draftId: z.string().nullable(),
+  videoUrl: z.string().nullable(),
+  uploadedAt: At,
+});
+
+const PublishedVideo = z.object({ videoId: z.string(), publishedAt: At.describe('when the creator published it (T18), normalised to UTC') });
+
+const PendingCancellation = z.object({
+  by: PartyActor.describe('who asked: the client (T20) or the creator (T21)'),
+  reason: z.string().nullable(),
+  requestedAt: At,
+  answerDueAt: At.describe('T22: the counterparty answers by then, else ops arbitrate'),
+  escalated: z.boolean().describe('T22: no answer in time; waiting for ops (O4)'),
+  escalatedAt: At.nullable(),
+});
+
 export const TaskOrderView = TaskOrderSummary.extend({
   creatorId: z.string(),
   taskType: z.enum(TASK_TYPES),
@@ -59,10 +93,10 @@ export const TaskOrderView = TaskOrderSummary.extend({
   acceptedAt: At.nullable(),
   balancePaidAt: At.nullable(),
   uploads: z.number().int().min(0),
-  latestUpload: Loose.nullable(),
-  publishedVideo: Loose.nullable(),
+  latestUpload: LatestUpload.nullable().describe('T16: the latest draft (null before the first upload)'),
+  publishedVideo: PublishedVideo.nullable().describe('T18: the publication (null until published)'),
   publishOverdue: z.boolean(),
-  pendingCancellation: Loose.nullable(),
+  pendingCancellation: PendingCancellation.nullable().describe('T20–T22: a cancellation request waiting for the counterparty or ops (null when none)'),
   settlement: z.object({ refundFen: NonNegativeFen, creatorFen: NonNegativeFen, serviceFeeFen: NonNegativeFen, forfeitedFen: NonNegativeFen }).nullable(),
   nextDeadline: z.object({ kind: z.string().nullable(), at: At }).nullable(),
   deadlines: z.array(z.object({ kind: z.string(), at: At, consequence: z.string() })),
@@ -121,7 +155,7 @@ export const TrialBalance = z.object({
 
 export const TransactionPage = z.object({
   transactions: z.array(
-    z.looseObject({
+    z.object({
       seq: z.number().int(),
       txId: z.string(),
       kind: z.string(),
@@ -129,14 +163,20 @@ export const TransactionPage = z.object({
       externalPaymentRef: z.string().nullable(),
       occurredAt: At,
       recordedAt: At,
+      chainId: z.number().int().min(0),
+      chainSeq: z.number().int().min(1),
+      contentHash: z.string(),
+      prevHash: z.string(),
+      chainHash: z.string(),
       transfers: z.array(z.object({ transferIndex: z.number().int(), debitAccount: z.string(), creditAccount: z.string(), amountFen: NonNegativeFen })),
     }),
   ),
   nextCursor: z.string().nullable(),
 });
 
-export const AuditReport = z.looseObject({
+export const AuditReport = z.object({
   ok: z.boolean(),
+  mode: z.enum(['full', 'incremental']),
   checkedTransactions: z.number().int(),
   checkedChains: z.number().int(),
   checkedOrders: z.number().int(),
@@ -153,9 +193,53 @@ export const AuditReport = z.looseObject({
       skipped: z.string().optional(),
     })
     .describe("L6 against the workflows' final states"),
+  checkpoint: z.object({
+    from: z.object({ id: z.number().int(), recordedAt: At, mode: z.enum(['full', 'incremental']), eventsWatermark: z.number().int() }).nullable(),
+    recorded: z.object({ id: z.number().int(), eventsWatermark: z.number().int() }).nullable(),
+    notRecorded: z.string().optional(),
+  }),
   discrepancyCount: z.number().int(),
-  discrepancies: z.array(z.looseObject({ kind: z.string(), message: z.string() })),
+  discrepancies: z.array(
+    z.object({
+      kind: z.string(),
+      txId: z.string().optional(),
+      orderId: z.string().optional(),
+      orderKind: z.enum(['task', 'boost']).optional(),
+      chainId: z.number().int().optional(),
+      account: z.string().optional(),
+      message: z.string(),
+    }),
+  ),
 });
 
 /** A placement whose workflow runs but whose payment is not saved yet (SPEC §8: never hang). */
 export const PlacementPending = z.object({ orderId: z.string(), status: z.literal('placing') });
+
+/**
+ * GET /v1/openapi.json: the document itself, typed down to its operations. The JSON Schemas inside
+ * (parameters, bodies, responses) are open objects: a JSON Schema is recursive, and OpenAPI 3.0
+ * publishes its own schema for them (https://spec.openapis.org/oas/3.0/schema).
+ */
+const JsonSchemaObject = z.looseObject({}).describe('a JSON Schema (OpenAPI 3.0 dialect)');
+const OpenApiOperationView = z.looseObject({
+  operationId: z.string(),
+  summary: z.string(),
+  description: z.string().optional(),
+  tags: z.array(z.string()),
+  'x-roles': z.array(z.enum(API_ROLES)),
+  security: z.array(z.record(z.string(), z.array(z.string()))),
+  parameters: z.array(z.looseObject({ name: z.string(), in: z.enum(['path', 'query', 'header']), required: z.boolean(), description: z.string().optional(), schema: JsonSchemaObject })),
+  requestBody: z.looseObject({ required: z.boolean(), content: z.record(z.string(), z.looseObject({ schema: JsonSchemaObject })) }).optional(),
+  responses: z.record(
+    z.string(),
+    z.looseObject({ description: z.string(), content: z.record(z.string(), z.looseObject({ schema: JsonSchemaObject })).optional(), headers: z.record(z.string(), JsonSchemaObject).optional() }),
+  ),
+});
+export const OpenApiDocumentView = z.looseObject({
+  openapi: z.string(),
+  info: z.looseObject({ title: z.string(), version: z.string(), description: z.string() }),
+  servers: z.array(z.looseObject({ url: z.string() })),
+  tags: z.array(z.looseObject({ name: z.string() })),
+  paths: z.record(z.string(), z.record(z.string(), OpenApiOperationView)),
+  components: z.looseObject({ securitySchemes: z.record(z.string(), JsonSchemaObject), schemas: z.record(z.string(), JsonSchemaObject) }),
+});

@@ -80,13 +80,20 @@ export const ClockAdvanceBody = z
     minutes: z.number().int().min(0).max(60 * 24 * 400).default(0),
     seconds: z.number().int().min(0).max(3600 * 24 * 400).default(0),
   })
+  .describe('days + hours + minutes + seconds: more than 0 and at most 400 days in all (else 400)')
   .transform(({ days, hours, minutes, seconds }) => ((days * 24 + hours) * 60 + minutes) * 60_000 + seconds * 1000)
   .refine((ms) => ms > 0 && ms <= 400 * 24 * 3600_000, 'advance by more than 0 and at most 400 days');
 
 export const PayBalanceBody = z.strictObject({ actor: Actor, funding: Funding });
-export const UploadVideoBody = z
-  .strictObject({ actor: Actor, draftId: Id.optional(), videoUrl: z.url().max(2000).refine(isStorableText, 'a URL must be well-formed Unicode without NUL characters').optional() })
-  .refine((b) => b.draftId !== undefined || b.videoUrl !== undefined, 'an upload needs a draftId or a videoUrl');
+const VideoUrl = z.url().max(2000).refine(isStorableText, 'a URL must be well-formed Unicode without NUL characters');
+/**
+ * T16: an upload names its draft, its URL, or both. Two branches rather than a refine, so the
+ * document shows the rule (`anyOf`): with a draftId (and maybe a URL), or with a URL alone.
+ */
+export const UploadVideoBody = z.union([
+  z.strictObject({ actor: Actor, draftId: Id, videoUrl: VideoUrl.optional() }).describe('a draft by its id (and maybe its URL)'),
+  z.strictObject({ actor: Actor, videoUrl: VideoUrl }).describe('a draft by its URL'),
+]);
 export const ReviewBody = z.strictObject({ actor: Actor, decision: z.enum(['approve', 'request_changes']), comment: Reason.optional() });
 export const PublishBody = z.strictObject({ actor: Actor, videoId: Id, publishedAt: Instant });
 export const CancelResponseBody = z.strictObject({ actor: Actor, accept: z.boolean(), reason: Reason.optional() });
@@ -100,7 +107,8 @@ export const BalancePaymentsBody = z.strictObject({
     .array(Id)
     .min(1)
     .max(50)
-    .refine((ids) => new Set(ids).size === ids.length, 'orderIds must not repeat'),
+    .refine((ids) => new Set(ids).size === ids.length, 'orderIds must not repeat')
+    .meta({ uniqueItems: true }), // the refine above, as the document can say it
   funding: z.discriminatedUnion('source', [
     z.strictObject({ source: z.literal('account') }),
     z.strictObject({ source: z.literal('external'), paymentRef: Id, amountFen: AmountFen }),

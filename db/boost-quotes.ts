@@ -1,6 +1,7 @@
 import type { CitedQuote } from '../domain/boost/decide';
 import type { BoostPolicy } from '../domain/boost/policy';
-import type { BoostQuote } from '../domain/boost/pricing';
+import { DAY_MS } from '../domain/boost/policy';
+import { MAX_EXCLUDED_VIDEOS, type BoostQuote, type CreatorVideo } from '../domain/boost/pricing';
 import { fromStoredJson, toStoredJson } from '../domain/json';
 import type { Db } from './connect';
 
@@ -33,4 +34,23 @@ export async function getCitedQuote(db: Db, quoteId: string): Promise<{ quote: C
 export async function isOptedOut(db: Db, creatorId: string): Promise<boolean> {
   const row = await db.selectFrom('creator_boost_opt_outs').select('creator_id').where('creator_id', '=', creatorId).executeTakeFirst();
   return row !== undefined;
+}
+
+/**
+ * B2: the creator's most recent videos published before the quote's window (the complement of
+ * creatorVideos in db/video-stats.ts, same boundary), so the quote can list them as excluded
+ * (`outside_window`) and say why a creator is unavailable. Bounded: the explanation shows at most
+ * MAX_EXCLUDED_VIDEOS.
+ */
+export async function videosBeforeWindow(db: Db, creatorId: string, nowMs: number, windowDays: number): Promise<CreatorVideo[]> {
+  const rows = await db
+    .selectFrom('video_stats')
+    .select(['video_id', 'published_at', 'views'])
+    .where('creator_id', '=', creatorId)
+    .where('published_at', '<', new Date(nowMs - Math.ceil(windowDays) * DAY_MS))
+    .orderBy('published_at', 'desc')
+    .orderBy('video_id')
+    .limit(MAX_EXCLUDED_VIDEOS)
+    .execute();
+  return rows.map((r) => ({ videoId: r.video_id, publishedAt: r.published_at.toISOString(), views: r.views }));
 }

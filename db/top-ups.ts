@@ -2,6 +2,7 @@ import { PLATFORM_ACCOUNTS, clientAccount } from '../domain/ledger/accounts';
 import type { Db } from './connect';
 import { IdempotencyConflictError, pgError, translatePgError } from './errors';
 import { postLedgerTransaction, type PostingResult } from './ledger';
+import { countLedgerPostings } from '../platform/metrics';
 
 export interface TopUp {
   readonly clientId: string;
@@ -20,7 +21,7 @@ export async function postTopUp(db: Db, topUp: TopUp, occurredAt: Date): Promise
   const before = await sameAsStored(db, txId, topUp);
   if (before) return before;
   try {
-    return await db.transaction().execute((trx) =>
+    const result = await db.transaction().execute((trx) =>
       postLedgerTransaction(
         trx,
         {
@@ -33,6 +34,8 @@ export async function postTopUp(db: Db, topUp: TopUp, occurredAt: Date): Promise
         occurredAt,
       ),
     );
+    if (result === 'posted') countLedgerPostings(['top_up']); // SPEC §10 ledger postings
+    return result;
   } catch (error) {
     // The same top-up sent twice at once: the loser of the race finds the winner's row, stamped a
     // moment apart (so its content hash differs): the same top-up is the same client and amount.

@@ -1,5 +1,8 @@
-/** The roles an API token can have (SPEC §8). */
-export const API_ROLES = ['backend', 'ops', 'finance'] as const;
+/**
+ * The roles an API token can have (SPEC §8), and `metrics`: a scraper's token, which may read
+ * GET /metrics and nothing else (SPEC §10, docs/operations.md).
+ */
+export const API_ROLES = ['backend', 'ops', 'finance', 'metrics'] as const;
 export type ApiRole = (typeof API_ROLES)[number];
 
 /** One configured bearer token and its role. */
@@ -25,6 +28,25 @@ export interface Config {
    * Unset: npm start and the API generate random tokens at start and print them once.
    */
   readonly apiTokens: readonly ApiToken[] | undefined;
+  /**
+   * E5: where webhooks may go (platform/url-safety.ts). http to loopback only outside production
+   * (NODE_ENV=production refuses it; WEBHOOK_ALLOW_HTTP_LOOPBACK=true|false overrides);
+   * private-range targets only with WEBHOOK_ALLOW_PRIVATE_TARGETS=true.
+   */
+  readonly webhookUrlPolicy: { readonly allowHttpLoopback: boolean; readonly allowPrivateTargets: boolean };
+  /**
+   * METRICS_TOKEN: one more `metrics` token (the API adds it to API_TOKENS' tokens), and the token a
+   * worker's metrics endpoint requires. Unset: a worker's endpoint serves loopback only, tokenless.
+   */
+  readonly metricsToken: string | undefined;
+  /** WORKER_METRICS_PORT: the standalone worker's metrics endpoint (unset: none). */
+  readonly workerMetricsPort: number | undefined;
+  /** WORKER_METRICS_HOST: where that endpoint listens (default 127.0.0.1). */
+  readonly workerMetricsHost: string;
+  /** TEMPORAL_METRICS_ADDRESS: host:port of the Temporal SDK runtime's Prometheus exporter (read through our endpoint). */
+  readonly temporalMetricsAddress: string;
+  /** METRICS_COLLECT_INTERVAL_SECONDS: the order gauges of GET /metrics are collected at most this often. */
+  readonly metricsCollectIntervalSeconds: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -40,7 +62,42 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporalPort: port(env.TEMPORAL_PORT, 7233),
     temporalUiPort: port(env.TEMPORAL_UI_PORT, 8233),
     apiTokens: env.API_TOKENS?.trim() ? parseApiTokens(env.API_TOKENS) : undefined,
+    webhookUrlPolicy: loadWebhookUrlPolicy(env),
+    metricsToken: env.METRICS_TOKEN?.trim() ? parseMetricsToken(env.METRICS_TOKEN.trim()) : undefined,
+    workerMetricsPort: env.WORKER_METRICS_PORT ? port(env.WORKER_METRICS_PORT, 0) : undefined,
+    workerMetricsHost: env.WORKER_METRICS_HOST || '127.0.0.1',
+    temporalMetricsAddress: env.TEMPORAL_METRICS_ADDRESS || '127.0.0.1:9465',
+    metricsCollectIntervalSeconds: boundedInteger('METRICS_COLLECT_INTERVAL_SECONDS', env.METRICS_COLLECT_INTERVAL_SECONDS, 30, 1, 3600),
   };
+}
+
+/** METRICS_TOKEN, checked like an API token (never echoed). */
+function parseMetricsToken(token: string): string {
+  if (!TOKEN.test(token)) throw new Error('METRICS_TOKEN: a token is 16–256 characters of A–Z a–z 0–9 . _ ~ + / = -');
+  return token;
+}
+
+function boundedInteger(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+/** E5: Config.webhookUrlPolicy from the environment alone (the API and the worker both need it). */
+export function loadWebhookUrlPolicy(env: NodeJS.ProcessEnv = process.env): Config['webhookUrlPolicy'] {
+  return {
+    allowHttpLoopback: flag(env.WEBHOOK_ALLOW_HTTP_LOOPBACK, 'WEBHOOK_ALLOW_HTTP_LOOPBACK') ?? env.NODE_ENV !== 'production',
+    allowPrivateTargets: flag(env.WEBHOOK_ALLOW_PRIVATE_TARGETS, 'WEBHOOK_ALLOW_PRIVATE_TARGETS') ?? false,
+  };
+}
+
+/** `true` / `false`, or undefined when unset; anything else is refused (a typo must not open a hole). */
+function flag(value: string | undefined, name: string): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new Error(`${name} must be true or false`);
 }
 
 /** RFC 6750 token68 characters; at least 16 of them, so a token cannot be guessed. */

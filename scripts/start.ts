@@ -5,7 +5,7 @@
  * DATABASE_URL and TEMPORAL_ADDRESS switch to external servers.
  */
 import type { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, makeTelemetryFilterString } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -20,6 +20,9 @@ import { registerSearchAttributes } from '../platform/search-attributes';
 import { apiTemporalClient } from '../platform/temporal-client';
 import { startDevServer, startTimeSkippingServer } from '../platform/temporal-env';
 import { createWorker } from '../worker/create-worker';
+import { installRuntimeWithMetrics } from '../worker/metrics-runtime';
+import { startWebhookDelivery } from '../worker/webhook-delivery';
+import { countWebhookAttempt } from '../platform/metrics';
 
 const sandbox = process.argv.includes('--sandbox');
 const log = (component: string, message: string) => console.log(`${new Date().toISOString()} [${component}] ${message}`);
@@ -28,7 +31,12 @@ async function main(): Promise<void> {
   const config = loadConfig();
   // SPEC §10: this process owns Temporal and PostgreSQL; a stray rejection must not take them down.
   logUnhandledRejections((message) => log('process', message));
-  Runtime.install({ logger: new DefaultLogger(process.env.TEMPORAL_LOG_LEVEL === 'DEBUG' ? 'DEBUG' : 'WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } } });
+  // SPEC §10: the SDK's Prometheus exporter, read by the API's GET /metrics of this process.
+  installRuntimeWithMetrics(
+    { logger: new DefaultLogger(process.env.TEMPORAL_LOG_LEVEL === 'DEBUG' ? 'DEBUG' : 'WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } } },
+    config.temporalMetricsAddress,
+    (message) => log('metrics', message),
+  );
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((e: unknown) => log('shutdown', String(e)));
@@ -95,16 +103,21 @@ async function main(): Promise<void> {
       await running;
     });
     log('worker', `polling task queue ${config.taskQueue}`);
+    // E5: the webhook delivery loop runs next to the worker (worker/webhook-delivery.ts).
+    const webhooks = startWebhookDelivery(db, { urlPolicy: config.webhookUrlPolicy, log: (message) => log('webhooks', message), onAttempt: countWebhookAttempt });
+    stops.push(() => webhooks.stop());
 
     // API: the tokens of API_TOKENS, or fresh random ones shown once (never a well-known default)
-    const tokens = config.apiTokens ?? generateApiTokens();
-    const app = buildApp({ db, client, taskQueue: config.taskQueue, clock, tokens });
+    const tokens = [...(config.apiTokens ?? generateApiTokens()), ...(config.metricsToken ? [{ role: 'metrics' as const, token: config.metricsToken }] : [])];
+    // SPEC §10: this process is the API and the worker, so its GET /metrics also carries the SDK's exporter.
+    const metrics = { collectIntervalMs: config.metricsCollectIntervalSeconds * 1000, sdkMetricsUrl: `http://${config.temporalMetricsAddress}/metrics` };
+    const app = buildApp({ db, client, taskQueue: config.taskQueue, clock, tokens, metrics });
     stops.push(() => app.close());
     if (config.apiTokens) log('api', `${tokens.length} API tokens from API_TOKENS (${[...new Set(tokens.map((t) => t.role))].join(', ')})`);
     else console.log(generatedTokensBanner(tokens));
     await app.listen({ host: config.apiHost, port: config.apiPort });
     const base = `http://${config.apiHost}:${config.apiPort}`;
-    log('api', `listening on ${base} (health: /health, docs: ${base}/docs, OpenAPI: ${base}/v1/openapi.json)`);
+    log('api', `listening on ${base} (health: /health, docs: ${base}/docs, OpenAPI: ${base}/v1/openapi.json, console: ${base}/console)`);
 
     await new Promise<void>((done) => {
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => done());

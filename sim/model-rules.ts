@@ -578,12 +578,12 @@ export function boostOrder(w0: World, body: Json, when: Win): Outcome[] {
   // The SPEC does not order B3's checks: any failing one may answer (docs/decisions.md lists the codes).
   const codes = new Set<string>();
   if (t.clientId !== clientId) codes.add('forbidden');
-  if (!BOOSTABLE.includes(t.taskType)) codes.add('validation_failed');
+  if (!BOOSTABLE.includes(t.taskType)) codes.add('invalid_state'); // §8: a rule refusing a well-formed request is 409 (issue 12)
   if (isClosed(t)) codes.add('invalid_state');
   if (t.boostId !== undefined && t.boostId !== id) codes.add('invalid_state'); // at most one boost per task
   if (!quote) codes.add('not_found');
   else {
-    if (quote.creatorId !== t.creatorId || quote.priceFen !== t.priceFen || !quote.available) codes.add('validation_failed');
+    if (quote.creatorId !== t.creatorId || quote.priceFen !== t.priceFen || !quote.available) codes.add('invalid_state');
     if (quote.clientId !== undefined && quote.clientId !== clientId) codes.add('forbidden');
   }
   if (!funding) codes.add('validation_failed');

@@ -203,7 +203,7 @@ function itemsOf(ex: Exchange, index: number, b: Builder): Item[] {
     const found = answer.kind === 'ok';
     if (parts[1] === 'task-orders' && parts[2] && !parts[3]) return [item((w, diag) => observeTask(w, parts[2]!, found ? ex.response : undefined, b.m, diag))];
     if (parts[1] === 'boost-orders' && parts[2] && !parts[3]) return [item((w, diag) => observeBoost(w, parts[2]!, found ? ex.response : undefined, diag))];
-    if (parts[1] === 'ledger' && parts[2] === 'accounts' && parts[3] && found) return [item((w, diag) => observeAccount(w, parts[3]!, ex.response, diag))];
+    if (parts[1] === 'ledger' && parts[2] === 'accounts' && parts[3]) return [item((w, diag) => observeAccount(w, parts[3]!, found ? ex.response : undefined, diag))];
     return [];
   }
 
@@ -478,8 +478,13 @@ function observeBoost(w: World, id: string, view: unknown, diag: string[]): Worl
   return [w];
 }
 
+/** F1: an account's balance; `view` undefined: 404, no transfer ever touched it (so its balance is 0). */
 function observeAccount(w: World, account: string, view: unknown, diag: string[]): World[] {
-  const product = num(obj(view).balanceFen);
+  if (view === undefined && (account.startsWith('platform:') || account.startsWith('external:'))) {
+    diag.push(`${account}: 404, but a system account always exists (F1)`);
+    return [];
+  }
+  const product = view === undefined ? 0n : num(obj(view).balanceFen);
   let model: bigint | undefined;
   if (account.startsWith('client:') || account.startsWith('creator:')) model = w.accounts[account] ?? 0n;
   else if (account.startsWith('escrow:task:')) model = w.tasks[account.slice('escrow:task:'.length)]?.escrowFen ?? 0n;

@@ -146,6 +146,15 @@ describe('task orders: money outcomes', () => {
     expect(result.violation?.message).toMatch(/client:c1: balance 145000, model 200000/);
   });
 
+  test('F1: an account no transfer touched is 404; the model accepts it while its balance is 0, and not once money moved (issue 12)', () => {
+    const untouched = replay([get(`/v1/ledger/accounts/${encodeURIComponent('creator:k1')}`, 404, refusal('not_found'))], POLICY);
+    expect(untouched.violation).toBeUndefined();
+    const paid = replay([topUp(200_000), get(`/v1/ledger/accounts/${encodeURIComponent('client:c1')}`, 404, refusal('not_found'))], POLICY);
+    expect(paid.violation?.message).toMatch(/client:c1: balance 0, model 200000/);
+    const system = replay([get(`/v1/ledger/accounts/${encodeURIComponent('platform:service_fees')}`, 404, refusal('not_found'))], POLICY);
+    expect(system.violation?.message).toMatch(/a system account always exists/);
+  });
+
   test('given a deposit order accepted and not paid, when the balance time passes, then T13: the deposit is forfeited, the creator gets nothing, a late payment is deadline_passed', () => {
     const exchanges = [
       topUp(50_000, { at: -1_000 }),

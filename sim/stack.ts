@@ -274,6 +274,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     backend: `sim-backend-${randomBytes(16).toString('hex')}`,
     ops: `sim-ops-${randomBytes(16).toString('hex')}`,
     finance: `sim-finance-${randomBytes(16).toString('hex')}`,
+    metrics: `sim-metrics-${randomBytes(16).toString('hex')}`,
   };
   const dbUrl = (database: string, app?: string) =>
     `postgres://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${pgPort}/${database}${app ? `?application_name=${APP_CONNECTION_PREFIX}${app}` : ''}`;

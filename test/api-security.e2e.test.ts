@@ -106,7 +106,7 @@ describe('SPEC §8: bearer tokens and roles on every route of the OpenAPI docume
     expect(seen.length).toBeGreaterThan(60);
     // Refused requests wrote nothing.
     expect(await writeCounts(stack.database.db)).toEqual(before);
-  });
+  }, 30_000); // every route × 4 roles: ~3 s alone, more on a busy machine
 
   test('the scheme name is case-insensitive, the token is not', async () => {
     expect((await call('GET', '/v1/task-orders', `bearer ${TEST_TOKENS.ops}`)).status).toBe(200);

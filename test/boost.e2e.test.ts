@@ -59,6 +59,9 @@ describe('boost orders through the HTTP API (sandbox clock)', () => {
       });
       expect([stats.status, stats.body.outcome]).toEqual([201, 'created']);
     }
+    // B2 (issue 12): a video older than 45 days does not count, and the quote says so.
+    const tooOld = `old-${stamp}-60`;
+    expect((await post('/v1/video-stats', { videoId: tooOld, creatorId: p.creatorId, publishedAt: new Date(now - 60 * DAY).toISOString(), views: 1, observedAt: new Date(now).toISOString() })).status).toBe(201);
 
     // B1: the quote, with its explanation; valid 30 minutes.
     const quoteOf = async () => {
@@ -68,8 +71,10 @@ describe('boost orders through the HTTP API (sandbox clock)', () => {
     };
     const [first, unavailable] = await quoteOf();
     expect(first).toMatchObject({ creatorId: p.creatorId, priceFen: 100_000, available: true, reason: null, expectedViews: 10_000, premiumBp: 1000, boostFeeFen: 10_000, totalFen: 110_000, expectedCpmFen: 11_000 });
-    expect(Date.parse(first.validUntil) - Date.parse(first.quotedAt)).toBe(30 * 60_000);
+    expect(Date.parse(first.validUntilAt) - Date.parse(first.quotedAt)).toBe(30 * 60_000);
     expect(first.explanation.videosUsed).toHaveLength(3);
+    expect(first.explanation.videosUsed[0]).toEqual({ videoId: expect.any(String), publishedAt: expect.any(String), views: 10_000, ageDays: expect.any(Number), weight: expect.any(Number), cumulativeWeight: expect.any(Number) });
+    expect(first.explanation.videosExcluded).toEqual([{ videoId: tooOld, publishedAt: new Date(now - 60 * DAY).toISOString(), views: 1, ageDays: expect.closeTo(60, 1), reason: 'outside_window' }]);
     expect(first.explanation).toMatchObject({ medianViews: 10_000, shortfall: 0, clamped: 'min' });
     expect(unavailable).toMatchObject({ available: false, reason: 'not_enough_videos', boostFeeFen: null });
 
@@ -88,7 +93,7 @@ describe('boost orders through the HTTP API (sandbox clock)', () => {
     const placed = await post('/v1/boost-orders', order);
     expect(placed.status).toBe(201);
     expect(placed.body).toMatchObject({ boostOrderId, status: 'awaiting_publication', boostFeeFen: 10_000, escrowFen: 10_000, expectedViews: 10_000, progress: null, video: null });
-    expect(placed.body.deadlines).toEqual([expect.objectContaining({ kind: 'publication', at: placed.body.validUntil })]);
+    expect(placed.body.deadlines).toEqual([expect.objectContaining({ kind: 'publication', at: placed.body.validUntilAt })]);
     const again = await post('/v1/boost-orders', order);
     expect([again.status, again.body.version]).toEqual([200, placed.body.version]);
     const other = await post('/v1/boost-orders', { ...order, funding: { source: 'account' } });
@@ -159,10 +164,35 @@ describe('boost orders through the HTTP API (sandbox clock)', () => {
     // O2: ops inspect the boost order: its events, its ledger transactions, Temporal's description
     const inspection = await get(`/v1/ops/boost-orders/${boostOrderId}`, authHeader('ops'));
     expect(inspection.status).toBe(200);
-    expect(inspection.body).toMatchObject({ kind: 'boost', order: { state: { status: 'closed' } }, temporal: { workflowId: `boost-order:${boostOrderId}` } });
+    // The order as GET /v1/boost-orders shows it, and event payloads with ISO instants (issue 12, SPEC §1).
+    expect(inspection.body).toMatchObject({ kind: 'boost', order: { boostOrderId, status: 'closed', refund: { amountFen: 5_500 } }, temporal: { workflowId: `boost-order:${boostOrderId}`, startedAt: expect.any(String) } });
+    const refundScheduled = inspection.body.events.find((e: { type: string }) => e.type === 'RefundScheduled').payload;
+    expect(refundScheduled).toMatchObject({ type: 'RefundScheduled', amountFen: 5_500, dueAt: new Date(dueAtMs).toISOString() });
+    expect(refundScheduled).not.toHaveProperty('dueAtMs');
+    expect(JSON.stringify(inspection.body)).not.toMatch(/AtMs"|"validUntilMs"/);
     expect(inspection.body.events.map((e: { type: string }) => e.type)).toEqual(expect.arrayContaining(['BoostOrdered', 'BoostEvaluated', 'RefundPosted']));
     expect(inspection.body.ledger.map((t: { kind: string }) => t.kind)).toEqual(['boost_payment', 'boost_premium', 'boost_refund']);
     expect((await get('/v1/ops/boost-orders/b-unknown', authHeader('ops'))).status).toBe(404);
+  });
+
+  test('§8 (issue 12): a well-formed boost order a rule refuses is 409, not 400: a douyin_live task, an unavailable quote', async () => {
+    const stamp = `r${Date.now().toString(36)}`;
+    const live = placement({ clientId: `c-live-${stamp}`, creatorId: `k-live-${stamp}`, taskType: 'douyin_live' });
+    await ok('/v1/task-orders', placementBody(live));
+    const [liveQuote] = (await ok('/v1/boost-quotes', { items: [{ creatorId: live.creatorId, priceFen: 100_000 }] })).quotes;
+    const before = await writeCounts(stack.database.db);
+    const onLive = await post('/v1/boost-orders', { boostOrderId: `b-live-${stamp}`, taskOrderId: live.orderId, clientId: live.clientId, quoteId: liveQuote.quoteId, funding: { source: 'account' } });
+    expect([onLive.status, onLive.body.error]).toEqual([409, expect.objectContaining({ code: 'invalid_state', details: expect.objectContaining({ taskType: 'douyin_live' }) })]);
+    expect(await writeCounts(stack.database.db)).toEqual(before);
+
+    const video = placement({ clientId: `c-unav-${stamp}`, creatorId: `k-unav-${stamp}` });
+    await ok('/v1/task-orders', placementBody(video));
+    const [unavailable] = (await ok('/v1/boost-quotes', { items: [{ creatorId: video.creatorId, priceFen: 100_000 }] })).quotes;
+    expect(unavailable).toMatchObject({ available: false, reason: 'not_enough_videos' });
+    const beforeUnavailable = await writeCounts(stack.database.db);
+    const onUnavailable = await post('/v1/boost-orders', { boostOrderId: `b-unav-${stamp}`, taskOrderId: video.orderId, clientId: video.clientId, quoteId: unavailable.quoteId, funding: { source: 'account' } });
+    expect([onUnavailable.status, onUnavailable.body.error]).toEqual([409, expect.objectContaining({ code: 'invalid_state', details: { quoteId: unavailable.quoteId, reason: 'not_enough_videos' } })]);
+    expect(await writeCounts(stack.database.db)).toEqual(beforeUnavailable);
   });
 
   test('validation: malformed bodies are 400, an unknown boost order is 404', async () => {

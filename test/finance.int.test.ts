@@ -163,8 +163,13 @@ describe('F1: balance and statement of any account', () => {
     expect(entries[entries.length - 1]?.balanceAfterFen).toBe(Number(await accountBalance(db, account)));
   });
 
-  test('F1: an account with no transfers has balance 0 and no entries', async () => {
-    expect((await get('/v1/ledger/accounts/creator:nobody')).json()).toEqual({ account: 'creator:nobody', balanceFen: 0, entries: [], nextCursor: null });
+  test('F1: an account no transfer ever touched is 404 not_found; a system account exists before any transfer (issue 12)', async () => {
+    const unknown = await get('/v1/ledger/accounts/creator:nobody');
+    expect(unknown.status).toBe(404);
+    expect(unknown.json()).toMatchObject({ error: { code: 'not_found' } });
+    expect((await get('/v1/ledger/accounts/client:never-paid')).status).toBe(404);
+    expect((await get(`/v1/ledger/accounts/${encodeURIComponent('escrow:task:never-placed')}`)).status).toBe(404);
+    expect((await get('/v1/ledger/accounts/platform:boost_premiums')).json()).toMatchObject({ account: 'platform:boost_premiums', balanceFen: expect.any(Number) });
   });
 
   test.each([

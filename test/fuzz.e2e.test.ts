@@ -60,15 +60,26 @@ if (!bin) {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  /** The document restricted to what `role` may call (and the public operations). */
-  function documentFor(role: ApiRole, methods?: readonly string[]): string {
+  /**
+   * The document restricted to what `role` may call (and the public operations). `negative`: the
+   * document for negative mode, where every request schemathesis sends must be invalid. It is
+   * stripped of what makes schemathesis send valid requests there: recorded examples (api/examples,
+   * sent as they are, and mined for values), header parameters (it "negates" them by adding an
+   * unknown header, which HTTP allows; the Idempotency-Key refusals are covered by
+   * test/idempotency.e2e.test.ts) and the known-ids enums (their negation is an unknown but
+   * well-formed id: a top-up for a new client rightly runs).
+   */
+  function documentFor(role: ApiRole, methods?: readonly string[], { negative = false } = {}): string {
     const paths: OpenApiDocument['paths'] = {};
     for (const [path, operations] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(operations)) {
         const allowed = op.security.length === 0 || op['x-roles'].includes(role);
         if (!allowed || (methods && !methods.includes(method))) continue;
-        const parameters = op.parameters.map((p) => (p.in === 'path' && known[p.name] ? { ...p, schema: { type: 'string', enum: known[p.name] } } : p));
-        (paths[path] ??= {})[method] = { ...op, parameters };
+        const parameters = negative
+          ? op.parameters.filter((p) => p.in !== 'header')
+          : op.parameters.map((p) => (p.in === 'path' && known[p.name] ? { ...p, schema: { type: 'string', enum: known[p.name] } } : p));
+        const operation = { ...op, parameters };
+        (paths[path] ??= {})[method] = negative ? withoutExampleKeys(operation) : operation;
       }
     }
     const file = join(work, `openapi-${role}-${methods?.join('-') ?? 'all'}.json`);
@@ -90,6 +101,13 @@ if (!bin) {
         resolve({ code, output, ms: Date.now() - started });
       });
     });
+  }
+
+  /** A copy without any `example` or `examples` key, at any depth. */
+  function withoutExampleKeys<T>(value: T): T {
+    if (Array.isArray(value)) return value.map(withoutExampleKeys) as T;
+    if (value === null || typeof value !== 'object') return value;
+    return Object.fromEntries(Object.entries(value).filter(([key]) => key !== 'example' && key !== 'examples').map(([key, v]) => [key, withoutExampleKeys(v)])) as T;
   }
 
   const common = (role: ApiRole) => [
@@ -128,7 +146,7 @@ if (!bin) {
 
   test('invalid requests only (negative mode): no 5xx and nothing written', async () => {
     const before = await writeCounts(stack.database.db);
-    const run = await schemathesis([documentFor('backend', ['post']), ...common('backend'), '--mode', 'negative', '--checks', 'not_a_server_error', '--phases', 'examples,coverage,fuzzing']);
+    const run = await schemathesis([documentFor('backend', ['post'], { negative: true }), ...common('backend'), '--mode', 'negative', '--checks', 'not_a_server_error', '--phases', 'examples,coverage,fuzzing']);
     if (run.code !== 0) throw new Error(`schemathesis (negative) exited ${run.code} after ${run.ms} ms:\n${run.output.slice(-12_000)}`);
     // "Negative" cases are not always invalid to a JSON server: `1.0` for an integer parses as 1,
     // so a quote request can be accepted and stored (B1 stores every quote it answers). Every

@@ -70,6 +70,9 @@ describe('sandbox (time-skipping server)', () => {
         entries = await stuckOf(s.baseUrl, p.orderId);
       }
       expect(entries.map((e) => e.reason)).toContain('awaiting_arbitration');
+      // SPEC §1 (issue 12): the entry says since when, as an ISO instant named …At.
+      const arbitration = entries.find((e) => e.reason === 'awaiting_arbitration') as { stuckSinceAt: string };
+      expect(new Date(Date.parse(arbitration.stuckSinceAt)).toISOString()).toBe(arbitration.stuckSinceAt);
 
       const forbidden = await http(s.baseUrl, 'POST', `/v1/ops/orders/${p.orderId}/actions`, { action: 'arbitrate', operator: 'alice', decision: 'confirm', reason: 'x' });
       expect(forbidden.status).toBe(403); // the backend's token is not ops

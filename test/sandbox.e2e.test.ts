@@ -1,5 +1,5 @@
 import { placement, placementBody } from './support/fixtures';
-import { http, startStack, type TestStack } from './support/stack';
+import { authHeader, http, startStack, type TestStack } from './support/stack';
 
 let stack: TestStack;
 
@@ -72,6 +72,50 @@ describe('SPEC §9 sandbox: the test clock', () => {
     expect(row.occurred_at.getTime()).toBeGreaterThanOrEqual(before - 1000);
     expect(row.occurred_at.getTime()).toBeLessThanOrEqual(after + 1000);
     expect(before - Date.now()).toBeGreaterThan(29 * 86_400_000); // the sandbox clock is well ahead of the wall clock
+  });
+
+  test('§9/§1 (issue 12): every instant the API shows comes from the sandbox clock, as ISO strings; a combined external payment is stamped with it too', async () => {
+    await http(stack.baseUrl, 'POST', '/v1/sandbox/clock/advance', { days: 3 });
+    const clock = async () => Date.parse((await http(stack.baseUrl, 'GET', '/v1/sandbox/clock')).body.now);
+    const before = await clock();
+    expect(before - Date.now()).toBeGreaterThan(29 * 86_400_000); // far from the wall clock: a wall-clock stamp cannot pass
+    const p = placement({ paymentMode: 'deposit', clientId: `c-sbx-all-${Date.now()}` });
+    const creator = { type: 'creator', id: p.creatorId };
+    const client = { type: 'client', id: p.clientId };
+    expect((await http(stack.baseUrl, 'POST', '/v1/task-orders', placementBody(p))).status).toBe(201);
+    expect((await http(stack.baseUrl, 'POST', `/v1/task-orders/${p.orderId}/accept`, { actor: creator })).status).toBe(200);
+    const paid = await http(stack.baseUrl, 'POST', '/v1/balance-payments', { clientId: p.clientId, orderIds: [p.orderId], funding: { source: 'external', paymentRef: `bal-${p.orderId}`, amountFen: 110_000 } });
+    expect(paid.body.results).toEqual([expect.objectContaining({ orderId: p.orderId, outcome: 'paid' })]);
+    expect((await http(stack.baseUrl, 'POST', `/v1/task-orders/${p.orderId}/videos`, { actor: creator, draftId: 'cut-1' })).status).toBe(200);
+    await http(stack.baseUrl, 'POST', `/v1/task-orders/${p.orderId}/reviews`, { actor: client, decision: 'request_changes' });
+    const requested = await http(stack.baseUrl, 'POST', `/v1/task-orders/${p.orderId}/cancel`, { actor: client, reason: 'budget cut' });
+    expect(requested.status).toBe(200);
+    const quote = (await http(stack.baseUrl, 'POST', '/v1/boost-quotes', { items: [{ creatorId: p.creatorId, priceFen: 100_000 }] })).body.quotes[0];
+    const stuck = (await http(stack.baseUrl, 'GET', '/v1/ops/stuck', undefined, authHeader('ops'))).body;
+    const inspection = (await http(stack.baseUrl, 'GET', `/v1/ops/orders/${p.orderId}`, undefined, authHeader('ops'))).body;
+    const after = await clock();
+
+    const order = requested.body;
+    const instants: Record<string, string> = {
+      createdAt: order.createdAt,
+      acceptedAt: order.acceptedAt,
+      balancePaidAt: order.balancePaidAt,
+      'latestUpload.uploadedAt': order.latestUpload.uploadedAt,
+      'pendingCancellation.requestedAt': order.pendingCancellation.requestedAt,
+      updatedAt: order.updatedAt,
+      'quote.quotedAt': quote.quotedAt,
+      'stuck.generatedAt': stuck.generatedAt,
+      ...Object.fromEntries(inspection.events.map((e: { version: number; occurredAt: string }) => [`event ${e.version}.occurredAt`, e.occurredAt])),
+      ...Object.fromEntries(inspection.ledger.map((t: { txId: string; occurredAt: string }) => [`${t.txId}.occurredAt`, t.occurredAt])),
+    };
+    const external = await stack.database.db.selectFrom('ledger_transactions').select('occurred_at').where('external_payment_ref', '=', `bal-${p.orderId}`).executeTakeFirstOrThrow();
+    instants['combined payment (external part)'] = external.occurred_at.toISOString();
+    for (const [name, value] of Object.entries(instants)) {
+      const ms = Date.parse(value);
+      expect({ name, iso: new Date(ms).toISOString() === value, inSandboxTime: ms >= before - 1000 && ms <= after + 1000 }).toEqual({ name, iso: true, inSandboxTime: true });
+    }
+    expect(Date.parse(order.pendingCancellation.answerDueAt) - Date.parse(order.pendingCancellation.requestedAt)).toBe(72 * 3_600_000); // T22
+    expect(Date.parse(quote.validUntilAt) - Date.parse(quote.quotedAt)).toBe(30 * 60_000); // B1
   });
 
   test('the clock refuses a malformed advance', async () => {

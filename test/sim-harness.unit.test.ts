@@ -113,7 +113,7 @@ describe('the careful client', () => {
   beforeEach(() => {
     seen.length = 0;
   });
-  const tokens = { backend: 'b'.repeat(16), ops: 'o'.repeat(16), finance: 'f'.repeat(16) };
+  const tokens = { backend: 'b'.repeat(16), ops: 'o'.repeat(16), finance: 'f'.repeat(16), metrics: 'm'.repeat(16) };
 
   it('retries no answer, 503 and "key in progress" with the same key, and says so', async () => {
     const recorded: Exchange[] = [];

@@ -3,6 +3,7 @@ import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@t
 import { createActivities } from '../activities';
 import type { Db } from '../db/connect';
 import { dataConverter } from '../platform/data-converter';
+import { activityMetricsInterceptor } from './metrics-interceptor';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -23,6 +24,7 @@ export async function createWorker({ connection, namespace, taskQueue, db, workf
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({ db }),
     dataConverter,
+    interceptors: { activity: [activityMetricsInterceptor] }, // SPEC §10 activity retries (platform/metrics.ts)
   });
 }
 

@@ -4,6 +4,10 @@ import { loadConfig, type Config } from '../platform/config';
 import { unavailableDependency } from '../platform/faults';
 import { logUnhandledRejections } from '../platform/process-safety';
 import { createWorker } from './create-worker';
+import { startWebhookDelivery } from './webhook-delivery';
+import { countWebhookAttempt } from '../platform/metrics';
+import { startWorkerMetricsServer } from './metrics-server';
+import { installRuntimeWithMetrics } from './metrics-runtime';
 
 /**
  * A standalone worker (docker compose, or any number of extra workers): DATABASE_URL and
@@ -15,12 +19,43 @@ async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.databaseUrl || !config.temporalAddress) throw new Error('the standalone worker needs DATABASE_URL and TEMPORAL_ADDRESS');
   logUnhandledRejections((message) => console.error(message));
+  const metrics = await startMetrics(config);
   const db = createDb({ connectionString: config.databaseUrl, onConnectionError: (error) => console.warn(`[postgres] connection lost: ${error.message} (reconnecting at the next query)`) });
   const { connection, worker } = await untilConnected(config, db);
   console.log(`worker polling task queue ${config.taskQueue} on ${config.temporalAddress}`);
+  // E5: every worker process also delivers webhooks (worker/webhook-delivery.ts; any number may run).
+  const webhooks = startWebhookDelivery(db, { urlPolicy: config.webhookUrlPolicy, log: (message) => console.warn(message), onAttempt: countWebhookAttempt });
   await worker.run(); // resolves after SIGINT/SIGTERM (the SDK installs the handlers)
+  await webhooks.stop();
   await connection.close();
   await db.destroy();
+  await metrics?.close();
+}
+
+/**
+ * SPEC §10: with WORKER_METRICS_PORT set, the SDK runtime's Prometheus exporter runs on
+ * TEMPORAL_METRICS_ADDRESS (loopback by default; it must be installed before any NativeConnection)
+ * and the worker's endpoint serves it with this process's own metrics (worker/metrics-server.ts).
+ */
+async function startMetrics(config: Config): Promise<{ close: () => Promise<void> } | undefined> {
+  if (config.workerMetricsPort === undefined) return undefined;
+  installRuntimeWithMetrics({}, config.temporalMetricsAddress, (message) => console.warn(`worker: ${message}`));
+  let server: Awaited<ReturnType<typeof startWorkerMetricsServer>>;
+  try {
+    server = await startWorkerMetricsServer({
+      host: config.workerMetricsHost,
+      port: config.workerMetricsPort,
+      token: config.metricsToken,
+      sdkMetricsUrl: `http://${config.temporalMetricsAddress}/metrics`,
+    });
+  } catch (error) {
+    // A port taken must not keep the orders from running; a host beyond loopback without a token still fails.
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    console.warn(`worker: metrics endpoint not started: port ${config.workerMetricsPort} is taken (set WORKER_METRICS_PORT)`);
+    return undefined;
+  }
+  console.log(`worker metrics on http://${config.workerMetricsHost}:${server.port}/metrics (${config.metricsToken ? 'Bearer METRICS_TOKEN' : 'loopback, no token'}); Temporal SDK exporter on ${config.temporalMetricsAddress}`);
+  return server;
 }
 
 const RETRY_DELAYS_MS = [1000, 2000, 5000];

@@ -39,9 +39,10 @@ export interface BoostOrderContext {
 /**
  * B3: decides a boost order against the linked task order and the cited quote, at `nowMs`.
  * Rejections: an unknown task order or quote → `not_found`; another client's task → `forbidden`;
- * a task order that is not a video type, a quote for another creator or price, or an unavailable
- * quote → `validation_failed`; a quote past its 30 minutes → `deadline_passed` (B1); a terminal
- * task order or one that already has a boost → `invalid_state`.
+ * a task order that is not a video type, a quote for another creator or price, an unavailable
+ * quote, a terminal task order or one that already has a boost → `invalid_state` (409: the request
+ * is well-formed, a rule refuses it; SPEC §8 keeps 400 for a body that does not match its schema);
+ * a quote past its 30 minutes → `deadline_passed` (B1).
  */
 export function decideBoostOrder(
   request: BoostOrderRequest,
@@ -56,7 +57,7 @@ export function decideBoostOrder(
     return no(reject('forbidden', `client ${request.clientId} is not the client of task order ${request.taskOrderId} (B3)`));
   }
   if (!BOOSTABLE_TASK_TYPES.includes(task.placement.taskType)) {
-    return no(reject('validation_failed', `a ${task.placement.taskType} task order has no video to boost (B3)`, { taskType: task.placement.taskType }));
+    return no(reject('invalid_state', `a ${task.placement.taskType} task order has no video to boost (B3)`, { taskType: task.placement.taskType, boostableTaskTypes: [...BOOSTABLE_TASK_TYPES] }));
   }
   if (task.status === 'completed' || task.status === 'cancelled') {
     return no(reject('invalid_state', `task order ${request.taskOrderId} is ${task.status} (B3: the task must not be terminal)`, { status: task.status }));
@@ -66,17 +67,18 @@ export function decideBoostOrder(
   }
   if (!quote || quote.quoteId !== request.quoteId) return no(reject('not_found', `quote ${request.quoteId} does not exist`));
   if (quote.creatorId !== task.placement.creatorId) {
-    return no(reject('validation_failed', `quote ${quote.quoteId} is for creator ${quote.creatorId}, not the task's creator (B3)`));
+    return no(reject('invalid_state', `quote ${quote.quoteId} is for creator ${quote.creatorId}, not the task's creator (B3)`, { quoteCreatorId: quote.creatorId, taskCreatorId: task.placement.creatorId }));
   }
   if (quote.priceFen !== task.priceFen) {
-    return no(reject('validation_failed', `quote ${quote.quoteId} is for a price of ${quote.priceFen} fen, the task's price is ${task.priceFen} fen (B1)`, {
-      quotedPriceFen: quote.priceFen.toString(),
-      taskPriceFen: task.priceFen.toString(),
+    return no(reject('invalid_state', `quote ${quote.quoteId} is for a price of ${quote.priceFen} fen, the task's price is ${task.priceFen} fen (B1)`, {
+      quotedPriceFen: quote.priceFen,
+      taskPriceFen: task.priceFen,
     }));
   }
-  if (!quote.available) return no(reject('validation_failed', `quote ${quote.quoteId}: boost is unavailable (${quote.reason}) (B2)`, { reason: quote.reason }));
+  if (!quote.available) return no(reject('invalid_state', `quote ${quote.quoteId}: boost is unavailable (${quote.reason}) (B2)`, { quoteId: quote.quoteId, reason: quote.reason }));
   if (!isQuoteValid(quote.quotedAtMs, nowMs, quote.validUntilMs - quote.quotedAtMs)) {
-    return no(reject('deadline_passed', `quote ${quote.quoteId} expired at ${new Date(quote.validUntilMs).toISOString()} (B1: valid for 30 minutes)`));
+    const validUntilAt = new Date(quote.validUntilMs).toISOString();
+    return no(reject('deadline_passed', `quote ${quote.quoteId} expired at ${validUntilAt} (B1: valid for 30 minutes)`, { quoteId: quote.quoteId, validUntilAt }));
   }
   const invalid = validateRequest(request);
   if (invalid) return no(invalid);

@@ -43,13 +43,13 @@ describe('B3 ordering a boost', () => {
   test.each<[string, BoostOrderRequest, Partial<BoostOrderContext>, string]>([
     ['an unknown task order', request, { task: undefined }, 'not_found'],
     ['another client', { ...request, clientId: 'client-2' }, {}, 'forbidden'],
-    ['a live-stream task (no video)', request, { task: TaskStory.placed({ priceFen: 100_000n, taskType: 'douyin_live' }).state }, 'validation_failed'],
+    ['a live-stream task (no video)', request, { task: TaskStory.placed({ priceFen: 100_000n, taskType: 'douyin_live' }).state }, 'invalid_state'], // §8: 409, a rule refuses a well-formed request
     ['a terminal task', request, { task: TaskStory.placed({ priceFen: 100_000n }).run({ type: 'reject', actor: TASK_CREATOR }, NOW).state }, 'invalid_state'],
     ['a task that already has a boost', request, { existingBoostOrderId: 'boost-0' }, 'invalid_state'],
     ['an unknown quote', { ...request, quoteId: 'quote-9' }, {}, 'not_found'],
-    ['a quote for another creator', request, { quote: { ...quote, creatorId: 'creator-2' } }, 'validation_failed'],
-    ['a quote for another price', request, { task: TaskStory.placed({ priceFen: 100_001n }).state }, 'validation_failed'],
-    ['an unavailable quote', request, { quote: { ...quoteBoost({ creatorId: 'creator-1', priceFen: 100_000n, videos, optedOut: true, nowMs: NOW }), quoteId: 'quote-1' } }, 'validation_failed'],
+    ['a quote for another creator', request, { quote: { ...quote, creatorId: 'creator-2' } }, 'invalid_state'], // §8: 409, a rule refuses a well-formed request
+    ['a quote for another price', request, { task: TaskStory.placed({ priceFen: 100_001n }).state }, 'invalid_state'], // §8: 409, a rule refuses a well-formed request
+    ['an unavailable quote', request, { quote: { ...quoteBoost({ creatorId: 'creator-1', priceFen: 100_000n, videos, optedOut: true, nowMs: NOW }), quoteId: 'quote-1' } }, 'invalid_state'], // §8: 409, a rule refuses a well-formed request
     ['an external payment without a reference', { ...request, funding: { source: 'external', paymentRef: '' } }, {}, 'validation_failed'],
   ])('B3: rejects %s', (_name, req, overrides, code) => {
     expect(codeOf(decideBoostOrder(req, { ...context, ...overrides }, NOW))).toBe(code);

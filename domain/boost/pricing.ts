@@ -60,12 +60,19 @@ export interface WeightedVideo {
   readonly cumulativeWeight: number; // this weight plus those of the videos before it
 }
 
+/** Why a video of the creator did not count (B2): older than the window, or dated after the quote. */
+export const VIDEO_EXCLUSION_REASONS = ['outside_window', 'published_in_future'] as const;
+export type VideoExclusionReason = (typeof VIDEO_EXCLUSION_REASONS)[number];
+
+/** The explanation lists at most this many excluded videos, the most recent first (a bounded quote). */
+export const MAX_EXCLUDED_VIDEOS = 20;
+
 export interface ExcludedVideo {
   readonly videoId: string;
   readonly publishedAt: string;
   readonly views: number;
   readonly ageDays: number;
-  readonly reason: 'outside_window' | 'published_in_future';
+  readonly reason: VideoExclusionReason;
 }
 
 /** B2: "the quote explains itself". Absent figures (an unavailable quote) are null. */
@@ -256,7 +263,9 @@ function selectVideos(videos: readonly CreatorVideo[], nowMs: number, policy: Bo
     cumulativeWeight += weight;
     used.push({ videoId, publishedAt, views, ageDays, weight, cumulativeWeight });
   }
-  return { used, excluded };
+  // The most recent first (the ones a creator can do something about), bounded.
+  excluded.sort((a, b) => a.ageDays - b.ageDays || (a.videoId < b.videoId ? -1 : a.videoId > b.videoId ? 1 : 0));
+  return { used, excluded: excluded.slice(0, MAX_EXCLUDED_VIDEOS) };
 }
 
 /** A view count: a safe non-negative integer (views are counts, not money). */

@@ -3,6 +3,7 @@ import { buildApp, type AppDeps } from '../../api/app';
 import type { ApiRole, ApiToken } from '../../platform/config';
 import { startDevServer, startTimeSkippingServer } from '../../platform/temporal-env';
 import { createTestDatabase, type TestDatabase } from './db';
+import { startWebhookDelivery, type WebhookDelivery, type WebhookDeliveryOptions } from '../../worker/webhook-delivery';
 import { installQuietRuntime, runningWorker } from './temporal';
 
 /** The e2e stacks' API tokens, one per role (SPEC §8); `http()` sends the backend's by default. */
@@ -10,6 +11,7 @@ export const TEST_TOKENS: Readonly<Record<ApiRole, string>> = {
   backend: 'test-backend-token-0123456789abcdef',
   ops: 'test-ops-token-0123456789abcdef',
   finance: 'test-finance-token-0123456789abcdef',
+  metrics: 'test-metrics-token-0123456789abcdef',
 };
 export const TEST_API_TOKENS: readonly ApiToken[] = (Object.entries(TEST_TOKENS) as Array<[ApiRole, string]>).map(([role, token]) => ({ role, token }));
 /** The same tokens as API_TOKENS would carry them. */
@@ -25,14 +27,19 @@ export interface TestStack {
   readonly taskQueue: string;
   readonly database: TestDatabase;
   readonly env: TestWorkflowEnvironment;
+  /** E5: the stack's webhook delivery loop (as a worker process runs it); a test may kill it and start another. */
+  readonly webhooks: WebhookDelivery;
   readonly stop: () => Promise<void>;
 }
+
+/** The test stack's webhook loop: http to loopback allowed (the tests' receivers), quick polling. */
+export const TEST_WEBHOOK_OPTIONS: WebhookDeliveryOptions = { urlPolicy: { allowHttpLoopback: true, allowPrivateTargets: false }, pollIntervalMs: 200 };
 
 /**
  * The whole system for an e2e test: a real Temporal server (the dev server, or the time-skipping
  * server for the sandbox), a real PostgreSQL database, the worker and the HTTP API on a free port.
  */
-export async function startStack(mode: 'dev' | 'sandbox' = 'dev', options: { logger?: AppDeps['logger']; policies?: AppDeps['policies'] } = {}): Promise<TestStack> {
+export async function startStack(mode: 'dev' | 'sandbox' = 'dev', options: { logger?: AppDeps['logger']; policies?: AppDeps['policies']; webhooks?: Partial<WebhookDeliveryOptions> } = {}): Promise<TestStack> {
   installQuietRuntime();
   const taskQueue = `e2e-${mode}-${process.pid}`;
   const [env, database] = await Promise.all([mode === 'dev' ? startDevServer() : startTimeSkippingServer(), createTestDatabase()]);
@@ -40,12 +47,15 @@ export async function startStack(mode: 'dev' | 'sandbox' = 'dev', options: { log
   const clock = mode === 'sandbox' ? { nowMs: () => env.currentTimeMs(), advance: (ms: number) => env.sleep(ms) } : undefined;
   const app = buildApp({ db: database.db, client: env.client, taskQueue, tokens: TEST_API_TOKENS, ...(clock ? { clock } : {}), ...(options.logger ? { logger: options.logger } : {}), ...(options.policies ? { policies: options.policies } : {}) });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const webhooks = startWebhookDelivery(database.db, { ...TEST_WEBHOOK_OPTIONS, ...options.webhooks });
   return {
     baseUrl: address,
     taskQueue,
     database,
     env,
+    webhooks,
     stop: async () => {
+      await webhooks.stop();
       await app.close();
       await worker.stop();
       await env.teardown();
