@@ -116,9 +116,9 @@ function loggerOptions(logger: AppDeps['logger']): FastifyServerOptions['logger'
 
 export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = false, commandWaitMs, policies = {}, idempotencyLeaseSeconds, metrics = {}, webhookUrlPolicy }: AppDeps): FastifyInstance {
   const app = Fastify({ logger: loggerOptions(logger), bodyLimit: MAX_BODY_BYTES, exposeHeadRoutes: false });
-  const orders = createTaskOrderService({ db, client, taskQueue, ...(commandWaitMs === undefined ? {} : { commandWaitMs }), ...(policies.task ? { policy: policies.task } : {}) });
   /** Now in the workflows' clock: the sandbox clock in the sandbox (§9: every sandbox time), else the wall clock. */
   const nowMs = clock ? () => clock.nowMs() : async () => Date.now();
+  const orders = createTaskOrderService({ db, client, taskQueue, nowMs, ...(commandWaitMs === undefined ? {} : { commandWaitMs }), ...(policies.task ? { policy: policies.task } : {}) });
   const payments = createPaymentsService({ db, orders, nowMs });
 
   // Every route registered from here on — in this file, in finance-routes.ts, or anywhere later —

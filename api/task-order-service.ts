@@ -35,6 +35,8 @@ export interface TaskOrderServiceDeps {
   readonly commandWaitMs?: number;
   /** The policy new orders are placed with (default: DEFAULT_TASK_POLICY). */
   readonly policy?: TaskPolicy;
+  /** Now in the workflows' clock (the sandbox clock in the sandbox, SPEC §9); default the wall clock. */
+  readonly nowMs?: () => Promise<number>;
 }
 
 export const DEFAULT_COMMAND_WAIT_MS = 30_000;
@@ -45,7 +47,7 @@ export interface CommandOutcome {
   readonly order: TaskOrderRow;
 }
 
-export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = DEFAULT_COMMAND_WAIT_MS, policy = DEFAULT_TASK_POLICY }: TaskOrderServiceDeps) {
+export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = DEFAULT_COMMAND_WAIT_MS, policy = DEFAULT_TASK_POLICY, nowMs = async () => Date.now() }: TaskOrderServiceDeps) {
   async function findOrder(orderId: string): Promise<TaskOrderRow> {
     const row = await getTaskOrderRow(db, orderId);
     if (!row) throw new ApiError('not_found', `task order ${orderId} not found`);
@@ -159,7 +161,7 @@ export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = 
     }
     const state = fold(await loadTaskEvents(db, orderId));
     if (!state) return new ApiError('not_found', `task order ${orderId} not found`);
-    const decision = decide(state, command, Date.now());
+    const decision = decide(state, command, await nowMs());
     if (!decision.ok) return ApiError.from(decision.rejection);
     return undefined;
   }
