@@ -115,13 +115,16 @@ async function explainQueries(db: Db): Promise<void> {
     ],
     [
       'stuck list, task orders (api/ops-service.ts fromReadModel)',
-      sql`explain (analyze, buffers, costs off) select order_id from task_orders where status not in ('completed', 'cancelled')
-        and (next_deadline_at < now() - interval '5 minutes' or (details -> 'state' -> 'pendingCancellation' ->> 'escalated')::boolean or (details -> 'state' ->> 'publishOverdue')::boolean)
+      sql`explain (analyze, buffers, costs off) with open_task_orders as materialized (select order_id, next_deadline_at,
+          coalesce((details -> 'state' -> 'pendingCancellation' ->> 'escalated')::boolean, false) as escalated,
+          coalesce((details -> 'state' ->> 'publishOverdue')::boolean, false) as publish_overdue
+        from task_orders where status = any(${[...OPEN_TASK_STATUSES]}::text[]))
+        select order_id from open_task_orders where next_deadline_at < now() - interval '5 minutes' or escalated or publish_overdue
         order by order_id limit 1000`,
     ],
     [
       'stuck list, open task orders without visibility (api/ops-service.ts openWorkflowIds fallback)',
-      sql`explain (analyze, buffers, costs off) select order_id from task_orders where status not in ('completed', 'cancelled') order by order_id limit 500`,
+      sql`explain (analyze, buffers, costs off) select order_id from task_orders where status = any(${[...OPEN_TASK_STATUSES]}::text[]) order by order_id limit 500`,
     ],
   ];
   for (const [label, query] of plans) {

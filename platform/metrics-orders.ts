@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connect';
 import { BOOST_STATUSES } from '../domain/boost/types';
-import { TASK_STATUSES } from '../domain/task-order/types';
+import { OPEN_TASK_STATUSES } from '../domain/task-order/types';
 import type { StuckReason } from '../api/ops-service';
 
 /**
@@ -9,7 +9,7 @@ import type { StuckReason } from '../api/ops-service';
  * read models and the ops stuck list; pure counting apart from the one query.
  */
 
-export const OPEN_TASK_STATUSES = TASK_STATUSES.filter((s) => s !== 'completed' && s !== 'cancelled');
+export { OPEN_TASK_STATUSES };
 export const OPEN_BOOST_STATUSES = BOOST_STATUSES.filter((s) => s !== 'closed');
 
 /** Every reason of the stuck list; `satisfies` refuses an unknown one, the check below a missing one. */

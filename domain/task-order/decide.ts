@@ -2,6 +2,7 @@ import { percentOf, divCeil } from '../money';
 import { reject, type Rejection } from '../errors';
 import { acceptanceDueAtMs, balanceDueAtMs, expectedPublishAtMs } from './deadlines';
 import type { TaskPolicy } from './policy';
+import { isClosedTaskStatus } from './types';
 import type {
   Actor,
   Attribution,
@@ -509,7 +510,7 @@ function pendingDetails(state: TaskOrderState): Record<string, unknown> {
 }
 
 function isClosed(state: TaskOrderState): boolean {
-  return state.status === 'completed' || state.status === 'cancelled';
+  return isClosedTaskStatus(state.status);
 }
 
 function isText(value: string): boolean {

@@ -1,4 +1,4 @@
-import type { RecordedTaskEvent, TaskOrderState } from './types';
+import { isClosedTaskStatus, type RecordedTaskEvent, type TaskOrderState } from './types';
 
 /** Applies one recorded event to the state (undefined before placement). Pure and total. */
 export function evolve(state: TaskOrderState | undefined, recorded: RecordedTaskEvent): TaskOrderState {
@@ -148,5 +148,5 @@ export function fold(events: readonly RecordedTaskEvent[]): TaskOrderState | und
 }
 
 export function isTerminal(state: TaskOrderState): boolean {
-  return state.status === 'completed' || state.status === 'cancelled';
+  return isClosedTaskStatus(state.status);
 }

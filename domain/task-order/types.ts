@@ -43,6 +43,14 @@ export const TASK_STATUSES = [
 ] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
+/** The statuses in which an order is closed: nothing more happens to it (SPEC §2). */
+export const CLOSED_TASK_STATUSES: readonly TaskStatus[] = ['completed', 'cancelled'];
+export const OPEN_TASK_STATUSES: readonly TaskStatus[] = TASK_STATUSES.filter((s) => !CLOSED_TASK_STATUSES.includes(s));
+
+export function isClosedTaskStatus(status: TaskStatus): boolean {
+  return CLOSED_TASK_STATUSES.includes(status);
+}
+
 export const CANCEL_REASONS = [
   'not_accepted_in_time', // T6
   'rejected_by_creator', // T7
