@@ -7,14 +7,20 @@ import { unavailableDependency } from '../platform/faults';
  * the bookkeeping that keeps a claim from outliving its request (SPEC §8: a request that failed for
  * a fault may be retried with the same key within seconds):
  *
- * - A claim is a lease: while its request runs, this process renews it every third of the lease;
- *   a claim no one renews (its process died) can be taken over once the lease has passed.
+ * - Claiming is one statement, whatever the key's state (issue 11): a new key is inserted
+ *   (`on conflict do nothing`), an expired key or a lapsed lease is taken over, and otherwise the
+ *   stored row comes back (a replay, a mismatch or a request in flight): one round trip.
+ * - A claim is a lease: a request that runs longer than a third of the lease is renewed (all such
+ *   claims of this process in one statement); a short request is never renewed. A claim no one
+ *   renews (its process died) can be taken over once the lease has passed.
  * - Finishing a claim (storing the response, or releasing the key) that fails because the database
  *   is down is queued and retried every second until it succeeds, so the key is free again about
  *   a second after the database is back, not after the lease.
  * - Each claim carries a token (its lease's start, in microseconds): renewing, storing and
  *   releasing touch the row only while it still holds that token, so a request whose lease was
  *   taken over can never overwrite or free the claim of the request that took it.
+ * - Expired keys are purged in the background (every PURGE_INTERVAL_MS, bounded batches), never on
+ *   a request's path.
  */
 
 /** How long an unrenewed in-flight claim blocks its key. Renewed every third of it. */
@@ -25,6 +31,10 @@ export const IDEMPOTENCY_RETENTION_HOURS = 24;
 const TICK_MS = 1000;
 /** At most this many finishes wait for the database; beyond, the oldest is left to its lease. */
 const MAX_PENDING_FINISHES = 10_000;
+/** How often expired keys are purged, and at most how many rows per purge (batches of PURGE_BATCH). */
+const PURGE_INTERVAL_MS = 10_000;
+const PURGE_BATCH = 1000;
+const PURGE_MAX_BATCHES = 10;
 
 export interface Claim {
   readonly role: string;
@@ -49,19 +59,26 @@ export interface StoredKey {
   readonly response_body: string | null;
 }
 
+/**
+ * What one claim statement found: the key is ours now, or its row as stored (completed, or another
+ * request's claim in flight), or neither — a concurrent transaction inserted or deleted the row
+ * after this statement's snapshot was taken, so it is not visible yet: claim again.
+ */
+export type ClaimAttempt = { readonly kind: 'claimed'; readonly claim: Claim } | { readonly kind: 'stored'; readonly stored: StoredKey } | { readonly kind: 'raced' };
+
 /** The lease token of a row: `created_at`, which a claim and each renewal set to now(). */
 const TOKEN = sql<bigint>`(extract(epoch from created_at) * 1000000)::int8`;
 
 const id = (role: string, key: string) => `${role}\n${key}`;
 
 export interface ClaimKeeper {
-  /** Claims (role, key) for a request: a new key, an expired one, or a claim whose lease ran out. */
-  claim(role: string, key: string, hash: string): Promise<Claim | undefined>;
-  lookup(role: string, key: string): Promise<StoredKey | undefined>;
+  /** Claims (role, key) for a request — a new key, an expired one, or a claim whose lease ran out — or reads it as stored, in one round trip. */
+  claim(role: string, key: string, hash: string): Promise<ClaimAttempt>;
   /** Ends the claim: stores the response or releases the key, now or, if the database is down, soon. */
   finish(claim: Claim, finish: Finish, log: (message: string, error: unknown) => void): Promise<void>;
   /** Runs a queued finish of (role, key) now, so a retry that reaches this process needs not wait. */
   settlePending(role: string, key: string): Promise<void>;
+  /** Deletes expired keys (bounded); runs every PURGE_INTERVAL_MS on its own. */
   purgeExpired(): Promise<void>;
   close(): Promise<void>;
 }
@@ -69,29 +86,46 @@ export interface ClaimKeeper {
 export function createClaimKeeper(db: Db, options: { leaseSeconds?: number; log?: (message: string, error: unknown) => void } = {}): ClaimKeeper {
   const leaseSeconds = options.leaseSeconds ?? IDEMPOTENCY_LEASE_SECONDS;
   const log = options.log ?? (() => undefined);
-  const held = new Map<string, Claim>();
+  /** The claims this process holds, with when (its clock, ms) each lease was taken or last renewed. */
+  const held = new Map<string, { readonly claim: Claim; leasedAtMs: number }>();
   const pending = new Map<string, { claim: Claim; finish: Finish }>();
   let renewing: Promise<void> | undefined;
-  let lastRenewal = Date.now();
 
-  async function claim(role: string, key: string, hash: string): Promise<Claim | undefined> {
-    const { rows } = await sql<{ token: bigint }>`
-      insert into idempotency_keys (role, key, request_hash) values (${role}, ${key}, ${hash})
-      on conflict (role, key) do update
-        set request_hash = excluded.request_hash, created_at = now(), status_code = null, content_type = null, response_body = null, completed_at = null
-        where idempotency_keys.created_at < now() - make_interval(hours => ${IDEMPOTENCY_RETENTION_HOURS}::int)
-           or (idempotency_keys.status_code is null
-               and idempotency_keys.created_at < now() - ${leaseSeconds}::double precision * interval '1 second')
-      returning ${TOKEN} as token`.execute(db);
-    const token = rows[0]?.token;
-    if (token === undefined) return undefined;
-    const claimed: Claim = { role, key, hash, token: BigInt(token), lost: false };
-    held.set(id(role, key), claimed);
-    return claimed;
-  }
+  const expired = sql`created_at < now() - make_interval(hours => ${IDEMPOTENCY_RETENTION_HOURS}::int)`;
+  const lapsed = sql`(status_code is null and created_at < now() - ${leaseSeconds}::double precision * interval '1 second')`;
 
-  async function lookup(role: string, key: string): Promise<StoredKey | undefined> {
-    return db.selectFrom('idempotency_keys').select(['request_hash', 'status_code', 'content_type', 'response_body']).where('role', '=', role).where('key', '=', key).executeTakeFirst();
+  /**
+   * One statement: `fresh` inserts a new key; `taken` takes over an existing row that expired or
+   * whose lease lapsed (re-checked on the row's latest version if another transaction changes it
+   * meanwhile); otherwise the row is read as it stands — never an expired one (one a concurrent
+   * purge or takeover changed under `taken`). A conflicting row committed after this statement's
+   * snapshot is in none of the three: 'raced', and the caller claims again.
+   */
+  async function claim(role: string, key: string, hash: string): Promise<ClaimAttempt> {
+    const { rows } = await sql<{ token: string | null } & { [K in keyof StoredKey]: StoredKey[K] | null }>`
+      with fresh as (
+        insert into idempotency_keys (role, key, request_hash) values (${role}, ${key}, ${hash})
+        on conflict (role, key) do nothing
+        returning ${TOKEN} as token
+      ), taken as (
+        update idempotency_keys
+          set request_hash = ${hash}, created_at = now(), status_code = null, content_type = null, response_body = null, completed_at = null
+          where role = ${role} and key = ${key} and not exists (select from fresh) and (${expired} or ${lapsed})
+          returning ${TOKEN} as token
+      )
+      select token, null::text as request_hash, null::int4 as status_code, null::text as content_type, null::text as response_body from fresh
+      union all select token, null, null, null, null from taken
+      union all select null, request_hash, status_code, content_type, response_body from idempotency_keys
+        where role = ${role} and key = ${key} and not exists (select from fresh) and not exists (select from taken) and not ${expired}`.execute(db);
+    const row = rows[0];
+    if (row === undefined) return { kind: 'raced' };
+    if (row.token !== null) {
+      const claimed: Claim = { role, key, hash, token: BigInt(row.token), lost: false };
+      held.set(id(role, key), { claim: claimed, leasedAtMs: Date.now() });
+      return { kind: 'claimed', claim: claimed };
+    }
+    if (row.request_hash === null) return { kind: 'raced' };
+    return { kind: 'stored', stored: { request_hash: row.request_hash, status_code: row.status_code, content_type: row.content_type, response_body: row.response_body } };
   }
 
   /** Stores the response or deletes the claim, if the row still holds this claim's token. */
@@ -154,28 +188,35 @@ export function createClaimKeeper(db: Db, options: { leaseSeconds?: number; log?
     if (pending.get(id(role, key)) === entry) pending.delete(id(role, key));
   }
 
-  /** Extends every claim this process holds, in one statement; learns which ones it lost. */
-  async function renewHeld(): Promise<void> {
-    const claims = [...held.values()];
-    if (claims.length === 0) return;
+  /** A claim is due for renewal a third of the lease after it was taken or last renewed. */
+  const renewalDue = (leasedAtMs: number, now: number) => now - leasedAtMs >= (leaseSeconds * 1000) / 3;
+
+  /** Extends the claims whose renewal is due, in one statement; learns which ones it lost. */
+  async function renewHeld(due: ReadonlyArray<{ readonly claim: Claim; leasedAtMs: number }>): Promise<void> {
+    const renewedAtMs = Date.now();
+    const claims = due.map((entry) => entry.claim);
     const { rows } = await sql<{ role: string; key: string; token: bigint }>`
       update idempotency_keys k set created_at = now()
       from unnest(${claims.map((c) => c.role)}::text[], ${claims.map((c) => c.key)}::text[], ${claims.map((c) => c.token.toString())}::int8[]) as c(role, key, token)
       where k.role = c.role and k.key = c.key and k.status_code is null and (extract(epoch from k.created_at) * 1000000)::int8 = c.token
       returning k.role, k.key, (extract(epoch from k.created_at) * 1000000)::int8 as token`.execute(db);
     const renewed = new Map(rows.map((row) => [id(row.role, row.key), BigInt(row.token)]));
-    for (const owned of claims) {
-      const token = renewed.get(id(owned.role, owned.key));
-      if (token === undefined) owned.lost = true;
-      else owned.token = token;
+    for (const entry of due) {
+      const token = renewed.get(id(entry.claim.role, entry.claim.key));
+      if (token === undefined) entry.claim.lost = true;
+      else {
+        entry.claim.token = token;
+        entry.leasedAtMs = renewedAtMs;
+      }
     }
   }
 
   async function tick(): Promise<void> {
     if (pending.size > 0) await flushPending();
-    if (held.size === 0 || Date.now() - lastRenewal < (leaseSeconds * 1000) / 3) return;
-    lastRenewal = Date.now();
-    renewing = renewHeld().catch((error: unknown) => {
+    const now = Date.now();
+    const due = [...held.values()].filter((entry) => renewalDue(entry.leasedAtMs, now));
+    if (due.length === 0) return; // short requests end before their renewal is due: no statement
+    renewing = renewHeld(due).catch((error: unknown) => {
       if (!unavailableDependency(error)) log('could not renew Idempotency-Key claims', error);
     });
     await renewing;
@@ -192,16 +233,42 @@ export function createClaimKeeper(db: Db, options: { leaseSeconds?: number; log?
   }, Math.min(TICK_MS, (leaseSeconds * 1000) / 6));
   timer.unref(); // never what keeps a process alive
 
-  async function purgeExpired(): Promise<void> {
-    await sql`delete from idempotency_keys where ctid = any(array(
-        select ctid from idempotency_keys
-        where created_at < now() - make_interval(hours => ${IDEMPOTENCY_RETENTION_HOURS}::int) limit 1000))`.execute(db);
+  /**
+   * Deletes up to PURGE_BATCH expired keys; `skip locked` so API instances purging at once do not
+   * wait for each other, and the age re-checked on the row's latest version (a key taken over since is kept).
+   */
+  async function purgeBatch(): Promise<number> {
+    const result = await sql`
+      delete from idempotency_keys k using (
+        select role, key from idempotency_keys where ${expired} limit ${PURGE_BATCH} for update skip locked) gone
+      where k.role = gone.role and k.key = gone.key and k.created_at < now() - make_interval(hours => ${IDEMPOTENCY_RETENTION_HOURS}::int)`.execute(db);
+    return Number(result.numAffectedRows ?? 0n);
   }
+
+  /** Purges expired keys in bounded batches; the key's retention, not this, is what a client sees. */
+  async function purgeExpired(): Promise<void> {
+    for (let batch = 0; batch < PURGE_MAX_BATCHES; batch += 1) {
+      if ((await purgeBatch()) < PURGE_BATCH) return;
+    }
+  }
+
+  let purging = false;
+  const purgeTimer = setInterval(() => {
+    if (purging) return;
+    purging = true;
+    void purgeExpired()
+      .catch((error: unknown) => {
+        if (!unavailableDependency(error)) log('could not purge expired Idempotency-Keys', error);
+      })
+      .finally(() => (purging = false));
+  }, PURGE_INTERVAL_MS);
+  purgeTimer.unref();
 
   async function close(): Promise<void> {
     clearInterval(timer);
+    clearInterval(purgeTimer);
     await flushPending().catch(() => undefined);
   }
 
-  return { claim, lookup, finish, settlePending, purgeExpired, close };
+  return { claim, finish, settlePending, purgeExpired, close };
 }

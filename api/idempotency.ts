@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../db/connect';
 import { ApiError } from './errors';
-import { createClaimKeeper, type Claim, type Finish } from './idempotency-claims';
+import { createClaimKeeper, type Claim, type Finish, type StoredKey } from './idempotency-claims';
 
 /**
  * SPEC §8 `Idempotency-Key` on every POST, for every route (hooks on the app, so routes added
@@ -20,9 +20,6 @@ import { createClaimKeeper, type Claim, type Finish } from './idempotency-claims
 export const IDEMPOTENCY_KEY_PATTERN = /^[!-~]{1,128}$/;
 
 export { IDEMPOTENCY_LEASE_SECONDS, IDEMPOTENCY_RETENTION_HOURS } from './idempotency-claims';
-
-/** Every this many claims, one bounded purge of expired keys. */
-const PURGE_EVERY = 200;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -63,7 +60,6 @@ export interface IdempotencyOptions {
 
 export function installIdempotency(app: FastifyInstance, db: Db, options: IdempotencyOptions = {}): void {
   const keeper = createClaimKeeper(db, { ...options, log: (message, error) => app.log.warn({ err: error }, message) });
-  let claims = 0;
   app.addHook('onClose', () => keeper.close());
 
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -77,26 +73,20 @@ export function installIdempotency(app: FastifyInstance, db: Db, options: Idempo
     const hash = requestFingerprint(request.method, request.url, request.body);
     await keeper.settlePending(role, header); // a retry after a fault: free the key first if we still hold it
 
+    // One statement per attempt; another only when a concurrent transaction changed the row under it.
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      const claimed = await keeper.claim(role, header, hash);
-      if (claimed) {
-        request.idempotencyClaim = claimed;
-        claims += 1;
-        if (claims % PURGE_EVERY === 0) await keeper.purgeExpired().catch((error: unknown) => request.log.warn({ err: error }, 'idempotency purge failed'));
-        return;
+      const found = await keeper.claim(role, header, hash);
+      switch (found.kind) {
+        case 'claimed':
+          request.idempotencyClaim = found.claim;
+          return;
+        case 'stored':
+          return answerStored(reply, found.stored, hash);
+        case 'raced':
+          continue;
+        default:
+          return assertNever(found);
       }
-      const stored = await keeper.lookup(role, header);
-      if (!stored) continue; // released (a 5xx) in between: claim again
-      if (stored.request_hash !== hash) {
-        throw new ApiError('idempotency_mismatch', 'this Idempotency-Key was already used for another request (method, path or body)');
-      }
-      if (stored.status_code === null || stored.response_body === null) {
-        reply.header('retry-after', '1');
-        throw new ApiError('invalid_state', 'a request with this Idempotency-Key is still in progress; retry later');
-      }
-      reply.code(stored.status_code).header('idempotent-replayed', 'true');
-      if (stored.content_type) reply.header('content-type', stored.content_type);
-      return reply.send(stored.response_body);
     }
     throw new ApiError('invalid_state', 'a request with this Idempotency-Key is in progress; retry later');
   });
@@ -108,6 +98,24 @@ export function installIdempotency(app: FastifyInstance, db: Db, options: Idempo
     await keeper.finish(owned, finishOf(reply, payload), (message, error) => request.log.warn({ err: error }, message));
     return payload;
   });
+}
+
+/** A key already used: its response replayed, or 422 for another request, or 409 while it runs. */
+function answerStored(reply: FastifyReply, stored: StoredKey, hash: string): FastifyReply {
+  if (stored.request_hash !== hash) {
+    throw new ApiError('idempotency_mismatch', 'this Idempotency-Key was already used for another request (method, path or body)');
+  }
+  if (stored.status_code === null || stored.response_body === null) {
+    reply.header('retry-after', '1');
+    throw new ApiError('invalid_state', 'a request with this Idempotency-Key is still in progress; retry later');
+  }
+  reply.code(stored.status_code).header('idempotent-replayed', 'true');
+  if (stored.content_type) reply.header('content-type', stored.content_type);
+  return reply.send(stored.response_body);
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected claim attempt ${JSON.stringify(value)}`);
 }
 
 /** A 2xx or 4xx response with a text body is stored for replay; anything else frees the key. */

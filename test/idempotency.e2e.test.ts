@@ -9,6 +9,9 @@ import { TEST_API_TOKENS, authHeader, http, startStack, type TestStack } from '.
 let stack: TestStack;
 let extra: FastifyInstance;
 let extraUrl: string;
+/** A second API instance of the same app on the same database (its own claim keeper), with the slow route. */
+let twin: FastifyInstance;
+let twinUrl: string;
 const executions = { slow: 0, flaky: 0 };
 
 beforeAll(async () => {
@@ -16,19 +19,24 @@ beforeAll(async () => {
   // The same app on the same database, with two test routes registered after buildApp (as a later
   // module would): one slow, to race duplicates against, one that fails with a 500 once.
   extra = buildApp({ db: stack.database.db, client: stack.env.client, taskQueue: 'unused', tokens: TEST_API_TOKENS });
-  defineRoute(extra, {
-    method: 'POST',
-    path: '/v1/test/slow',
-    roles: ['backend'],
-    summary: 'counts its executions',
-    responses: { 201: { description: 'executed' } },
-    handler: async (_input, _request, reply) => {
-      executions.slow += 1;
-      const n = executions.slow;
-      await new Promise((r) => setTimeout(r, 400));
-      return reply.code(201).send({ execution: n });
-    },
-  });
+  const slowRoute = (app: FastifyInstance) =>
+    defineRoute(app, {
+      method: 'POST',
+      path: '/v1/test/slow',
+      roles: ['backend'],
+      summary: 'counts its executions',
+      responses: { 201: { description: 'executed' } },
+      handler: async (_input, _request, reply) => {
+        executions.slow += 1;
+        const n = executions.slow;
+        await new Promise((r) => setTimeout(r, 400));
+        return reply.code(201).send({ execution: n });
+      },
+    });
+  slowRoute(extra);
+  twin = buildApp({ db: stack.database.db, client: stack.env.client, taskQueue: 'unused', tokens: TEST_API_TOKENS });
+  slowRoute(twin);
+  twinUrl = await twin.listen({ host: '127.0.0.1', port: 0 });
   defineRoute(extra, {
     method: 'POST',
     path: '/v1/test/flaky',
@@ -46,6 +54,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await extra?.close();
+  await twin?.close();
   await stack?.stop();
 });
 
@@ -168,6 +177,23 @@ describe('Idempotency-Key', () => {
     }
     const later = await post('/v1/test/slow', { n: 1 }, k, {}, extraUrl);
     expect([later.status, later.body, later.replayed]).toEqual([201, { execution: before + 1 }, 'true']);
+    expect(executions.slow).toBe(before + 1);
+  });
+
+  test('issue 11: 30 concurrent duplicates over two API instances run once; every other answer is 409 in progress or the replay', async () => {
+    const k = key();
+    const before = executions.slow;
+    const responses = await Promise.all(Array.from({ length: 30 }, (_, i) => post('/v1/test/slow', { n: 30 }, k, {}, i % 2 === 0 ? extraUrl : twinUrl)));
+    expect(executions.slow).toBe(before + 1);
+    for (const r of responses) {
+      if (r.status === 201) expect([r.body, r.replayed === null || r.replayed === 'true']).toEqual([{ execution: before + 1 }, true]);
+      else expect([r.status, r.body.error.code]).toEqual([409, 'invalid_state']);
+    }
+    expect(responses.filter((r) => r.status === 201 && r.replayed === null)).toHaveLength(1);
+    // Then every instance replays it, and a retry storm of the same key still runs nothing.
+    const replays = await Promise.all(Array.from({ length: 10 }, (_, i) => post('/v1/test/slow', { n: 30 }, k, {}, i % 2 === 0 ? extraUrl : twinUrl)));
+    expect(replays.map((r) => [r.status, r.replayed, r.body])).toEqual(Array.from({ length: 10 }, () => [201, 'true', { execution: before + 1 }]));
+    expect((await post('/v1/test/slow', { n: 31 }, k, {}, twinUrl)).status).toBe(422);
     expect(executions.slow).toBe(before + 1);
   });
 
