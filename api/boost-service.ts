@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { boostOrderDetails, boostOrderIdOfTask, boostRequestHash, getBoostOrderRow, loadBoostEvents } from '../db/boost-orders';
 import { getCitedQuote, insertBoostQuote, isOptedOut, videosBeforeWindow } from '../db/boost-quotes';
@@ -125,7 +125,14 @@ export function createBoostService({ db, client, taskQueue, nowMs, policy = DEFA
       now,
       policy,
     );
-    if (!decision.ok) throw ApiError.from(decision.rejection);
+    if (!decision.ok) {
+      // A retry whose first attempt already started the order's run (and failed for a fault before
+      // its placement was recorded): that run's outcome is the answer, not a decision on today's
+      // state, which may refuse an order that is being placed (found by the simulation, seed 4242).
+      const started = await runningPlacement(request.boostOrderId);
+      if (started) return placedBy(started, request);
+      throw ApiError.from(decision.rejection);
+    }
     const ordered = decision.events[0];
     if (ordered?.type !== 'BoostOrdered') throw new Error('decideBoostOrder: expected BoostOrdered');
     const { type: _type, policy: _policy, validUntilMs: _validUntil, ...terms } = ordered;
@@ -137,10 +144,26 @@ export function createBoostService({ db, client, taskQueue, nowMs, policy = DEFA
       args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING', // a concurrent identical POST joins the same run
     });
+    return placedBy(handle, request);
+  }
+
+  async function placedBy(handle: WorkflowHandle, request: BoostOrderRequest): Promise<{ created: boolean; order: BoostOrderRow }> {
     const outcome = await handle.executeUpdate(boostPlacementUpdate);
     if (boostRequestHash(outcome.terms) !== boostRequestHash(request)) throw mismatch(request.boostOrderId);
     if (!outcome.placed) throw ApiError.from(outcome.rejection);
     return { created: true, order: await findOrder(request.boostOrderId) };
+  }
+
+  /** The boost order's run, if one is running (started by an earlier attempt of the same POST). */
+  async function runningPlacement(boostOrderId: string): Promise<WorkflowHandle | undefined> {
+    const handle = client.workflow.getHandle(boostOrderWorkflowId(boostOrderId));
+    try {
+      const { status } = await handle.describe();
+      return status.name === 'RUNNING' ? handle : undefined;
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return undefined;
+      throw error;
+    }
   }
 
   /**

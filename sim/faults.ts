@@ -102,6 +102,11 @@ export interface FaultInjectorOptions {
   readonly firstRoundPauseMs?: readonly [number, number];
   /** Pause before each later fault. */
   readonly pauseMs?: readonly [number, number];
+  /**
+   * Called just before each fault (it draws nothing from the schedule): the run uses it to have
+   * webhook sends in flight when a worker is killed (sim/webhook-receiver.ts `stallFor`).
+   */
+  readonly beforeInject?: (fault: PlannedFault) => Promise<void>;
 }
 
 /**
@@ -179,6 +184,7 @@ export class FaultInjector {
 
   private async inject(fault: PlannedFault): Promise<void> {
     const { stack, log } = this.options;
+    await this.options.beforeInject?.(fault).catch(() => undefined);
     const startedAtMs = Date.now();
     const down = () => new Promise((resolve) => setTimeout(resolve, fault.downMs));
     let detail = '';

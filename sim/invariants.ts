@@ -3,10 +3,12 @@
  * database (as its owner, read only) and the exchanges recorded during the run. Each returns its
  * violations and a few counts for the report line; none changes anything.
  */
+import { isDeepStrictEqual } from 'node:util';
 import pg from 'pg';
 import type { FaultRecord } from './faults';
 import type { UnexpectedExit } from './stack';
 import type { Exchange, LifecycleRecord, SimHttp, Violation } from './types';
+import type { Arrival } from './webhook-receiver';
 
 export interface InvariantResult {
   readonly name: string;
@@ -226,6 +228,177 @@ export async function checkNotifications(pool: pg.Pool): Promise<InvariantResult
     `select (select count(*) from notifications)::int as notifications, (select count(distinct (order_id, event_version)) from notifications)::int as events`,
   );
   return { name, violations: capped(found), counts: `${rows[0]?.notifications ?? 0} notifications for ${rows[0]?.events ?? 0} events` };
+}
+
+// ── event feed (E4) ──────────────────────────────────────────────────────────────────────────
+
+/** One event of GET /v1/events, as far as the checks read it (the rest is compared whole). */
+export interface FeedEvent {
+  readonly id: string;
+  readonly orderId: string;
+  readonly orderKind: string;
+  readonly [key: string]: unknown;
+}
+
+/** The feed's page sizes: small, and different, so page boundaries fall elsewhere the second time. */
+export const FEED_PAGE_LIMITS = [7, 23] as const;
+
+/** GET /v1/events from the start to `hasMore: false`, `limit` at a time (at most `maxPages`). */
+export async function readWholeFeed(http: SimHttp, limit: number, maxPages: number): Promise<{ events: FeedEvent[]; pages: number; error?: string }> {
+  const events: FeedEvent[] = [];
+  let after: string | undefined;
+  for (let pages = 1; pages <= maxPages; pages++) {
+    const answer = await http.call('GET', `/v1/events?limit=${limit}${after ? `&after=${after}` : ''}`);
+    const page = answer.response as { events?: FeedEvent[]; nextCursor?: string; hasMore?: boolean } | undefined;
+    if (answer.status !== 200 || !Array.isArray(page?.events) || typeof page.nextCursor !== 'string') {
+      return { events, pages, error: `GET /v1/events (page ${pages}, limit ${limit}) answered ${answer.status}: ${short(answer.response)}` };
+    }
+    events.push(...page.events);
+    if (!page.hasMore) return { events, pages };
+    if (page.events.length === 0) return { events, pages, error: `page ${pages} is empty but says hasMore` };
+    after = page.nextCursor;
+  }
+  return { events, pages: maxPages, error: `the feed did not end within ${maxPages} pages of ${limit}` };
+}
+
+/**
+ * E4, pure: each reading of the feed lists every outbox row (`tableIds`, the notifications table
+ * in (writer_xid, id) order, as `evt_<id>`) exactly once, nothing else, and in that order — so
+ * every reading lists them in the same order.
+ */
+export function compareFeed(tableIds: readonly string[], readings: ReadonlyArray<{ limit: number; ids: readonly string[] }>): Violation[] {
+  const name = 'feed exactly once';
+  const found: Violation[] = [];
+  const inTable = new Set(tableIds);
+  for (const { limit, ids } of readings) {
+    const seen = new Map<string, number>();
+    for (const id of ids) seen.set(id, (seen.get(id) ?? 0) + 1);
+    for (const [id, n] of seen) if (n > 1) found.push(violation(name, `paged by ${limit}: ${id} is listed ${n} times`));
+    for (const id of seen.keys()) if (!inTable.has(id)) found.push(violation(name, `paged by ${limit}: ${id} is listed but is no notification`));
+    const missing = tableIds.filter((id) => !seen.has(id));
+    if (missing.length) found.push(violation(name, `paged by ${limit}: ${missing.length} notifications never listed: ${missing.slice(0, 10).join(', ')}`));
+    const at = ids.findIndex((id, i) => id !== tableIds[i]);
+    if (found.length === 0 && at >= 0) found.push(violation(name, `paged by ${limit}: position ${at} is ${ids[at]}, the (writer_xid, id) order has ${tableIds[at]} there`));
+  }
+  return found;
+}
+
+export async function checkFeed(pool: pg.Pool, http: SimHttp): Promise<InvariantResult & { events: FeedEvent[] }> {
+  const name = 'feed exactly once';
+  // Ordered by the int8 column, not by the text alias (ORDER BY would pick the output column: '1000' < '998').
+  const { rows } = await pool.query<{ feed_id: string }>(`select n.id::text as feed_id from notifications n order by n.writer_xid, n.id`);
+  const tableIds = rows.map((r) => `evt_${r.feed_id}`);
+  const readings: Array<{ limit: number; ids: string[]; events: FeedEvent[]; pages: number }> = [];
+  const found: Violation[] = [];
+  for (const limit of FEED_PAGE_LIMITS) {
+    const read = await readWholeFeed(http, limit, Math.ceil(tableIds.length / limit) + 20);
+    if (read.error) found.push(violation(name, read.error));
+    readings.push({ limit, ids: read.events.map((e) => e.id), events: read.events, pages: read.pages });
+  }
+  found.push(...compareFeed(tableIds, readings));
+  const [first, second] = readings;
+  // Same ids in the same order is compared above; the events themselves must not change either.
+  if (first && second && found.length === 0) {
+    const changed = first.events.filter((e, i) => !isDeepStrictEqual(e, second.events[i]));
+    for (const e of changed.slice(0, 20)) found.push(violation(name, `${e.id} reads differently the second time`, e.orderId));
+  }
+  return {
+    name,
+    violations: capped(found),
+    counts: `${tableIds.length} notifications; listed ${readings.map((r) => `${r.ids.length} in ${r.pages} pages of ${r.limit}`).join(', ')}`,
+    events: first?.events ?? [],
+  };
+}
+
+// ── webhooks (E5) ────────────────────────────────────────────────────────────────────────────
+
+/**
+ * E5, pure, over what the receiver recorded: every signature verified; every delivery's
+ * webhook-id is a feed event's id and its body is that event (the same JSON); the duplicates of
+ * an event carry the same id and the identical body; every feed event was answered 2xx at least
+ * once; and per order (docs/webhooks.md: "while one fails, the later events of that order wait")
+ * an event is first sent only after the order's previous event in feed order was answered 2xx —
+ * so, per order, the first deliveries arrived in feed order.
+ */
+export function compareWebhooks(feed: readonly FeedEvent[], arrivals: readonly Arrival[]): Violation[] {
+  const name = 'webhooks at least once';
+  const found: Violation[] = [];
+  const byId = new Map(feed.map((e) => [e.id, e]));
+  const ofEvent = new Map<string, Arrival[]>();
+  for (const a of arrivals) {
+    const event = byId.get(a.webhookId);
+    const add = (message: string) => found.push(violation(name, `delivery #${a.seq} (${a.webhookId}): ${message}`, event?.orderId));
+    if (a.signatureError !== null) add(`the signature did not verify: ${a.signatureError}`);
+    if (!event) {
+      add('its webhook-id is no event of the feed');
+      continue;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(a.body);
+    } catch {
+      body = a.body;
+    }
+    if (!isDeepStrictEqual(body, event)) add(`its body is not the feed's event: ${short(a.body, 200)} vs ${short(event, 200)}`);
+    ofEvent.set(a.webhookId, [...(ofEvent.get(a.webhookId) ?? []), a]);
+  }
+  for (const [id, list] of ofEvent) {
+    const bodies = new Set(list.map((a) => a.body));
+    if (bodies.size > 1) found.push(violation(name, `${id} was delivered ${list.length} times with ${bodies.size} different bodies`, byId.get(id)?.orderId));
+  }
+  const accepted = (id: string) => (ofEvent.get(id) ?? []).find((a) => a.status >= 200 && a.status < 300);
+  for (const e of feed) if (!accepted(e.id)) found.push(violation(name, `${e.id} was never delivered (${ofEvent.get(e.id)?.length ?? 0} attempts arrived, none answered 2xx)`, e.orderId));
+  found.push(...orderViolations(feed, ofEvent, accepted));
+  return found;
+}
+
+/** Per order, in feed order: each event's first arrival comes after its predecessor's first 2xx answer. */
+function orderViolations(feed: readonly FeedEvent[], ofEvent: ReadonlyMap<string, Arrival[]>, accepted: (id: string) => Arrival | undefined): Violation[] {
+  const found: Violation[] = [];
+  const previous = new Map<string, FeedEvent>();
+  for (const e of feed) {
+    const order = `${e.orderKind}:${e.orderId}`;
+    const before = previous.get(order);
+    previous.set(order, e);
+    const first = ofEvent.get(e.id)?.[0];
+    if (!before || !first) continue;
+    const ok = accepted(before.id)?.answeredSeq;
+    if (ok === undefined || ok === null || first.seq < ok) {
+      found.push(violation('webhooks at least once', `${e.id} was first sent (#${first.seq}) before ${before.id}, the order's previous event, was answered 2xx (${ok ?? 'never'})`, e.orderId));
+    }
+  }
+  return found;
+}
+
+export async function checkWebhooks(pool: pg.Pool, http: SimHttp, endpointId: string, feed: readonly FeedEvent[], arrivals: readonly Arrival[]): Promise<InvariantResult> {
+  const name = 'webhooks at least once';
+  const found = compareWebhooks(feed, arrivals);
+  const add = (message: string) => found.push(violation(name, message));
+  // (d) the receiver's failures are short: nothing gave up, the endpoint was not disabled.
+  const endpoint = await http.call('GET', `/v1/webhook-endpoints/${endpointId}`);
+  const status = (endpoint.response as { status?: string } | undefined)?.status;
+  if (endpoint.status !== 200 || status !== 'active') add(`the endpoint ${endpointId} is ${String(status)} (GET answered ${endpoint.status})`);
+  const { rows } = await pool.query<{ status: string; n: number; attempts: number }>(
+    `select status, count(*)::int as n, sum(attempt_count)::int as attempts from webhook_deliveries where endpoint_id = $1 group by status`,
+    [endpointId],
+  );
+  const byStatus = new Map(rows.map((r) => [r.status, r.n]));
+  const claims = rows.reduce((n, r) => n + r.attempts, 0);
+  for (const r of rows) if (r.status !== 'delivered') add(`${r.n} deliveries are ${r.status}`);
+  if ((byStatus.get('delivered') ?? 0) !== feed.length) add(`${byStatus.get('delivered') ?? 0} deliveries delivered, the feed has ${feed.length} events`);
+  const { rows: outcomes } = await pool.query<{ outcome: string; n: number }>(
+    `select outcome, count(*)::int as n from webhook_attempts where endpoint_id = $1 group by outcome order by outcome`,
+    [endpointId],
+  );
+  const recorded = outcomes.reduce((n, o) => n + o.n, 0);
+  const duplicates = arrivals.length - new Set(arrivals.map((a) => a.webhookId)).size;
+  return {
+    name,
+    violations: capped(found),
+    counts:
+      `${feed.length} events, ${arrivals.length} arrivals (${duplicates} repeats), ${claims} claims, ${recorded} attempts recorded ` +
+      `(${outcomes.map((o) => `${o.outcome} ${o.n}`).join(', ')}), ${claims - recorded} claims never recorded (a worker killed mid-send, or PostgreSQL away when recording)`,
+  };
 }
 
 // ── HTTP statuses against the fault windows ──────────────────────────────────────────────────

@@ -75,3 +75,39 @@ export function productPolicies(sim: SimPolicy): { task: TaskPolicy; boost: Boos
 export function longestDurationMs(sim: SimPolicy): number {
   return Math.max(sim.acceptanceMs, sim.balanceMs, sim.reviewMs, sim.cancellationAnswerMs, sim.remindIntervalMs, sim.boostPeriodMs ?? 0);
 }
+
+/**
+ * The simulation's webhook delivery knobs (SPEC E5, §10 "Proof"), given to every worker process's
+ * delivery loop (sim/processes/worker.ts, env SIM_WEBHOOK_DELIVERY): the production loop
+ * (worker/webhook-delivery.ts) with its durations shrunk as the order policies are, so that the
+ * receiver's failures (sim/webhook-receiver.ts) are retried several times within a run.
+ *
+ * - timeoutMs 2 s (E5: 10 s): the receiver's stalls last 3 s, so each one is a timeout;
+ * - backoff 250 ms doubling to 2 s (E5: 5 s to 6 h): a failing event is retried within seconds;
+ * - leaseMs 6 s (default: timeout + 20 s): a worker killed mid-delivery delays its sends by ≤ 6 s;
+ * - pollIntervalMs 500 ms (production 1 s): events go out while the lifecycles still run, and an idle
+ *   loop costs two rounds a second per worker (the machine runs the whole stack).
+ * The retry window stays 3 days: no delivery may give up and the endpoint may not be disabled.
+ */
+export interface SimWebhookDelivery {
+  readonly timeoutMs: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  readonly leaseMs: number;
+  readonly pollIntervalMs: number;
+}
+
+export const SIM_WEBHOOK_DELIVERY: SimWebhookDelivery = { timeoutMs: 2_000, backoffBaseMs: 250, backoffMaxMs: 2_000, leaseMs: 6_000, pollIntervalMs: 500 };
+
+/** The knobs as the worker process reads them (positive integers of ms, the lease longer than the timeout). */
+export function parseWebhookDelivery(json: string): SimWebhookDelivery {
+  const value = JSON.parse(json) as Record<string, unknown>;
+  const knobs = {} as Record<keyof SimWebhookDelivery, number>;
+  for (const name of Object.keys(SIM_WEBHOOK_DELIVERY) as Array<keyof SimWebhookDelivery>) {
+    const n = value[name];
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new RangeError(`sim webhook delivery: ${name} must be a positive integer of ms, got ${String(n)}`);
+    knobs[name] = n;
+  }
+  if (knobs.leaseMs <= knobs.timeoutMs) throw new RangeError('sim webhook delivery: leaseMs must be longer than timeoutMs (a live send never loses its lease)');
+  return knobs;
+}

@@ -27,7 +27,9 @@ interface DueDeadline {
 
 /**
  * Waits until the system is quiet: every deadline due by the horizon has fired, nothing was written
- * for `stableMs`, and no workflow of the run has an activity pending (a retry after a fault).
+ * for `stableMs`, no workflow of the run has an activity pending (a retry after a fault), and no
+ * webhook is still to be sent (E5: every active endpoint's fan-out has caught up with the feed and
+ * none of its deliveries is pending).
  * Bounded by `maxWaitMs`; a run that does not settle is itself a finding (an order wedged, a timer
  * that never fires, an activity failing forever).
  */
@@ -40,6 +42,7 @@ export async function waitForQuiescence(options: QuiescenceOptions): Promise<Inv
   let stableSince = Date.now();
   let due: DueDeadline[] = [];
   let busy: string[] = [];
+  let webhooks: WebhookBacklog = { unfanned: 0, pending: 0 };
   let lastLog = 0;
   while (Date.now() < deadline && !options.signal?.aborted) {
     try {
@@ -49,7 +52,8 @@ export async function waitForQuiescence(options: QuiescenceOptions): Promise<Inv
         fingerprint = now;
         stableSince = Date.now();
       }
-      if (due.length === 0 && Date.now() - stableSince >= stableMs) {
+      webhooks = await webhookBacklog(pool);
+      if (due.length === 0 && webhooks.unfanned + webhooks.pending === 0 && Date.now() - stableSince >= stableMs) {
         busy = await busyWorkflows(options.client, options.taskQueue);
         if (busy.length === 0 && (await currentFingerprint(pool)) === fingerprint) {
           const waitedMs = Date.now() - started;
@@ -61,7 +65,7 @@ export async function waitForQuiescence(options: QuiescenceOptions): Promise<Inv
     }
     if (Date.now() - lastLog > 10_000) {
       lastLog = Date.now();
-      log(`waiting for quiescence: ${due.length} deadlines due by the horizon not fired yet, ${busy.length} workflows with pending activities`);
+      log(`waiting for quiescence: ${due.length} deadlines due by the horizon not fired yet, ${busy.length} workflows with pending activities, webhooks ${webhooks.pending} pending + ${webhooks.unfanned} not fanned out`);
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
@@ -73,6 +77,9 @@ export async function waitForQuiescence(options: QuiescenceOptions): Promise<Inv
       message: `${d.kind} order (${d.status}): its ${d.deadline} deadline at ${d.at.toISOString()} has not fired ${((Date.now() - d.at.getTime()) / 1000).toFixed(0)} s later`,
     })),
     ...busy.slice(0, 50).map((b) => ({ invariant: name, message: `still busy after ${(maxWaitMs / 1000).toFixed(0)} s: ${b}` })),
+    ...(webhooks.pending + webhooks.unfanned > 0
+      ? [{ invariant: name, message: `after ${(maxWaitMs / 1000).toFixed(0)} s, ${webhooks.pending} webhook deliveries still pending and ${webhooks.unfanned} events not fanned out` }]
+      : []),
   ];
   if (violations.length === 0) violations.push({ invariant: name, message: `writes did not stop within ${(maxWaitMs / 1000).toFixed(0)} s` });
   return { name, violations, counts: `not quiet after ${(waitedMs / 1000).toFixed(1)} s`, waitedMs };
@@ -91,10 +98,28 @@ async function dueDeadlines(pool: pg.Pool, horizonMs: number): Promise<DueDeadli
   return rows;
 }
 
+interface WebhookBacklog {
+  /** Final feed rows after an active endpoint's fan-out position (db/webhooks.ts fanOut). */
+  readonly unfanned: number;
+  /** Deliveries of active endpoints not yet delivered (nor given up). */
+  readonly pending: number;
+}
+
+async function webhookBacklog(pool: pg.Pool): Promise<WebhookBacklog> {
+  const { rows } = await pool.query<WebhookBacklog>(
+    `select (select count(*) from webhook_endpoints e join notifications n on (n.writer_xid, n.id) > (e.feed_xid, e.feed_id)
+              where e.status = 'active')::int as unfanned,
+            (select count(*) from webhook_deliveries d join webhook_endpoints e using (endpoint_id)
+              where e.status = 'active' and d.status = 'pending')::int as pending`,
+  );
+  return rows[0] ?? { unfanned: 0, pending: 0 };
+}
+
 async function currentFingerprint(pool: pg.Pool): Promise<string> {
   const { rows } = await pool.query<{ f: string }>(
     `select concat_ws('/', (select coalesce(max(id), 0) from order_events), (select count(*) from ledger_transactions),
-                           (select count(*) from notifications), (select count(*) from boost_orders)) as f`,
+                           (select count(*) from notifications), (select count(*) from boost_orders),
+                           (select count(*) from webhook_attempts)) as f`,
   );
   return rows[0]?.f ?? '';
 }

@@ -14,21 +14,24 @@ import { FAULT_KINDS, FaultInjector, timerWindows, type FaultKind } from './faul
 import { createSimHttp } from './http';
 import {
   checkAudit,
+  checkFeed,
   checkLedger,
   checkModel,
   checkNotifications,
   checkProcesses,
   checkStatuses,
   checkStuck,
+  checkWebhooks,
   checksPool,
   statusWindows,
   short,
   type InvariantResult,
 } from './invariants';
-import { longestDurationMs } from './policy';
+import { SIM_WEBHOOK_DELIVERY, longestDurationMs } from './policy';
 import { waitForQuiescence } from './quiescence';
 import { bugLinesInLogs, startStack, type Stack } from './stack';
 import type { Exchange, FaultWindow, LifecycleContext, LifecycleRecord, Rng, SimHttp, SimPolicy, Violation } from './types';
+import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver';
 
 /** The lifecycles and their reference model (sim/lifecycles.ts, sim/rng.ts, sim/policy.ts). */
 export interface LifecycleModule {
@@ -117,6 +120,7 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
   let injector: FaultInjector | undefined;
   let pool: pg.Pool | undefined;
   let connection: Connection | undefined;
+  let receiver: WebhookReceiver | undefined;
   let ok = false;
   const faultCounts = () => Object.fromEntries(FAULT_KINDS.map((k) => [k, injector?.injected(k) ?? 0])) as Record<FaultKind, number>;
   const aborted = () => options.signal?.aborted === true;
@@ -127,7 +131,7 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
   });
 
   try {
-    stack = await startStack({ dir, workers, policy, log });
+    stack = await startStack({ dir, workers, policy, webhookDelivery: SIM_WEBHOOK_DELIVERY, log });
     const started = stack;
     options.signal?.addEventListener('abort', () => started.shuttingDown(), { once: true });
     const http = (label: string) =>
@@ -141,8 +145,20 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
         keyPrefix: label,
       });
 
+    // ── The backend's webhook receiver, registered as the backend would (E5) ─────────────────
+    receiver = await startWebhookReceiver({ rng: rng.fork('webhook-receiver'), deliveryTimeoutMs: SIM_WEBHOOK_DELIVERY.timeoutMs });
+    const endpointId = await registerEndpoint(http('setup'), receiver);
+    log('webhooks', `receiver on ${receiver.url}, endpoint ${endpointId}; bad spells (500s, stalls past the ${SIM_WEBHOOK_DELIVERY.timeoutMs} ms timeout) until the lifecycles end`);
+    const hooks = receiver;
+
     // ── Lifecycles, with faults meanwhile ────────────────────────────────────────────────────
     injector = new FaultInjector({
+      // A worker is killed with webhook sends in flight: the receiver holds them from just before.
+      beforeInject: async (fault) => {
+        if (fault.kind !== 'worker-kill') return;
+        const held = await hooks.holdInFlight(KILL_HOLD);
+        log('webhooks', `${held} deliveries held in flight for the kill of worker-${fault.target + 1}`);
+      },
       stack,
       kinds: faults,
       rng: rng.fork('faults'),
@@ -207,6 +223,8 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
     if (aborted()) throw new Error('aborted');
     log('sim', `${done} lifecycles done in ${((Date.now() - t0) / 1000).toFixed(0)} s; stopping faults${injector.covered ? '' : ' once every kind has happened'}`);
     await injector.stop({ afterCoverage: true });
+    receiver.heal();
+    log('webhooks', `receiver healed: ${JSON.stringify(receiver.stats())}`);
     phaseOver = true;
     records.push(...[...finished.entries()].sort(([a], [b]) => a - b).map(([, record]) => record));
 
@@ -245,6 +263,18 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
     await timed('ledger exactly once', () => checkLedger(checkPool, checkHttp, exchanges));
     await timed('audit clean', () => checkAudit(checkHttp));
     await timed('notifications once', () => checkNotifications(checkPool));
+    let feed: Awaited<ReturnType<typeof checkFeed>>['events'] = [];
+    await timed('feed exactly once', async () => {
+      const result = await checkFeed(checkPool, checkHttp);
+      feed = result.events;
+      return result;
+    });
+    const arrivals = receiver.arrivals;
+    const stats = receiver.stats();
+    await timed('webhooks at least once', async () => {
+      const result = await checkWebhooks(checkPool, checkHttp, endpointId, feed, arrivals);
+      return { ...result, counts: `${result.counts}; receiver: ${stats.errors} answered 500, ${stats.stalls} stalled, ${stats.cutOff} cut off by a killed worker, ${stats.spells} bad spells` };
+    });
     invariants.push(quiet);
     invariants.push({ name: 'lifecycles', violations: lifecycleFailures, counts: `${records.length}/${orders} finished` });
     invariants.push(checkProcesses(stack.unexpectedExits, injector.records, bugLinesInLogs(stack.logDir)));
@@ -277,6 +307,7 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
     await injector?.stop().catch(() => undefined);
     await connection?.close().catch(() => undefined);
     await pool?.end().catch(() => undefined);
+    await receiver?.close().catch(() => undefined);
     const keepDir = keep === 'always' || (keep === 'on-failure' && !ok);
     await stack?.stop({ keep: keepDir }).catch((error: unknown) => log('stack', `stop failed: ${String(error)}`));
     if (!stack && !keepDir) rmSync(dir, { recursive: true, force: true });
@@ -311,6 +342,24 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
   if (kept) print(`run directory kept: ${dir} (logs/, violations.json, pg/, temporal.sqlite)`);
   print(ok ? `sim PASSED (seed ${seed})` : aborted() ? `sim INTERRUPTED (seed ${seed})` : `sim FAILED (seed ${seed})`);
   return { ok, summary, invariants, violations, ...(kept ? { runDir: dir } : {}) };
+}
+
+/**
+ * Before a worker-kill the receiver holds deliveries until 9 are in flight — more than one loop
+ * sends at once (concurrency 8), so the killed worker holds some; a loop's whole round stalls, so
+ * new events go to the other loop — or 1.2 s after the first (under the 2 s delivery timeout, so
+ * they are still in flight at the kill), at most 4 s.
+ */
+const KILL_HOLD = { minInFlight: 9, afterFirstMs: 1_200, maxMs: 4_000 } as const;
+
+/** POST /v1/webhook-endpoints for the receiver (every event type); the receiver gets the secret. */
+async function registerEndpoint(http: SimHttp, receiver: WebhookReceiver): Promise<string> {
+  const answer = await http.call('POST', '/v1/webhook-endpoints', { url: receiver.url, description: 'the simulation\'s receiver' }, { idempotent: true });
+  const created = answer.response as { endpoint?: { endpointId?: string }; secret?: string } | undefined;
+  if (answer.status !== 201 || !created?.endpoint?.endpointId || !created.secret) throw new Error(`registering the webhook endpoint answered ${answer.status}: ${short(answer.response)}`);
+  receiver.setSecret(created.secret);
+  receiver.startSpells();
+  return created.endpoint.endpointId;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

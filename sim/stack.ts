@@ -24,6 +24,7 @@ import type { ApiRole } from '../platform/config';
 import { registerSearchAttributes } from '../platform/search-attributes';
 import { temporalExecutable } from '../platform/temporal-tools';
 import { bundleWorkflows } from '../worker/create-worker';
+import { SIM_WEBHOOK_DELIVERY, type SimWebhookDelivery } from './policy';
 import { pickPorts } from './ports';
 import type { SimPolicy } from './types';
 
@@ -42,6 +43,8 @@ export interface StackOptions {
   readonly dir: string;
   readonly workers: number;
   readonly policy: SimPolicy;
+  /** The workers' webhook delivery knobs (default sim/policy.ts SIM_WEBHOOK_DELIVERY). */
+  readonly webhookDelivery?: SimWebhookDelivery;
   readonly log: (component: string, message: string) => void;
 }
 
@@ -309,7 +312,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   // ── API and workers ────────────────────────────────────────────────────────────────────────
   const bundlePath = join(dir, 'workflow-bundle.js');
   const nodeArgs = (entry: string) => ['--import', 'tsx', join(REPO_ROOT, 'sim', 'processes', entry)];
-  const common = { TEMPORAL_ADDRESS: temporalAddress, TASK_QUEUE: taskQueue, TEMPORAL_NAMESPACE: 'default' };
+  // Loopback http webhooks (the simulation's receiver, sim/webhook-receiver.ts), whatever NODE_ENV is.
+  const common = { TEMPORAL_ADDRESS: temporalAddress, TASK_QUEUE: taskQueue, TEMPORAL_NAMESPACE: 'default', WEBHOOK_ALLOW_HTTP_LOOPBACK: 'true' };
   const api = managed('api', () => ({
     command: process.execPath,
     args: nodeArgs('api.ts'),
@@ -328,7 +332,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     managed(`worker-${i + 1}`, () => ({
       command: process.execPath,
       args: nodeArgs('worker.ts'),
-      env: { ...process.env, ...common, DATABASE_URL: dbUrl(DATABASE, `worker-${i + 1}`), SIM_WORKFLOW_BUNDLE: bundlePath, SIM_WORKER_NAME: `worker-${i + 1}` },
+      env: { ...process.env, ...common, DATABASE_URL: dbUrl(DATABASE, `worker-${i + 1}`), SIM_WORKFLOW_BUNDLE: bundlePath, SIM_WORKER_NAME: `worker-${i + 1}`,
+        SIM_WEBHOOK_DELIVERY: JSON.stringify(options.webhookDelivery ?? SIM_WEBHOOK_DELIVERY),
+      },
       ready: { kind: 'ipc' },
       readyTimeoutMs: 90_000,
     })),

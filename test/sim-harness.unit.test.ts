@@ -5,12 +5,15 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { generateWebhookSecret, signWebhook } from '../platform/webhook-signing';
 import { FAULT_KINDS, FaultSchedule, parseFaults, timerWindows, type FaultRecord } from '../sim/faults';
 import { createSimHttp } from '../sim/http';
-import { checkStatuses, statusWindows } from '../sim/invariants';
+import { checkStatuses, compareFeed, compareWebhooks, statusWindows, type FeedEvent } from '../sim/invariants';
+import { SIM_WEBHOOK_DELIVERY, parseWebhookDelivery } from '../sim/policy';
 import { createRng } from '../sim/rng';
 import { withFaultWindows } from '../sim/run';
 import type { Exchange, LifecycleRecord, SimPolicy } from '../sim/types';
+import { receiverSchedule, startWebhookReceiver, type Arrival } from '../sim/webhook-receiver';
 
 describe('--faults', () => {
   it('takes all, none, or a list of kinds', () => {
@@ -154,5 +157,123 @@ describe('the careful client', () => {
     expect(answer.status).toBe(0);
     expect(answer.response).toMatchObject({ gaveUp: true, lastStatus: 503 });
     answers = [];
+  });
+});
+
+// ── E4/E5 checks of the simulation (sim/invariants.ts, sim/webhook-receiver.ts) ─────────────────
+
+describe('the feed check (E4)', () => {
+  const table = ['evt_3', 'evt_1', 'evt_2', 'evt_4'];
+  const reading = (ids: string[], limit = 7) => ({ limit, ids });
+
+  it('passes readings that list every row once in (writer_xid, id) order', () => {
+    expect(compareFeed(table, [reading(table), reading([...table], 23)])).toEqual([]);
+  });
+
+  it('fails a duplicate, a missing row, a row that is no notification, and another order', () => {
+    const messages = (ids: string[]) => compareFeed(table, [reading(ids)]).map((v) => v.message);
+    expect(messages(['evt_3', 'evt_1', 'evt_1', 'evt_2', 'evt_4'])).toEqual(['paged by 7: evt_1 is listed 2 times']);
+    expect(messages(['evt_3', 'evt_1', 'evt_4'])).toEqual(['paged by 7: 1 notifications never listed: evt_2']);
+    expect(messages([...table, 'evt_9'])).toEqual(['paged by 7: evt_9 is listed but is no notification']);
+    expect(messages(['evt_1', 'evt_3', 'evt_2', 'evt_4'])).toEqual(['paged by 7: position 0 is evt_1, the (writer_xid, id) order has evt_3 there']);
+  });
+});
+
+describe('the webhook check (E5)', () => {
+  const event = (n: number, orderId: string): FeedEvent => ({ id: `evt_${n}`, type: 'reminder', orderId, orderKind: 'task', orderVersion: n, payload: { orderId } });
+  const feed = [event(1, 'o-1'), event(2, 'o-2'), event(3, 'o-1')];
+  let seq = 0;
+  const arrival = (e: FeedEvent, status: number, patch: Partial<Arrival> = {}): Arrival => {
+    const arrivedSeq = ++seq;
+    return { seq: arrivedSeq, webhookId: e.id, body: JSON.stringify(e), arrivedAtMs: 0, signatureError: null, mode: 'ok', status, answeredSeq: status ? ++seq : null, cutOffAfterMs: null, ...patch };
+  };
+  const [e1, e2, e3] = feed as [FeedEvent, FeedEvent, FeedEvent];
+  const messages = (arrivals: Arrival[]) => compareWebhooks(feed, arrivals).map((v) => v.message.replace(/ \(#\d+\)| #\d+/g, ''));
+
+  it('passes retries and duplicates with the same id and body, in feed order per order', () => {
+    // evt_1 fails, is cut off (worker killed), then accepted twice (the loop died before recording); evt_2 (another order) meanwhile.
+    expect(messages([arrival(e1, 500), arrival(e2, 204), arrival(e1, 0, { cutOffAfterMs: 300 }), arrival(e1, 204), arrival(e1, 204), arrival(e3, 204)])).toEqual([]);
+  });
+
+  it('fails an event never answered 2xx, a bad signature, an unknown id, another body, and two bodies for one id', () => {
+    expect(messages([arrival(e1, 204), arrival(e2, 500), arrival(e3, 204)])).toEqual(['evt_2 was never delivered (1 attempts arrived, none answered 2xx)']);
+    const changed = { ...e2, payload: { orderId: 'o-2', extra: 1 } };
+    expect(
+      messages([
+        arrival(e1, 204, { signatureError: 'No matching signature found' }),
+        arrival(e2, 204),
+        arrival(e2, 204, { body: JSON.stringify(changed) }),
+        arrival(e3, 204),
+        arrival(event(9, 'o-9'), 204),
+      ]),
+    ).toEqual([
+      'delivery (evt_1): the signature did not verify: No matching signature found',
+      expect.stringMatching(/^delivery \(evt_2\): its body is not the feed's event/),
+      'delivery (evt_9): its webhook-id is no event of the feed',
+      'evt_2 was delivered 2 times with 2 different bodies',
+    ]);
+  });
+
+  it("fails an event of an order sent before the order's previous one was answered 2xx", () => {
+    expect(messages([arrival(e1, 500), arrival(e3, 204), arrival(e1, 204), arrival(e2, 204)])).toEqual([
+      expect.stringMatching(/^evt_3 was first sent before evt_1, the order's previous event, was answered 2xx \(\d+\)$/),
+    ]);
+    expect(messages([arrival(e3, 204), arrival(e1, 204), arrival(e2, 204)])[0]).toMatch(/^evt_3 was first sent before evt_1/);
+  });
+});
+
+describe('the webhook receiver', () => {
+  it('has the same bad spells for the same seed, alternating with healthy ones', () => {
+    const spells = (seed: number) => {
+      const next = receiverSchedule(createRng(seed));
+      return Array.from({ length: 12 }, () => next());
+    };
+    expect(spells(3)).toEqual(spells(3));
+    expect(spells(3)).not.toEqual(spells(4));
+    spells(3).forEach((spell, i) => expect(spell.mode === 'ok').toBe(i % 2 === 0));
+    expect(new Set(spells(3).filter((s) => s.mode !== 'ok').map((s) => s.mode))).toEqual(new Set(['error', 'stall']));
+  });
+
+  it('verifies each delivery with standardwebhooks, records it, and stalls deliveries for a kill', async () => {
+    const receiver = await startWebhookReceiver({ rng: createRng(1), deliveryTimeoutMs: 300, errorChance: 0 });
+    const secret = generateWebhookSecret();
+    receiver.setSecret(secret);
+    const send = async (id: string, body: string, key = secret, timeoutMs = 5000) => {
+      const headers = signWebhook([key], id, Math.floor(Date.now() / 1000), body);
+      try {
+        return (await fetch(receiver.url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(timeoutMs) })).status;
+      } catch {
+        return 0;
+      }
+    };
+    try {
+      expect(await send('evt_1', '{"id":"evt_1"}')).toBe(204);
+      expect(await send('evt_2', '{"id":"evt_2"}', generateWebhookSecret())).toBe(400);
+      const hold = receiver.holdInFlight({ minInFlight: 2, afterFirstMs: 5000, maxMs: 5000 });
+      const held = [send('evt_3', '{"id":"evt_3"}', secret, 100), send('evt_4', '{"id":"evt_4"}', secret, 100)];
+      expect(await hold).toBe(2);
+      expect(await Promise.all(held)).toEqual([0, 0]); // the sender gave up (as a killed worker's connection closes)
+      receiver.heal();
+      expect(await send('evt_5', '{"id":"evt_5"}')).toBe(204);
+      const seen = receiver.arrivals.map((a) => ({ id: a.webhookId, ok: a.signatureError === null, mode: a.mode, status: a.status, cutOff: a.cutOffAfterMs !== null }));
+      expect(seen).toEqual([
+        { id: 'evt_1', ok: true, mode: 'ok', status: 204, cutOff: false },
+        { id: 'evt_2', ok: false, mode: 'ok', status: 400, cutOff: false },
+        { id: 'evt_3', ok: true, mode: 'stall', status: 0, cutOff: true },
+        { id: 'evt_4', ok: true, mode: 'stall', status: 0, cutOff: true },
+        { id: 'evt_5', ok: true, mode: 'ok', status: 204, cutOff: false },
+      ]);
+      expect(receiver.stats()).toMatchObject({ arrivals: 5, stalls: 2, cutOff: 2 });
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+describe('the delivery knobs of the simulation', () => {
+  it('round-trip through the workers\' env and refuse a lease not longer than the timeout', () => {
+    expect(parseWebhookDelivery(JSON.stringify(SIM_WEBHOOK_DELIVERY))).toEqual(SIM_WEBHOOK_DELIVERY);
+    expect(() => parseWebhookDelivery(JSON.stringify({ ...SIM_WEBHOOK_DELIVERY, leaseMs: 2000 }))).toThrow(/leaseMs must be longer/);
+    expect(() => parseWebhookDelivery(JSON.stringify({ ...SIM_WEBHOOK_DELIVERY, timeoutMs: 0 }))).toThrow(/timeoutMs must be a positive integer/);
   });
 });

@@ -29,6 +29,9 @@ export interface TestStack {
   readonly env: TestWorkflowEnvironment;
   /** E5: the stack's webhook delivery loop (as a worker process runs it); a test may kill it and start another. */
   readonly webhooks: WebhookDelivery;
+  /** Stops the worker (commands then wait in Temporal), and starts a new one on the same task queue. */
+  readonly pauseWorker: () => Promise<void>;
+  readonly resumeWorker: () => Promise<void>;
   readonly stop: () => Promise<void>;
 }
 
@@ -43,7 +46,7 @@ export async function startStack(mode: 'dev' | 'sandbox' = 'dev', options: { log
   installQuietRuntime();
   const taskQueue = `e2e-${mode}-${process.pid}`;
   const [env, database] = await Promise.all([mode === 'dev' ? startDevServer() : startTimeSkippingServer(), createTestDatabase()]);
-  const worker = await runningWorker(env, database.db, taskQueue);
+  let worker: { stop: () => Promise<void> } | undefined = await runningWorker(env, database.db, taskQueue);
   const clock = mode === 'sandbox' ? { nowMs: () => env.currentTimeMs(), advance: (ms: number) => env.sleep(ms) } : undefined;
   const app = buildApp({ db: database.db, client: env.client, taskQueue, tokens: TEST_API_TOKENS, ...(clock ? { clock } : {}), ...(options.logger ? { logger: options.logger } : {}), ...(options.policies ? { policies: options.policies } : {}) });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -53,11 +56,18 @@ export async function startStack(mode: 'dev' | 'sandbox' = 'dev', options: { log
     taskQueue,
     database,
     env,
+    pauseWorker: async () => {
+      await worker?.stop();
+      worker = undefined;
+    },
+    resumeWorker: async () => {
+      worker ??= await runningWorker(env, database.db, taskQueue);
+    },
     webhooks,
     stop: async () => {
       await webhooks.stop();
       await app.close();
-      await worker.stop();
+      await worker?.stop();
       await env.teardown();
       await database.drop();
     },
