@@ -10,17 +10,19 @@ import { disabledEndpoints } from '../db/webhooks';
 import { mapLimit } from '../platform/map-limit';
 import { unavailableDependency } from '../platform/faults';
 
-/** O1: why an order is on the stuck list. */
-export type StuckReason =
-  | 'deadline_overdue' // a deadline more than 5 minutes past on an open order: worker down or workflow blocked
-  | 'activity_retrying' // an activity on its 3rd or later attempt
-  | 'workflow_task_failing' // the workflow's code fails (e.g. stopped for ops on an idempotency conflict, L3)
-  | 'awaiting_arbitration' // T22: no answer to a cancellation request in 72 h
-  | 'publish_overdue' // T19
-  | 'refund_overdue' // B7: a boost refund past its due time (by more than 5 minutes) and not posted
-  | 'calendar_missing' // B7: a boost refund counted through a year without calendar data (weekends only)
-  | 'awaiting_stats' // B6/B8: a boost's evaluation waits for a view count of its video
-  | 'webhook_failing'; // E5: a webhook endpoint failing for 3 days was disabled (orderId is the endpoint's id)
+/** O1: why an order is on the stuck list (the one list: the document and the metrics use it). */
+export const STUCK_REASONS = [
+  'deadline_overdue', // a deadline more than 5 minutes past on an open order: worker down or workflow blocked
+  'activity_retrying', // an activity on its 3rd or later attempt
+  'workflow_task_failing', // the workflow's code fails (e.g. stopped for ops on an idempotency conflict, L3)
+  'awaiting_arbitration', // T22: no answer to a cancellation request in 72 h
+  'publish_overdue', // T19
+  'refund_overdue', // B7: a boost refund past its due time (by more than 5 minutes) and not posted
+  'calendar_missing', // B7: a boost refund counted through a year without calendar data (weekends only)
+  'awaiting_stats', // B6/B8: a boost's evaluation waits for a view count of its video
+  'webhook_failing', // E5: a webhook endpoint failing for 3 days was disabled (orderId is the endpoint's id)
+] as const;
+export type StuckReason = (typeof STUCK_REASONS)[number];
 
 export interface StuckEntry {
   readonly orderId: string;

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/connect';
 import { BOOST_STATUSES } from '../domain/boost/types';
 import { OPEN_TASK_STATUSES } from '../domain/task-order/types';
-import type { StuckReason } from '../api/ops-service';
+import { STUCK_REASONS, type StuckReason } from '../api/ops-service';
 
 /**
  * The gauges' figures (SPEC §10 "open orders by status, stuck orders by reason"), read from the
@@ -12,21 +12,7 @@ import type { StuckReason } from '../api/ops-service';
 export { OPEN_TASK_STATUSES };
 export const OPEN_BOOST_STATUSES = BOOST_STATUSES.filter((s) => s !== 'closed');
 
-/** Every reason of the stuck list; `satisfies` refuses an unknown one, the check below a missing one. */
-export const STUCK_REASONS = [
-  'deadline_overdue',
-  'activity_retrying',
-  'workflow_task_failing',
-  'awaiting_arbitration',
-  'publish_overdue',
-  'refund_overdue',
-  'calendar_missing',
-  'awaiting_stats',
-  'webhook_failing',
-] as const satisfies readonly StuckReason[];
-type MissingReason = Exclude<StuckReason, (typeof STUCK_REASONS)[number]>;
-const everyReasonListed: [MissingReason] extends [never] ? true : MissingReason = true;
-void everyReasonListed;
+export { STUCK_REASONS };
 
 export const ORDER_KINDS = ['task', 'boost'] as const;
 export type OrderKind = (typeof ORDER_KINDS)[number];
