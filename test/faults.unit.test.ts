@@ -2,7 +2,7 @@ import { Client, Connection, ServiceError, WorkflowNotFoundError, WorkflowUpdate
 import pg from 'pg';
 import { API_ERROR_STATUS, ApiError } from '../api/errors';
 import { unavailableDependency } from '../platform/faults';
-import { freePort } from './support/ports';
+import { freePort } from '../platform/free-port';
 
 /** SPEC §8/§10: which errors mean "PostgreSQL or Temporal cannot be reached" (503), and which do not. */
 

@@ -23,7 +23,7 @@ import { startWorkerMetricsServer } from '../worker/metrics-server';
 import { parseExposition, sampleValue, type Sample } from '../platform/metrics-text';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { placement, placementBody } from './support/fixtures';
-import { freePort } from './support/ports';
+import { freePort } from '../platform/free-port';
 import { TEST_API_TOKENS, TEST_TOKENS, authHeader, http } from './support/stack';
 import { runningWorker } from './support/temporal';
 

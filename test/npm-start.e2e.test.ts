@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { placement, placementBody } from './support/fixtures';
 import { crashRestart, crashStop, startAgain } from './support/pg-control';
-import { freePort } from './support/ports';
+import { freePort } from '../platform/free-port';
 import { http } from './support/stack';
 
 /**

@@ -13,7 +13,7 @@ import { startDevServer } from '../platform/temporal-env';
 import { writeCounts } from './support/db';
 import { placement, placementBody } from './support/fixtures';
 import { crashRestart, crashStop, startAgain, startOwnPostgres } from './support/pg-control';
-import { freePort } from './support/ports';
+import { freePort } from '../platform/free-port';
 import { TEST_API_TOKENS, authHeader } from './support/stack';
 import { installQuietRuntime, runningWorker } from './support/temporal';
 

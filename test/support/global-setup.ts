@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createDb } from '../../db/connect';
 import { migrateToLatest } from '../../db/migrate';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '../../platform/embedded-postgres';
-import { freePort } from './ports';
+import { freePort } from '../../platform/free-port';
 
 export const TEMPLATE_DATABASE = 'xingtu_template';
 

@@ -3,7 +3,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDatabase } from '../../platform/embedded-postgres';
-import { freePort } from './ports';
+import { freePort } from '../../platform/free-port';
 
 /**
  * SPEC §10 fault injection: crash, restart and start a PostgreSQL cluster with its own pg_ctl, as

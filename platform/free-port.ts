@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 
+/** A free TCP port on 127.0.0.1 (bound, then released), for servers a test or a bench starts. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
