@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { boostOrderDetails, boostOrderIdOfTask, boostRequestHash, getBoostOrderRow, loadBoostEvents } from '../db/boost-orders';
 import { getCitedQuote, insertBoostQuote, isOptedOut, videosBeforeWindow } from '../db/boost-quotes';
@@ -30,6 +30,8 @@ import {
   releaseRefundUpdate,
   viewsUpdatedSignal,
   type BoostOrderInput,
+  type BoostOrderResult,
+  type BoostPlacementOutcome,
 } from '../workflows/boost-order-api';
 import { ApiError } from './errors';
 
@@ -130,7 +132,7 @@ export function createBoostService({ db, client, taskQueue, nowMs, policy = DEFA
       // its placement was recorded): that run's outcome is the answer, not a decision on today's
       // state, which may refuse an order that is being placed (found by the simulation, seed 4242).
       const started = await runningPlacement(request.boostOrderId);
-      if (started) return placedBy(started, request);
+      if (started) return placedBy(() => started.executeUpdate(boostPlacementUpdate), request);
       throw ApiError.from(decision.rejection);
     }
     const ordered = decision.events[0];
@@ -138,20 +140,42 @@ export function createBoostService({ db, client, taskQueue, nowMs, policy = DEFA
     const { type: _type, policy: _policy, validUntilMs: _validUntil, ...terms } = ordered;
 
     const input: BoostOrderInput = { terms: terms satisfies BoostTermsSnapshot, policy };
-    const handle = await client.workflow.start(BOOST_ORDER_WORKFLOW, {
-      workflowId: boostOrderWorkflowId(request.boostOrderId),
-      taskQueue,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING', // a concurrent identical POST joins the same run
-    });
-    return placedBy(handle, request);
+    const workflowId = boostOrderWorkflowId(request.boostOrderId);
+    // Update-with-start, as for task orders: the run and its placement Update in one call. A
+    // concurrent identical POST joins the same run.
+    const startWorkflowOperation = new WithStartWorkflowOperation(BOOST_ORDER_WORKFLOW, { workflowId, taskQueue, args: [input], workflowIdConflictPolicy: 'USE_EXISTING' });
+    return placedBy(() => client.workflow.executeUpdateWithStart(boostPlacementUpdate, { startWorkflowOperation }), request);
   }
 
-  async function placedBy(handle: WorkflowHandle, request: BoostOrderRequest): Promise<{ created: boolean; order: BoostOrderRow }> {
-    const outcome = await handle.executeUpdate(boostPlacementUpdate);
-    if (boostRequestHash(outcome.terms) !== boostRequestHash(request)) throw mismatch(request.boostOrderId);
+  /**
+   * B3: the placement Update's answer. A run that refused its placement closes at once, so the
+   * Update can reach it closed (a retry, a concurrent POST, an Update delayed by a Temporal
+   * restart: found by the simulation, seed 20261201): the run's result is the answer then.
+   */
+  async function placedBy(send: () => Promise<BoostPlacementOutcome>, request: BoostOrderRequest): Promise<{ created: boolean; order: BoostOrderRow }> {
+    let outcome: BoostPlacementOutcome | BoostOrderResult | undefined;
+    for (let attempt = 1; outcome === undefined; attempt += 1) {
+      try {
+        outcome = await send();
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+        outcome = await closedRunOutcome(request.boostOrderId);
+        // Running again: a new run took the id meanwhile (a new POST after a refusal); ask it.
+        if (outcome === undefined && attempt >= 2) throw error;
+      }
+    }
+    if ('terms' in outcome && boostRequestHash(outcome.terms) !== boostRequestHash(request)) throw mismatch(request.boostOrderId);
     if (!outcome.placed) throw ApiError.from(outcome.rejection);
-    return { created: true, order: await findOrder(request.boostOrderId) };
+    const order = await findOrder(request.boostOrderId);
+    if (order.request_hash !== boostRequestHash(request)) throw mismatch(request.boostOrderId);
+    return { created: true, order };
+  }
+
+  /** What the order's run returned, or undefined while it runs. */
+  async function closedRunOutcome(boostOrderId: string): Promise<BoostOrderResult | undefined> {
+    const handle = client.workflow.getHandle(boostOrderWorkflowId(boostOrderId));
+    const { status } = await handle.describe();
+    return status.name === 'RUNNING' ? undefined : ((await handle.result()) as BoostOrderResult);
   }
 
   /** The boost order's run, if one is running (started by an earlier attempt of the same POST). */

@@ -8,7 +8,7 @@
  * through the reference model and compares with the product.
  */
 import { expectedStuck, replay } from './model';
-import type { Exchange, LifecycleContext, LifecycleRecord, SimHttpOptions } from './types';
+import type { Exchange, LifecycleContext, LifecycleRecord, SimHttpOptions, SimPolicy } from './types';
 
 export { checkLifecycle } from './model';
 
@@ -630,14 +630,24 @@ export async function runLifecycle(ctx: LifecycleContext, index: number): Promis
   } catch (error) {
     if (!(error instanceof OutOfBudget)) throw error;
   }
-  const replayed = replay(d.exchanges, ctx.policy);
   return {
     label: `${ctx.idPrefix}${name}#${index}`,
     taskOrderIds: [...d.taskIds],
     boostOrderIds: [...d.boostIds],
     exchanges: d.exchanges,
     commands: d.commands,
-    expectedStuck: expectedStuck(replayed.violation ? replayed.before : replayed.worlds, ctx.policy),
+    expectedStuck: stuckEntriesAllowed(d.exchanges, ctx.policy),
     policy: ctx.policy,
   };
+}
+
+/**
+ * The stuck entries the model allows after these exchanges under `policy`. The runner computes
+ * them again once a fault has raised the record's timer lag (sim/run.ts withFaultWindows): under
+ * the lag of a quiet run the model may diverge where it would not under the raised one, and the
+ * states before that divergence can miss an entry (seed 20261201: a T22 escalation).
+ */
+export function stuckEntriesAllowed(exchanges: readonly Exchange[], policy: SimPolicy): LifecycleRecord['expectedStuck'] {
+  const replayed = replay(exchanges, policy);
+  return expectedStuck(replayed.violation ? replayed.before : replayed.worlds, policy);
 }

@@ -27,6 +27,7 @@ import {
   short,
   type InvariantResult,
 } from './invariants';
+import { stuckEntriesAllowed } from './lifecycles';
 import { SIM_WEBHOOK_DELIVERY, longestDurationMs } from './policy';
 import { waitForQuiescence } from './quiescence';
 import { bugLinesInLogs, startStack, type Stack } from './stack';
@@ -382,5 +383,7 @@ export function withFaultWindows(record: LifecycleRecord, windows: readonly Faul
   const to = Math.max(...record.exchanges.map((e) => e.endedAtMs));
   const overlapping = windows.filter((w) => w.fromMs <= to && w.toMs + w.lateMs >= from);
   const lagMs = Math.max(base.timerLagMs ?? 3000, ...overlapping.map((w) => w.lateMs));
-  return { ...record, faultWindows: overlapping, policy: { ...base, timerLagMs: lagMs } };
+  const raised = { ...base, timerLagMs: lagMs };
+  if (lagMs === (base.timerLagMs ?? 3000)) return { ...record, faultWindows: overlapping, policy: raised };
+  return { ...record, faultWindows: overlapping, policy: raised, expectedStuck: stuckEntriesAllowed(record.exchanges, raised) };
 }

@@ -530,6 +530,60 @@ describe('B3 placement refusals', () => {
   });
 });
 
+describe('B3/§8: the placement Update reaching a run that already closed', () => {
+  test('B3/§8: a retry whose Update reaches the first attempt\'s run only after it refused and closed (an Update delayed by a Temporal restart) answers that refusal, not an internal error', async () => {
+    // Found by the simulation (seed 20261201): the Update RPC, slowed by a Temporal restart, got to
+    // the run after it had refused the payment and closed; the API answered 500.
+    const p = await task('accepted');
+    await seedCreatorStats(p.creatorId);
+    // A quote for another price: the retry's decision refuses (B1), so it asks the running run.
+    const { quoteId } = (await boosts().quote(p.clientId, [{ creatorId: p.creatorId, priceFen: p.priceFen + 100n }]))[0]!;
+    const request = { boostOrderId: unique('b'), taskOrderId: p.orderId, clientId: p.clientId, quoteId, funding: { source: 'account' as const } };
+    const terms: BoostTermsSnapshot = {
+      ...request, creatorId: p.creatorId, priceFen: p.priceFen, boostFeeFen: FEE, expectedViews: V, premiumBp: 1000n,
+    };
+    // The first attempt's run, held in its placement write (the client has no money: it will refuse); its first write, the notifications, waits for this lock.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked = () => {};
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holder = database.db.transaction().execute(async (trx) => {
+      await sql`lock table notifications in share mode`.execute(trx);
+      locked();
+      await released;
+    });
+    await isLocked;
+    const run = await env.client.workflow.start(BOOST_ORDER_WORKFLOW, { workflowId: boostOrderWorkflowId(request.boostOrderId), taskQueue, args: [{ terms, policy: DEFAULT_BOOST_POLICY }] });
+    // The retry's Update RPC is slow: it reaches Temporal only once the run has refused and closed.
+    const slowUpdates = {
+      workflow: new Proxy(env.client.workflow, {
+        get(target, key, receiver) {
+          if (key !== 'getHandle') return Reflect.get(target, key, receiver);
+          return (workflowId: string) => {
+            const handle = target.getHandle(workflowId);
+            const update = handle.executeUpdate.bind(handle) as (...args: unknown[]) => Promise<unknown>;
+            const executeUpdate = async (...args: unknown[]) => {
+              release();
+              await handle.result();
+              return update(...args);
+            };
+            return Object.assign(Object.create(handle), { executeUpdate });
+          };
+        },
+      }),
+    } as unknown as typeof env.client;
+    const before = await writeCounts(database.db);
+    const retried = createBoostService({ db: database.db, client: slowUpdates, taskQueue, nowMs }).order(request);
+    expect(await refusal(retried)).toBe('insufficient_funds');
+    await holder;
+    expect(await run.result()).toMatchObject({ placed: false, rejection: { code: 'insufficient_funds' } });
+    // Nothing of the boost written (the task's own deadlines may fire meanwhile: time skips here).
+    const { ledger_transactions, ledger_transfers, boost_orders } = before;
+    expect(await writeCounts(database.db)).toMatchObject({ ledger_transactions, ledger_transfers, boost_orders });
+    expect(await loadBoostEvents(database.db, request.boostOrderId)).toEqual([]);
+  }, 30_000);
+});
+
 describe('E2: the boost read model is a projection of the events', () => {
   test('E2: a rebuild from the events yields identical rows; a lost row comes back', async () => {
     const db = database.db;

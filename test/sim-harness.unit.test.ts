@@ -3,7 +3,9 @@
  * fault schedule, the careful client's retries, and the checks that judge statuses against fault
  * windows. The simulation itself runs in test/sim.e2e.test.ts.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { generateWebhookSecret, signWebhook } from '../platform/webhook-signing';
 import { FAULT_KINDS, FaultSchedule, parseFaults, timerWindows, type FaultRecord } from '../sim/faults';
@@ -12,7 +14,7 @@ import { checkStatuses, compareFeed, compareWebhooks, statusWindows, type FeedEv
 import { SIM_WEBHOOK_DELIVERY, parseWebhookDelivery } from '../sim/policy';
 import { createRng } from '../sim/rng';
 import { withFaultWindows } from '../sim/run';
-import type { Exchange, LifecycleRecord, SimPolicy } from '../sim/types';
+import type { Exchange, FaultWindow, LifecycleRecord, SimPolicy } from '../sim/types';
 import { receiverSchedule, startWebhookReceiver, type Arrival } from '../sim/webhook-receiver';
 
 describe('--faults', () => {
@@ -90,6 +92,16 @@ describe('timers under faults', () => {
     expect(withFaultWindows(record(90_000, 110_000), windows, policy).faultWindows?.map((w) => w.kind)).toEqual(['worker-kill']);
     expect(withFaultWindows(record(10_000, 50_000), windows, policy).policy?.timerLagMs).toBe(3_000);
     expect(withFaultWindows(record(199_000, 203_000), windows, policy).policy?.timerLagMs).toBe(3_000); // an API restart delays no timer
+  });
+
+  it('O1/T22: judges the stuck list under the raised lag too (seed 20261201, l29: a cancellation request escalated while faults delayed timers)', () => {
+    // Under the quiet-run lag the model diverges early in l29 and the states before that divergence
+    // have no escalation; under the raised lag the lifecycle fits and its request escalated.
+    const fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'sim-seed-20261201-l29.json'), 'utf8')) as { record: LifecycleRecord; windows: FaultWindow[] };
+    expect(fixture.record.expectedStuck).toEqual([]);
+    const checked = withFaultWindows(fixture.record, fixture.windows, fixture.record.policy!);
+    expect(checked.policy?.timerLagMs).toBe(19_991);
+    expect(checked.expectedStuck).toEqual([{ orderId: 'l29-o1', reasons: ['awaiting_arbitration'] }]);
   });
 });
 
