@@ -260,7 +260,7 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
     };
     const checkPool = pool;
     await timed('model', () => checkModel(checked, checkHttp, lifecycles.checkLifecycle));
-    await timed('stuck', () => checkStuck(records, checkHttp));
+    await timed('stuck', () => checkStuck(checked, checkHttp));
     await timed('ledger exactly once', () => checkLedger(checkPool, checkHttp, exchanges));
     await timed('audit clean', () => checkAudit(checkHttp));
     await timed('notifications once', () => checkNotifications(checkPool));
