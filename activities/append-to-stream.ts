@@ -35,6 +35,44 @@ export interface AppendResult {
 /** A version taken under us is re-read and compared at most this many times. */
 const MAX_WRITE_ATTEMPTS = 3;
 
+/** A stream's state as of a version: the fold of its stored events 1…version. */
+interface StreamPoint<S> {
+  readonly version: number;
+  readonly state: S;
+}
+
+/**
+ * The states this worker last wrote or read, by stream, so the next command's append skips the
+ * stream's read (issue 11). Always right: the events up to a version are immutable (unique
+ * (order_id, version), no UPDATE for the application's role), so a state at a version never goes
+ * stale; a version written meanwhile by another worker makes the write fail as a whole, and that
+ * path reads the stream again. Least recently used entries go beyond `maxStreams`.
+ */
+export class StreamStateCache {
+  private readonly points = new Map<string, StreamPoint<unknown>>();
+  constructor(private readonly maxStreams = 10_000) {}
+
+  get<S>(key: string): StreamPoint<S> | undefined {
+    const point = this.points.get(key);
+    if (point === undefined) return undefined;
+    this.points.delete(key); // re-inserted: most recently used last
+    this.points.set(key, point);
+    return point as StreamPoint<S>;
+  }
+
+  set<S>(key: string, point: StreamPoint<S>): void {
+    const known = this.points.get(key);
+    if (known && known.version > point.version) return;
+    this.points.delete(key);
+    this.points.set(key, point);
+    while (this.points.size > this.maxStreams) this.points.delete(this.points.keys().next().value as string);
+  }
+
+  get size(): number {
+    return this.points.size;
+  }
+}
+
 /**
  * E1: appends the events, their ledger transactions, the read-model row and the outbox
  * notifications in one database call (one transaction, db/stream-append.ts). Versions are the
@@ -43,28 +81,56 @@ const MAX_WRITE_ATTEMPTS = 3;
  *
  * The stream is read before the write, outside it: (order_id, version) is unique, so a version
  * written meanwhile makes the write fail as a whole, and the stream is read again and compared.
- * A stream's first event (a placement) skips the read: the stream is almost always empty then.
+ * The read is skipped for a stream's first event (a placement: the stream is almost always empty
+ * then) and when `cache` has the state just before the first event (the worker's last write).
  */
-export async function appendToStream<S, E extends Recorded>(db: Db, stream: OrderStream<S, E>, events: readonly E[], causation: string): Promise<AppendResult> {
+export async function appendToStream<S, E extends Recorded>(
+  db: Db,
+  stream: OrderStream<S, E>,
+  events: readonly E[],
+  causation: string,
+  cache?: StreamStateCache,
+): Promise<AppendResult> {
+  const key = `${stream.kind}:${stream.streamId}`;
   try {
-    let stored: E[] = events[0]?.version === 1 ? [] : await stream.load(db);
+    const first = events[0]?.version;
+    const cached = cache?.get<S>(key);
+    let base: StreamBase<S, E> =
+      first === 1 ? EMPTY_BASE : cached && first === cached.version + 1 ? { ...cached, stored: [] } : baseOf(stream, await stream.load(db));
     for (let attempt = 1; ; attempt += 1) {
-      const { write, result } = planAppend(stream, stored, events, causation);
-      if (write === undefined) return result;
+      const { write, result, after } = planAppendFrom(stream, base, events, causation);
+      if (write === undefined) {
+        if (after) cache?.set(key, after);
+        return result;
+      }
       try {
         const posted = await writeStreamAppend(db, write);
+        if (after) cache?.set(key, after);
         // SPEC §10 ledger postings. The function says how many it posted (a stored identical one is
         // not posted again); a write's transactions are new with its events, so that is all of them.
         countLedgerPostings(write.ledger.slice(0, posted).map((l) => l.tx.kind));
         return result;
       } catch (error) {
         if (!isStreamVersionTaken(error) || attempt >= MAX_WRITE_ATTEMPTS) throw error;
-        stored = await stream.load(db);
+        base = baseOf(stream, await stream.load(db));
       }
     }
   } catch (error) {
     throw toActivityFailure(stream.translateError?.(error) ?? error);
   }
+}
+
+/** Where an append starts: the state at a version, and the stored events it may meet again (a retry). */
+interface StreamBase<S, E> {
+  readonly version: number;
+  readonly state: S | undefined;
+  readonly stored: readonly E[];
+}
+
+const EMPTY_BASE = { version: 0, state: undefined, stored: [] } as const;
+
+function baseOf<S, E extends Recorded>(stream: OrderStream<S, E>, stored: readonly E[]): StreamBase<S, E> {
+  return { version: stored[stored.length - 1]?.version ?? 0, state: stored.reduce<S | undefined>((s, e) => stream.evolve(s, e), undefined), stored };
 }
 
 /** What to write for `events` given the `stored` stream; throws IdempotencyConflictError (L3). */
@@ -74,13 +140,23 @@ export function planAppend<S, E extends Recorded>(
   events: readonly E[],
   causation: string,
 ): { write: StreamWrite | undefined; result: AppendResult } {
-  let state = stored.reduce<S | undefined>((s, e) => stream.evolve(s, e), undefined);
-  let version = stored[stored.length - 1]?.version ?? 0;
+  const { write, result } = planAppendFrom(stream, baseOf(stream, stored), events, causation);
+  return { write, result };
+}
+
+/** planAppend from a known state; `after` is the stream's state once the write is stored. */
+function planAppendFrom<S, E extends Recorded>(
+  stream: OrderStream<S, E>,
+  base: StreamBase<S, E>,
+  events: readonly E[],
+  causation: string,
+): { write: StreamWrite | undefined; result: AppendResult; after: StreamPoint<S> | undefined } {
+  let { state, version } = base;
   const toWrite: E[] = [];
   const notifications: Array<StreamWrite['notifications'][number]> = [];
   const ledger: Array<StreamWrite['ledger'][number]> = [];
   for (const recorded of events) {
-    const existing = stored.find((e) => e.version === recorded.version);
+    const existing = base.stored.find((e) => e.version === recorded.version);
     if (existing) {
       if (!sameRecordedEvent(existing, recorded)) {
         throw new IdempotencyConflictError(`event ${stream.streamId} v${recorded.version} is stored with a different content (L3)`);
@@ -100,9 +176,11 @@ export function planAppend<S, E extends Recorded>(
     if (tx && tx.transfers.length > 0) ledger.push({ tx, occurredAt: new Date(recorded.occurredAt) });
   }
   const result = { appended: toWrite.length, alreadyRecorded: events.length - toWrite.length };
-  if (toWrite.length === 0 || state === undefined) return { write: undefined, result };
+  const after = state === undefined ? undefined : { version, state };
+  if (toWrite.length === 0 || state === undefined) return { write: undefined, result, after };
   return {
     write: { kind: stream.kind, streamId: stream.streamId, causation, events: toWrite, notifications, readModel: stream.readModelRow(state), ledger },
     result,
+    after,
   };
 }

@@ -10,7 +10,7 @@ import { loadBusinessCalendar } from '../db/calendar';
 import type { Db } from '../db/connect';
 import { latestViewsOf } from '../db/video-stats';
 import { boostLedgerTransactionFor, evolveBoost, type BoostOrderState, type BusinessCalendar, type RecordedBoostEvent } from '../domain/boost';
-import { appendToStream, type AppendResult } from './append-to-stream';
+import { appendToStream, type AppendResult, type StreamStateCache } from './append-to-stream';
 
 export interface RecordBoostEventsInput {
   readonly boostOrderId: string;
@@ -27,7 +27,7 @@ export interface TaskOrderFacts {
   readonly publishedVideo?: { readonly videoId: string; readonly publishedAtMs: number };
 }
 
-export function createBoostOrderActivities({ db }: { db: Db }) {
+export function createBoostOrderActivities({ db, streams }: { db: Db; streams?: StreamStateCache }) {
   return {
     /** E1, L3: see appendToStream. */
     async recordBoostEvents(input: RecordBoostEventsInput): Promise<RecordBoostEventsResult> {
@@ -46,6 +46,7 @@ export function createBoostOrderActivities({ db }: { db: Db }) {
         },
         input.events,
         input.causation,
+        streams,
       );
     },
 

@@ -2,7 +2,7 @@ import type { Db } from '../db/connect';
 import { loadTaskEvents } from '../db/events';
 import { taskOrderRow } from '../db/task-orders';
 import { evolve, ledgerTransactionFor, notificationsFor, type RecordedTaskEvent, type TaskOrderState } from '../domain/task-order';
-import { appendToStream, type AppendResult } from './append-to-stream';
+import { appendToStream, type AppendResult, type StreamStateCache } from './append-to-stream';
 
 export interface RecordTaskEventsInput {
   readonly orderId: string;
@@ -13,7 +13,7 @@ export interface RecordTaskEventsInput {
 
 export type RecordTaskEventsResult = AppendResult;
 
-export function createTaskOrderActivities({ db }: { db: Db }) {
+export function createTaskOrderActivities({ db, streams }: { db: Db; streams?: StreamStateCache }) {
   return {
     /** E1, L3: see appendToStream. */
     async recordTaskEvents(input: RecordTaskEventsInput): Promise<RecordTaskEventsResult> {
@@ -31,6 +31,7 @@ export function createTaskOrderActivities({ db }: { db: Db }) {
         },
         input.events,
         input.causation,
+        streams,
       );
     },
   };

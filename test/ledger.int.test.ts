@@ -1,13 +1,16 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { sql } from 'kysely';
 import { createActivities } from '../activities';
+import { StreamStateCache, appendToStream, type OrderStream } from '../activities/append-to-stream';
+import { loadTaskEvents } from '../db/events';
+import { taskOrderRow } from '../db/task-orders';
 import { auditLedger } from '../db/audit';
 import { APP_ROLE, createDb, type Db } from '../db/connect';
 import { IdempotencyConflictError, InsufficientFundsError, translatePgError } from '../db/errors';
 import { trialBalance } from '../db/finance';
 import { GENESIS_HASH, LEDGER_CHAIN_COUNT, accountBalance, chainHash, ledgerChainFor, postLedgerTransaction, postLedgerTransactions, transactionContentHash } from '../db/ledger';
 import type { LedgerTransaction } from '../domain/ledger/types';
-import { DEFAULT_TASK_POLICY, placementEvent } from '../domain/task-order';
+import { DEFAULT_TASK_POLICY, evolve, ledgerTransactionFor, notificationsFor, placementEvent, type RecordedTaskEvent, type TaskOrderState } from '../domain/task-order';
 import { createTestDatabase, writeCounts, type TestDatabase } from './support/db';
 import { placement } from './support/fixtures';
 import { postTopUp } from '../db/top-ups';
@@ -454,5 +457,71 @@ describe('L5/L3: the same top-up sent many times at once', () => {
       )),
     );
     expect(other.sort()).toEqual(['conflict', 'posted']);
+  });
+});
+
+describe('E1/L3 with the worker’s stream cache (issue 11: no read before a write the worker can plan from its last one)', () => {
+  const accepted = (p: ReturnType<typeof placement>, at: number, priceFen: bigint) => ({
+    version: 2,
+    occurredAt: at + 1,
+    event: { type: 'TaskOrderAccepted' as const, by: { type: 'creator' as const, id: p.creatorId }, priceFen, serviceFeeFen: priceFen / 10n, previousPriceFen: p.priceFen },
+  });
+  const counted = (p: ReturnType<typeof placement>, loads: { n: number }): OrderStream<TaskOrderState, RecordedTaskEvent> => ({
+    kind: 'task',
+    streamId: p.orderId,
+    load: (reader) => {
+      loads.n += 1;
+      return loadTaskEvents(reader, p.orderId);
+    },
+    evolve,
+    notificationsFor,
+    ledgerTransactionFor,
+    readModelRow: taskOrderRow,
+  });
+
+  test('E1: the next command after this worker’s own write is planned without reading the stream; a retry of it reads and finds it stored', async () => {
+    const p = placement();
+    const at = Date.now();
+    const loads = { n: 0 };
+    const cache = new StreamStateCache();
+    const place = [{ version: 1, occurredAt: at, event: placementEvent(p, DEFAULT_TASK_POLICY) }];
+    expect(await appendToStream(app, counted(p, loads), place, 'test', cache)).toEqual({ appended: 1, alreadyRecorded: 0 });
+    expect(await appendToStream(app, counted(p, loads), [accepted(p, at, 100_000n)], 'test', cache)).toEqual({ appended: 1, alreadyRecorded: 0 });
+    expect(loads.n).toBe(0);
+    const before = await writeCounts(app);
+    expect(await appendToStream(app, counted(p, loads), [accepted(p, at, 100_000n)], 'test', cache)).toEqual({ appended: 0, alreadyRecorded: 1 });
+    expect(loads.n).toBe(1);
+    expect(await writeCounts(app)).toEqual(before);
+    // E2: the read model planned from the cache is the projection of the stored events.
+    const row = await app.selectFrom('task_orders').select(['version', 'status', 'price_fen']).where('order_id', '=', p.orderId).executeTakeFirstOrThrow();
+    expect([row.version, row.status, row.price_fen]).toEqual([2, 'in_production', 100_000n]);
+  });
+
+  test('L3: another worker wrote the next version meanwhile: this worker’s cached plan fails on the version key, reads the stream, and finds the same event stored or reports the conflict', async () => {
+    const p = placement();
+    const at = Date.now();
+    const mine = createActivities({ db: app });
+    const other = createActivities({ db: app });
+    await mine.recordTaskEvents({ orderId: p.orderId, causation: 'test', events: [{ version: 1, occurredAt: at, event: placementEvent(p, DEFAULT_TASK_POLICY) }] });
+    await other.recordTaskEvents({ orderId: p.orderId, causation: 'other', events: [accepted(p, at, 100_000n)] });
+    const before = await writeCounts(app);
+    // The same event (an activity retried on another worker): stored once.
+    expect(await mine.recordTaskEvents({ orderId: p.orderId, causation: 'test', events: [accepted(p, at, 100_000n)] })).toEqual({ appended: 0, alreadyRecorded: 1 });
+    // Another content at that version: the conflict L3 stops the order for.
+    const error = await failure(mine.recordTaskEvents({ orderId: p.orderId, causation: 'test', events: [accepted(p, at, 110_000n)] }));
+    expect((error as unknown as ApplicationFailure).type).toBe('idempotency_conflict');
+    expect(await writeCounts(app)).toEqual(before);
+  });
+
+  test('the cache keeps at most its bound of streams, dropping the least recently used', () => {
+    const cache = new StreamStateCache(2);
+    cache.set('a', { version: 1, state: 'a1' });
+    cache.set('b', { version: 1, state: 'b1' });
+    cache.get('a');
+    cache.set('c', { version: 1, state: 'c1' });
+    expect([cache.size, cache.get('b'), cache.get<string>('a')?.state, cache.get<string>('c')?.state]).toEqual([2, undefined, 'a1', 'c1']);
+    cache.set('a', { version: 3, state: 'a3' });
+    cache.set('a', { version: 2, state: 'a2' }); // an older point never replaces a newer one
+    expect(cache.get<string>('a')).toEqual({ version: 3, state: 'a3' });
   });
 });
