@@ -47,6 +47,12 @@ export interface Config {
   readonly temporalMetricsAddress: string;
   /** METRICS_COLLECT_INTERVAL_SECONDS: the order gauges of GET /metrics are collected at most this often. */
   readonly metricsCollectIntervalSeconds: number;
+  /**
+   * F6: CONSOLE_SESSION_KEY, 32 bytes as 64 hex digits or base64, the key of the console's session
+   * cookies: with it, sessions survive an API restart and every API instance accepts the others'.
+   * Unset: a random key per process (a restart signs everyone out).
+   */
+  readonly consoleSessionKey: Buffer | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -68,7 +74,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerMetricsHost: env.WORKER_METRICS_HOST || '127.0.0.1',
     temporalMetricsAddress: env.TEMPORAL_METRICS_ADDRESS || '127.0.0.1:9465',
     metricsCollectIntervalSeconds: boundedInteger('METRICS_COLLECT_INTERVAL_SECONDS', env.METRICS_COLLECT_INTERVAL_SECONDS, 30, 1, 3600),
+    consoleSessionKey: loadConsoleSessionKey(env),
   };
+}
+
+/** F6: Config.consoleSessionKey from the environment alone; a malformed key is refused, never echoed. */
+export function loadConsoleSessionKey(env: NodeJS.ProcessEnv = process.env): Buffer | undefined {
+  const value = env.CONSOLE_SESSION_KEY?.trim();
+  if (!value) return undefined;
+  const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : /^[A-Za-z0-9+/_-]{43}=?$/.test(value) ? Buffer.from(value, 'base64') : undefined;
+  if (key?.length !== 32) throw new Error('CONSOLE_SESSION_KEY must be 32 bytes: 64 hex digits or 44 characters of base64 (e.g. `openssl rand -base64 32`)');
+  return key;
 }
 
 /** METRICS_TOKEN, checked like an API token (never echoed). */

@@ -1,4 +1,10 @@
-import { createSessionSealer, csrfMatches } from './session';
+import type { Client } from '@temporalio/client';
+import Fastify from 'fastify';
+import type { Db } from '../../db/connect';
+import { loadConsoleSessionKey } from '../../platform/config';
+import { registerConsole } from './plugin';
+import { createSessionSealer, csrfMatches, SESSION_COOKIE } from './session';
+import { homeOf } from './sign-in';
 import { duration, escapeHtml, fromShanghaiLocal, html, shanghai, time, toShanghaiLocal, yuan } from './html';
 
 describe('F6 console formatting', () => {
@@ -58,5 +64,53 @@ describe('F6 console session cookie', () => {
     expect(csrfMatches('abc', undefined)).toBe(false);
     expect(csrfMatches('abc', '')).toBe(false);
     expect(csrfMatches('abc', ['abc'])).toBe(false);
+  });
+});
+
+describe('F6 CONSOLE_SESSION_KEY: sessions survive a restart and cross API instances', () => {
+  const key = 'k'.repeat(32);
+  const hex = Buffer.from(key).toString('hex');
+  const base64 = Buffer.from(key).toString('base64');
+
+  test('the key is 32 bytes as hex or base64; anything else is refused without echoing it; unset is a random key', () => {
+    expect(loadConsoleSessionKey({ CONSOLE_SESSION_KEY: hex })).toEqual(Buffer.from(key));
+    expect(loadConsoleSessionKey({ CONSOLE_SESSION_KEY: base64 })).toEqual(Buffer.from(key));
+    expect(loadConsoleSessionKey({ CONSOLE_SESSION_KEY: Buffer.from(key).toString('base64url') })).toEqual(Buffer.from(key));
+    expect(loadConsoleSessionKey({})).toBeUndefined();
+    for (const bad of ['short-secret', hex.slice(2), `${base64}AAAA`, 'z'.repeat(64)]) {
+      expect(() => loadConsoleSessionKey({ CONSOLE_SESSION_KEY: bad })).toThrow(/^CONSOLE_SESSION_KEY must be 32 bytes/);
+      expect(() => loadConsoleSessionKey({ CONSOLE_SESSION_KEY: bad })).not.toThrow(bad);
+    }
+  });
+
+  test('a session signed in on one API instance is a session on another with the same key (and on a restarted one), not with another key', async () => {
+    const token = 'ops-token-0123456789abcdef';
+    // Real listeners and fetch: fastify's inject loads an ESM-only cookie module jest cannot run.
+    const instance = async (sessionKey?: Buffer) => {
+      const app = Fastify();
+      registerConsole(app, { app, db: {} as Db, client: { options: { namespace: 'default' } } as unknown as Client, tokens: [{ role: 'ops', token }], nowMs: async () => Date.now(), ...(sessionKey ? { sessionKey } : {}) });
+      const url = await app.listen({ host: '127.0.0.1', port: 0 });
+      return { app, url };
+    };
+    const [first, second, other] = await Promise.all([instance(Buffer.from(key)), instance(Buffer.from(key)), instance()]);
+    try {
+      const form = await fetch(`${first.url}/console/sign-in`);
+      const nonceCookie = form.headers.getSetCookie()[0]!.split(';')[0]!;
+      const nonce = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1];
+      const signedIn = await fetch(`${first.url}/console/sign-in`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie: nonceCookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ _csrf: nonce ?? '', operator: 'alice', token }).toString(),
+      });
+      expect(signedIn.status).toBe(303);
+      const sessionCookie = signedIn.headers.getSetCookie().find((c) => c.startsWith(`${SESSION_COOKIE}=`))!.split(';')[0]!;
+      const home = (at: { url: string }) => fetch(`${at.url}/console/`, { redirect: 'manual', headers: { cookie: sessionCookie } }).then((r) => r.headers.get('location'));
+      expect(await home(first)).toBe(homeOf('ops'));
+      expect(await home(second)).toBe(homeOf('ops'));
+      expect(await home(other)).toBe('/console/sign-in');
+    } finally {
+      await Promise.all([first.app.close(), second.app.close(), other.app.close()]);
+    }
   });
 });

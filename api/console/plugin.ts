@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { loadConsoleSessionKey } from '../../platform/config';
 import { unavailableDependency } from '../../platform/faults';
 import { createTokenVerifier } from '../auth';
 import { ApiError } from '../errors';
@@ -37,7 +38,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     });
     instance.setErrorHandler((error, request, reply) => sendErrorPage(reply, error, request));
     registerAssets(instance);
-    const sealer = createSessionSealer();
+    const sealer = createSessionSealer(deps.sessionKey ?? loadConsoleSessionKey());
     const secure = (request: FastifyRequest) => request.protocol === 'https';
     registerSignIn(instance, { sealer, verify: createTokenVerifier(deps.tokens), secure });
     const router = consoleRouter(instance, deps.app, sealer);

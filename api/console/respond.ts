@@ -19,6 +19,8 @@ export interface ConsoleDeps {
   readonly nowMs: () => Promise<number>;
   /** The Temporal UI's base URL for the links to a workflow (TEMPORAL_UI_URL, default the dev server's UI). */
   readonly temporalUiUrl?: string;
+  /** The session cookies' key (CONSOLE_SESSION_KEY); default that variable, else a random key per process. */
+  readonly sessionKey?: Buffer;
 }
 
 export const SECURITY_HEADERS = {

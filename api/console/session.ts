@@ -3,8 +3,8 @@ import type { ApiRole } from '../../platform/config';
 
 /**
  * F6 sign-in: one session per browser, kept in the session cookie itself, encrypted and
- * authenticated with AES-256-GCM under a key drawn at random per process (so nothing is stored,
- * nothing survives a restart, and a forged or edited cookie is simply not a session). The cookie
+ * authenticated with AES-256-GCM under CONSOLE_SESSION_KEY, or a key drawn at random per process
+ * (nothing stored; then nothing survives a restart). A forged or edited cookie is simply not a session. The cookie
  * carries the role, the operator's name, the CSRF token and the bearer token itself: every page and
  * action goes through the API's own routes in-process with that token (api/console/api-client.ts),
  * so the API's role checks, validation and idempotency apply unchanged, and a token removed from
@@ -31,7 +31,8 @@ export interface SessionSealer {
   open(cookie: string | undefined, nowMs: number): ConsoleSession | undefined;
 }
 
-export function createSessionSealer(key: Buffer = randomBytes(32)): SessionSealer {
+export function createSessionSealer(configured?: Buffer): SessionSealer {
+  const key = configured ?? randomBytes(32);
   if (key.length !== 32) throw new RangeError('the console session key must be 32 bytes');
   return {
     seal(session) {
