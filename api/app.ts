@@ -11,7 +11,8 @@ import { registerBoostRoutes } from './boost-routes';
 import { registerOpsRoutes } from './ops-routes';
 import { registerEventRoutes } from './events-routes';
 import { registerWebhookRoutes } from './webhook-routes';
-import { loadWebhookUrlPolicy } from '../platform/config';
+import { loadWebhookSecretsKey, loadWebhookUrlPolicy } from '../platform/config';
+import { createSecretBox, type SecretBox } from '../platform/secret-box';
 import type { WebhookUrlPolicy } from '../platform/url-safety';
 import { registerConsole } from './console/plugin';
 import { createOpsService } from './ops-service';
@@ -90,6 +91,8 @@ export interface AppDeps {
   readonly metrics?: MetricsOptions;
   /** E5: where webhook endpoints may point (default: platform/config.ts loadWebhookUrlPolicy from the environment). */
   readonly webhookUrlPolicy?: WebhookUrlPolicy;
+  /** E5: how webhook secrets are stored (default: under WEBHOOK_SECRETS_KEY, platform/secret-box.ts). */
+  readonly webhookSecrets?: SecretBox;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -114,7 +117,7 @@ function loggerOptions(logger: AppDeps['logger']): FastifyServerOptions['logger'
   };
 }
 
-export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = false, commandWaitMs, policies = {}, idempotencyLeaseSeconds, metrics = {}, webhookUrlPolicy }: AppDeps): FastifyInstance {
+export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = false, commandWaitMs, policies = {}, idempotencyLeaseSeconds, metrics = {}, webhookUrlPolicy, webhookSecrets }: AppDeps): FastifyInstance {
   const app = Fastify({ logger: loggerOptions(logger), bodyLimit: MAX_BODY_BYTES, exposeHeadRoutes: false });
   /** Now in the workflows' clock: the sandbox clock in the sandbox (§9: every sandbox time), else the wall clock. */
   const nowMs = clock ? () => clock.nowMs() : async () => Date.now();
@@ -292,7 +295,7 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
   registerOpsRoutes(app, { db, ops: createOpsService({ db, client, nowMs }), orders, boosts });
   // ── Events and webhooks (SPEC E4, E5) ──────────────────────────────────────────────────────
   registerEventRoutes(app, { db });
-  registerWebhookRoutes(app, { db, urlPolicy: webhookUrlPolicy ?? loadWebhookUrlPolicy() });
+  registerWebhookRoutes(app, { db, urlPolicy: webhookUrlPolicy ?? loadWebhookUrlPolicy(), secrets: webhookSecrets ?? createSecretBox(loadWebhookSecretsKey()) });
   registerMetricsRoute(app, { db, client, nowMs, ...metrics, log: (message, error) => app.log.warn({ err: error }, message) });
 
   // ── The ops and finance web console (SPEC F6): HTML pages over the routes above ─────────────

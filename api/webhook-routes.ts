@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Db } from '../db/connect';
 import { decodeFeedCursor, encodeFeedCursor, feedEventId, parseFeedEventId } from '../db/event-feed';
 import {
+  ATTEMPT_OUTCOMES,
   ATTEMPTS_LISTED,
   MAX_REDELIVER_EVENTS,
   MAX_WEBHOOK_ENDPOINTS,
@@ -22,6 +23,7 @@ import {
 import { checkWebhookUrl, MAX_WEBHOOK_URL_LENGTH, type WebhookUrlPolicy } from '../platform/url-safety';
 import { generateWebhookSecret } from '../platform/webhook-signing';
 import { EVENT_TYPES } from './events-routes';
+import type { SecretBox } from '../platform/secret-box';
 import { ApiError } from './errors';
 import { defineRoute } from './routes';
 import { Id, Instant, Text } from './schemas';
@@ -54,7 +56,7 @@ const EndpointList = z.object({ endpoints: z.array(WebhookEndpoint) });
 const Attempt = z.object({
   attemptNo: z.number().int().min(1),
   attemptedAt: At,
-  outcome: z.enum(['delivered', 'http_error', 'timeout', 'network_error', 'refused_target']),
+  outcome: z.enum(ATTEMPT_OUTCOMES),
   statusCode: z.number().int().nullable(),
   latencyMs: z.number().int().min(0),
   responseSnippet: z.string().nullable().describe('the start of the response body'),
@@ -124,7 +126,7 @@ function invalid(path: string, message: string): ApiError {
   return new ApiError('validation_failed', 'the request is not valid', [{ path, message }]);
 }
 
-export function registerWebhookRoutes(app: FastifyInstance, { db, urlPolicy }: { db: Db; urlPolicy: WebhookUrlPolicy }): void {
+export function registerWebhookRoutes(app: FastifyInstance, { db, urlPolicy, secrets }: { db: Db; urlPolicy: WebhookUrlPolicy; secrets: SecretBox }): void {
   const tags = ['webhooks'];
   const endpointResponse = { 200: { description: 'the endpoint', schema: WebhookEndpoint } };
 
@@ -138,7 +140,7 @@ export function registerWebhookRoutes(app: FastifyInstance, { db, urlPolicy }: {
       const checked = checkWebhookUrl(body.url, urlPolicy);
       if (!checked.ok) throw invalid('url', checked.reason);
       const secret = generateWebhookSecret();
-      const row = await createEndpoint(db, { endpointId: newEndpointId(), url: checked.url.href, description: body.description || null, eventTypes: body.eventTypes ?? null, secret });
+      const row = await createEndpoint(db, { endpointId: newEndpointId(), url: checked.url.href, description: body.description || null, eventTypes: body.eventTypes ?? null, secret }, secrets);
       if (!row) throw new ApiError('invalid_state', `there are already ${MAX_WEBHOOK_ENDPOINTS} webhook endpoints: delete one first`);
       return reply.code(201).send({ endpoint: endpointJson(row), secret });
     },
@@ -180,7 +182,7 @@ export function registerWebhookRoutes(app: FastifyInstance, { db, urlPolicy }: {
     responses: { 200: { description: 'rotated', schema: WithSecret } },
     handler: async ({ params, body }) => {
       const secret = generateWebhookSecret();
-      const row = await rotateSecret(db, params.endpointId, secret, body.graceSeconds);
+      const row = await rotateSecret(db, params.endpointId, secret, body.graceSeconds, secrets);
       if (!row) throw notFound(params.endpointId);
       return { endpoint: endpointJson(row), secret };
     },

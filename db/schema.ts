@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { AttemptOutcome } from './webhooks';
 
 /** int8 columns are read as bigint (see connect.ts); timestamps as Date. */
 type Timestamp = ColumnType<Date, Date | string, never>;
@@ -139,7 +140,7 @@ export interface WebhookAttemptsTable {
   notification_id: bigint;
   attempt_no: number;
   attempted_at: ColumnType<Date, Date | string, never>;
-  outcome: 'delivered' | 'http_error' | 'timeout' | 'network_error' | 'refused_target';
+  outcome: AttemptOutcome;
   status_code: number | null;
   latency_ms: number;
   response_snippet: string | null;

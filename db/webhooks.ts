@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import type { Db } from './connect';
 import { feedHead, positionOf, readFeed, type FeedRow } from './event-feed';
+import type { SecretBox } from '../platform/secret-box';
 import type { Database, WebhookEndpointsTable } from './schema';
 
 /**
@@ -33,8 +34,11 @@ export interface NewEndpoint {
   readonly secret: string;
 }
 
-/** Registers an endpoint starting at the feed's head (events from now on); undefined when the limit is reached. */
-export async function createEndpoint(db: Db, endpoint: NewEndpoint): Promise<EndpointRow | undefined> {
+/**
+ * Registers an endpoint starting at the feed's head (events from now on); undefined when the limit
+ * is reached. The secret is stored as `secrets` seals it (platform/secret-box.ts).
+ */
+export async function createEndpoint(db: Db, endpoint: NewEndpoint, secrets: SecretBox): Promise<EndpointRow | undefined> {
   return db.transaction().execute(async (trx) => {
     // One creation at a time, so two concurrent ones cannot both pass the limit.
     await sql`select pg_advisory_xact_lock(hashtext('webhook_endpoints'))`.execute(trx);
@@ -45,7 +49,7 @@ export async function createEndpoint(db: Db, endpoint: NewEndpoint): Promise<End
       .insertInto('webhook_endpoints')
       .values({
         endpoint_id: endpoint.endpointId, url: endpoint.url, description: endpoint.description,
-        event_types: endpoint.eventTypes === null ? null : [...endpoint.eventTypes], secret: endpoint.secret,
+        event_types: endpoint.eventTypes === null ? null : [...endpoint.eventTypes], secret: secrets.seal(endpoint.secret, endpoint.endpointId),
         previous_secret: null, previous_secret_expires_at: null, status: 'active', feed_xid: head.xid, feed_id: head.id,
         failing_since: null, disabled_at: null, deleted_at: null,
       })
@@ -74,13 +78,13 @@ export function deleteEndpoint(db: Db, endpointId: string): Promise<EndpointRow 
     .executeTakeFirst();
 }
 
-/** A new current secret; the old one keeps signing for `graceSeconds` (0: it stops at once). */
-export function rotateSecret(db: Db, endpointId: string, secret: string, graceSeconds: number): Promise<EndpointRow | undefined> {
+/** A new current secret (stored as `secrets` seals it); the old one keeps signing for `graceSeconds` (0: it stops at once). */
+export function rotateSecret(db: Db, endpointId: string, secret: string, graceSeconds: number, secrets: SecretBox): Promise<EndpointRow | undefined> {
   const keepOld = graceSeconds > 0;
   return db
     .updateTable('webhook_endpoints')
     .set((eb) => ({
-      secret,
+      secret: secrets.seal(secret, endpointId),
       previous_secret: keepOld ? eb.ref('secret') : null,
       previous_secret_expires_at: keepOld ? sql<Date>`now() + ${graceSeconds} * interval '1 second'` : null,
       updated_at: sql<Date>`now()`,
@@ -91,10 +95,10 @@ export function rotateSecret(db: Db, endpointId: string, secret: string, graceSe
     .executeTakeFirst();
 }
 
-/** The secrets that sign now: the current one, and the previous one during its grace period. */
-export function signingSecrets(row: Pick<EndpointRow, 'secret' | 'previous_secret' | 'previous_secret_expires_at'>, nowMs: number): string[] {
+/** The secrets that sign now: the current one, and the previous one during its grace period (opened by `secrets`). */
+export function signingSecrets(row: Pick<EndpointRow, 'endpoint_id' | 'secret' | 'previous_secret' | 'previous_secret_expires_at'>, nowMs: number, secrets: SecretBox): string[] {
   const previous = row.previous_secret && row.previous_secret_expires_at && row.previous_secret_expires_at.getTime() > nowMs ? [row.previous_secret] : [];
-  return [row.secret, ...previous];
+  return [row.secret, ...previous].map((stored) => secrets.open(stored, row.endpoint_id));
 }
 
 /** An endpoint that is wanted again (a redelivery): active, not failing. */
@@ -245,7 +249,9 @@ export async function claimDeliveries(db: Db, limit: number, leaseMs: number): P
   return rows;
 }
 
-export type AttemptOutcome = 'delivered' | 'http_error' | 'timeout' | 'network_error' | 'refused_target';
+/** What an attempt came to; `secret_unreadable`: the stored signing secret could not be opened (WEBHOOK_SECRETS_KEY), nothing was sent. */
+export const ATTEMPT_OUTCOMES = ['delivered', 'http_error', 'timeout', 'network_error', 'refused_target', 'secret_unreadable'] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
 export interface AttemptRecord {
   readonly endpointId: string;

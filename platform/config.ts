@@ -53,6 +53,11 @@ export interface Config {
    * Unset: a random key per process (a restart signs everyone out).
    */
   readonly consoleSessionKey: Buffer | undefined;
+  /**
+   * E5: WEBHOOK_SECRETS_KEY, 32 bytes as 64 hex digits or base64: webhook signing secrets are
+   * stored encrypted under it (platform/secret-box.ts). The API and every worker need the same key.
+   */
+  readonly webhookSecretsKey: Buffer | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -75,15 +80,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporalMetricsAddress: env.TEMPORAL_METRICS_ADDRESS || '127.0.0.1:9465',
     metricsCollectIntervalSeconds: boundedInteger('METRICS_COLLECT_INTERVAL_SECONDS', env.METRICS_COLLECT_INTERVAL_SECONDS, 30, 1, 3600),
     consoleSessionKey: loadConsoleSessionKey(env),
+    webhookSecretsKey: loadWebhookSecretsKey(env),
   };
 }
 
 /** F6: Config.consoleSessionKey from the environment alone; a malformed key is refused, never echoed. */
 export function loadConsoleSessionKey(env: NodeJS.ProcessEnv = process.env): Buffer | undefined {
-  const value = env.CONSOLE_SESSION_KEY?.trim();
+  return key32('CONSOLE_SESSION_KEY', env.CONSOLE_SESSION_KEY);
+}
+
+/** E5: Config.webhookSecretsKey from the environment alone (the API and the workers both need it). */
+export function loadWebhookSecretsKey(env: NodeJS.ProcessEnv = process.env): Buffer | undefined {
+  return key32('WEBHOOK_SECRETS_KEY', env.WEBHOOK_SECRETS_KEY);
+}
+
+/** A 32-byte key given as 64 hex digits or base64; unset or empty: undefined. */
+function key32(name: string, raw: string | undefined): Buffer | undefined {
+  const value = raw?.trim();
   if (!value) return undefined;
   const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : /^[A-Za-z0-9+/_-]{43}=?$/.test(value) ? Buffer.from(value, 'base64') : undefined;
-  if (key?.length !== 32) throw new Error('CONSOLE_SESSION_KEY must be 32 bytes: 64 hex digits or 44 characters of base64 (e.g. `openssl rand -base64 32`)');
+  if (key?.length !== 32) throw new Error(`${name} must be 32 bytes: 64 hex digits or 44 characters of base64 (e.g. \`openssl rand -base64 32\`)`);
   return key;
 }
 

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ATTEMPT_OUTCOMES } from '../db/webhooks';
 
 /**
  * SPEC §10 metrics: the one registry of this process and the application's metrics (Prometheus
@@ -97,7 +98,7 @@ export function countLedgerPostings(kinds: readonly string[]): void {
 
 export const webhookDeliveriesTotal = new Counter({
   name: 'xingtu_webhook_deliveries_total',
-  help: 'Webhook delivery attempts by this process (E5), by outcome: delivered, http_error, timeout, network_error, refused_target',
+  help: `Webhook delivery attempts by this process (E5), by outcome: ${ATTEMPT_OUTCOMES.join(', ')}`,
   labelNames: ['outcome'] as const,
   registers: [metricsRegistry],
 });
@@ -116,7 +117,7 @@ export const webhookDeliveriesPending = new Gauge({
   registers: [metricsRegistry],
 });
 
-const WEBHOOK_OUTCOMES: ReadonlySet<string> = new Set(['delivered', 'http_error', 'timeout', 'network_error', 'refused_target']);
+const WEBHOOK_OUTCOMES: ReadonlySet<string> = new Set<string>(ATTEMPT_OUTCOMES);
 
 /** The webhook loop's onAttempt hook (worker/webhook-delivery.ts): one attempt, by outcome. */
 export function countWebhookAttempt({ outcome, latencyMs }: { readonly outcome: string; readonly latencyMs: number }): void {

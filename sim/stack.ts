@@ -312,8 +312,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   // ── API and workers ────────────────────────────────────────────────────────────────────────
   const bundlePath = join(dir, 'workflow-bundle.js');
   const nodeArgs = (entry: string) => ['--import', 'tsx', join(REPO_ROOT, 'sim', 'processes', entry)];
-  // Loopback http webhooks (the simulation's receiver, sim/webhook-receiver.ts), whatever NODE_ENV is.
-  const common = { TEMPORAL_ADDRESS: temporalAddress, TASK_QUEUE: taskQueue, TEMPORAL_NAMESPACE: 'default', WEBHOOK_ALLOW_HTTP_LOOPBACK: 'true' };
+  // Loopback http webhooks (the simulation's receiver, sim/webhook-receiver.ts), whatever NODE_ENV is;
+  // signing secrets sealed at rest under one key shared by the API and the workers, as in production.
+  const common = {
+    TEMPORAL_ADDRESS: temporalAddress, TASK_QUEUE: taskQueue, TEMPORAL_NAMESPACE: 'default', WEBHOOK_ALLOW_HTTP_LOOPBACK: 'true',
+    WEBHOOK_SECRETS_KEY: randomBytes(32).toString('base64'),
+  };
   const api = managed('api', () => ({
     command: process.execPath,
     args: nodeArgs('api.ts'),

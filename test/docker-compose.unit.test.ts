@@ -504,8 +504,12 @@ describe('production-like stack: docker-compose.yml and Dockerfile (SPEC §9)', 
       for (const name of ['api', 'worker']) expect({ name, token: env(name).METRICS_TOKEN }).toEqual({ name, token: expect.stringMatching(/^\$\{METRICS_TOKEN:\?.+\}$/) });
     });
 
+    it('E5: the API and the workers get the same required WEBHOOK_SECRETS_KEY (secrets sealed at rest)', () => {
+      for (const name of ['api', 'worker']) expect({ name, key: env(name).WEBHOOK_SECRETS_KEY }).toEqual({ name, key: expect.stringMatching(/^\$\{WEBHOOK_SECRETS_KEY:\?.+\}$/) });
+    });
+
     it('the worker serves its metrics on all interfaces of the compose network, reads the SDK exporter on its own loopback, and the app reads these variables', () => {
-      const vars: Record<string, string> = { ...env('worker'), METRICS_TOKEN: 'a-metrics-token-of-sixteen+' };
+      const vars: Record<string, string> = { ...env('worker'), METRICS_TOKEN: 'a-metrics-token-of-sixteen+', WEBHOOK_SECRETS_KEY: Buffer.alloc(32, 1).toString('base64') };
       const config = loadConfig(vars);
       expect(config).toMatchObject({ workerMetricsPort: Number(vars.WORKER_METRICS_PORT), workerMetricsHost: '0.0.0.0', metricsToken: vars.METRICS_TOKEN });
       expect(config.temporalMetricsAddress).toMatch(/^127\.0\.0\.1:\d+$/);

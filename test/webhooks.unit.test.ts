@@ -3,7 +3,8 @@ import { decodeFeedCursor, encodeFeedCursor, feedEventJson, parseFeedEventId } f
 import { checkResolvedAddress, checkWebhookUrl, type WebhookUrlPolicy } from '../platform/url-safety';
 import { generateWebhookSecret, isWebhookSecret, signWebhook, webhookSignature } from '../platform/webhook-signing';
 import { attemptsWithin, retryDelayMs, WEBHOOK_DEFAULTS } from '../worker/webhook-delivery';
-import { loadWebhookUrlPolicy } from '../platform/config';
+import { loadWebhookSecretsKey, loadWebhookUrlPolicy } from '../platform/config';
+import { SecretUnreadableError, createSecretBox } from '../platform/secret-box';
 
 /** E5 signing, backoff and URL safety; E4 cursors. Signatures are checked with the independent `standardwebhooks` package. */
 describe('E5 Standard Webhooks signing (platform/webhook-signing.ts)', () => {
@@ -144,5 +145,39 @@ describe('E4 feed cursors and event JSON (db/event-feed.ts)', () => {
       recipient: { type: 'client', id: 'c-1' },
       payload: { boostOrderId: 'b-1', taskOrderId: 't-1', boostFeeFen: 10_000, expectedViews: 12_000, validUntilAt: '2026-01-01T00:00:00.000Z' },
     });
+  });
+});
+
+describe('E5 secrets at rest (platform/secret-box.ts)', () => {
+  const key = Buffer.alloc(32, 3);
+  const secret = generateWebhookSecret();
+
+  test('sealed under the key with the endpoint as associated data; opens only with that key and that endpoint', () => {
+    const box = createSecretBox(key);
+    const stored = box.seal(secret, 'we_1');
+    expect(stored).toMatch(/^enc1\.[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(stored).not.toContain(secret.slice('whsec_'.length));
+    expect(box.seal(secret, 'we_1')).not.toBe(stored); // a fresh IV every time
+    expect(box.open(stored, 'we_1')).toBe(secret);
+    expect(() => box.open(stored, 'we_2')).toThrow(SecretUnreadableError); // copied onto another endpoint
+    expect(() => createSecretBox(Buffer.alloc(32, 4)).open(stored, 'we_1')).toThrow(/not the key it was stored with/);
+    expect(() => createSecretBox(undefined).open(stored, 'we_1')).toThrow(/WEBHOOK_SECRETS_KEY is not set/);
+    const [p, iv, body, tag] = stored.split('.') as [string, string, string, string];
+    expect(() => box.open([p, iv, `${body.slice(0, -1)}${body.endsWith('A') ? 'B' : 'A'}`, tag].join('.'), 'we_1')).toThrow(SecretUnreadableError);
+  });
+
+  test('without a key secrets are stored as they are; a plain stored secret still opens once a key is set', () => {
+    expect(createSecretBox(undefined).seal(secret, 'we_1')).toBe(secret);
+    expect(createSecretBox(undefined).open(secret, 'we_1')).toBe(secret);
+    expect(createSecretBox(key).open(secret, 'we_1')).toBe(secret);
+    expect(() => createSecretBox(Buffer.alloc(16))).toThrow(RangeError);
+  });
+
+  test('WEBHOOK_SECRETS_KEY: 32 bytes as hex or base64, anything else refused without echoing it', () => {
+    expect(loadWebhookSecretsKey({ WEBHOOK_SECRETS_KEY: key.toString('hex') })).toEqual(key);
+    expect(loadWebhookSecretsKey({ WEBHOOK_SECRETS_KEY: key.toString('base64') })).toEqual(key);
+    expect(loadWebhookSecretsKey({ WEBHOOK_SECRETS_KEY: '' })).toBeUndefined();
+    expect(() => loadWebhookSecretsKey({ WEBHOOK_SECRETS_KEY: 'hunter2-hunter2' })).toThrow(/^WEBHOOK_SECRETS_KEY must be 32 bytes/);
+    expect(() => loadWebhookSecretsKey({ WEBHOOK_SECRETS_KEY: 'hunter2-hunter2' })).not.toThrow(/hunter2/);
   });
 });

@@ -3,6 +3,8 @@ import type { Db } from '../db/connect';
 import { feedEventId, feedEventJson } from '../db/event-feed';
 import { claimDeliveries, fanOut, recordAttempt, signingSecrets, type ClaimedDelivery } from '../db/webhooks';
 import { unavailableDependency } from '../platform/faults';
+import { SecretUnreadableError, createSecretBox, type SecretBox } from '../platform/secret-box';
+import { loadWebhookSecretsKey } from '../platform/config';
 import type { WebhookUrlPolicy } from '../platform/url-safety';
 import { signWebhook } from '../platform/webhook-signing';
 import { DeliveryKilled, postWebhook } from './webhook-delivery-http';
@@ -17,6 +19,8 @@ import { DeliveryKilled, postWebhook } from './webhook-delivery-http';
  */
 export interface WebhookDeliveryOptions {
   readonly urlPolicy: WebhookUrlPolicy;
+  /** How stored signing secrets are opened (default: with WEBHOOK_SECRETS_KEY, platform/secret-box.ts). */
+  readonly secrets?: SecretBox;
   /** How often an idle loop looks for work. */
   readonly pollIntervalMs?: number;
   /** One attempt's limit for the whole exchange (E5: 10 s). */
@@ -74,6 +78,7 @@ export function startWebhookDelivery(db: Db, options: WebhookDeliveryOptions): W
   const o = { ...WEBHOOK_DEFAULTS, ...withoutUndefined(options) };
   const leaseMs = options.leaseMs ?? o.timeoutMs + 20_000;
   const log = options.log ?? (() => undefined);
+  const secrets = options.secrets ?? createSecretBox(loadWebhookSecretsKey());
   const killer = new AbortController();
   let running = true;
   let wake: (() => void) | undefined;
@@ -85,13 +90,29 @@ export function startWebhookDelivery(db: Db, options: WebhookDeliveryOptions): W
     };
   });
 
+  /**
+   * The signature headers, or why the secret cannot be opened (a missing or wrong
+   * WEBHOOK_SECRETS_KEY): recorded as a failed attempt, so it backs off, shows in the endpoint's
+   * deliveries and, if it lasts, disables the endpoint and lists it as webhook_failing (O1).
+   */
+  function signedHeaders(claim: ClaimedDelivery, id: string, attemptedAt: Date, body: string): { headers: Record<string, string> } | { unreadable: string } {
+    try {
+      return { headers: { ...signWebhook(signingSecrets(claim, attemptedAt.getTime(), secrets), id, Math.floor(attemptedAt.getTime() / 1000), body) } };
+    } catch (error) {
+      if (error instanceof SecretUnreadableError) return { unreadable: error.message };
+      throw error;
+    }
+  }
+
   async function deliver(claim: ClaimedDelivery): Promise<void> {
     const id = feedEventId(claim.id);
     const body = JSON.stringify(feedEventJson(claim));
     const attemptedAt = new Date();
-    const headers = signWebhook(signingSecrets(claim, attemptedAt.getTime()), id, Math.floor(attemptedAt.getTime() / 1000), body);
     const started = performance.now();
-    const result = await postWebhook(claim.url, { ...headers }, body, { timeoutMs: o.timeoutMs, policy: options.urlPolicy, kill: killer.signal });
+    const signing = signedHeaders(claim, id, attemptedAt, body);
+    const result = 'unreadable' in signing
+      ? { outcome: 'secret_unreadable' as const, statusCode: null, responseSnippet: null, error: signing.unreadable }
+      : await postWebhook(claim.url, { ...signing.headers }, body, { timeoutMs: o.timeoutMs, policy: options.urlPolicy, kill: killer.signal });
     const latencyMs = Math.max(0, Math.round(performance.now() - started));
     if (killer.signal.aborted) throw new DeliveryKilled('killed');
     await recordAttempt(
