@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import { createSecretBox } from '../platform/secret-box';
 import { placement, placementBody } from './support/fixtures';
+import { until } from './support/until';
 import { authHeader, http, startStack, type TestStack } from './support/stack';
 
 /**
@@ -52,16 +53,6 @@ async function startReceiver(): Promise<NonNullable<typeof receiver>> {
       await new Promise((r) => server.close(r));
     },
   };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const verifies = (r: Received, secret: string) => {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { startWebhookDelivery, type WebhookDelivery } from '../worker/webhook-delivery';
 import { placement, placementBody } from './support/fixtures';
+import { until } from './support/until';
 import { authHeader, http, startStack, TEST_WEBHOOK_OPTIONS, type TestStack } from './support/stack';
 
 /**
@@ -35,16 +36,6 @@ async function ok(path: string, body: unknown) {
   const response = await post(path, body);
   if (![200, 201].includes(response.status)) throw new Error(`${path} → ${response.status} ${JSON.stringify(response.body)}`);
   return response.body;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 // ── A receiver: records every request, answers as its mode says ───────────────────────────────
