@@ -4,8 +4,8 @@ import type { ApiRole } from '../../platform/config';
 /**
  * F6 sign-in: one session per browser, kept in the session cookie itself, encrypted and
  * authenticated with AES-256-GCM under CONSOLE_SESSION_KEY, or a key drawn at random per process
- * (nothing stored; then nothing survives a restart). A forged or edited cookie is simply not a session. The cookie
- * carries the role, the operator's name, the CSRF token and the bearer token itself: every page and
+ * (then nothing survives a restart); nothing is stored, and a forged or edited cookie is simply not
+ * a session. The cookie carries the role, the operator's name, the CSRF token and the bearer token itself: every page and
  * action goes through the API's own routes in-process with that token (api/console/api-client.ts),
  * so the API's role checks, validation and idempotency apply unchanged, and a token removed from
  * API_TOKENS ends its sessions at their next request. See docs/decisions.md.
