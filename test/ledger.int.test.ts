@@ -5,30 +5,19 @@ import { StreamStateCache, appendToStream, type OrderStream } from '../activitie
 import { loadTaskEvents } from '../db/events';
 import { taskOrderRow } from '../db/task-orders';
 import { auditLedger } from '../db/audit';
-import { APP_ROLE, createDb, type Db } from '../db/connect';
+import { APP_ROLE, type Db } from '../db/connect';
 import { IdempotencyConflictError, InsufficientFundsError, translatePgError } from '../db/errors';
 import { trialBalance } from '../db/finance';
 import { GENESIS_HASH, LEDGER_CHAIN_COUNT, accountBalance, chainHash, ledgerChainFor, postLedgerTransaction, postLedgerTransactions, transactionContentHash } from '../db/ledger';
 import type { LedgerTransaction } from '../domain/ledger/types';
 import { DEFAULT_TASK_POLICY, evolve, ledgerTransactionFor, notificationsFor, placementEvent, type RecordedTaskEvent, type TaskOrderState } from '../domain/task-order';
-import { createTestDatabase, writeCounts, type TestDatabase } from './support/db';
+import { withOwnedTestDatabase, writeCounts } from './support/db';
 import { placement } from './support/fixtures';
 import { postTopUp } from '../db/top-ups';
 
-let database: TestDatabase;
 let app: Db; // the application's pool: role xingtu_app
 let owner: Db; // the login user (the schema owner, a superuser in tests)
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  app = database.db;
-  owner = createDb({ connectionString: database.url, role: null, maxConnections: 2 });
-}, 60_000);
-
-afterAll(async () => {
-  await owner?.destroy();
-  await database?.drop();
-});
+withOwnedTestDatabase((world) => ({ app, owner } = world));
 
 let counter = 0;
 const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${(counter += 1)}`;

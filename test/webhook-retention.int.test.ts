@@ -1,12 +1,12 @@
 import { sql } from 'kysely';
 import { createActivities } from '../activities';
-import { createDb, type Db } from '../db/connect';
+import type { Db } from '../db/connect';
 import { pruneWebhookHistory } from '../db/webhook-retention';
 import { claimDeliveries, createEndpoint, fanOut, newEndpointId, recordAttempt } from '../db/webhooks';
 import { DEFAULT_TASK_POLICY, placementEvent } from '../domain/task-order';
 import { createSecretBox } from '../platform/secret-box';
 import { generateWebhookSecret } from '../platform/webhook-signing';
-import { createTestDatabase, type TestDatabase } from './support/db';
+import { withOwnedTestDatabase } from './support/db';
 import { placement } from './support/fixtures';
 
 /**
@@ -14,18 +14,9 @@ import { placement } from './support/fixtures';
  * the cut-off go with their attempts, in batches; pending ones, recent ones and the feed stay; the
  * application's role cannot do it (attempts are append-only for it).
  */
-let database: TestDatabase;
-let app: Db;
-let owner: Db;
-beforeAll(async () => {
-  database = await createTestDatabase();
-  app = database.db;
-  owner = createDb({ connectionString: database.url, role: null, maxConnections: 2 });
-}, 60_000);
-afterAll(async () => {
-  await owner?.destroy();
-  await database?.drop();
-});
+let app: Db; // the application's role
+let owner: Db; // the schema owner
+withOwnedTestDatabase((world) => ({ app, owner } = world));
 
 const count = async (table: 'webhook_deliveries' | 'webhook_attempts' | 'notifications') =>
   Number((await sql<{ n: string }>`select count(*)::text as n from ${sql.table(table)}`.execute(owner)).rows[0]!.n);

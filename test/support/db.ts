@@ -33,6 +33,33 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
+/** createTestDatabase, plus a pool on it as the login user (the schema owner; a superuser in tests); `drop` closes both. */
+export async function createOwnedTestDatabase(): Promise<TestDatabase & { readonly owner: Db }> {
+  const database = await createTestDatabase();
+  const owner = createDb({ connectionString: database.url, role: null, maxConnections: 2 });
+  return {
+    ...database,
+    owner,
+    drop: async () => {
+      await owner.destroy();
+      await database.drop();
+    },
+  };
+}
+
+/** Registers beforeAll/afterAll for createOwnedTestDatabase; `set` receives it once created. */
+export function withOwnedTestDatabase(set: (world: { database: TestDatabase; app: Db; owner: Db }) => void): void {
+  let database: TestDatabase | undefined;
+  beforeAll(async () => {
+    const owned = await createOwnedTestDatabase();
+    database = owned;
+    set({ database: owned, app: owned.db, owner: owned.owner });
+  }, 60_000);
+  afterAll(async () => {
+    await database?.drop();
+  });
+}
+
 async function admin(statement: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl() });
   await client.connect();
