@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WithStartWorkflowOperation, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -129,4 +129,20 @@ describe('issue 11: the history of an order is bounded (continue-as-new)', () =>
     }
     console.log(`40 review cycles, run limit ${limit}: ${runs.length} runs of ${runs.map((r) => r.events).join(', ')} events`);
   }, 180_000);
+  test('§8: a command whose Update reaches a continued run in its very first workflow task is applied to the carried state (not refused as "not placed yet")', async () => {
+    // Found by CI: the Update, buffered until its handler is set, ran before the run had its state.
+    // Here the continued run and the Update start together (update-with-start), so the Update is
+    // always in that first task.
+    const p = placement();
+    const handle = await place(p);
+    await handle.executeUpdate(U.accept, { args: [creatorOf(p)] });
+    const carried = (await handle.query(stateQuery))!.state;
+    await handle.terminate('replaced by the continued run below');
+    const input: TaskOrderInput = { placement: p, policy: DEFAULT_TASK_POLICY, continued: { state: carried, boostOrderIds: [], appliedUpdateIds: [], runs: 1 } };
+    const startWorkflowOperation = new WithStartWorkflowOperation(TASK_ORDER_WORKFLOW, { workflowId: taskOrderWorkflowId(p.orderId), taskQueue, args: [input], workflowIdConflictPolicy: 'FAIL' });
+    const uploaded = await env.client.workflow.executeUpdateWithStart(U.upload_video, { args: [{ ...creatorOf(p), draftId: 'd1' }], startWorkflowOperation });
+    expect([uploaded.state.status, uploaded.state.version]).toEqual(['in_review', carried.version + 1]);
+    expect(fold(await loadTaskEvents(database.db, p.orderId))?.status).toBe('in_review');
+    await env.client.workflow.getHandle(taskOrderWorkflowId(p.orderId)).terminate('test done');
+  });
 });

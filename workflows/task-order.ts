@@ -103,6 +103,11 @@ export async function taskOrderWorkflow(input: TaskOrderInput): Promise<TaskOrde
     }
   }
 
+  // A continued run has its state before any handler is set: an Update that reached the new run
+  // in its first workflow task is dispatched at setHandler, and must find the order there (not
+  // "not placed yet"; found by CI, test/task-order-continue-as-new.int.test.ts). No command.
+  if (continued) order.resume(continued.state);
+
   const view = (s: TaskOrderState): TaskOrderView => ({ state: s, deadlines: pendingDeadlines(s) });
 
   /** A party's or ops' command, applied alone; the caller gets the new view or a typed refusal. */
@@ -167,9 +172,7 @@ export async function taskOrderWorkflow(input: TaskOrderInput): Promise<TaskOrde
     if (!boostOrderIds.includes(boostOrderId)) boostOrderIds.push(boostOrderId);
   });
 
-  if (continued) {
-    order.resume(continued.state);
-  } else {
+  if (!continued) {
     // T1–T5: placement. A refused payment leaves nothing behind: the order is not placed.
     const placed = await order.place(() => placementEvent(placement, policy), `workflow:${workflowInfo().workflowId}`, (error) =>
       paymentRejection(error, 'the placement payment'),
