@@ -1,6 +1,6 @@
 import { DEFAULT_BOOST_POLICY } from '../domain/boost/policy';
 import { boostOrderWorkflowId } from '../workflows/boost-order-api';
-import { placement, placementBody } from './support/fixtures';
+import { approvedTaskOrder, placement } from './support/fixtures';
 import { http, startStack, type TestStack } from './support/stack';
 
 /**
@@ -39,12 +39,7 @@ async function until(condition: () => Promise<boolean>, what: string): Promise<v
 test('a retry after the first attempt started the run answers that run\'s placement, even once the quote has expired', async () => {
   const stamp = Date.now().toString(36);
   const p = placement({ clientId: `c-retry-${stamp}`, creatorId: `k-retry-${stamp}` });
-  const o = `/v1/task-orders/${p.orderId}`;
-  const creator = { type: 'creator', id: p.creatorId };
-  await ok('/v1/task-orders', placementBody(p));
-  await ok(`${o}/accept`, { actor: creator });
-  await ok(`${o}/videos`, { actor: creator, draftId: 'd1' });
-  await ok(`${o}/reviews`, { actor: { type: 'client', id: p.clientId }, decision: 'approve' });
+  await approvedTaskOrder(ok, p);
   const now = Date.now();
   for (const ageDays of [3, 9, 27]) {
     await ok('/v1/video-stats', { videoId: `v-${stamp}-${ageDays}`, creatorId: p.creatorId, publishedAt: new Date(now - ageDays * DAY_MS).toISOString(), views: 10_000, observedAt: new Date(now).toISOString() });

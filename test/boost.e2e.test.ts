@@ -1,4 +1,4 @@
-import { placement, placementBody } from './support/fixtures';
+import { approvedTaskOrder, placement, placementBody } from './support/fixtures';
 
 import { writeCounts } from './support/db';
 import { authHeader, http, startStack, type TestStack } from './support/stack';
@@ -45,10 +45,7 @@ describe('boost orders through the HTTP API (sandbox clock)', () => {
     const p = placement({ clientId: `c-boost-${stamp}`, creatorId: `k-boost-${stamp}` });
     const o = `/v1/task-orders/${p.orderId}`;
     const creator = { type: 'creator', id: p.creatorId };
-    await ok('/v1/task-orders', placementBody(p));
-    await ok(`${o}/accept`, { actor: creator });
-    await ok(`${o}/videos`, { actor: creator, draftId: 'd1' });
-    await ok(`${o}/reviews`, { actor: { type: 'client', id: p.clientId }, decision: 'approve' });
+    await approvedTaskOrder(ok, p);
 
     // B8 → B2: three videos of the creator in the last 45 days, 10 000 views each.
     const now = await clockMs();

@@ -23,3 +23,16 @@ export function placement(overrides: Partial<TaskPlacement> = {}): TaskPlacement
 export function placementBody(p: TaskPlacement): Record<string, unknown> {
   return { ...p, priceFen: Number(p.priceFen) };
 }
+
+/**
+ * T1 → T17 through the API: places `p`, the creator accepts and uploads, the client approves
+ * (the state a boost needs, B3). `send` posts and throws on anything but 2xx.
+ */
+export async function approvedTaskOrder(send: (path: string, body: unknown) => Promise<unknown>, p: TaskPlacement): Promise<void> {
+  const o = `/v1/task-orders/${p.orderId}`;
+  const creator = { type: 'creator', id: p.creatorId };
+  await send('/v1/task-orders', placementBody(p));
+  await send(`${o}/accept`, { actor: creator });
+  await send(`${o}/videos`, { actor: creator, draftId: 'd1' });
+  await send(`${o}/reviews`, { actor: { type: 'client', id: p.clientId }, decision: 'approve' });
+}
