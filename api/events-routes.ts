@@ -12,8 +12,7 @@ import { Id } from './schemas';
  * order a cursor never skips (db/event-feed.ts). The same JSON is the body of every webhook (E5).
  */
 
-const Fen = z.number().int().describe('an amount in fen (CNY 0.01)');
-import { At } from './responses';
+import { At, Fen } from './responses';
 const Party = z.enum(['client', 'creator']);
 const Views = z.number().int().min(0);
 
