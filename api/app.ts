@@ -15,13 +15,15 @@ import { loadWebhookSecretsKey, loadWebhookUrlPolicy } from '../platform/config'
 import { createSecretBox, type SecretBox } from '../platform/secret-box';
 import type { WebhookUrlPolicy } from '../platform/url-safety';
 import { registerConsole } from './console/plugin';
+import { CONSOLE_PATH } from './console/layout';
+import { errorPage, sendPage } from './console/respond';
 import { createOpsService } from './ops-service';
 import { idempotentUpdateId, installIdempotency } from './idempotency';
 import { installRequestMetrics, registerMetricsRoute, type MetricsOptions } from './metrics-route';
 import { unavailableDependency } from '../platform/faults';
 import { checkHealth } from './health';
 import { stringifyExact } from './json-reply';
-import { installRequestLog, loggerOptions, type LoggerOption } from './request-log';
+import { logController, loggerOptions, type LoggerOption } from './request-log';
 export { REDACTED_LOG_PATHS } from './request-log';
 import { DOCS_PATH, OPENAPI_PATH, RETRY_AFTER_HEADER, buildOpenApiDocument, type OpenApiDocument } from './openapi';
 import {
@@ -101,8 +103,8 @@ export interface AppDeps {
 const MAX_BODY_BYTES = 64 * 1024;
 
 export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = false, commandWaitMs, policies = {}, idempotencyLeaseSeconds, metrics = {}, webhookUrlPolicy, webhookSecrets }: AppDeps): FastifyInstance {
-  const app = Fastify({ logger: loggerOptions(logger), disableRequestLogging: true, bodyLimit: MAX_BODY_BYTES, exposeHeadRoutes: false });
-  installRequestLog(app); // issue 18: one line per request (api/request-log.ts)
+  // Issue 18: one log line per request (api/request-log.ts).
+  const app = Fastify({ logger: loggerOptions(logger), logController: logController(), bodyLimit: MAX_BODY_BYTES, exposeHeadRoutes: false, frameworkErrors: badRequestBeforeRouting });
   /** Now in the workflows' clock: the sandbox clock in the sandbox (§9: every sandbox time), else the wall clock. */
   const nowMs = clock ? () => clock.nowMs() : async () => Date.now();
   const orders = createTaskOrderService({ db, client, taskQueue, nowMs, ...(commandWaitMs === undefined ? {} : { commandWaitMs }), ...(policies.task ? { policy: policies.task } : {}) });
@@ -311,6 +313,20 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
     });
   }
   return app;
+}
+
+/**
+ * Issue 18: what Fastify refuses before any route runs (a path that is not valid percent-encoded
+ * UTF-8, e.g. `%FF` or a lone surrogate's bytes) gets SPEC §8's 400 body too — Fastify's own body
+ * is not the §8 shape. The console's addresses get its HTML error page.
+ */
+function badRequestBeforeRouting(error: Error, request: FastifyRequest, reply: FastifyReply): void {
+  const message = 'the request address is not valid (percent-encoded UTF-8 expected)';
+  if (request.url.startsWith(CONSOLE_PATH)) {
+    sendPage(reply, 400, errorPage(undefined, 'Refused', message));
+    return;
+  }
+  void reply.code(400).send(new ApiError('validation_failed', message, [{ path: '', message: error.message }]).toBody());
 }
 
 /** Optional fields the caller left out stay out of the command (and of the workflow's history). */

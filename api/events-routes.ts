@@ -5,7 +5,7 @@ import { FEED_START, decodeFeedCursor, encodeFeedCursor, feedEventJson, position
 import { ARBITRATION_DECISIONS, CANCEL_REASONS, REVIEW_DECISIONS } from '../domain/task-order/types';
 import { NOTIFICATION_KINDS } from '../domain/task-order/notifications';
 import { defineRoute } from './routes';
-import { Id } from './schemas';
+import { Id, QueryLimit } from './schemas';
 
 /**
  * E4: GET /v1/events, the event feed: every notification of the outbox exactly once, in one total
@@ -89,7 +89,7 @@ export const FeedCursor = z
 
 export const FeedQuery = z.strictObject({
   after: FeedCursor.optional().describe('a nextCursor from an earlier page; omitted: from the first event'),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: QueryLimit(500, 100),
   type: z
     .union([EventType, z.array(EventType).max(32)])
     .optional()

@@ -1,9 +1,9 @@
-import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
+import { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 
 /**
  * Issue 18: the API's log, through Fastify's pino logger. One line per request (`request`: method,
  * route pattern, status, ms; pino adds the request id `reqId`), a stack per 500 (api/app.ts
- * sendError), and the request with its headers at `debug` only. Never a credential: Authorization,
+ * sendError), and the request with its headers at `debug` only (OneLinePerRequest below). Never a credential: Authorization,
  * cookies and Set-Cookie are redacted wherever they appear, and no body is ever logged (a body
  * may carry a `whsec_` secret or a token typed into the console's sign-in form).
  */
@@ -39,16 +39,28 @@ export function loggerOptions(logger: LoggerOption | undefined): FastifyServerOp
 }
 
 /**
- * Fastify's own request logging is off (`disableRequestLogging`): it writes two lines per request
- * at `info`. These hooks write the request with its headers at `debug` and one summary at `info`.
+ * Fastify's per-request log lines, reshaped (its LogController): the request with its headers at
+ * `debug`, and one summary line at `info` when the response is sent (Fastify's default is two
+ * lines at `info` and a third for a 404).
  */
-export function installRequestLog(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request) => {
+class OneLinePerRequest extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
     request.log.debug({ req: request }, 'incoming request');
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ method: request.method, route: routeOf(request), status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
-  });
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const line = { method: request.method, route: routeOf(request), status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    if (error) request.log.error({ ...line, err: error }, 'request errored');
+    else request.log.info(line, 'request');
+  }
+
+  override routeNotFound(): void {
+    // requestCompleted logs the 404 (route: the path without its query).
+  }
+}
+
+export function logController(): LogController {
+  return new OneLinePerRequest();
 }
 
 /** The route pattern (ids stay out of the summary); the path without its query when no route matched. */

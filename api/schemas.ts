@@ -58,6 +58,14 @@ export function unstorableTextIssues(value: unknown, path: readonly (string | nu
   ]);
 }
 
+/**
+ * A page size in a query string, `max` at most: decimal digits only. Issue 18: `z.coerce.number()`
+ * alone also reads `0x10` as 16, `1e2` as 100 and ` 7` as 7; anything but digits is now a 400.
+ * (The digits are checked before the coercion, so the document still says `integer`.)
+ */
+export const QueryLimit = (max: number, fallback: number) =>
+  z.preprocess((v) => (typeof v === 'string' && !/^[0-9]{1,6}$/.test(v) ? Number.NaN : v), z.coerce.number().int().min(1).max(max).default(fallback));
+
 /** Free text: trimmed, 1–max characters, well-formed Unicode without NUL. */
 export const Text = (max: number) =>
   z
@@ -170,5 +178,5 @@ export const ListTaskOrdersQuery = z.strictObject({
   createdFrom: Instant.optional(),
   createdTo: Instant.optional(),
   cursor: ListCursor.optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: QueryLimit(200, 50),
 });
