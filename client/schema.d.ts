@@ -1021,8 +1021,11 @@ export interface operations {
                             orderId: string;
                             /** @enum {string} */
                             outcome: "paid";
-                            /** @description an amount in fen (CNY 0.01) */
-                            amountFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            amountFen: number | bigint;
                         } | {
                             orderId: string;
                             /** @enum {string} */
@@ -1034,8 +1037,11 @@ export interface operations {
                             code: string;
                             message: string;
                         })[];
-                        /** @description an amount in fen (CNY 0.01) */
-                        clientBalanceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        clientBalanceFen: number | bigint;
                     };
                 };
             };
@@ -1161,15 +1167,24 @@ export interface operations {
                         status: "awaiting_publication" | "boosting" | "evaluating" | "refund_scheduled" | "closed";
                         /** @enum {string|null} */
                         endReason: "evaluated" | "expired" | "task_cancelled" | null;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        boostFeeFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        boostFeeFen: number | bigint;
                         /** @description basis points */
                         premiumBp: number;
                         expectedViews: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        escrowFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        escrowFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -1217,10 +1232,16 @@ export interface operations {
                             ifEndedNow: {
                                 succeeded: boolean;
                                 actualViews: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                compensationFen: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                platformKeepsFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                compensationFen: number | bigint;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                platformKeepsFen: number | bigint;
                                 shortfallViews: number;
                                 capped: boolean;
                             } | null;
@@ -1228,14 +1249,23 @@ export interface operations {
                         evaluation: {
                             succeeded: boolean;
                             actualViews: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            compensationFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            platformKeepsFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            compensationFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            platformKeepsFen: number | bigint;
                         } | null;
                         refund: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            amountFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            amountFen: number | bigint;
                             /**
                              * Format: date
                              * @description B7: the day the boost ended (Asia/Shanghai)
@@ -1299,15 +1329,24 @@ export interface operations {
                         status: "awaiting_publication" | "boosting" | "evaluating" | "refund_scheduled" | "closed";
                         /** @enum {string|null} */
                         endReason: "evaluated" | "expired" | "task_cancelled" | null;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        boostFeeFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        boostFeeFen: number | bigint;
                         /** @description basis points */
                         premiumBp: number;
                         expectedViews: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        escrowFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        escrowFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -1355,10 +1394,16 @@ export interface operations {
                             ifEndedNow: {
                                 succeeded: boolean;
                                 actualViews: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                compensationFen: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                platformKeepsFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                compensationFen: number | bigint;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                platformKeepsFen: number | bigint;
                                 shortfallViews: number;
                                 capped: boolean;
                             } | null;
@@ -1366,14 +1411,23 @@ export interface operations {
                         evaluation: {
                             succeeded: boolean;
                             actualViews: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            compensationFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            platformKeepsFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            compensationFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            platformKeepsFen: number | bigint;
                         } | null;
                         refund: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            amountFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            amountFen: number | bigint;
                             /**
                              * Format: date
                              * @description B7: the day the boost ended (Asia/Shanghai)
@@ -1525,15 +1579,24 @@ export interface operations {
                         status: "awaiting_publication" | "boosting" | "evaluating" | "refund_scheduled" | "closed";
                         /** @enum {string|null} */
                         endReason: "evaluated" | "expired" | "task_cancelled" | null;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        boostFeeFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        boostFeeFen: number | bigint;
                         /** @description basis points */
                         premiumBp: number;
                         expectedViews: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        escrowFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        escrowFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -1581,10 +1644,16 @@ export interface operations {
                             ifEndedNow: {
                                 succeeded: boolean;
                                 actualViews: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                compensationFen: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                platformKeepsFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                compensationFen: number | bigint;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                platformKeepsFen: number | bigint;
                                 shortfallViews: number;
                                 capped: boolean;
                             } | null;
@@ -1592,14 +1661,23 @@ export interface operations {
                         evaluation: {
                             succeeded: boolean;
                             actualViews: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            compensationFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            platformKeepsFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            compensationFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            platformKeepsFen: number | bigint;
                         } | null;
                         refund: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            amountFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            amountFen: number | bigint;
                             /**
                              * Format: date
                              * @description B7: the day the boost ended (Asia/Shanghai)
@@ -1761,15 +1839,24 @@ export interface operations {
                         status: "awaiting_publication" | "boosting" | "evaluating" | "refund_scheduled" | "closed";
                         /** @enum {string|null} */
                         endReason: "evaluated" | "expired" | "task_cancelled" | null;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        boostFeeFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        boostFeeFen: number | bigint;
                         /** @description basis points */
                         premiumBp: number;
                         expectedViews: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        escrowFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        escrowFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -1817,10 +1904,16 @@ export interface operations {
                             ifEndedNow: {
                                 succeeded: boolean;
                                 actualViews: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                compensationFen: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                platformKeepsFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                compensationFen: number | bigint;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                platformKeepsFen: number | bigint;
                                 shortfallViews: number;
                                 capped: boolean;
                             } | null;
@@ -1828,14 +1921,23 @@ export interface operations {
                         evaluation: {
                             succeeded: boolean;
                             actualViews: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            compensationFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            platformKeepsFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            compensationFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            platformKeepsFen: number | bigint;
                         } | null;
                         refund: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            amountFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            amountFen: number | bigint;
                             /**
                              * Format: date
                              * @description B7: the day the boost ended (Asia/Shanghai)
@@ -1992,20 +2094,32 @@ export interface operations {
                         quotes: {
                             quoteId: string;
                             creatorId: string;
-                            /** @description an amount in fen (CNY 0.01) */
-                            priceFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            priceFen: number | bigint;
                             available: boolean;
                             /** @enum {string|null} */
                             reason: "opted_out" | "not_enough_videos" | "no_views" | null;
                             expectedViews: number | null;
                             /** @description basis points */
                             premiumBp: number | null;
-                            /** @description an amount in fen (CNY 0.01) */
-                            boostFeeFen: number | null;
-                            /** @description an amount in fen (CNY 0.01) */
-                            totalFen: number | null;
-                            /** @description an amount in fen (CNY 0.01) */
-                            expectedCpmFen: number | null;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            boostFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            totalFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            expectedCpmFen: number | bigint;
                             /**
                              * Format: date-time
                              * @description an instant, ISO 8601 UTC
@@ -2191,10 +2305,16 @@ export interface operations {
                     "application/json": {
                         clientId: string;
                         paymentRef: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        amountFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        amountFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceFen: number | bigint;
                     };
                 };
             };
@@ -2207,10 +2327,16 @@ export interface operations {
                     "application/json": {
                         clientId: string;
                         paymentRef: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        amountFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        amountFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceFen: number | bigint;
                     };
                 };
             };
@@ -2405,8 +2531,11 @@ export interface operations {
                             type: "accepted";
                             payload: {
                                 orderId: string;
-                                /** @description an amount in fen (CNY 0.01) */
-                                priceFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                priceFen: number | bigint;
                             };
                         } | {
                             /** @description stable for ever; the webhook-id of every delivery of this event */
@@ -2437,8 +2566,11 @@ export interface operations {
                             type: "balance_due";
                             payload: {
                                 orderId: string;
-                                /** @description an amount in fen (CNY 0.01) */
-                                amountFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                amountFen: number | bigint;
                                 /**
                                  * Format: date-time
                                  * @description an instant, ISO 8601 UTC
@@ -2474,8 +2606,11 @@ export interface operations {
                             type: "price_restored";
                             payload: {
                                 orderId: string;
-                                /** @description an amount in fen (CNY 0.01) */
-                                priceFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                priceFen: number | bigint;
                             };
                         } | {
                             /** @description stable for ever; the webhook-id of every delivery of this event */
@@ -2643,8 +2778,11 @@ export interface operations {
                             type: "settled";
                             payload: {
                                 orderId: string;
-                                /** @description the creator's payout (the creator's notification only) */
-                                amountFen?: number;
+                                /**
+                                 * Format: int64
+                                 * @description the creator's payout (the creator's notification only)
+                                 */
+                                amountFen?: number | bigint;
                             };
                         } | {
                             /** @description stable for ever; the webhook-id of every delivery of this event */
@@ -2880,13 +3018,19 @@ export interface operations {
                             type: "refund";
                             payload: {
                                 orderId: string;
-                                /** @description an amount in fen (CNY 0.01) */
-                                amountFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                amountFen: number | bigint;
                             } | {
                                 boostOrderId: string;
                                 taskOrderId: string;
-                                /** @description an amount in fen (CNY 0.01) */
-                                amountFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                amountFen: number | bigint;
                                 early: boolean;
                             };
                         } | {
@@ -2918,8 +3062,11 @@ export interface operations {
                             type: "compensation";
                             payload: {
                                 orderId: string;
-                                /** @description an amount in fen (CNY 0.01) */
-                                amountFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                amountFen: number | bigint;
                             };
                         } | {
                             /** @description stable for ever; the webhook-id of every delivery of this event */
@@ -2951,8 +3098,11 @@ export interface operations {
                             payload: {
                                 boostOrderId: string;
                                 taskOrderId: string;
-                                /** @description an amount in fen (CNY 0.01) */
-                                boostFeeFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                boostFeeFen: number | bigint;
                                 expectedViews: number;
                                 /**
                                  * Format: date-time
@@ -3030,8 +3180,11 @@ export interface operations {
                                 succeeded: boolean;
                                 actualViews: number;
                                 expectedViews: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                compensationFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                compensationFen: number | bigint;
                             };
                         } | {
                             /** @description stable for ever; the webhook-id of every delivery of this event */
@@ -3132,8 +3285,11 @@ export interface operations {
                             payload: {
                                 boostOrderId: string;
                                 taskOrderId: string;
-                                /** @description an amount in fen (CNY 0.01) */
-                                amountFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                amountFen: number | bigint;
                                 /**
                                  * Format: date-time
                                  * @description an instant, ISO 8601 UTC
@@ -3247,8 +3403,11 @@ export interface operations {
                 content: {
                     "application/json": {
                         account: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceFen: number | bigint;
                         entries: {
                             seq: number;
                             txId: string;
@@ -3263,10 +3422,16 @@ export interface operations {
                             counterparty: string;
                             /** @enum {string} */
                             direction: "debit" | "credit";
-                            /** @description an amount in fen (CNY 0.01) */
-                            amountFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            balanceAfterFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            amountFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            balanceAfterFen: number | bigint;
                         }[];
                         nextCursor: string | null;
                     };
@@ -3652,8 +3817,11 @@ export interface operations {
                                 transferIndex: number;
                                 debitAccount: string;
                                 creditAccount: string;
-                                /** @description an amount in fen (CNY 0.01) */
-                                amountFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                amountFen: number | bigint;
                             }[];
                         }[];
                         nextCursor: string | null;
@@ -3755,19 +3923,37 @@ export interface operations {
                     "application/json": {
                         accounts: {
                             account: string;
-                            /** @description an amount in fen (CNY 0.01) */
-                            debitsFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creditsFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            balanceFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            debitsFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creditsFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            balanceFen: number | bigint;
                         }[];
-                        /** @description an amount in fen (CNY 0.01) */
-                        totalDebitsFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        totalCreditsFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        totalFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        totalDebitsFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        totalCreditsFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        totalFen: number | bigint;
                         balanced: boolean;
                         transactions: number;
                         asOfSeq: number;
@@ -4002,15 +4188,24 @@ export interface operations {
                             status: "awaiting_publication" | "boosting" | "evaluating" | "refund_scheduled" | "closed";
                             /** @enum {string|null} */
                             endReason: "evaluated" | "expired" | "task_cancelled" | null;
-                            /** @description an amount in fen (CNY 0.01) */
-                            priceFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            boostFeeFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            priceFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            boostFeeFen: number | bigint;
                             /** @description basis points */
                             premiumBp: number;
                             expectedViews: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            escrowFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            escrowFen: number | bigint;
                             /**
                              * Format: date-time
                              * @description an instant, ISO 8601 UTC
@@ -4058,10 +4253,16 @@ export interface operations {
                                 ifEndedNow: {
                                     succeeded: boolean;
                                     actualViews: number;
-                                    /** @description an amount in fen (CNY 0.01) */
-                                    compensationFen: number;
-                                    /** @description an amount in fen (CNY 0.01) */
-                                    platformKeepsFen: number;
+                                    /**
+                                     * Format: int64
+                                     * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                     */
+                                    compensationFen: number | bigint;
+                                    /**
+                                     * Format: int64
+                                     * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                     */
+                                    platformKeepsFen: number | bigint;
                                     shortfallViews: number;
                                     capped: boolean;
                                 } | null;
@@ -4069,14 +4270,23 @@ export interface operations {
                             evaluation: {
                                 succeeded: boolean;
                                 actualViews: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                compensationFen: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                platformKeepsFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                compensationFen: number | bigint;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                platformKeepsFen: number | bigint;
                             } | null;
                             refund: {
-                                /** @description an amount in fen (CNY 0.01) */
-                                amountFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                amountFen: number | bigint;
                                 /**
                                  * Format: date
                                  * @description B7: the day the boost ended (Asia/Shanghai)
@@ -4314,8 +4524,11 @@ export interface operations {
                             title: string;
                             clientId: string;
                             industry: string;
-                            /** @description an amount in fen (CNY 0.01) */
-                            priceFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            priceFen: number | bigint;
                             /**
                              * Format: date-time
                              * @description an instant, ISO 8601 UTC
@@ -4333,18 +4546,36 @@ export interface operations {
                             taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                             /** @enum {string} */
                             paymentMode: "full" | "deposit";
-                            /** @description an amount in fen (CNY 0.01) */
-                            originalPriceFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            depositFen: number;
-                            /** @description everything the client paid into the order (stays after it closes; L6) */
-                            paidInFen: number;
-                            /** @description what the order escrow holds now (0 once the order is closed) */
-                            escrowFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            balanceDueFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            originalPriceFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            depositFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description everything the client paid into the order (stays after it closes; L6)
+                             */
+                            paidInFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description what the order escrow holds now (0 once the order is closed)
+                             */
+                            escrowFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            balanceDueFen: number | bigint;
                             /** @enum {string|null} */
                             cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                             /**
@@ -4407,14 +4638,26 @@ export interface operations {
                                 escalatedAt: string | null;
                             } | null;
                             settlement: {
-                                /** @description an amount in fen (CNY 0.01) */
-                                refundFen: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                creatorFen: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                serviceFeeFen: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                forfeitedFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                refundFen: number | bigint;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                creatorFen: number | bigint;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                serviceFeeFen: number | bigint;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                forfeitedFen: number | bigint;
                             } | null;
                             nextDeadline: {
                                 kind: string | null;
@@ -4650,8 +4893,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -4669,18 +4915,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -4743,14 +5007,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -5227,8 +5503,11 @@ export interface operations {
                             title: string;
                             clientId: string;
                             industry: string;
-                            /** @description an amount in fen (CNY 0.01) */
-                            priceFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            priceFen: number | bigint;
                             /**
                              * Format: date-time
                              * @description an instant, ISO 8601 UTC
@@ -5376,8 +5655,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -5395,18 +5677,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -5469,14 +5769,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -5515,8 +5827,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -5534,18 +5849,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -5608,14 +5941,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -5755,8 +6100,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -5774,18 +6122,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -5848,14 +6214,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -5996,8 +6374,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -6015,18 +6396,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -6089,14 +6488,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -6135,8 +6546,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -6154,18 +6568,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -6228,14 +6660,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -6376,8 +6820,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -6395,18 +6842,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -6469,14 +6934,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -6515,8 +6992,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -6534,18 +7014,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -6608,14 +7106,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -6757,8 +7267,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -6776,18 +7289,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -6850,14 +7381,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -6896,8 +7439,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -6915,18 +7461,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -6989,14 +7553,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -7144,8 +7720,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -7163,18 +7742,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -7237,14 +7834,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -7283,8 +7892,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -7302,18 +7914,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -7376,14 +8006,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -7529,8 +8171,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -7548,18 +8193,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -7622,14 +8285,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -7668,8 +8343,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -7687,18 +8365,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -7761,14 +8457,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -7909,8 +8617,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -7928,18 +8639,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -8002,14 +8731,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -8048,8 +8789,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -8067,18 +8811,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -8141,14 +8903,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -8288,8 +9062,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -8307,18 +9084,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -8381,14 +9176,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -8427,8 +9234,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -8446,18 +9256,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -8520,14 +9348,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -8667,8 +9507,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -8686,18 +9529,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -8760,14 +9621,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -8806,8 +9679,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -8825,18 +9701,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -8899,14 +9793,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -9049,8 +9955,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -9068,18 +9977,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -9142,14 +10069,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -9188,8 +10127,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -9207,18 +10149,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -9281,14 +10241,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -9439,8 +10411,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -9458,18 +10433,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -9532,14 +10525,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -9578,8 +10583,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -9597,18 +10605,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -9671,14 +10697,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
