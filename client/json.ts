@@ -13,8 +13,11 @@
  * reviver turns exactly those strings back into bigint.
  */
 
-/** An integer token outside strings: a minus, 16 or more digits, and no fraction or exponent. */
-const TOKENS = /"(?:[^"\\]|\\.)*"|-?\d{16,}(?![\d.eE])/g;
+/**
+ * A string, or an integer token outside strings: a minus, 16 or more digits, not part of a
+ * fraction or an exponent (nothing of a number before it, no `.`, `e` or digit after it).
+ */
+const TOKENS = /"(?:[^"\\]|\\.)*"|(?<![\d.eE+-])-?\d{16,}(?![\d.eE])/g;
 
 export function parseJsonExact(text: string): unknown {
   const marker = freshMarker(text);
