@@ -178,8 +178,9 @@ test('control bytes PostgreSQL can store are accepted or refused, never a 5xx', 
       }),
     ),
   );
+  const earlier = tally.fiveXx.length; // each test answers for its own requests
   await mapLimit(requests, CONCURRENCY, send);
-  expect(tally.fiveXx).toEqual([]);
+  expect(tally.fiveXx.slice(earlier)).toEqual([]);
 });
 
 test('a malformed Idempotency-Key (NUL, too long, spaces) is a 4xx and writes nothing', async () => {
@@ -267,6 +268,7 @@ describe('the console', () => {
 
   test('every page, as ops and finance and signed out: hostile and repeated query parameters are a 400 page with the navigation, never a 5xx', async () => {
     const before = await tableCounts(stack.database.db);
+    const earlier = tally.fiveXx.length; // each test answers for its own requests
     let sent = 0;
     for (const role of ['ops', 'finance'] as const) {
       const cookie = await signIn(role);
@@ -290,7 +292,7 @@ describe('the console', () => {
       expect(answers.filter(Boolean)).toEqual([]);
     }
     tally.requests += sent;
-    expect(tally.fiveXx).toEqual([]);
+    expect(tally.fiveXx.slice(earlier)).toEqual([]);
     expect(await tableCounts(stack.database.db)).toEqual(before);
     process.stdout.write(`hostile inputs (console): ${sent} requests\n`);
   }, 60_000);
