@@ -15,6 +15,7 @@ import { createDb } from '../db/connect';
 import { migrateToLatest } from '../db/migrate';
 import { loadConfig } from '../platform/config';
 import { logUnhandledRejections } from '../platform/process-safety';
+import { runInOwnProcessGroup } from '../platform/own-process-group';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '../platform/embedded-postgres';
 import { registerSearchAttributes } from '../platform/search-attributes';
 import { apiTemporalClient } from '../platform/temporal-client';
@@ -143,4 +144,6 @@ function apiClientOf(address: string, namespace: string, stops: Array<() => Prom
   return client;
 }
 
-void main();
+// Ctrl-C must reach this process only, not its PostgreSQL and Temporal: they stop after the API
+// and the worker (platform/own-process-group.ts).
+if (!runInOwnProcessGroup()) void main();
