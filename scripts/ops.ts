@@ -26,7 +26,7 @@ function fail(message: string): never {
 
 async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
   const token = process.env.OPS_TOKEN;
-  if (!token) fail('set OPS_TOKEN to an ops token (see API_TOKENS in the README)');
+  if (!token) fail('set OPS_TOKEN to an ops token (the one npm start printed, or see API_TOKENS in docs/operations.md)');
   const response = await fetch(`${apiUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },

@@ -217,6 +217,13 @@ test('finance: trial balance, a statement with its running balance, the audit, a
   await page.click('button:has-text("Run the audit")');
   await page.waitForURL('**/console/finance/audit?run=1*');
   expect(await main.innerText()).toContain('Clean');
+  // Its summary counts what the audit counted: every order checked, and of those the closed ones
+  // reconciled (L6) — not every order called "closed".
+  const { body: api } = await http(stack.baseUrl, 'GET', '/v1/ledger/audit', undefined, authHeader('finance'));
+  const { checkedOrders, reconciledOrders } = api as { checkedOrders: number; reconciledOrders: number };
+  expect(reconciledOrders).toBeGreaterThan(0);
+  expect(reconciledOrders).toBeLessThan(checkedOrders); // the stuck orders are open
+  expect(await main.innerText()).toContain(`${checkedOrders} orders checked, ${reconciledOrders} of them closed and reconciled`);
   await shot(page, 'audit');
 
   // F4: the CSV of everything, summed per account, is the trial balance.
@@ -277,4 +284,13 @@ test('the console is not part of the JSON API: its routes are not in the OpenAPI
   const asset = await fetch(`${stack.baseUrl}/console/assets/htmx.min.js`);
   expect(asset.status).toBe(200); // served locally, no CDN
   expect((await fetch(`${stack.baseUrl}/console/ops/stuck`, { redirect: 'manual' })).status).toBe(303); // no session: to sign-in
+});
+
+test('the console has an icon: every page links it, and it is served without a session', async () => {
+  const signInPage = await fetch(`${stack.baseUrl}/console/sign-in`);
+  expect(await signInPage.text()).toContain('<link rel="icon" type="image/svg+xml" href="/console/assets/favicon.svg">');
+  const icon = await fetch(`${stack.baseUrl}/console/assets/favicon.svg`);
+  expect(icon.status).toBe(200);
+  expect(icon.headers.get('content-type')).toBe('image/svg+xml');
+  expect(await icon.text()).toMatch(/^<svg /);
 });

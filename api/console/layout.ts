@@ -36,6 +36,7 @@ export function page({ title, session, current, body }: PageOptions): Html {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="htmx-config" content='{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}'>
 <title>${title} · Xingtu console</title>
+<link rel="icon" type="image/svg+xml" href="${ASSETS_PATH}/favicon.svg">
 <link rel="stylesheet" href="${ASSETS_PATH}/console.css">
 <script src="${ASSETS_PATH}/htmx.min.js" defer></script>
 <script src="${ASSETS_PATH}/console.js" defer></script>
