@@ -13,9 +13,25 @@ export const TEST_TOKENS: Readonly<Record<ApiRole, string>> = {
   finance: 'test-finance-token-0123456789abcdef',
   metrics: 'test-metrics-token-0123456789abcdef',
 };
-export const TEST_API_TOKENS: readonly ApiToken[] = (Object.entries(TEST_TOKENS) as Array<[ApiRole, string]>).map(([role, token]) => ({ role, token }));
-/** The same tokens as API_TOKENS would carry them. */
-export const TEST_API_TOKENS_ENV = TEST_API_TOKENS.map(({ role, token }) => `${role}:${token}`).join(',');
+/**
+ * Tokens that name their person (issue 18: `ops:ops-alice:<token>` in API_TOKENS): what such a
+ * token does is recorded under that person; the nameless TEST_TOKENS record their fingerprint.
+ */
+export const TEST_PERSON_TOKENS = {
+  'ops-alice': { role: 'ops', person: 'ops-alice', token: 'test-ops-alice-token-0123456789abcdef' },
+  'fin-bob': { role: 'finance', person: 'fin-bob', token: 'test-finance-bob-token-0123456789abcdef' },
+} as const satisfies Record<string, ApiToken & { person: string }>;
+export const TEST_API_TOKENS: readonly ApiToken[] = [
+  ...(Object.entries(TEST_TOKENS) as Array<[ApiRole, string]>).map(([role, token]) => ({ role, token })),
+  ...Object.values(TEST_PERSON_TOKENS),
+];
+/** The same tokens as API_TOKENS would carry them (`role:token`, `role:person:token`). */
+export const TEST_API_TOKENS_ENV = TEST_API_TOKENS.map(({ role, person, token }) => (person ? `${role}:${person}:${token}` : `${role}:${token}`)).join(',');
+
+/** `Authorization: Bearer …` for a named person's test token. */
+export function personHeader(person: keyof typeof TEST_PERSON_TOKENS): Record<string, string> {
+  return { authorization: `Bearer ${TEST_PERSON_TOKENS[person].token}` };
+}
 
 /** `Authorization: Bearer …` for a role's test token. */
 export function authHeader(role: ApiRole): Record<string, string> {
