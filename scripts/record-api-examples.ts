@@ -172,7 +172,7 @@ async function otherCommands(r: Recorder): Promise<void> {
   const byOps = { orderId: 'o-ex-ops' };
   await r.call('POST', ORDERS, { name: 'place-for-ops', summary: 'a full-mode order', body: placementBody(byOps.orderId), expect: 201, record: false });
   await r.call('POST', `${ORDER}/accept`, { name: 'accept-for-ops', summary: 'accept', params: byOps, body: { actor: creator }, expect: 200, record: false });
-  await r.call('POST', '/v1/ops/orders/{orderId}/actions', { name: 'ops-cancel', summary: 'O4: ops cancel an order with a full refund; the operator recorded is the token\'s person', role: 'ops', person: 'ops-alice', params: byOps, body: { action: 'cancel', outcome: 'full_refund', reason: 'Duplicate order' }, expect: 200 });
+  await r.call('POST', '/v1/ops/orders/{orderId}/actions', { name: 'ops-cancel', summary: 'O4: ops cancel an order with a full refund; the operator recorded is the token\'s person', role: 'ops', person: 'alice', params: byOps, body: { action: 'cancel', outcome: 'full_refund', reason: 'Duplicate order' }, expect: 200 });
   await r.call('GET', '/v1/ops/orders/{orderId}', { name: 'inspect', summary: 'O2: an order with its deadlines, events, ledger and Temporal description', role: 'ops', params: byOps, expect: 200 });
 }
 
@@ -209,7 +209,7 @@ async function boostLifecycle(r: Recorder): Promise<void> {
   await r.call('POST', '/v1/sandbox/clock/advance', { name: 'advance-14-days', summary: 'move the sandbox clock past the 14 days', body: { days: 14, minutes: 1 }, expect: 200 });
   await waitForBoost(r, boost.boostOrderId, 'refund_scheduled');
   await r.call('GET', '/v1/boost-orders/{boostOrderId}', { name: 'refund-scheduled', summary: 'B6, B7: evaluated short of its views; the refund due within 7 business days', params: boost, expect: 200 });
-  await r.call('POST', '/v1/boost-orders/{boostOrderId}/release-refund', { name: 'release', summary: 'F5: finance releases the refund early; the releaser recorded is the token\'s person', role: 'finance', person: 'fin-bob', params: boost, body: { reason: 'Client asked' }, expect: 200 });
+  await r.call('POST', '/v1/boost-orders/{boostOrderId}/release-refund', { name: 'release', summary: 'F5: finance releases the refund early; the releaser recorded is the token\'s person', role: 'finance', person: 'fay', params: boost, body: { reason: 'Client asked' }, expect: 200 });
   await r.call('GET', '/v1/ops/boost-orders/{boostOrderId}', { name: 'inspect-boost', summary: 'O2: a boost order with its events and ledger', role: 'ops', params: boost, expect: 200 });
   await r.call('GET', '/v1/ledger/accounts/{account}', { name: 'boost-escrow', summary: "F1: the boost's escrow, zero once closed", role: 'finance', params: { account: `escrow:boost:${boost.boostOrderId}` }, expect: 200 });
 }
