@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /**
  * The roles an API token can have (SPEC §8), and `metrics`: a scraper's token, which may read
  * GET /metrics and nothing else (SPEC §10, docs/operations.md).
@@ -99,6 +101,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
+/** An IPv4/IPv6 address, optionally with a /prefix length in range. */
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', prefix, extra] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  return prefix === undefined || (/^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
+
 /**
  * TRUST_PROXY: `true`/`false`, or proxy addresses (`10.0.0.1,10.1.0.0/16`). Anything
  * else is refused at start: a typo must neither trust every client's X-Forwarded-* nor silently
@@ -109,7 +119,8 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
   if (!raw) return false;
   if (raw === 'true') return true;
   if (raw === 'false') return false;
-  if (/^[0-9A-Fa-f:./]+(\s*,\s*[0-9A-Fa-f:./]+)*$/.test(raw)) return raw;
+  const proxies = raw.split(',').map((entry) => entry.trim());
+  if (proxies.every(isAddressOrCidr)) return proxies.join(',');
   throw new Error('TRUST_PROXY must be true, false, or a comma list of proxy addresses (CIDR allowed)');
 }
 
