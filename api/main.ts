@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   if (!config.apiTokens) console.log(generatedTokensBanner(generated));
   // METRICS_TOKEN: the scraper's token (role metrics, GET /metrics only), shared with the workers' endpoints.
   const tokens = [...generated, ...(config.metricsToken ? [{ role: 'metrics' as const, token: config.metricsToken }] : [])];
-  const app = buildApp({ db, client, taskQueue: config.taskQueue, tokens, logger: true, metrics: { collectIntervalMs: config.metricsCollectIntervalSeconds * 1000 } });
+  const app = buildApp({ db, client, taskQueue: config.taskQueue, tokens, logger: true, trustProxy: config.trustProxy, metrics: { collectIntervalMs: config.metricsCollectIntervalSeconds * 1000 } });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {

@@ -129,7 +129,7 @@ async function main(): Promise<void> {
     const tokens = [...(config.apiTokens ?? generateApiTokens()), ...(config.metricsToken ? [{ role: 'metrics' as const, token: config.metricsToken }] : [])];
     // SPEC §10: this process is the API and the worker, so its GET /metrics also carries the SDK's exporter.
     const metrics = { collectIntervalMs: config.metricsCollectIntervalSeconds * 1000, sdkMetricsUrl: `http://${config.temporalMetricsAddress}/metrics` };
-    const app = buildApp({ db, client, taskQueue: config.taskQueue, clock, tokens, metrics });
+    const app = buildApp({ db, client, taskQueue: config.taskQueue, clock, tokens, metrics, trustProxy: config.trustProxy });
     stops.push(() => app.close());
     if (config.apiTokens) log('api', `${tokens.length} API tokens from API_TOKENS (${[...new Set(tokens.map((t) => t.role))].join(', ')})`);
     else console.log(generatedTokensBanner(tokens));

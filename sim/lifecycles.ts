@@ -605,9 +605,9 @@ async function boostStory(d: Driver, cast: Cast): Promise<void> {
 async function releaseRefund(d: Driver, boostOrderId: string): Promise<void> {
   const rng = d.rng;
   const path = `/v1/boost-orders/${boostOrderId}/release-refund`;
-  if (rng.chance(0.15)) await d.once(path, { releasedBy: 'backend-user' }); // 403: not the backend's
-  if (rng.chance(0.85)) await d.post(path, { releasedBy: 'fin-1', reason: 'sim' }, rng.chance(0.8) ? 'finance' : 'ops');
-  if (rng.chance(0.25)) await d.once(path, { releasedBy: 'fin-2' }, undefined, 'finance'); // invalid_state: nothing scheduled any more
+  if (rng.chance(0.15)) await d.once(path, {}); // 403: not the backend's
+  if (rng.chance(0.85)) await d.post(path, { reason: 'sim' }, rng.chance(0.8) ? 'finance' : 'ops');
+  if (rng.chance(0.25)) await d.once(path, {}, undefined, 'finance'); // invalid_state: nothing scheduled any more
   await d.get(`/v1/boost-orders/${boostOrderId}`);
 }
 

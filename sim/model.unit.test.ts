@@ -358,8 +358,8 @@ describe('boost orders (B3–B7, F5) and the stuck list', () => {
   test('given 9 500 of 10 000 views at the end, then B6: 5 500 back to the client when finance releases it (F5), 4 500 kept', () => {
     const exchanges = [
       ...boosted(9_500),
-      post('/v1/boost-orders/b1/release-refund', { releasedBy: 'x' }, 403, refusal('forbidden'), { at: 25_000 }), // not the backend's
-      post('/v1/boost-orders/b1/release-refund', { releasedBy: 'fin' }, 200, {}, { at: 26_000, role: 'finance' }),
+      post('/v1/boost-orders/b1/release-refund', {}, 403, refusal('forbidden'), { at: 25_000 }), // not the backend's
+      post('/v1/boost-orders/b1/release-refund', {}, 200, {}, { at: 26_000, role: 'finance' }),
       account('client:c1', 200_000 - 110_000 - 10_000 + 5_500, { at: 27_000 }),
       account('escrow:boost:b1', 0),
     ];

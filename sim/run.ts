@@ -353,14 +353,29 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
  */
 const KILL_HOLD = { minInFlight: 9, afterFirstMs: 1_200, maxMs: 4_000 } as const;
 
-/** POST /v1/webhook-endpoints for the receiver (every event type); the receiver gets the secret. */
+/**
+ * POST /v1/webhook-endpoints for the receiver (every event type); the receiver gets the secret. A
+ * retry that got the replayed answer (issue 18: a replay never holds the secret) rotates the secret
+ * at once (graceSeconds 0) to learn one.
+ */
 async function registerEndpoint(http: SimHttp, receiver: WebhookReceiver): Promise<string> {
   const answer = await http.call('POST', '/v1/webhook-endpoints', { url: receiver.url, description: 'the simulation\'s receiver' }, { idempotent: true });
-  const created = answer.response as { endpoint?: { endpointId?: string }; secret?: string } | undefined;
-  if (answer.status !== 201 || !created?.endpoint?.endpointId || !created.secret) throw new Error(`registering the webhook endpoint answered ${answer.status}: ${short(answer.response)}`);
-  receiver.setSecret(created.secret);
+  const created = answer.response as WithSecret | undefined;
+  const endpointId = created?.endpoint?.endpointId;
+  if (answer.status !== 201 || !endpointId) throw new Error(`registering the webhook endpoint answered ${answer.status}: ${short(answer.response)}`);
+  const secret = created.secret ?? (await rotatedSecret(http, endpointId));
+  receiver.setSecret(secret);
   receiver.startSpells();
-  return created.endpoint.endpointId;
+  return endpointId;
+}
+
+type WithSecret = { endpoint?: { endpointId?: string }; secret?: string | null };
+
+async function rotatedSecret(http: SimHttp, endpointId: string): Promise<string> {
+  const answer = await http.call('POST', `/v1/webhook-endpoints/${endpointId}/rotate-secret`, { graceSeconds: 0 }, { idempotent: true });
+  const secret = (answer.response as WithSecret | undefined)?.secret;
+  if (answer.status !== 200 || !secret) throw new Error(`rotating the webhook secret answered ${answer.status}: ${short(answer.response)}`);
+  return secret;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

@@ -60,7 +60,7 @@ function nav(session: ConsoleSession, current: string | undefined): Html {
   return html`<nav aria-label="main">
   <ul>${items.map(([href, label]) => html`<li><a href="${href}"${current === href ? html` aria-current="page"` : ''}>${label}</a></li>`)}</ul>
   <form method="post" action="${CONSOLE_PATH}/sign-out" class="sign-out">
-    <span class="who">${session.operator} · ${session.role}</span>
+    <span class="who">${session.person} · ${session.role}</span>
     ${csrfField(session)}
     <button type="submit">Sign out</button>
   </form>
