@@ -99,6 +99,13 @@ const KIND_OF_EVENT: Record<string, { kind: string; amount: (payload: Record<str
   BoostEvaluated: { kind: 'boost_premium', amount: (p) => fen(p.platformKeepsFen) },
   RefundPosted: { kind: 'boost_refund', amount: (p) => fen(p.amountFen) },
 };
+/**
+ * The money an event moves (the amount its ledger posting carries), or undefined for an event that
+ * posts nothing; an amount the check cannot read throws (a renamed field is a violation, never 0).
+ */
+export function eventAmount(type: string, payload: Record<string, unknown>): bigint | undefined {
+  return KIND_OF_EVENT[type]?.amount(payload);
+}
 const EVENT_OF_KIND = Object.fromEntries(Object.entries(KIND_OF_EVENT).map(([event, { kind }]) => [kind, event]));
 
 export async function checkLedger(pool: pg.Pool, http: SimHttp, exchanges: readonly Exchange[]): Promise<InvariantResult> {
@@ -150,8 +157,16 @@ export async function checkLedger(pool: pg.Pool, http: SimHttp, exchanges: reado
     const isBoost = event.order_id.startsWith('boost:');
     const id = isBoost ? event.order_id.slice('boost:'.length) : event.order_id;
     const txId = `${isBoost ? 'boost' : 'task'}:${id}:v${event.version}:${spec.kind}`;
+    let amount: bigint;
+    try {
+      amount = eventAmount(event.type, event.payload) ?? 0n;
+    } catch (error) {
+      // An amount the check cannot read (a renamed field, a float) would otherwise read as "no money moved".
+      add(`${event.type} (v${event.version}): ${error instanceof Error ? error.message : String(error)}`, id);
+      continue;
+    }
     if (txIds.has(txId)) postings += 1;
-    else if (spec.amount(event.payload) > 0n) add(`${event.type} (v${event.version}) moved money but ${txId} is not in the ledger`, id);
+    else if (amount > 0n) add(`${event.type} (v${event.version}) moved money but ${txId} is not in the ledger`, id);
   }
 
   // Every top-up the API confirmed is credited exactly once, with its amount.
@@ -461,11 +476,12 @@ export function checkProcesses(exits: readonly UnexpectedExit[], faults: readonl
 
 // ── helpers ──────────────────────────────────────────────────────────────────────────────────
 
-function fen(value: unknown): bigint {
+/** An amount of an event payload, in fen; anything else (absent, renamed, a float) throws: never read as 0. */
+export function fen(value: unknown): bigint {
   if (typeof value === 'bigint') return value;
-  if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
   if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
-  return 0n;
+  throw new Error(`unreadable amount ${short(value, 60)} (not an integer number of fen)`);
 }
 
 function orderIdOf(path: string): string | undefined {

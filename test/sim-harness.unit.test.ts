@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { generateWebhookSecret, signWebhook } from '../platform/webhook-signing';
 import { FAULT_KINDS, FaultSchedule, parseFaults, timerWindows, type FaultRecord } from '../sim/faults';
 import { createSimHttp } from '../sim/http';
-import { checkStatuses, compareFeed, compareWebhooks, statusWindows, type FeedEvent } from '../sim/invariants';
+import { checkStatuses, compareFeed, compareWebhooks, eventAmount, statusWindows, type FeedEvent } from '../sim/invariants';
 import { SIM_WEBHOOK_DELIVERY, parseWebhookDelivery } from '../sim/policy';
 import { createRng } from '../sim/rng';
 import { withFaultWindows } from '../sim/run';
@@ -169,6 +169,22 @@ describe('the careful client', () => {
     expect(answer.status).toBe(0);
     expect(answer.response).toMatchObject({ gaveUp: true, lastStatus: 503 });
     answers = [];
+  });
+});
+
+describe('the ledger check reads every amount (L3)', () => {
+  it('reads the amounts of the events that move money, as stored in JSON', () => {
+    expect(eventAmount('TaskOrderPlaced', { paidFen: 11_000 })).toBe(11_000n);
+    expect(eventAmount('TaskOrderCancelled', { refundFen: '100', creatorFen: 50, serviceFeeFen: 5, forfeitedFen: 0 })).toBe(155n);
+    expect(eventAmount('RefundPosted', { amountFen: 5_500 })).toBe(5_500n);
+    expect(eventAmount('TaskOrderAccepted', { priceFen: 1 })).toBeUndefined();
+  });
+
+  it('an amount it cannot read (renamed, absent, a float) is an error, never 0 (else "moved money but not in the ledger" goes silent)', () => {
+    expect(() => eventAmount('TaskOrderPlaced', { paidAmountFen: 11_000 })).toThrow(/unreadable amount undefined/);
+    expect(() => eventAmount('BalancePaid', { amountFen: 10.5 })).toThrow(/unreadable amount 10.5/);
+    expect(() => eventAmount('TaskOrderCompleted', { creatorFen: 100, serviceFee: 10 })).toThrow(/unreadable amount/);
+    expect(() => eventAmount('RefundPosted', { amountFen: '12 fen' })).toThrow(/unreadable amount/);
   });
 });
 
