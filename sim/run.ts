@@ -27,7 +27,7 @@ import {
   short,
   type InvariantResult,
 } from './invariants';
-import { stuckEntriesAllowed } from './lifecycles';
+import { modelExpectations } from './lifecycles';
 import { SIM_WEBHOOK_DELIVERY, longestDurationMs } from './policy';
 import { waitForQuiescence } from './quiescence';
 import { bugLinesInLogs, startStack, type Stack } from './stack';
@@ -263,7 +263,7 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
     await timed('stuck', () => checkStuck(checked, checkHttp));
     await timed('ledger exactly once', () => checkLedger(checkPool, checkHttp, exchanges));
     await timed('audit clean', () => checkAudit(checkHttp));
-    await timed('notifications once', () => checkNotifications(checkPool));
+    await timed('notifications once', () => checkNotifications(checkPool, checked));
     let feed: Awaited<ReturnType<typeof checkFeed>>['events'] = [];
     await timed('feed exactly once', async () => {
       const result = await checkFeed(checkPool, checkHttp);
@@ -400,5 +400,5 @@ export function withFaultWindows(record: LifecycleRecord, windows: readonly Faul
   const lagMs = Math.max(base.timerLagMs ?? 3000, ...overlapping.map((w) => w.lateMs));
   const raised = { ...base, timerLagMs: lagMs };
   if (lagMs === (base.timerLagMs ?? 3000)) return { ...record, faultWindows: overlapping, policy: raised };
-  return { ...record, faultWindows: overlapping, policy: raised, expectedStuck: stuckEntriesAllowed(record.exchanges, raised) };
+  return { ...record, faultWindows: overlapping, policy: raised, ...modelExpectations(record.exchanges, raised) };
 }

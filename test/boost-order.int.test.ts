@@ -13,10 +13,9 @@ import { temporalWorkflowOutcomes } from '../api/workflow-outcomes';
 import { auditLedger } from '../db/audit';
 import { boostOrderDetails, getBoostOrderRow, loadBoostEvents } from '../db/boost-orders';
 import { rebuildBoostOrderReadModels } from '../db/rebuild';
-import { loadBusinessCalendar } from '../db/calendar';
 import { createDb } from '../db/connect';
 import { postTopUp } from '../db/top-ups';
-import { DEFAULT_BOOST_POLICY, refundDueAt, type BoostOrderState, type BoostTermsSnapshot } from '../domain/boost';
+import { DEFAULT_BOOST_POLICY, type BoostOrderState, type BoostTermsSnapshot } from '../domain/boost';
 import type { Funding, TaskPlacement } from '../domain/task-order';
 import {
   BOOST_ORDER_WORKFLOW,
@@ -33,6 +32,7 @@ import { taskOrderWorkflowId } from '../workflows/task-order-api';
 import { writeCounts, type TestDatabase } from './support/db';
 import { placement } from './support/fixtures';
 import { balances } from './support/ledger';
+import { expectedOneMonthLater, expectedRefundDue } from './support/rule-oracle';
 import { withTimeSkippingWorker } from './support/temporal';
 
 /** Boost orders (SPEC §3) as workflows on the time-skipping server, linked to real task-order workflows. */
@@ -211,8 +211,10 @@ describe('B5–B7: publication, 14 days of boost, evaluation, refund at the due 
     const scheduled = await boostState(id, (s) => s.status === 'refund_scheduled');
     // C = (V − A) × (price + fee) / V = 500 × 110 000 / 10 000 = 5 500; the platform keeps 4 500.
     expect(scheduled.evaluation).toEqual({ actualViews: 9_500, succeeded: false, compensationFen: 5_500n, platformKeepsFen: 4_500n });
-    const calendar = await loadBusinessCalendar(database.db);
-    const due = refundDueAt(scheduled.endedAt!, calendar);
+    // B7: counted over the calendar file by the test itself, not by the code under test.
+    expect(scheduled.endedAt! - (publishedAtMs + 14 * DAY)).toBeGreaterThanOrEqual(0); // when its timer fired
+    expect(scheduled.endedAt! - (publishedAtMs + 14 * DAY)).toBeLessThan(SECOND);
+    const due = expectedRefundDue(scheduled.endedAt!);
     expect(scheduled.refund).toMatchObject({ amountFen: 5_500n, endedOn: due.endedOn, dueDate: due.dueDate, dueAtMs: due.dueAtMs });
     expect(await money(p, id)).toEqual({ client: -FEE, escrow: 5_500n, premiums: 4_500n });
 
@@ -348,7 +350,9 @@ describe('B5–B7: publication, 14 days of boost, evaluation, refund at the due 
     await env.sleep(3 * DAY);
     await boosts().postVideoStats({ videoId, creatorId: p.creatorId, publishedAt: new Date(publishedAtMs).toISOString(), views: 9_000n, observedAt: new Date(await nowMs()).toISOString() });
     const scheduled = await boostState(id, (s) => s.status === 'refund_scheduled' || s.status === 'closed');
-    const expected = refundDueAt(waiting.boostEndsAtMs!, await loadBusinessCalendar(database.db), DEFAULT_BOOST_POLICY.refundBusinessDays);
+    expect(waiting.boostEndsAtMs).toBe(publishedAtMs + 14 * DAY);
+    const expected = expectedRefundDue(publishedAtMs + 14 * DAY);
+    expect(expected.endedOn).not.toBe(new Date(await nowMs() + 8 * HOUR).toISOString().slice(0, 10)); // the count came days later
     expect(scheduled.refund).toMatchObject({ endedOn: expected.endedOn, dueDate: expected.dueDate, dueAtMs: expected.dueAtMs });
   });
 
@@ -390,14 +394,18 @@ describe('B4: the publication window and the linked task order', () => {
     const p = await task('accepted'); // in production, never published
     const id = await orderBoost(p);
     const ordered = await boostState(id);
+    // B4: one calendar month in Asia/Shanghai, computed by the test itself.
+    expect(ordered.validUntilMs).toBe(expectedOneMonthLater(ordered.orderedAt));
     await sleepUntil(ordered.validUntilMs - SECOND);
     expect((await boostState(id)).status).toBe('awaiting_publication');
     await env.sleep(2 * SECOND);
     const expired = await boostState(id, (s) => s.status === 'refund_scheduled');
     expect(expired).toMatchObject({ endReason: 'expired', refund: { amountFen: FEE } });
-    const due = refundDueAt(expired.endedAt!, await loadBusinessCalendar(database.db));
-    expect(expired.refund).toMatchObject({ dueAtMs: due.dueAtMs, dueDate: due.dueDate });
-    expect(due.businessDaysCounted).toHaveLength(7);
+    expect(expired.endedAt! - ordered.validUntilMs).toBeGreaterThanOrEqual(0); // when its timer fired
+    expect(expired.endedAt! - ordered.validUntilMs).toBeLessThan(SECOND);
+    const due = expectedRefundDue(expired.endedAt!);
+    expect(expired.refund).toMatchObject({ endedOn: due.endedOn, dueAtMs: due.dueAtMs, dueDate: due.dueDate });
+    expect(due.counted).toHaveLength(7);
 
     // §1/B4: a publication after the expiry does not revive the boost.
     await tasks().command(p.orderId, 'upload_video', { ...creatorOf(p), draftId: 'd1' });
@@ -477,7 +485,7 @@ describe('O1: boost entries on the ops stuck list', () => {
       expect(scheduled.calendarMissing).toBe(true);
       expect(scheduled.refund!.calendarMissingYears.length).toBeGreaterThan(0);
       // Weekends only: exactly 7 weekdays after the day it ended.
-      expect(refundDueAt(scheduled.endedAt!, { years: {} }).dueAtMs).toBe(scheduled.refund!.dueAtMs);
+      expect(expectedRefundDue(scheduled.endedAt!, { years: {} }).dueAtMs).toBe(scheduled.refund!.dueAtMs);
 
       const ops = (at: number) => createOpsService({ db, client: env.client, nowMs: async () => at });
       const mine = async (at: number) => (await ops(at).stuck()).entries.filter((e) => e.orderId === id).map((e) => e.reason);
