@@ -1,3 +1,6 @@
+import type { TLSConfig } from '@temporalio/client';
+import { loadTemporalTls } from './temporal-tls';
+
 /**
  * The roles an API token can have (SPEC §8), and `metrics`: a scraper's token, which may read
  * GET /metrics and nothing else (SPEC §10, docs/operations.md).
@@ -16,6 +19,8 @@ export interface Config {
   readonly databaseUrl: string | undefined; // unset: npm start runs an embedded PostgreSQL
   readonly temporalAddress: string | undefined; // unset: npm start runs a Temporal dev server
   readonly temporalNamespace: string;
+  /** TEMPORAL_TLS_CERT/KEY/CA/SERVER_NAME, TEMPORAL_TLS: TLS or mTLS to Temporal (platform/temporal-tls.ts); unset: plaintext. */
+  readonly temporalTls: TLSConfig | undefined;
   readonly taskQueue: string;
   readonly apiHost: string;
   readonly apiPort: number;
@@ -65,6 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: env.DATABASE_URL || undefined,
     temporalAddress: env.TEMPORAL_ADDRESS || undefined,
     temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',
+    temporalTls: loadTemporalTls(env),
     taskQueue: env.TASK_QUEUE || 'xingtu-orders',
     apiHost: env.API_HOST || '127.0.0.1',
     apiPort: port(env.PORT, 3000),
