@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -16,7 +16,8 @@ import { rebuildBoostOrderReadModels } from '../db/rebuild';
 import { loadBusinessCalendar } from '../db/calendar';
 import { createDb } from '../db/connect';
 import { postTopUp } from '../db/top-ups';
-import { recordVideoStats } from '../db/video-stats';
+import { latestViewsOf, recordVideoStats } from '../db/video-stats';
+import { unavailableDependency } from '../platform/faults';
 import { DEFAULT_BOOST_POLICY, refundDueAt, type BoostOrderState, type BoostTermsSnapshot } from '../domain/boost';
 import type { Funding, TaskPlacement } from '../domain/task-order';
 import {
@@ -420,6 +421,43 @@ describe('B5–B7: publication, 14 days of boost, evaluation, refund at the due 
     const history = await handle.fetchHistory();
     expect((history.events ?? []).filter((e) => e.timerFiredEventAttributes).length).toBeGreaterThanOrEqual(2);
     await recordHistory(handle, 'boost-order-stats-recheck.json');
+  }, 60_000);
+
+  test('B8/§8 (issue 18): a wake-up that fails is not dropped: Temporal away → unavailable (503), another failure thrown as it is; a closed workflow needs none; the count is stored each time', async () => {
+    const p = await task('approved');
+    const id = await orderBoost(p);
+    const videoId = unique('v');
+    const publishedAtMs = await publish(p, videoId);
+    await boostState(id, (s) => s.status === 'boosting');
+    await sleepUntil(publishedAtMs + 14 * DAY + SECOND);
+    await boostState(id, (s) => s.status === 'evaluating');
+
+    /** The boost service with a Temporal client whose signals fail with `error` (and are counted). */
+    const signalled: string[] = [];
+    const failingWith = (error: Error) =>
+      createBoostService({
+        db: database.db,
+        client: { workflow: { getHandle: (workflowId: string) => ({ signal: async () => { signalled.push(workflowId); throw error; } }) } } as unknown as typeof env.client,
+        taskQueue,
+        nowMs,
+      });
+    const grpc = (code: number) => Object.assign(new Error(`${code} grpc`), { code, details: 'grpc', metadata: {} });
+    const observedAt = new Date(await nowMs()).toISOString();
+    const stats = (views: bigint) => ({ videoId, creatorId: p.creatorId, publishedAt: new Date(publishedAtMs).toISOString(), views, observedAt });
+
+    const unreachable = await failingWith(new ServiceError('Failed to signal', { cause: grpc(14) })).postVideoStats(stats(1_000n)).then(() => undefined, (e: unknown) => e);
+    expect(unavailableDependency(unreachable)).toBe('temporal'); // api/app.ts answers 503 unavailable with Retry-After
+    expect(await latestViewsOf(database.db, videoId)).toBe(1_000); // stored: the retry is a no-op write
+    const bug = new Error('a bug in the signal');
+    await expect(failingWith(bug).postVideoStats(stats(1_000n))).rejects.toBe(bug);
+    const closed = await failingWith(new WorkflowNotFoundError('closed', boostOrderWorkflowId(id), undefined)).postVideoStats(stats(2_000n));
+    expect(closed.outcome).toBe('updated');
+    expect(signalled).toEqual([boostOrderWorkflowId(id), boostOrderWorkflowId(id), boostOrderWorkflowId(id)]);
+
+    // The real client: the same count again wakes the evaluation (2 000 < V: a compensation).
+    expect((await boosts().postVideoStats(stats(2_000n))).outcome).toBe('unchanged');
+    const scheduled = await boostState(id, (s) => s.status === 'refund_scheduled');
+    expect(scheduled.evaluation).toMatchObject({ actualViews: 2_000, succeeded: false });
   }, 60_000);
 
   test('B6/B8 (issue 18): after 6 hours of waiting the re-check is hourly; a count found by it still evaluates, and the waiting history stays bounded', async () => {
