@@ -173,7 +173,7 @@ describe('boost orders through the HTTP API (sandbox clock)', () => {
     expect(inspection.body.events.map((e: { type: string }) => e.type)).toEqual(expect.arrayContaining(['BoostOrdered', 'BoostEvaluated', 'RefundPosted']));
     expect(inspection.body.ledger.map((t: { kind: string }) => t.kind)).toEqual(['boost_payment', 'boost_premium', 'boost_refund']);
     expect((await get('/v1/ops/boost-orders/b-unknown', authHeader('ops'))).status).toBe(404);
-  });
+  }, 60_000); // a whole lifecycle: more than the default 5 s on a loaded machine (then its clock moves under the next tests)
 
   test('§8 (issue 12): a well-formed boost order a rule refuses is 409, not 400: a douyin_live task, an unavailable quote', async () => {
     const stamp = `r${Date.now().toString(36)}`;
@@ -193,7 +193,7 @@ describe('boost orders through the HTTP API (sandbox clock)', () => {
     const onUnavailable = await post('/v1/boost-orders', { boostOrderId: `b-unav-${stamp}`, taskOrderId: video.orderId, clientId: video.clientId, quoteId: unavailable.quoteId, funding: { source: 'account' } });
     expect([onUnavailable.status, onUnavailable.body.error]).toEqual([409, expect.objectContaining({ code: 'invalid_state', details: { quoteId: unavailable.quoteId, reason: 'not_enough_videos' } })]);
     expect(await writeCounts(stack.database.db)).toEqual(beforeUnavailable);
-  });
+  }, 60_000);
 
   test('B8/§8 (issue 18): a count whose wake-up cannot reach Temporal answers 503 unavailable with Retry-After (the count stored); the retry answers 200 unchanged and the evaluation proceeds', async () => {
     const stamp = `w${Date.now().toString(36)}`;
