@@ -173,7 +173,7 @@ export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Pr
   }
 
   // ── The deadline loop and the evaluation (B6, B8) ────────────────────────────────────────────
-  /** Workflow time at which this run first found no count (the re-check period grows after a day). */
+  /** Workflow time at which this run first found no count (the re-check period grows after 6 hours, and after a week). */
   let waitingSinceMs: number | undefined;
   const final = await order.untilClosed(async (state) => {
     if (state.status !== 'evaluating') return false;
