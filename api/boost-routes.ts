@@ -280,7 +280,9 @@ export function registerBoostRoutes(app: FastifyInstance, deps: BoostRoutesDeps)
     summary: "Post a video's view count from the analytics feed (B8)",
     description:
       'A count never decreases: a lower count than the stored one is 409 invalid_state, the same count is a no-op (200 unchanged), ' +
-      'a higher one replaces it (200 updated). Boost evaluations waiting for this video proceed (B6).',
+      'a higher one replaces it (200 updated). Boost evaluations waiting for this video proceed (B6). ' +
+      'If they cannot be woken (Temporal unreachable) the answer is 503 unavailable with Retry-After although the count is stored: ' +
+      'retry the same request (it then answers 200 unchanged and wakes them).',
     body: VideoStatsBody,
     responses: {
       201: { description: "the video's first count", schema: VideoStatsView },

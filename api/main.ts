@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   if (!config.databaseUrl || !config.temporalAddress) throw new Error('the standalone API needs DATABASE_URL and TEMPORAL_ADDRESS');
   logUnhandledRejections((message) => console.error(message));
   const db = createDb({ connectionString: config.databaseUrl, onConnectionError: (error) => console.warn(`[postgres] connection lost: ${error.message} (reconnecting at the next query)`) });
-  const { client, connection } = apiTemporalClient(config.temporalAddress, config.temporalNamespace);
+  const { client, connection } = apiTemporalClient(config.temporalAddress, config.temporalNamespace, config.temporalTls);
   // API_TOKENS, or fresh random tokens shown once on stdout (never a well-known default).
   const generated = config.apiTokens ?? generateApiTokens();
   if (!config.apiTokens) console.log(generatedTokensBanner(generated));

@@ -1,4 +1,6 @@
 import { isIP } from 'node:net';
+import type { TLSConfig } from '@temporalio/client';
+import { loadTemporalTls } from './temporal-tls';
 
 /**
  * The roles an API token can have (SPEC §8), and `metrics`: a scraper's token, which may read
@@ -23,6 +25,8 @@ export interface Config {
   readonly databaseUrl: string | undefined; // unset: npm start runs an embedded PostgreSQL
   readonly temporalAddress: string | undefined; // unset: npm start runs a Temporal dev server
   readonly temporalNamespace: string;
+  /** TEMPORAL_TLS_CERT/KEY/CA/SERVER_NAME, TEMPORAL_TLS: TLS or mTLS to Temporal (platform/temporal-tls.ts); unset: plaintext. */
+  readonly temporalTls: TLSConfig | undefined;
   readonly taskQueue: string;
   readonly apiHost: string;
   readonly apiPort: number;
@@ -81,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: env.DATABASE_URL || undefined,
     temporalAddress: env.TEMPORAL_ADDRESS || undefined,
     temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',
+    temporalTls: loadTemporalTls(env),
     taskQueue: env.TASK_QUEUE || 'xingtu-orders',
     apiHost: env.API_HOST || '127.0.0.1',
     apiPort: port(env.PORT, 3000),

@@ -120,7 +120,7 @@ class UsageError extends Error {}
 async function connectTemporal(config: Config): Promise<{ client: Client; connection: Connection } | { error: string }> {
   const address = config.temporalAddress ?? `127.0.0.1:${config.temporalPort}`;
   try {
-    const connection = await Connection.connect({ address, connectTimeout: '5s' });
+    const connection = await Connection.connect({ address, connectTimeout: '5s', ...(config.temporalTls ? { tls: config.temporalTls } : {}) });
     return { connection, client: new Client({ connection, namespace: config.temporalNamespace, dataConverter }) };
   } catch (error) {
     return { error: `Temporal at ${address} not reachable (${error instanceof Error ? error.message : String(error)}): final workflow states not compared` };

@@ -86,11 +86,11 @@ async function main(): Promise<void> {
     let nativeConnection: NativeConnection;
     let clock: SandboxClock | undefined;
     if (config.temporalAddress && !sandbox) {
-      const api = apiTemporalClient(config.temporalAddress, config.temporalNamespace);
+      const api = apiTemporalClient(config.temporalAddress, config.temporalNamespace, config.temporalTls);
       const connection = api.connection;
       stops.push(() => connection.close());
       client = api.client;
-      nativeConnection = await NativeConnection.connect({ address: config.temporalAddress });
+      nativeConnection = await NativeConnection.connect({ address: config.temporalAddress, ...(config.temporalTls ? { tls: config.temporalTls } : {}) });
       stops.push(() => nativeConnection.close());
       log('temporal', `using ${config.temporalAddress}`);
       await registerSearchAttributes(connection, config.temporalNamespace).catch((e: unknown) =>
