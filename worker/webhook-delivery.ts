@@ -1,13 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import type { Db } from '../db/connect';
 import { feedEventId, feedEventJson } from '../db/event-feed';
-import { claimDeliveries, fanOut, recordAttempt, signingSecrets, type ClaimedDelivery } from '../db/webhooks';
+import { claimDeliveries, fanOut, recordAttempt, recordOutcomeOnly, signingSecrets, type AttemptRecord, type ClaimedDelivery, type RetryRules } from '../db/webhooks';
 import { unavailableDependency } from '../platform/faults';
 import { SecretUnreadableError, createSecretBox, type SecretBox } from '../platform/secret-box';
 import { loadWebhookSecretsKey } from '../platform/config';
 import type { WebhookUrlPolicy } from '../platform/url-safety';
 import { signWebhook } from '../platform/webhook-signing';
-import { DeliveryKilled, postWebhook } from './webhook-delivery-http';
+import { ATTEMPT_ERROR_CHARS, DeliveryKilled, postWebhook, storableText } from './webhook-delivery-http';
 
 /**
  * E5: the webhook delivery loop, run in every worker process next to the Temporal worker
@@ -115,12 +115,36 @@ export function startWebhookDelivery(db: Db, options: WebhookDeliveryOptions): W
       : await postWebhook(claim.url, { ...signing.headers }, body, { timeoutMs: o.timeoutMs, policy: options.urlPolicy, kill: killer.signal });
     const latencyMs = Math.max(0, Math.round(performance.now() - started));
     if (killer.signal.aborted) throw new DeliveryKilled('killed');
-    await recordAttempt(
-      db,
-      { endpointId: claim.endpoint_id, notificationId: claim.id, leaseToken: claim.lease_token, attemptNo: claim.attempt_count, attemptedAt, latencyMs, ...result },
-      { retryDelayMs: retryDelayMs(claim.attempt_count, o.backoffBaseMs, o.backoffMaxMs), retryWindowMs: o.retryWindowMs },
-    );
-    options.onAttempt?.({ outcome: result.outcome, latencyMs });
+    const attempt: AttemptRecord = { endpointId: claim.endpoint_id, notificationId: claim.id, leaseToken: claim.lease_token, attemptNo: claim.attempt_count, attemptedAt, latencyMs, ...result };
+    const recorded = await record(attempt, { retryDelayMs: retryDelayMs(claim.attempt_count, o.backoffBaseMs, o.backoffMaxMs), retryWindowMs: o.retryWindowMs });
+    options.onAttempt?.({ outcome: recorded, latencyMs });
+  }
+
+  /**
+   * §10 hostile peers: an attempt must never go unrecorded into a lapsed lease, which resends at
+   * once and for ever (a receiver's answer PostgreSQL refuses did exactly that). If the attempt
+   * cannot be written, a minimal one with only values of our own (`unrecordable`: a failure, so
+   * the delivery backs off and the endpoint counts as failing, O1) is written instead; if even that
+   * fails, the delivery and endpoint are updated without an attempt row. Returns the outcome
+   * recorded; throws only when nothing at all could be written (the database is away: the lease
+   * then runs out, one resend per lease).
+   */
+  async function record(attempt: AttemptRecord, rules: RetryRules): Promise<AttemptRecord['outcome']> {
+    try {
+      await recordAttempt(db, attempt, rules);
+      return attempt.outcome;
+    } catch (error) {
+      log(`webhook delivery: could not record an attempt (${attempt.outcome}) of event ${attempt.notificationId} to ${attempt.endpointId}: ${describe(error)}; recording it as unrecordable`);
+      const detail = `the attempt (${attempt.outcome}${attempt.statusCode === null ? '' : ` ${attempt.statusCode}`}) could not be recorded: ${describe(error)}`;
+      const fallback: AttemptRecord = { ...attempt, outcome: 'unrecordable', statusCode: null, responseSnippet: null, error: storableText(detail, ATTEMPT_ERROR_CHARS) };
+      try {
+        await recordAttempt(db, fallback, rules);
+      } catch (second) {
+        log(`webhook delivery: could not record an unrecordable attempt either: ${describe(second)}; backing off without an attempt row`);
+        await recordOutcomeOnly(db, attempt, rules);
+      }
+      return 'unrecordable';
+    }
   }
 
   /** One round: fan out, then claim and send; true when there may be more work right away. */
