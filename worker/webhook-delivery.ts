@@ -147,21 +147,50 @@ export function startWebhookDelivery(db: Db, options: WebhookDeliveryOptions): W
     }
   }
 
-  /** One round: fan out, then claim and send; true when there may be more work right away. */
-  async function round(): Promise<boolean> {
+  /**
+   * Sends in flight, at most `concurrency`. Each is claimed as a slot frees, not in batches waited
+   * for as a whole: a receiver that answers only at the timeout (or never) holds one slot, never
+   * the other endpoints' and orders' events (§10 hostile peers).
+   */
+  const inFlight = new Set<Promise<void>>();
+  let lastFanOutMs = 0;
+  let fanOutBehind = false;
+
+  function send(claim: ClaimedDelivery): void {
+    const sending: Promise<void> = deliver(claim)
+      .catch((error: unknown) => {
+        if (!(error instanceof DeliveryKilled)) log(`webhook delivery: could not record an attempt: ${describe(error)}`);
+      })
+      .finally(() => {
+        inFlight.delete(sending);
+        wake?.(); // a slot is free: claim the next due delivery now
+      });
+    inFlight.add(sending);
+  }
+
+  /** The feed into deliveries: at most once per poll interval, or at once while it is behind. */
+  async function fanOutIfDue(): Promise<number> {
+    if (!fanOutBehind && Date.now() - lastFanOutMs < o.pollIntervalMs) return 0;
+    lastFanOutMs = Date.now();
     let fanned = 0;
     for (let i = 0; i < 20 && running; i += 1) {
       const n = await fanOut(db, 500);
       fanned += n;
       if (n === 0) break;
     }
+    fanOutBehind = fanned > 0;
+    return fanned;
+  }
+
+  /** One round: fan out, then claim into the free slots and start sending; true when there may be more work right away. */
+  async function round(): Promise<boolean> {
+    const fanned = await fanOutIfDue();
     if (!running) return false;
-    const claims = await claimDeliveries(db, o.concurrency, leaseMs);
-    const results = await Promise.allSettled(claims.map(deliver));
-    for (const r of results) {
-      if (r.status === 'rejected' && !(r.reason instanceof DeliveryKilled)) log(`webhook delivery: could not record an attempt: ${describe(r.reason)}`);
-    }
-    return claims.length === o.concurrency || fanned > 0;
+    const free = o.concurrency - inFlight.size;
+    if (free <= 0) return false; // wait for a slot (a finished send wakes the loop)
+    const claims = await claimDeliveries(db, free, leaseMs);
+    for (const claim of claims) send(claim);
+    return claims.length === free || fanned > 0;
   }
 
   const loop = (async () => {
@@ -175,6 +204,7 @@ export function startWebhookDelivery(db: Db, options: WebhookDeliveryOptions): W
       }
       if (running && !busy) await sleep(o.pollIntervalMs);
     }
+    await Promise.allSettled([...inFlight]);
   })();
 
   return {
