@@ -13,9 +13,12 @@ import type { Arrival } from './webhook-receiver';
  *
  * An answer may go unrecorded only when a fault explains it: a worker killed between the answer and
  * the recording, or PostgreSQL away while recording (then nothing can be written; the lease runs
- * out). Answers from twice the delivery timeout before a fault to `graceMs` after its recovery are
- * therefore not counted against the attempts; they are reported.
+ * out). Answers from twice the delivery timeout before such a fault (worker-kill, pg-restart,
+ * pg-terminate) to `graceMs` after its recovery are therefore not counted against the attempts;
+ * they are reported. An API kill or a Temporal restart excuses nothing: the loop does not use them.
  */
+const RECORDING_FAULTS: ReadonlySet<string> = new Set(['worker-kill', 'pg-restart', 'pg-terminate']);
+
 export async function checkHostileWebhooks(pool: pg.Pool, endpointId: string, arrivals: readonly Arrival[], faults: readonly FaultRecord[], options: { deliveryTimeoutMs: number; graceMs: number }): Promise<InvariantResult> {
   const name = 'hostile webhooks recorded';
   const { rows } = await pool.query<{ id: string; n: number }>(
@@ -23,7 +26,7 @@ export async function checkHostileWebhooks(pool: pg.Pool, endpointId: string, ar
     [endpointId],
   );
   const recorded = new Map(rows.map((r) => [`evt_${r.id}`, r.n]));
-  const inFault = (a: Arrival) => faults.some((f) => a.arrivedAtMs >= f.startedAtMs - 2 * options.deliveryTimeoutMs && a.arrivedAtMs <= f.recoveredAtMs + options.graceMs);
+  const inFault = (a: Arrival) => faults.some((f) => RECORDING_FAULTS.has(f.kind) && a.arrivedAtMs >= f.startedAtMs - 2 * options.deliveryTimeoutMs && a.arrivedAtMs <= f.recoveredAtMs + options.graceMs);
   const answered = new Map<string, number>();
   let excused = 0;
   for (const a of arrivals) {

@@ -286,7 +286,7 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
     const hostileArrivals = hostile.arrivals;
     await timed('hostile webhooks at least once', async () => ({ ...(await checkWebhooks(checkPool, checkHttp, hostileEndpointId, feed, hostileArrivals)), name: 'hostile webhooks at least once' }));
     const faultRecords = injector.records;
-    await timed('hostile webhooks recorded', () => checkHostileWebhooks(checkPool, hostileEndpointId, hostileArrivals, faultRecords, { deliveryTimeoutMs: SIM_WEBHOOK_DELIVERY.timeoutMs, graceMs: faultGraceMs }));
+    await timed('hostile webhooks recorded', () => checkHostileWebhooks(checkPool, hostileEndpointId, hostileArrivals, faultRecords, { deliveryTimeoutMs: SIM_WEBHOOK_DELIVERY.timeoutMs, graceMs: HOSTILE_RECORDING_GRACE_MS }));
     invariants.push(quiet);
     invariants.push({ name: 'lifecycles', violations: lifecycleFailures, counts: `${records.length}/${orders} finished` });
     invariants.push(checkProcesses(stack.unexpectedExits, injector.records, bugLinesInLogs(stack.logDir)));
@@ -364,6 +364,9 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
  * they are still in flight at the kill), at most 4 s.
  */
 const KILL_HOLD = { minInFlight: 9, afterFirstMs: 1_200, maxMs: 4_000 } as const;
+
+/** After a worker kill or a PostgreSQL fault, how long a hostile answer may go unrecorded (reconnecting; a lapsed 6 s lease is a new attempt). */
+const HOSTILE_RECORDING_GRACE_MS = 3_000;
 
 /** POST /v1/webhook-endpoints for the receiver (every event type); the receiver gets the secret. */
 async function registerEndpoint(http: SimHttp, receiver: WebhookReceiver, description = 'the simulation\'s receiver'): Promise<string> {
