@@ -10548,7 +10548,7 @@ export interface operations {
                                  */
                                 attemptedAt: string;
                                 /** @enum {string} */
-                                outcome: "delivered" | "http_error" | "timeout" | "network_error" | "refused_target" | "secret_unreadable";
+                                outcome: "delivered" | "http_error" | "timeout" | "network_error" | "refused_target" | "secret_unreadable" | "unrecordable";
                                 statusCode: number | null;
                                 latencyMs: number;
                                 /** @description the start of the response body */
