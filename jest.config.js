@@ -1,4 +1,4 @@
-// Test levels are split by file suffix (DEVELOPERS.md): unit = pure core, int = real Postgres and
+// Test levels are split by file suffix (README.md, "Tests"): unit = pure core, int = real Postgres and
 // the time-skipping Temporal server, e2e = HTTP API + worker + dev server + Postgres.
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] };
 const common = {

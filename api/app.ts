@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/connect';
-import type { ApiToken } from '../platform/config';
+import type { ApiToken, TrustProxy } from '../platform/config';
 import { installAuth } from './auth';
 import { registerDocsRoutes } from './docs-page';
 import { ApiError, UNAVAILABLE_RETRY_AFTER_SECONDS, refusedValue } from './errors';
@@ -98,13 +98,26 @@ export interface AppDeps {
   readonly webhookUrlPolicy?: WebhookUrlPolicy;
   /** E5: how webhook secrets are stored (default: under WEBHOOK_SECRETS_KEY, platform/secret-box.ts). */
   readonly webhookSecrets?: SecretBox;
+  /**
+   * Fastify's trustProxy (TRUST_PROXY, platform/config.ts; default false): behind a TLS-terminating
+   * proxy, the request's protocol comes from X-Forwarded-Proto, so the console cookie is Secure and
+   * answers carry HSTS (issue 18). Never trust it without a proxy that sets the header itself.
+   */
+  readonly trustProxy?: TrustProxy;
 }
+
+/** HSTS on every answer given over https (issue 18): a year, the console's cookies included. */
+const HSTS = 'max-age=31536000; includeSubDomains';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = false, commandWaitMs, policies = {}, idempotencyLeaseSeconds, metrics = {}, webhookUrlPolicy, webhookSecrets }: AppDeps): FastifyInstance {
+export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = false, commandWaitMs, policies = {}, idempotencyLeaseSeconds, metrics = {}, webhookUrlPolicy, webhookSecrets, trustProxy = false }: AppDeps): FastifyInstance {
   // Issue 18: one log line per request (api/request-log.ts).
-  const app = Fastify({ logger: loggerOptions(logger), logController: logController(), bodyLimit: MAX_BODY_BYTES, exposeHeadRoutes: false, frameworkErrors: badRequestBeforeRouting });
+  const app = Fastify({ logger: loggerOptions(logger), logController: logController(), bodyLimit: MAX_BODY_BYTES, exposeHeadRoutes: false, trustProxy, frameworkErrors: badRequestBeforeRouting });
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.protocol === 'https') reply.header('strict-transport-security', HSTS);
+    return payload;
+  });
   /** Now in the workflows' clock: the sandbox clock in the sandbox (§9: every sandbox time), else the wall clock. */
   const nowMs = clock ? () => clock.nowMs() : async () => Date.now();
   const orders = createTaskOrderService({ db, client, taskQueue, nowMs, ...(commandWaitMs === undefined ? {} : { commandWaitMs }), ...(policies.task ? { policy: policies.task } : {}) });

@@ -5,6 +5,12 @@ import { ApiError } from './errors';
 
 export { API_ROLES, type ApiRole, type ApiToken };
 
+/** The caller's person; only a route behind the role check calls this (so it is always set). */
+export function callerPerson(request: FastifyRequest): string {
+  if (request.apiPerson === undefined) throw new Error('callerPerson on a request that is not authenticated');
+  return request.apiPerson;
+}
+
 /**
  * SPEC §8 authentication: `Authorization: Bearer <token>`, each token has a role, each route
  * declares the roles it allows in its options (`config: { roles: ['backend'] }`) or is declared
@@ -22,7 +28,18 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The role of the caller's token, once authenticated (undefined on public routes). */
     apiRole?: ApiRole;
+    /**
+     * Who the caller's token belongs to, once authenticated (issue 18): the person API_TOKENS names
+     * for it, or its fingerprint. This, never a name in a body, is recorded for O4 actions and F5 releases.
+     */
+    apiPerson?: string;
   }
+}
+
+/** An authenticated caller: the token's role and person (its name, or its fingerprint). */
+export interface Caller {
+  readonly role: ApiRole;
+  readonly person: string;
 }
 
 type Digest = Buffer;
@@ -33,15 +50,27 @@ type Digest = Buffer;
  * token is compared, and the loop never stops early.
  */
 export function createTokenVerifier(tokens: readonly ApiToken[]) {
-  const entries = tokens.map(({ role, token }) => ({ role, digest: sha256(token) }));
-  return (presented: string): ApiRole | undefined => {
+  const entries = tokens.map((entry) => ({ caller: { role: entry.role, person: personOf(entry) }, digest: sha256(entry.token) }));
+  return (presented: string): Caller | undefined => {
     const digest = sha256(presented);
-    let found: ApiRole | undefined;
+    let found: Caller | undefined;
     for (const entry of entries) {
-      if (timingSafeEqual(digest, entry.digest) && found === undefined) found = entry.role;
+      if (timingSafeEqual(digest, entry.digest) && found === undefined) found = entry.caller;
     }
     return found;
   };
+}
+
+/**
+ * The person recorded for a token's actions: its configured name, or `token-` and the first 8 hex
+ * digits of its SHA-256 — enough to tell tokens apart in the records, useless to call the API with.
+ */
+export function personOf(entry: Pick<ApiToken, 'token' | 'person'>): string {
+  return entry.person ?? tokenFingerprint(entry.token);
+}
+
+export function tokenFingerprint(token: string): string {
+  return `token-${sha256(token).toString('hex').slice(0, 8)}`;
 }
 
 function sha256(value: string): Digest {
@@ -64,7 +93,7 @@ export function generatedTokensBanner(tokens: readonly ApiToken[]): string {
     '',
     ...tokens.map((t) => `   ${t.role.padEnd(width)}  ${t.token}`),
     '',
-    ' Set API_TOKENS="backend:…,ops:…,finance:…" to choose your own (see README).',
+    ' Set API_TOKENS="backend:…,ops:alice:…,finance:bob:…" to choose your own (see README).',
     '================================================================================',
     '',
   ].join('\n');
@@ -104,12 +133,14 @@ export function installAuth(app: FastifyInstance, tokens: readonly ApiToken[]): 
     const config = request.routeOptions.config;
     if (config.public === true) return;
     const token = bearerToken(request.headers.authorization);
-    const role = token === undefined ? undefined : verify(token);
-    if (role === undefined) {
+    const caller = token === undefined ? undefined : verify(token);
+    if (caller === undefined) {
       reply.header('www-authenticate', 'Bearer');
       throw new ApiError('unauthenticated', token === undefined ? 'send Authorization: Bearer <token>' : 'unknown token');
     }
+    const { role } = caller;
     request.apiRole = role;
+    request.apiPerson = caller.person;
     const allowed = config.roles ?? [];
     if (!allowed.includes(role)) throw new ApiError('forbidden', `role ${role} may not call ${request.method} ${request.routeOptions.url ?? ''}`);
   });

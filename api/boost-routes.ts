@@ -12,6 +12,7 @@ import { createBoostService, type BoostService } from './boost-service';
 import { defineRoute } from './routes';
 import { At, CalendarDate, Fen } from './responses';
 import { AmountFen, Funding, Id, Instant, Text } from './schemas';
+import { callerPerson } from './auth';
 import { iso } from './views';
 
 /** Boost orders (SPEC §3) and the video-stats feed (B8), SPEC §8. */
@@ -39,7 +40,8 @@ export const OrderBoostBody = z.strictObject({ boostOrderId: Id, taskOrderId: Id
 
 export const BoostOrderIdParams = z.strictObject({ boostOrderId: Id });
 
-export const ReleaseRefundBody = z.strictObject({ releasedBy: Id, reason: Text(500).optional() });
+/** F5: the releaser is the caller's token's person (issue 18), so the body names none (`releasedBy` is refused). */
+export const ReleaseRefundBody = z.strictObject({ reason: Text(500).optional() });
 
 // ── Responses (for the OpenAPI document; they describe what the functions below produce) ────
 const NonNegativeFen = Fen.min(0);
@@ -277,7 +279,9 @@ export function registerBoostRoutes(app: FastifyInstance, deps: BoostRoutesDeps)
     summary: "Post a video's view count from the analytics feed (B8)",
     description:
       'A count never decreases: a lower count than the stored one is 409 invalid_state, the same count is a no-op (200 unchanged), ' +
-      'a higher one replaces it (200 updated). Boost evaluations waiting for this video proceed (B6).',
+      'a higher one replaces it (200 updated). Boost evaluations waiting for this video proceed (B6). ' +
+      'If they cannot be woken (Temporal unreachable) the answer is 503 unavailable with Retry-After although the count is stored: ' +
+      'retry the same request (it then answers 200 unchanged and wakes them).',
     body: VideoStatsBody,
     responses: {
       201: { description: "the video's first count", schema: VideoStatsView },
@@ -344,7 +348,8 @@ export function registerBoostRoutes(app: FastifyInstance, deps: BoostRoutesDeps)
     tags,
     summary: 'Release a scheduled boost refund before its due time (F5)',
     description:
-      'The releaser is recorded with the role of the token (finance or ops) and the given id. Nothing scheduled is 409 invalid_state; ' +
+      "The releaser is recorded with the role of the token (finance or ops) and the person API_TOKENS names for it (`finance:bob:<token>`), " +
+      'or the token\'s fingerprint (`token-` and 8 hex digits) for a token that names none. Nothing scheduled is 409 invalid_state; ' +
       'a refund already posted at its due time is 409 deadline_passed.',
     params: BoostOrderIdParams,
     body: ReleaseRefundBody,
@@ -352,7 +357,7 @@ export function registerBoostRoutes(app: FastifyInstance, deps: BoostRoutesDeps)
     handler: async ({ params, body }, request) => {
       const role = request.apiRole;
       if (role !== 'finance' && role !== 'ops') throw new ApiError('forbidden', 'only finance or ops release refunds (F5)');
-      return orderJson(await boosts.releaseRefund(params.boostOrderId, { type: role, id: body.releasedBy }, body.reason, idempotentUpdateId(request.idempotencyClaim)));
+      return orderJson(await boosts.releaseRefund(params.boostOrderId, { type: role, id: callerPerson(request) }, body.reason, idempotentUpdateId(request.idempotencyClaim)));
     },
   });
 

@@ -59,7 +59,10 @@ export function createBoostService({ db, client, taskQueue, nowMs, policy = DEFA
   /**
    * B8: stores a count (a lower one → 409 invalid_state), then wakes the boost evaluations waiting
    * for this video. An equal count changes nothing but still wakes them, so a retry of the feed
-   * heals a lost signal.
+   * heals a lost signal. A wake-up that could not be delivered (Temporal unreachable or restarting)
+   * fails the request with 503 unavailable and Retry-After (issue 18): the count is stored, and the
+   * retry (the same count: 200 unchanged) signals again. The evaluations also re-read the count on a
+   * timer (workflows/boost-order.ts), so a wake-up lost anyway costs minutes, never forever.
    */
   async function postVideoStats(input: VideoStatsInput): Promise<{ outcome: VideoStatsOutcome; stats: VideoStatsRow }> {
     let result;
@@ -76,10 +79,18 @@ export function createBoostService({ db, client, taskQueue, nowMs, policy = DEFA
     return { outcome: result.outcome, stats: result.row };
   }
 
+  /**
+   * Signals every evaluation waiting for `videoId`; each signal is tried (one failing does not stop
+   * the others), then the first failure is thrown. A workflow that closed meanwhile needs no signal.
+   */
   async function wakeEvaluations(videoId: string): Promise<void> {
     const waiting = await db.selectFrom('boost_orders').select('boost_order_id').where('video_id', '=', videoId).where('status', '=', 'evaluating').execute();
-    // A workflow that closed meanwhile needs no signal; the others retry on the next post anyway.
-    await Promise.allSettled(waiting.map((w) => client.workflow.getHandle(boostOrderWorkflowId(w.boost_order_id)).signal(viewsUpdatedSignal, { videoId })));
+    const results = await Promise.allSettled(waiting.map((w) => client.workflow.getHandle(boostOrderWorkflowId(w.boost_order_id)).signal(viewsUpdatedSignal, { videoId })));
+    const failed = results.flatMap((r) => (r.status === 'rejected' && !(r.reason instanceof WorkflowNotFoundError) ? [r.reason as unknown] : []));
+    if (failed.length === 0) return;
+    // Temporal away: 503 with Retry-After (api/app.ts). Anything else is a bug, not to be hidden.
+    const unreachable = failed.find((error) => unavailableDependency(error) === 'temporal');
+    throw unreachable ?? failed[0];
   }
 
   /** B1/B2: one stored quote per item, priced from the creator's last 45 days of stats. */

@@ -22,6 +22,14 @@ export const IDEMPOTENCY_KEY_PATTERN = /^[!-~]{1,128}$/;
 export { IDEMPOTENCY_LEASE_SECONDS, IDEMPOTENCY_RETENTION_HOURS } from './idempotency-claims';
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * What of an answer may be stored for replay (issue 18): a route whose answer carries a secret
+     * (a webhook signing secret) stores and replays it without the secret, so no secret is ever
+     * kept in clear in idempotency_keys. Unset: the answer as sent.
+     */
+    storedAnswer?: (body: string) => string;
+  }
   interface FastifyRequest {
     /** The idempotency key this request claimed and must complete (or release) on send. */
     idempotencyClaim?: Claim;
@@ -66,10 +74,11 @@ export function installIdempotency(app: FastifyInstance, db: Db, options: Idempo
     if (request.method !== 'POST') return;
     const header = request.headers['idempotency-key'];
     if (header === undefined) return;
+    const role = claimant(request);
+    if (role === undefined) return; // issue 18: an anonymous request writes nothing, not even a key
     if (typeof header !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(header)) {
       throw new ApiError('validation_failed', 'the Idempotency-Key header must be one value of 1–128 printable ASCII characters without spaces');
     }
-    const role = request.apiRole ?? 'public';
     const hash = requestFingerprint(request.method, request.url, request.body);
     await keeper.settlePending(role, header); // a retry after a fault: free the key first if we still hold it
 
@@ -95,9 +104,20 @@ export function installIdempotency(app: FastifyInstance, db: Db, options: Idempo
     const owned = request.idempotencyClaim;
     if (!owned) return payload;
     request.idempotencyClaim = undefined;
-    await keeper.finish(owned, finishOf(reply, payload), (message, error) => request.log.warn({ err: error }, message));
+    await keeper.finish(owned, finishOf(reply, payload, request.routeOptions.config.storedAnswer), (message, error) => request.log.warn({ err: error }, message));
     return payload;
   });
+}
+
+/**
+ * The role that claims a key: only an authenticated caller of a known, protected route (issue 18).
+ * An unknown path (404), a public route (health, docs, the console's cookie-checked pages and
+ * sign-in) or a request without a valid token claims nothing: otherwise anyone could fill
+ * idempotency_keys, and have it replay whatever it stored, without a token.
+ */
+function claimant(request: FastifyRequest): string | undefined {
+  if (request.is404 || request.routeOptions.config.public === true) return undefined;
+  return request.apiRole;
 }
 
 /** A key already used: its response replayed, or 422 for another request, or 409 while it runs. */
@@ -118,10 +138,13 @@ function assertNever(value: never): never {
   throw new Error(`unexpected claim attempt ${JSON.stringify(value)}`);
 }
 
-/** A 2xx or 4xx response with a text body is stored for replay; anything else frees the key. */
-function finishOf(reply: FastifyReply, payload: unknown): Finish {
+/**
+ * A 2xx or 4xx response with a text body is stored for replay (as the route's `storedAnswer` keeps
+ * it); anything else frees the key.
+ */
+function finishOf(reply: FastifyReply, payload: unknown, storedAnswer: ((body: string) => string) | undefined): Finish {
   const body = payload === null || payload === undefined ? '' : typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : undefined;
   if (reply.statusCode < 200 || reply.statusCode >= 500 || body === undefined) return { kind: 'release' };
   const contentType = reply.getHeader('content-type');
-  return { kind: 'complete', statusCode: reply.statusCode, contentType: typeof contentType === 'string' ? contentType : null, body };
+  return { kind: 'complete', statusCode: reply.statusCode, contentType: typeof contentType === 'string' ? contentType : null, body: storedAnswer ? storedAnswer(body) : body };
 }

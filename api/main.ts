@@ -15,13 +15,13 @@ async function main(): Promise<void> {
   if (!config.databaseUrl || !config.temporalAddress) throw new Error('the standalone API needs DATABASE_URL and TEMPORAL_ADDRESS');
   logUnhandledRejections((message) => console.error(message));
   const db = createDb({ connectionString: config.databaseUrl, onConnectionError: (error) => console.warn(`[postgres] connection lost: ${error.message} (reconnecting at the next query)`) });
-  const { client, connection } = apiTemporalClient(config.temporalAddress, config.temporalNamespace);
+  const { client, connection } = apiTemporalClient(config.temporalAddress, config.temporalNamespace, config.temporalTls);
   // API_TOKENS, or fresh random tokens shown once on stdout (never a well-known default).
   const generated = config.apiTokens ?? generateApiTokens();
   if (!config.apiTokens) console.log(generatedTokensBanner(generated));
   // METRICS_TOKEN: the scraper's token (role metrics, GET /metrics only), shared with the workers' endpoints.
   const tokens = [...generated, ...(config.metricsToken ? [{ role: 'metrics' as const, token: config.metricsToken }] : [])];
-  const app = buildApp({ db, client, taskQueue: config.taskQueue, tokens, logger: true, metrics: { collectIntervalMs: config.metricsCollectIntervalSeconds * 1000 } });
+  const app = buildApp({ db, client, taskQueue: config.taskQueue, tokens, logger: true, trustProxy: config.trustProxy, metrics: { collectIntervalMs: config.metricsCollectIntervalSeconds * 1000 } });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {

@@ -9,7 +9,8 @@ import { ApiError } from './errors';
 import { STUCK_REASONS, type OpsService, type StuckEntry } from './ops-service';
 import { At, JsonValue, TaskOrderView } from './responses';
 import { defineRoute } from './routes';
-import { Id, OrderIdParams } from './schemas';
+import { OrderIdParams } from './schemas';
+import { callerPerson } from './auth';
 import type { TaskOrderService } from './task-order-service';
 import { eventPayloadJson, taskOrderJson } from './views';
 
@@ -92,10 +93,14 @@ function stuckJson(list: Awaited<ReturnType<OpsService['stuck']>>) {
 
 const Reason = z.string().trim().min(1).max(500);
 
-/** O4: each action names the operator and the reason; both are recorded in the order's events. */
+/**
+ * O4: each action gives its reason; the operator recorded with it in the order's events is the
+ * person of the caller's token (issue 18), never a name in the body: a body naming an `operator`
+ * is refused (400), so no holder of an ops token can act in someone else's name.
+ */
 export const OpsActionBody = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.literal('arbitrate'), operator: Id, decision: z.enum(['confirm', 'decline']), reason: Reason }),
-  z.strictObject({ action: z.literal('cancel'), operator: Id, outcome: z.enum(OPS_CANCEL_OUTCOMES), reason: Reason }),
+  z.strictObject({ action: z.literal('arbitrate'), decision: z.enum(['confirm', 'decline']), reason: Reason }),
+  z.strictObject({ action: z.literal('cancel'), outcome: z.enum(OPS_CANCEL_OUTCOMES), reason: Reason }),
 ]);
 
 export interface OpsRoutesDeps {
@@ -150,14 +155,18 @@ export function registerOpsRoutes(app: FastifyInstance, { db, ops, orders, boost
     roles: ['ops'],
     tags: ['ops'],
     summary: 'O4: decide an arbitration, or cancel an order with one of the money outcomes of T6–T21',
+    description:
+      "The operator recorded is the person API_TOKENS names for the caller's token (`ops:alice:<token>`), or the token's fingerprint " +
+      '(`token-` and 8 hex digits) for a token that names none; the body names no operator.',
     params: OrderIdParams,
     body: OpsActionBody,
     responses: { 200: { description: 'the order after the action', schema: TaskOrderView } },
-    handler: async ({ params, body }) => {
+    handler: async ({ params, body }, request) => {
+      const operator = callerPerson(request);
       const row =
         body.action === 'arbitrate'
-          ? await orders.command(params.orderId, 'arbitrate', { operator: body.operator, decision: body.decision, reason: body.reason })
-          : await orders.command(params.orderId, 'ops_cancel', { operator: body.operator, outcome: body.outcome, reason: body.reason });
+          ? await orders.command(params.orderId, 'arbitrate', { operator, decision: body.decision, reason: body.reason })
+          : await orders.command(params.orderId, 'ops_cancel', { operator, outcome: body.outcome, reason: body.reason });
       return taskOrderJson(row);
     },
   });

@@ -164,7 +164,7 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
           detail:
             row.views === null
               ? `the evaluation waits for a view count of video ${row.video_id ?? '?'} (B8): the analytics feed has not posted one`
-              : `video ${row.video_id ?? '?'} has a count (${row.views}) but the evaluation has not run: post the count again (POST /v1/video-stats) to wake it`,
+              : `video ${row.video_id ?? '?'} has a count (${row.views}) but the evaluation has not run yet: it re-reads the count on a timer (every 5 minutes in its first 6 hours of waiting, then hourly); post the count again (POST /v1/video-stats) to wake it now`,
           since: row.updated_at.toISOString(),
         });
       }

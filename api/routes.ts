@@ -70,6 +70,8 @@ export interface RouteSpec<P extends ZodType | undefined, Q extends ZodType | un
   readonly params?: P;
   readonly query?: Q;
   readonly body?: B;
+  /** What of an answer is stored for Idempotency-Key replays (api/idempotency.ts); default all of it. */
+  readonly storedAnswer?: (body: string) => string;
   /** Runs after the role check and before the handler (fastify's route option). */
   readonly preHandler?: RouteShorthandOptions['preHandler'];
   /** Runs with the parsed input; returns the body to send, or the reply it sent. */
@@ -80,9 +82,10 @@ export function defineRoute<P extends ZodType | undefined = undefined, Q extends
   app: FastifyInstance,
   spec: RouteSpec<P, Q, B>,
 ): void {
-  const { method, path, roles, params, query, body, preHandler, handler, ...doc } = spec;
+  const { method, path, roles, params, query, body, preHandler, handler, storedAnswer, ...doc } = spec;
   const config: FastifyContextConfig = {
     ...(roles === 'public' ? { public: true } : { roles }),
+    ...(storedAnswer ? { storedAnswer } : {}),
     doc: { ...doc, ...(params ? { params } : {}), ...(query ? { query } : {}), ...(body ? { body } : {}) },
   };
   app.route({

@@ -49,8 +49,31 @@ export const WebhookEndpoint = z.object({
 });
 const WithSecret = z.object({
   endpoint: WebhookEndpoint,
-  secret: z.string().describe('whsec_…: shown only in this answer; verify every webhook with it (Standard Webhooks)'),
+  secret: z
+    .string()
+    .nullable()
+    .describe(
+      'whsec_…: shown only in this answer; verify every webhook with it (Standard Webhooks). null when the answer is an Idempotency-Key replay ' +
+        '(Idempotent-Replayed: true): the secret is never stored outside the endpoint, so a client that lost the first answer rotates the secret.',
+    ),
 });
+
+/**
+ * Issue 18: what of a secret-bearing answer the idempotency record keeps: everything but the
+ * secret, so idempotency_keys never holds a `whsec_…` in clear (not even after the endpoint is
+ * deleted) and a retry with the same key still answers the same endpoint, without a second one.
+ */
+export function withoutSecret(body: string): string {
+  try {
+    const answer = JSON.parse(body) as Record<string, unknown>;
+    return answer !== null && typeof answer === 'object' && 'secret' in answer ? JSON.stringify({ ...answer, secret: null }) : body;
+  } catch {
+    return body; // not JSON: not one of our answers with a secret
+  }
+}
+
+/** Only the backend owns its webhooks (issue 18): ops may look and redeliver, never register, rotate or delete. */
+const OWNER_ONLY = { description: "forbidden: only the backend's token registers, rotates and deletes webhook endpoints (ops may list them and redeliver)" };
 const EndpointList = z.object({ endpoints: z.array(WebhookEndpoint) });
 
 const Attempt = z.object({
@@ -131,11 +154,12 @@ export function registerWebhookRoutes(app: FastifyInstance, { db, urlPolicy, sec
   const endpointResponse = { 200: { description: 'the endpoint', schema: WebhookEndpoint } };
 
   defineRoute(app, {
-    method: 'POST', path: '/v1/webhook-endpoints', roles: ['backend', 'ops'], tags,
+    method: 'POST', path: '/v1/webhook-endpoints', roles: ['backend'], tags,
     summary: 'E5: register a webhook endpoint; its secret is shown once',
     description: `https only (http to a loopback host in local development); private-range targets are refused unless configured. At most ${MAX_WEBHOOK_ENDPOINTS} endpoints. Delivery starts with the events committed from now on.`,
     body: CreateBody,
-    responses: { 201: { description: 'registered', schema: WithSecret } },
+    storedAnswer: withoutSecret,
+    responses: { 201: { description: 'registered', schema: WithSecret }, 403: OWNER_ONLY },
     handler: async ({ body }, _request, reply) => {
       const checked = checkWebhookUrl(body.url, urlPolicy);
       if (!checked.ok) throw invalid('url', checked.reason);
@@ -164,10 +188,10 @@ export function registerWebhookRoutes(app: FastifyInstance, { db, urlPolicy, sec
   });
 
   defineRoute(app, {
-    method: 'DELETE', path: '/v1/webhook-endpoints/:endpointId', roles: ['backend', 'ops'], tags,
+    method: 'DELETE', path: '/v1/webhook-endpoints/:endpointId', roles: ['backend'], tags,
     summary: 'E5: delete a webhook endpoint: nothing more is sent to it, its secrets are forgotten',
     params: EndpointParams,
-    responses: { 200: { description: 'deleted', schema: WebhookEndpoint } },
+    responses: { 200: { description: 'deleted', schema: WebhookEndpoint }, 403: OWNER_ONLY },
     handler: async ({ params }) => {
       const row = await deleteEndpoint(db, params.endpointId);
       if (!row) throw notFound(params.endpointId);
@@ -176,10 +200,11 @@ export function registerWebhookRoutes(app: FastifyInstance, { db, urlPolicy, sec
   });
 
   defineRoute(app, {
-    method: 'POST', path: '/v1/webhook-endpoints/:endpointId/rotate-secret', roles: ['backend', 'ops'], tags,
+    method: 'POST', path: '/v1/webhook-endpoints/:endpointId/rotate-secret', roles: ['backend'], tags,
     summary: 'E5: a new secret, shown once; the old one keeps signing for the grace period (two signatures)',
     params: EndpointParams, body: RotateBody,
-    responses: { 200: { description: 'rotated', schema: WithSecret } },
+    storedAnswer: withoutSecret,
+    responses: { 200: { description: 'rotated', schema: WithSecret }, 403: OWNER_ONLY },
     handler: async ({ params, body }) => {
       const secret = generateWebhookSecret();
       const row = await rotateSecret(db, params.endpointId, secret, body.graceSeconds, secrets);

@@ -130,7 +130,7 @@ export interface paths {
         put?: never;
         /**
          * Release a scheduled boost refund before its due time (F5)
-         * @description The releaser is recorded with the role of the token (finance or ops) and the given id. Nothing scheduled is 409 invalid_state; a refund already posted at its due time is 409 deadline_passed.
+         * @description The releaser is recorded with the role of the token (finance or ops) and the person API_TOKENS names for it (`finance:bob:<token>`), or the token's fingerprint (`token-` and 8 hex digits) for a token that names none. Nothing scheduled is 409 invalid_state; a refund already posted at its due time is 409 deadline_passed.
          */
         post: operations["postV1BoostOrdersBoostOrderIdReleaseRefund"];
         delete?: never;
@@ -344,7 +344,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** O4: decide an arbitration, or cancel an order with one of the money outcomes of T6–T21 */
+        /**
+         * O4: decide an arbitration, or cancel an order with one of the money outcomes of T6–T21
+         * @description The operator recorded is the person API_TOKENS names for the caller's token (`ops:alice:<token>`), or the token's fingerprint (`token-` and 8 hex digits) for a token that names none; the body names no operator.
+         */
         post: operations["postV1OpsOrdersOrderIdActions"];
         delete?: never;
         options?: never;
@@ -652,7 +655,7 @@ export interface paths {
         put?: never;
         /**
          * Post a video's view count from the analytics feed (B8)
-         * @description A count never decreases: a lower count than the stored one is 409 invalid_state, the same count is a no-op (200 unchanged), a higher one replaces it (200 updated). Boost evaluations waiting for this video proceed (B6).
+         * @description A count never decreases: a lower count than the stored one is 409 invalid_state, the same count is a no-op (200 unchanged), a higher one replaces it (200 updated). Boost evaluations waiting for this video proceed (B6). If they cannot be woken (Temporal unreachable) the answer is 503 unavailable with Retry-After although the count is stored: retry the same request (it then answers 200 unchanged and wakes them).
          */
         post: operations["postV1VideoStats"];
         delete?: never;
@@ -1817,7 +1820,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    releasedBy: string;
                     reason?: string;
                 };
             };
@@ -4867,14 +4869,12 @@ export interface operations {
                 "application/json": {
                     /** @enum {string} */
                     action: "arbitrate";
-                    operator: string;
                     /** @enum {string} */
                     decision: "confirm" | "decline";
                     reason: string;
                 } | {
                     /** @enum {string} */
                     action: "cancel";
-                    operator: string;
                     /** @enum {string} */
                     outcome: "full_refund" | "creator_compensation" | "deposit_forfeited";
                     reason: string;
@@ -11177,8 +11177,8 @@ export interface operations {
                              */
                             updatedAt: string;
                         };
-                        /** @description whsec_…: shown only in this answer; verify every webhook with it (Standard Webhooks) */
-                        secret: string;
+                        /** @description whsec_…: shown only in this answer; verify every webhook with it (Standard Webhooks). null when the answer is an Idempotency-Key replay (Idempotent-Replayed: true): the secret is never stored outside the endpoint, so a client that lost the first answer rotates the secret. */
+                        secret: string | null;
                     };
                 };
             };
@@ -11201,7 +11201,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description refused: forbidden */
+            /** @description forbidden: only the backend's token registers, rotates and deletes webhook endpoints (ops may list them and redeliver) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11467,7 +11467,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description refused: forbidden */
+            /** @description forbidden: only the backend's token registers, rotates and deletes webhook endpoints (ops may list them and redeliver) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11586,7 +11586,7 @@ export interface operations {
                                  */
                                 attemptedAt: string;
                                 /** @enum {string} */
-                                outcome: "delivered" | "http_error" | "timeout" | "network_error" | "refused_target" | "secret_unreadable";
+                                outcome: "delivered" | "http_error" | "timeout" | "network_error" | "refused_target" | "secret_unreadable" | "unrecordable";
                                 statusCode: number | null;
                                 latencyMs: number;
                                 /** @description the start of the response body */
@@ -11859,8 +11859,8 @@ export interface operations {
                              */
                             updatedAt: string;
                         };
-                        /** @description whsec_…: shown only in this answer; verify every webhook with it (Standard Webhooks) */
-                        secret: string;
+                        /** @description whsec_…: shown only in this answer; verify every webhook with it (Standard Webhooks). null when the answer is an Idempotency-Key replay (Idempotent-Replayed: true): the secret is never stored outside the endpoint, so a client that lost the first answer rotates the secret. */
+                        secret: string | null;
                     };
                 };
             };
@@ -11883,7 +11883,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description refused: forbidden */
+            /** @description forbidden: only the backend's token registers, rotates and deletes webhook endpoints (ops may list them and redeliver) */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -10,6 +10,8 @@ import * as m0006 from './migrations/0006_append_order_stream';
 import * as m0007 from './migrations/0007_audit_checkpoints';
 import * as m0008 from './migrations/0008_event_feed_and_webhooks';
 import * as m0009 from './migrations/0009_webhook_secrets_at_rest';
+import * as m0010 from './migrations/0010_console_session_revocations';
+import * as m0011 from './migrations/0011_webhook_unrecordable_attempts';
 
 /** Migrations are listed statically, so bundling or a different working directory cannot lose one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -22,6 +24,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0007_audit_checkpoints': m0007,
   '0008_event_feed_and_webhooks': m0008,
   '0009_webhook_secrets_at_rest': m0009,
+  '0010_console_session_revocations': m0010,
+  '0011_webhook_unrecordable_attempts': m0011,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

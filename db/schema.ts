@@ -159,6 +159,13 @@ export interface IdempotencyKeysTable {
   completed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
+/** F6/issue 18: console sessions signed out before they expired (db/migrations/0010). */
+export interface ConsoleSessionRevocationsTable {
+  session_id: string;
+  revoked_at: CreatedAt;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+}
+
 /** B8: the latest view count per video; never decreases (a trigger refuses a lower one). */
 export interface VideoStatsTable {
   video_id: string;
@@ -239,6 +246,7 @@ export interface Database {
   task_orders: TaskOrdersTable;
   notifications: NotificationsTable;
   idempotency_keys: IdempotencyKeysTable;
+  console_session_revocations: ConsoleSessionRevocationsTable;
   video_stats: VideoStatsTable;
   boost_quotes: BoostQuotesTable;
   creator_boost_opt_outs: CreatorBoostOptOutsTable;

@@ -249,8 +249,12 @@ export async function claimDeliveries(db: Db, limit: number, leaseMs: number): P
   return rows;
 }
 
-/** What an attempt came to; `secret_unreadable`: the stored signing secret could not be opened (WEBHOOK_SECRETS_KEY), nothing was sent. */
-export const ATTEMPT_OUTCOMES = ['delivered', 'http_error', 'timeout', 'network_error', 'refused_target', 'secret_unreadable'] as const;
+/**
+ * What an attempt came to. `secret_unreadable`: the stored signing secret could not be opened
+ * (WEBHOOK_SECRETS_KEY), nothing was sent. `unrecordable`: the attempt's own outcome could not be
+ * written (a database error while recording it); it counts as a failure (backoff, then resent).
+ */
+export const ATTEMPT_OUTCOMES = ['delivered', 'http_error', 'timeout', 'network_error', 'refused_target', 'secret_unreadable', 'unrecordable'] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
 export interface AttemptRecord {
@@ -283,27 +287,43 @@ export async function recordAttempt(db: Db, attempt: AttemptRecord, rules: Retry
         outcome: attempt.outcome, status_code: attempt.statusCode, latency_ms: attempt.latencyMs, response_snippet: attempt.responseSnippet, error: attempt.error,
       })
       .execute();
-    const mine = sql<boolean>`lease_token = ${attempt.leaseToken}`;
-    if (attempt.outcome === 'delivered') {
-      await sql`update webhook_deliveries set status = 'delivered', delivered_at = now(), lease_until = null, lease_token = null,
-          last_outcome = 'delivered', last_status_code = ${attempt.statusCode}, updated_at = now()
-        where endpoint_id = ${attempt.endpointId} and notification_id = ${attempt.notificationId} and ${mine}`.execute(trx);
-      await sql`update webhook_endpoints set failing_since = null where endpoint_id = ${attempt.endpointId} and failing_since is not null`.execute(trx);
-      return;
-    }
-    const window = sql`${rules.retryWindowMs} * interval '1 millisecond'`;
-    await sql`update webhook_deliveries set
-          retry_window_started_at = coalesce(retry_window_started_at, ${attempt.attemptedAt}),
-          status = case when coalesce(retry_window_started_at, ${attempt.attemptedAt}) <= now() - ${window} then 'failed' else 'pending' end,
-          next_attempt_at = now() + ${rules.retryDelayMs} * interval '1 millisecond',
-          lease_until = null, lease_token = null, last_outcome = ${attempt.outcome}, last_status_code = ${attempt.statusCode}, updated_at = now()
-        where endpoint_id = ${attempt.endpointId} and notification_id = ${attempt.notificationId} and ${mine}`.execute(trx);
-    await sql`update webhook_endpoints set
-          failing_since = coalesce(failing_since, ${attempt.attemptedAt}),
-          status = case when status = 'active' and coalesce(failing_since, ${attempt.attemptedAt}) <= now() - ${window} then 'disabled' else status end,
-          disabled_at = case when status = 'active' and coalesce(failing_since, ${attempt.attemptedAt}) <= now() - ${window} then now() else disabled_at end
-        where endpoint_id = ${attempt.endpointId} and status <> 'deleted'`.execute(trx);
+    await applyOutcome(trx, attempt, rules);
   });
+}
+
+/**
+ * The last resort when not even an `unrecordable` attempt row can be written: the delivery and
+ * endpoint are updated as for a failed attempt (backoff, retry window, failing_since), without
+ * the attempt row — so the lease never lapses into an immediate resend.
+ */
+export async function recordOutcomeOnly(db: Db, attempt: Pick<AttemptRecord, 'endpointId' | 'notificationId' | 'leaseToken' | 'attemptedAt'>, rules: RetryRules): Promise<void> {
+  await db.transaction().execute((trx) => applyOutcome(trx, { ...attempt, outcome: 'unrecordable', statusCode: null }, rules));
+}
+
+type Outcome = Pick<AttemptRecord, 'endpointId' | 'notificationId' | 'leaseToken' | 'attemptedAt' | 'outcome' | 'statusCode'>;
+
+/** The delivery (if this claim still holds it) and the endpoint after an attempt. */
+async function applyOutcome(trx: Transaction<Database>, attempt: Outcome, rules: RetryRules): Promise<void> {
+  const mine = sql<boolean>`lease_token = ${attempt.leaseToken}`;
+  if (attempt.outcome === 'delivered') {
+    await sql`update webhook_deliveries set status = 'delivered', delivered_at = now(), lease_until = null, lease_token = null,
+        last_outcome = 'delivered', last_status_code = ${attempt.statusCode}, updated_at = now()
+      where endpoint_id = ${attempt.endpointId} and notification_id = ${attempt.notificationId} and ${mine}`.execute(trx);
+    await sql`update webhook_endpoints set failing_since = null where endpoint_id = ${attempt.endpointId} and failing_since is not null`.execute(trx);
+    return;
+  }
+  const window = sql`${rules.retryWindowMs} * interval '1 millisecond'`;
+  await sql`update webhook_deliveries set
+        retry_window_started_at = coalesce(retry_window_started_at, ${attempt.attemptedAt}),
+        status = case when coalesce(retry_window_started_at, ${attempt.attemptedAt}) <= now() - ${window} then 'failed' else 'pending' end,
+        next_attempt_at = now() + ${rules.retryDelayMs} * interval '1 millisecond',
+        lease_until = null, lease_token = null, last_outcome = ${attempt.outcome}, last_status_code = ${attempt.statusCode}, updated_at = now()
+      where endpoint_id = ${attempt.endpointId} and notification_id = ${attempt.notificationId} and ${mine}`.execute(trx);
+  await sql`update webhook_endpoints set
+        failing_since = coalesce(failing_since, ${attempt.attemptedAt}),
+        status = case when status = 'active' and coalesce(failing_since, ${attempt.attemptedAt}) <= now() - ${window} then 'disabled' else status end,
+        disabled_at = case when status = 'active' and coalesce(failing_since, ${attempt.attemptedAt}) <= now() - ${window} then now() else disabled_at end
+      where endpoint_id = ${attempt.endpointId} and status <> 'deleted'`.execute(trx);
 }
 
 /** The disabled endpoints, for the stuck list (O1, reason webhook_failing). */

@@ -1,3 +1,7 @@
+import { isIP } from 'node:net';
+import type { TLSConfig } from '@temporalio/client';
+import { loadTemporalTls } from './temporal-tls';
+
 /**
  * The roles an API token can have (SPEC §8), and `metrics`: a scraper's token, which may read
  * GET /metrics and nothing else (SPEC §10, docs/operations.md).
@@ -5,10 +9,15 @@
 export const API_ROLES = ['backend', 'ops', 'finance', 'metrics'] as const;
 export type ApiRole = (typeof API_ROLES)[number];
 
-/** One configured bearer token and its role. */
+/** One configured bearer token, its role and, optionally, the person it belongs to (issue 18). */
 export interface ApiToken {
   readonly role: ApiRole;
   readonly token: string;
+  /**
+   * `ops:alice:<token>`: the person recorded for what this token does (O4 actions, F5 releases,
+   * console sessions). Unset (`role:token`): the token's fingerprint is recorded instead.
+   */
+  readonly person?: string;
 }
 
 /** Runtime configuration from the environment; every value has a default for `npm start`. */
@@ -16,6 +25,8 @@ export interface Config {
   readonly databaseUrl: string | undefined; // unset: npm start runs an embedded PostgreSQL
   readonly temporalAddress: string | undefined; // unset: npm start runs a Temporal dev server
   readonly temporalNamespace: string;
+  /** TEMPORAL_TLS_CERT/KEY/CA/SERVER_NAME, TEMPORAL_TLS: TLS or mTLS to Temporal (platform/temporal-tls.ts); unset: plaintext. */
+  readonly temporalTls: TLSConfig | undefined;
   readonly taskQueue: string;
   readonly apiHost: string;
   readonly apiPort: number;
@@ -58,13 +69,23 @@ export interface Config {
    * stored encrypted under it (platform/secret-box.ts). The API and every worker need the same key.
    */
   readonly webhookSecretsKey: Buffer | undefined;
+  /**
+   * TRUST_PROXY (issue 18): Fastify's `trustProxy`, so that behind a TLS-terminating proxy the
+   * request's protocol is https (X-Forwarded-Proto) and the console cookie is `Secure` with HSTS.
+   * `true`/`false`, or a comma list of the proxies' addresses/CIDRs (safer than `true`). Unset: false.
+   */
+  readonly trustProxy: TrustProxy;
 }
+
+/** Fastify's `trustProxy` values we accept from TRUST_PROXY. */
+export type TrustProxy = boolean | string;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     databaseUrl: env.DATABASE_URL || undefined,
     temporalAddress: env.TEMPORAL_ADDRESS || undefined,
     temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',
+    temporalTls: loadTemporalTls(env),
     taskQueue: env.TASK_QUEUE || 'xingtu-orders',
     apiHost: env.API_HOST || '127.0.0.1',
     apiPort: port(env.PORT, 3000),
@@ -81,7 +102,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsCollectIntervalSeconds: boundedInteger('METRICS_COLLECT_INTERVAL_SECONDS', env.METRICS_COLLECT_INTERVAL_SECONDS, 30, 1, 3600),
     consoleSessionKey: loadConsoleSessionKey(env),
     webhookSecretsKey: loadWebhookSecretsKey(env),
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
   };
+}
+
+/** An IPv4/IPv6 address, optionally with a /prefix length in range. */
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', prefix, extra] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  return prefix === undefined || (/^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
+
+/**
+ * TRUST_PROXY: `true`/`false`, or proxy addresses (`10.0.0.1,10.1.0.0/16`). Anything
+ * else is refused at start: a typo must neither trust every client's X-Forwarded-* nor silently
+ * leave the cookie without `Secure`.
+ */
+export function parseTrustProxy(value: string | undefined): TrustProxy {
+  const raw = value?.trim();
+  if (!raw) return false;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  const proxies = raw.split(',').map((entry) => entry.trim());
+  if (proxies.every(isAddressOrCidr)) return proxies.join(',');
+  throw new Error('TRUST_PROXY must be true, false, or a comma list of proxy addresses (CIDR allowed)');
 }
 
 /** F6: Config.consoleSessionKey from the environment alone; a malformed key is refused, never echoed. */
@@ -135,26 +180,37 @@ function flag(value: string | undefined, name: string): boolean | undefined {
 /** RFC 6750 token68 characters; at least 16 of them, so a token cannot be guessed. */
 const TOKEN = /^[A-Za-z0-9._~+/=-]{16,256}$/;
 
+/** A person named in API_TOKENS: a short id, never starting `token-` (the fingerprints' prefix). */
+const PERSON = /^(?!token-)[A-Za-z0-9_.-]{1,64}$/;
+
 /**
- * Parses `role:token[,role:token…]`. Refuses (without echoing any token) an unknown role, a token
+ * Parses `role:token[,role:token…]`, where an entry may name its person: `role:person:token`
+ * (issue 18). Refuses (without echoing any token) an unknown role, a malformed person, a token
  * that is too short or has other characters, and a token given twice.
  */
 export function parseApiTokens(value: string): ApiToken[] {
   const tokens: ApiToken[] = [];
   const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
   entries.forEach((entry, i) => {
-    const colon = entry.indexOf(':');
-    const role = entry.slice(0, colon).trim();
-    const token = entry.slice(colon + 1).trim();
-    const where = `API_TOKENS entry ${i + 1}`;
-    if (colon < 0) throw new Error(`${where} is not role:token`);
-    if (!(API_ROLES as readonly string[]).includes(role)) throw new Error(`${where}: unknown role "${role}" (roles: ${API_ROLES.join(', ')})`);
-    if (!TOKEN.test(token)) throw new Error(`${where} (${role}): a token is 16–256 characters of A–Z a–z 0–9 . _ ~ + / = -`);
-    if (tokens.some((t) => t.token === token)) throw new Error(`${where} (${role}): the same token is configured twice`);
-    tokens.push({ role: role as ApiRole, token });
+    const parsed = parseTokenEntry(entry, `API_TOKENS entry ${i + 1}`);
+    if (tokens.some((t) => t.token === parsed.token)) throw new Error(`API_TOKENS entry ${i + 1} (${parsed.role}): the same token is configured twice`);
+    tokens.push(parsed);
   });
   if (tokens.length === 0) throw new Error('API_TOKENS is set but names no token');
   return tokens;
+}
+
+/** One `role:token` or `role:person:token` entry (a token never holds ':', so the last part is it). */
+function parseTokenEntry(entry: string, where: string): ApiToken {
+  const parts = entry.split(':').map((part) => part.trim());
+  if (parts.length < 2 || parts.length > 3) throw new Error(`${where} is not role:token or role:person:token`);
+  const role = parts[0] as string;
+  const token = parts[parts.length - 1] as string;
+  const person = parts.length === 3 ? parts[1] : undefined;
+  if (!(API_ROLES as readonly string[]).includes(role)) throw new Error(`${where}: unknown role "${role}" (roles: ${API_ROLES.join(', ')})`);
+  if (person !== undefined && !PERSON.test(person)) throw new Error(`${where} (${role}): a person is 1–64 characters of A–Z a–z 0–9 _ . - and does not start with "token-"`);
+  if (!TOKEN.test(token)) throw new Error(`${where} (${role}): a token is 16–256 characters of A–Z a–z 0–9 . _ ~ + / = -`);
+  return person === undefined ? { role: role as ApiRole, token } : { role: role as ApiRole, token, person };
 }
 
 function port(value: string | undefined, fallback: number): number {

@@ -17,7 +17,7 @@ import { ATTEMPT_OUTCOMES } from '../db/webhooks';
 export const metricsRegistry = new Registry();
 collectDefaultMetrics({ register: metricsRegistry });
 
-/** Request latency: from 5 ms to the 30 s an order command may wait for its outcome (README). */
+/** Request latency: from 5 ms to the 30 s an order command may wait for its outcome (docs/api.md). */
 const LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export const httpRequestDuration = new Histogram({

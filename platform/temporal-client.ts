@@ -1,4 +1,4 @@
-import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type TLSConfig } from '@temporalio/client';
 import { dataConverter } from './data-converter';
 
 /**
@@ -13,9 +13,10 @@ export const API_TEMPORAL_RPC_ATTEMPTS = 5;
  * The API's Temporal client. Lazy: the API starts, and answers 503 with GET /health saying so,
  * while Temporal is not up yet (SPEC §10), and the gRPC channel reconnects by itself when it is.
  */
-export function apiTemporalClient(address: string, namespace: string): { client: Client; connection: Connection } {
+export function apiTemporalClient(address: string, namespace: string, tls?: TLSConfig): { client: Client; connection: Connection } {
   const connection = Connection.lazy({
     address,
+    ...(tls ? { tls } : {}), // TLS / mTLS to the frontend (platform/temporal-tls.ts)
     interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: API_TEMPORAL_RPC_ATTEMPTS }))],
   });
   return { client: new Client({ connection, namespace, dataConverter }), connection };

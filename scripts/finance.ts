@@ -12,6 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { temporalWorkflowOutcomes } from '../api/workflow-outcomes';
 import { loadConfig, type Config } from '../platform/config';
 import { dataConverter } from '../platform/data-converter';
+import { unavailableDependency } from '../platform/faults';
 
 const USAGE = `Finance tools (SPEC §7). DATABASE_URL selects the database; the audit also asks Temporal
 (TEMPORAL_ADDRESS, default 127.0.0.1:TEMPORAL_PORT as npm start runs it) for the closed orders'
@@ -51,7 +52,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   const { databaseUrl } = config;
-  if (!databaseUrl) throw new Error('DATABASE_URL is not set (e.g. postgres://postgres:postgres@127.0.0.1:54329/xingtu for npm start)');
+  if (!databaseUrl) throw new SetupError('DATABASE_URL is not set (e.g. postgres://postgres:postgres@127.0.0.1:54329/xingtu for npm start)');
   const db = createDb({ connectionString: databaseUrl, maxConnections: 2 });
   try {
     switch (command) {
@@ -111,13 +112,15 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Something missing around the command (e.g. DATABASE_URL): its message alone, no stack. */
+class SetupError extends Error {}
 class UsageError extends Error {}
 
 /** L6 needs Temporal; when it cannot be reached the audit still runs and says what it skipped. */
 async function connectTemporal(config: Config): Promise<{ client: Client; connection: Connection } | { error: string }> {
   const address = config.temporalAddress ?? `127.0.0.1:${config.temporalPort}`;
   try {
-    const connection = await Connection.connect({ address, connectTimeout: '5s' });
+    const connection = await Connection.connect({ address, connectTimeout: '5s', ...(config.temporalTls ? { tls: config.temporalTls } : {}) });
     return { connection, client: new Client({ connection, namespace: config.temporalNamespace, dataConverter }) };
   } catch (error) {
     return { error: `Temporal at ${address} not reachable (${error instanceof Error ? error.message : String(error)}): final workflow states not compared` };
@@ -146,6 +149,8 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (error instanceof UsageError) process.stderr.write(`${error.message}\n\n${USAGE}`);
+    else if (error instanceof SetupError) process.stderr.write(`finance: ${error.message}\n`);
+    else if (unavailableDependency(error) === 'postgres') process.stderr.write(`finance: the database at DATABASE_URL is not reachable (${String((error as Error).message)})\n`);
     else console.error(error);
     process.exitCode = 2;
   },

@@ -4,10 +4,11 @@
  *   npm run ops -- stuck
  *   npm run ops -- show <orderId>
  *   npm run ops -- show-boost <boostOrderId>
- *   npm run ops -- arbitrate <orderId> confirm|decline --operator <name> --reason <text>
- *   npm run ops -- cancel <orderId> full_refund|creator_compensation|deposit_forfeited --operator <name> --reason <text>
+ *   npm run ops -- arbitrate <orderId> confirm|decline --reason <text>
+ *   npm run ops -- cancel <orderId> full_refund|creator_compensation|deposit_forfeited --reason <text>
  *
- * API_URL (default http://127.0.0.1:3000) and OPS_TOKEN (an ops token of API_TOKENS) say where and who.
+ * API_URL (default http://127.0.0.1:3000) and OPS_TOKEN (an ops token of API_TOKENS) say where and who: the
+ * operator recorded is the person API_TOKENS names for that token (`ops:alice:<token>`), or its fingerprint.
  */
 const [command = '', ...rest] = process.argv.slice(2);
 const apiUrl = (process.env.API_URL ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
@@ -26,7 +27,7 @@ function fail(message: string): never {
 
 async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
   const token = process.env.OPS_TOKEN;
-  if (!token) fail('set OPS_TOKEN to an ops token (see API_TOKENS in the README)');
+  if (!token) fail('set OPS_TOKEN to an ops token (the one npm start printed, or see API_TOKENS in docs/operations.md)');
   const response = await fetch(`${apiUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -60,15 +61,15 @@ async function main(): Promise<void> {
       return;
     case 'arbitrate': {
       const decision = rest[1];
-      if (!orderId || (decision !== 'confirm' && decision !== 'decline')) fail('usage: arbitrate <orderId> confirm|decline --operator <name> --reason <text>');
-      const body = { action: 'arbitrate', decision, operator: option('operator'), reason: option('reason') };
+      if (!orderId || (decision !== 'confirm' && decision !== 'decline')) fail('usage: arbitrate <orderId> confirm|decline --reason <text>');
+      const body = { action: 'arbitrate', decision, reason: option('reason') };
       console.log(JSON.stringify(await call('POST', `/v1/ops/orders/${encodeURIComponent(orderId)}/actions`, body), null, 2));
       return;
     }
     case 'cancel': {
       const outcome = rest[1];
-      if (!orderId || !outcome) fail('usage: cancel <orderId> full_refund|creator_compensation|deposit_forfeited --operator <name> --reason <text>');
-      const body = { action: 'cancel', outcome, operator: option('operator'), reason: option('reason') };
+      if (!orderId || !outcome) fail('usage: cancel <orderId> full_refund|creator_compensation|deposit_forfeited --reason <text>');
+      const body = { action: 'cancel', outcome, reason: option('reason') };
       console.log(JSON.stringify(await call('POST', `/v1/ops/orders/${encodeURIComponent(orderId)}/actions`, body), null, 2));
       return;
     }

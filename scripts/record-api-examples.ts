@@ -5,7 +5,7 @@ import type { OpenApiDocument } from '../api/openapi';
 import type { ApiRole } from '../platform/config';
 import globalSetup from '../test/support/global-setup';
 import globalTeardown from '../test/support/global-teardown';
-import { TEST_TOKENS, startStack, type TestStack } from '../test/support/stack';
+import { TEST_PERSON_TOKENS, TEST_TOKENS, startStack, type TestStack } from '../test/support/stack';
 
 /**
  * `npm run docs:examples` (issue 12 item 3): records the OpenAPI document's examples from real calls.
@@ -23,6 +23,8 @@ interface CallSpec {
   readonly name: string;
   readonly summary: string;
   readonly role?: ApiRole | 'none';
+  /** Call with the token of this person (test/support/stack.ts TEST_PERSON_TOKENS) instead of the role's nameless one. */
+  readonly person?: keyof typeof TEST_PERSON_TOKENS;
   readonly params?: Readonly<Record<string, string>>;
   readonly query?: Readonly<Record<string, string>>;
   readonly body?: unknown;
@@ -51,7 +53,7 @@ class Recorder {
     const response = await fetch(`${this.baseUrl}${url}`, {
       method,
       headers: {
-        ...(role === 'none' ? {} : { authorization: `Bearer ${TEST_TOKENS[role]}` }),
+        ...(role === 'none' ? {} : { authorization: `Bearer ${spec.person ? TEST_PERSON_TOKENS[spec.person].token : TEST_TOKENS[role]}` }),
         ...(spec.body === undefined ? {} : { 'content-type': 'application/json' }),
         ...(spec.idempotencyKey ? { 'idempotency-key': spec.idempotencyKey } : {}),
       },
@@ -170,7 +172,7 @@ async function otherCommands(r: Recorder): Promise<void> {
   const byOps = { orderId: 'o-ex-ops' };
   await r.call('POST', ORDERS, { name: 'place-for-ops', summary: 'a full-mode order', body: placementBody(byOps.orderId), expect: 201, record: false });
   await r.call('POST', `${ORDER}/accept`, { name: 'accept-for-ops', summary: 'accept', params: byOps, body: { actor: creator }, expect: 200, record: false });
-  await r.call('POST', '/v1/ops/orders/{orderId}/actions', { name: 'ops-cancel', summary: 'O4: ops cancel an order with a full refund', role: 'ops', params: byOps, body: { action: 'cancel', operator: 'ops-alice', outcome: 'full_refund', reason: 'Duplicate order' }, expect: 200 });
+  await r.call('POST', '/v1/ops/orders/{orderId}/actions', { name: 'ops-cancel', summary: 'O4: ops cancel an order with a full refund; the operator recorded is the token\'s person', role: 'ops', person: 'alice', params: byOps, body: { action: 'cancel', outcome: 'full_refund', reason: 'Duplicate order' }, expect: 200 });
   await r.call('GET', '/v1/ops/orders/{orderId}', { name: 'inspect', summary: 'O2: an order with its deadlines, events, ledger and Temporal description', role: 'ops', params: byOps, expect: 200 });
 }
 
@@ -203,11 +205,11 @@ async function boostLifecycle(r: Recorder): Promise<void> {
   await r.call('POST', '/v1/video-stats', { name: 'lower-count', summary: 'B8: a count never decreases', body: count(9_400), expect: 409 });
   await waitForBoost(r, boost.boostOrderId, 'boosting');
   await r.call('GET', '/v1/boost-orders/{boostOrderId}', { name: 'boosting', summary: 'B5: progress while boosting', params: boost, expect: 200 });
-  await r.call('POST', '/v1/boost-orders/{boostOrderId}/release-refund', { name: 'nothing-to-release', summary: 'F5: no refund is scheduled yet', role: 'finance', params: boost, body: { releasedBy: 'fin-bob' }, expect: 409 });
+  await r.call('POST', '/v1/boost-orders/{boostOrderId}/release-refund', { name: 'nothing-to-release', summary: 'F5: no refund is scheduled yet', role: 'finance', params: boost, body: {}, expect: 409 });
   await r.call('POST', '/v1/sandbox/clock/advance', { name: 'advance-14-days', summary: 'move the sandbox clock past the 14 days', body: { days: 14, minutes: 1 }, expect: 200 });
   await waitForBoost(r, boost.boostOrderId, 'refund_scheduled');
   await r.call('GET', '/v1/boost-orders/{boostOrderId}', { name: 'refund-scheduled', summary: 'B6, B7: evaluated short of its views; the refund due within 7 business days', params: boost, expect: 200 });
-  await r.call('POST', '/v1/boost-orders/{boostOrderId}/release-refund', { name: 'release', summary: 'F5: finance releases the refund early', role: 'finance', params: boost, body: { releasedBy: 'fin-bob', reason: 'Client asked' }, expect: 200 });
+  await r.call('POST', '/v1/boost-orders/{boostOrderId}/release-refund', { name: 'release', summary: 'F5: finance releases the refund early; the releaser recorded is the token\'s person', role: 'finance', person: 'fay', params: boost, body: { reason: 'Client asked' }, expect: 200 });
   await r.call('GET', '/v1/ops/boost-orders/{boostOrderId}', { name: 'inspect-boost', summary: 'O2: a boost order with its events and ledger', role: 'ops', params: boost, expect: 200 });
   await r.call('GET', '/v1/ledger/accounts/{account}', { name: 'boost-escrow', summary: "F1: the boost's escrow, zero once closed", role: 'finance', params: { account: `escrow:boost:${boost.boostOrderId}` }, expect: 200 });
 }

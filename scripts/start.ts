@@ -15,6 +15,7 @@ import { createDb } from '../db/connect';
 import { migrateToLatest } from '../db/migrate';
 import { loadConfig } from '../platform/config';
 import { logUnhandledRejections } from '../platform/process-safety';
+import { runInOwnProcessGroup } from '../platform/own-process-group';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '../platform/embedded-postgres';
 import { registerSearchAttributes } from '../platform/search-attributes';
 import { apiTemporalClient } from '../platform/temporal-client';
@@ -28,12 +29,23 @@ const sandbox = process.argv.includes('--sandbox');
 const log = (component: string, message: string) => console.log(`${new Date().toISOString()} [${component}] ${message}`);
 
 async function main(): Promise<void> {
+  // Ctrl-C (SIGINT) or SIGTERM at any moment, even while starting: the stack is then stopped in
+  // order (stopAll) as soon as it is up, never left half-started without its owner.
+  const stopRequested = new Promise<void>((done) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => done());
+  });
   const config = loadConfig();
   // SPEC §10: this process owns Temporal and PostgreSQL; a stray rejection must not take them down.
   logUnhandledRejections((message) => log('process', message));
   // SPEC §10: the SDK's Prometheus exporter, read by the API's GET /metrics of this process.
   installRuntimeWithMetrics(
-    { logger: new DefaultLogger(process.env.TEMPORAL_LOG_LEVEL === 'DEBUG' ? 'DEBUG' : 'WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } } },
+    {
+      logger: new DefaultLogger(process.env.TEMPORAL_LOG_LEVEL === 'DEBUG' ? 'DEBUG' : 'WARN'),
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+      // Ctrl-C is ours to handle (stopAll below, in order): the SDK's own signal handlers would
+      // start shutting the worker down on their own, outside that order.
+      shutdownSignals: [],
+    },
     config.temporalMetricsAddress,
     (message) => log('metrics', message),
   );
@@ -58,8 +70,14 @@ async function main(): Promise<void> {
       log('postgres', 'using DATABASE_URL');
     }
     // A restart of PostgreSQL drops the pool's connections: logged, and the next query reconnects.
-    const db = createDb({ connectionString: databaseUrl, onConnectionError: (error) => log('postgres', `connection lost: ${error.message} (reconnecting at the next query)`) });
-    stops.push(() => db.destroy());
+    // Once the pool is closing, its last connections may still be closing too when PostgreSQL stops
+    // (pg's pool.end() resolves before their sockets are closed): that is no loss to report.
+    let dbClosing = false;
+    const db = createDb({ connectionString: databaseUrl, onConnectionError: (error) => dbClosing || log('postgres', `connection lost: ${error.message} (reconnecting at the next query)`) });
+    stops.push(() => {
+      dbClosing = true;
+      return db.destroy();
+    });
     const applied = await migrateToLatest(db);
     log('migrate', applied.length ? `applied ${applied.join(', ')}` : 'schema up to date');
 
@@ -68,11 +86,11 @@ async function main(): Promise<void> {
     let nativeConnection: NativeConnection;
     let clock: SandboxClock | undefined;
     if (config.temporalAddress && !sandbox) {
-      const api = apiTemporalClient(config.temporalAddress, config.temporalNamespace);
+      const api = apiTemporalClient(config.temporalAddress, config.temporalNamespace, config.temporalTls);
       const connection = api.connection;
       stops.push(() => connection.close());
       client = api.client;
-      nativeConnection = await NativeConnection.connect({ address: config.temporalAddress });
+      nativeConnection = await NativeConnection.connect({ address: config.temporalAddress, ...(config.temporalTls ? { tls: config.temporalTls } : {}) });
       stops.push(() => nativeConnection.close());
       log('temporal', `using ${config.temporalAddress}`);
       await registerSearchAttributes(connection, config.temporalNamespace).catch((e: unknown) =>
@@ -112,7 +130,7 @@ async function main(): Promise<void> {
     // SPEC §10: this process is the API and the worker, so its GET /metrics also carries the SDK's exporter.
     const metrics = { collectIntervalMs: config.metricsCollectIntervalSeconds * 1000, sdkMetricsUrl: `http://${config.temporalMetricsAddress}/metrics` };
     // Issue 18: one JSON line per request and a stack per 500 on stdout (api/request-log.ts), never a credential.
-    const app = buildApp({ db, client, taskQueue: config.taskQueue, clock, tokens, metrics, logger: true });
+    const app = buildApp({ db, client, taskQueue: config.taskQueue, clock, tokens, metrics, logger: true, trustProxy: config.trustProxy });
     stops.push(() => app.close());
     if (config.apiTokens) log('api', `${tokens.length} API tokens from API_TOKENS (${[...new Set(tokens.map((t) => t.role))].join(', ')})`);
     else console.log(generatedTokensBanner(tokens));
@@ -121,7 +139,7 @@ async function main(): Promise<void> {
     log('api', `listening on ${base} (health: /health, docs: ${base}/docs, OpenAPI: ${base}/v1/openapi.json, console: ${base}/console)`);
 
     await new Promise<void>((done) => {
-      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => done());
+      void stopRequested.then(done);
       running.catch((error: unknown) => {
         log('worker', `stopped: ${String(error)}`);
         done();
@@ -144,4 +162,6 @@ function apiClientOf(address: string, namespace: string, stops: Array<() => Prom
   return client;
 }
 
-void main();
+// Ctrl-C must reach this process only, not its PostgreSQL and Temporal: they stop after the API
+// and the worker (platform/own-process-group.ts).
+if (!runInOwnProcessGroup()) void main();

@@ -32,7 +32,8 @@ const MAX_BACKOFF_MS = 2000;
  * - POST with an Idempotency-Key (given, or made up by `call` when `idempotent` is set): 503, no
  *   answer, and — on a retry — `409` "this Idempotency-Key is still in progress" (the first
  *   attempt's request is still running on the server);
- * - POST without a key: only 503 (the API ran nothing); no answer is returned as it is, since the
+ * - POST without a key: only 503 (the API ran nothing, or only what the retry repeats harmlessly: a
+ *   view count stored before its wake-up failed, B8); no answer is returned as it is, since the
  *   request may have been applied and a blind retry could apply it twice.
  * When the budget runs out the answer is the last attempt with status 0 (`response.gaveUp`).
  */

@@ -84,7 +84,18 @@ export async function checkStuck(records: readonly LifecycleRecord[], http: SimH
     const why = record ? `its model expects ${allowed.length ? allowed.join(', ') : 'no stuck entry'}` : 'no lifecycle owns this order';
     found.push(violation(name, `${entry.kind} order on the stuck list: ${entry.reason} (${entry.lastFailure ?? entry.detail ?? ''}); ${why}`, entry.orderId));
   }
-  return { name, violations: capped(found), counts: `${entries.length} entries, ${expected} expected by the model` };
+  // The other way: an entry every possible state of the model implies must be on the list (O1).
+  const listed = new Set(entries.map((e) => `${e.orderId}\u0000${e.reason}`));
+  let required = 0;
+  for (const record of records) {
+    for (const e of record.expectedStuck ?? []) {
+      for (const reason of e.required ?? []) {
+        required += 1;
+        if (!listed.has(`${e.orderId}\u0000${reason}`)) found.push(violation(name, `missing from the stuck list: ${reason}, which every possible state of ${record.label}'s model implies`, e.orderId));
+      }
+    }
+  }
+  return { name, violations: capped(found), counts: `${entries.length} entries, ${expected} expected by the model, ${required} required by it` };
 }
 
 // ── ledger exactly once ──────────────────────────────────────────────────────────────────────
@@ -99,6 +110,13 @@ const KIND_OF_EVENT: Record<string, { kind: string; amount: (payload: Record<str
   BoostEvaluated: { kind: 'boost_premium', amount: (p) => fen(p.platformKeepsFen) },
   RefundPosted: { kind: 'boost_refund', amount: (p) => fen(p.amountFen) },
 };
+/**
+ * The money an event moves (the amount its ledger posting carries), or undefined for an event that
+ * posts nothing; an amount the check cannot read throws (a renamed field is a violation, never 0).
+ */
+export function eventAmount(type: string, payload: Record<string, unknown>): bigint | undefined {
+  return KIND_OF_EVENT[type]?.amount(payload);
+}
 const EVENT_OF_KIND = Object.fromEntries(Object.entries(KIND_OF_EVENT).map(([event, { kind }]) => [kind, event]));
 
 export async function checkLedger(pool: pg.Pool, http: SimHttp, exchanges: readonly Exchange[]): Promise<InvariantResult> {
@@ -150,8 +168,16 @@ export async function checkLedger(pool: pg.Pool, http: SimHttp, exchanges: reado
     const isBoost = event.order_id.startsWith('boost:');
     const id = isBoost ? event.order_id.slice('boost:'.length) : event.order_id;
     const txId = `${isBoost ? 'boost' : 'task'}:${id}:v${event.version}:${spec.kind}`;
+    let amount: bigint;
+    try {
+      amount = eventAmount(event.type, event.payload) ?? 0n;
+    } catch (error) {
+      // An amount the check cannot read (a renamed field, a float) would otherwise read as "no money moved".
+      add(`${event.type} (v${event.version}): ${error instanceof Error ? error.message : String(error)}`, id);
+      continue;
+    }
     if (txIds.has(txId)) postings += 1;
-    else if (spec.amount(event.payload) > 0n) add(`${event.type} (v${event.version}) moved money but ${txId} is not in the ledger`, id);
+    else if (amount > 0n) add(`${event.type} (v${event.version}) moved money but ${txId} is not in the ledger`, id);
   }
 
   // Every top-up the API confirmed is credited exactly once, with its amount.
@@ -211,9 +237,15 @@ export async function checkAudit(http: SimHttp): Promise<InvariantResult> {
 
 // ── notifications ────────────────────────────────────────────────────────────────────────────
 
-export async function checkNotifications(pool: pg.Pool): Promise<InvariantResult> {
+export async function checkNotifications(pool: pg.Pool, records: readonly LifecycleRecord[] = []): Promise<InvariantResult> {
   const name = 'notifications once';
   const found: Violation[] = [];
+  // E3 against the model, both ways: each lifecycle's notifications are those one of its possible states implies.
+  const { rows: all } = await pool.query<{ order_id: string; kind: string; recipient: string }>(
+    `select order_id, kind, recipient_type || ':' || recipient_id as recipient from notifications`,
+  );
+  const implied = compareNotifications(records, all);
+  found.push(...implied.violations);
   const { rows: twice } = await pool.query<{ order_id: string; event_version: number; kind: string; recipient: string; n: number }>(
     `select order_id, event_version, kind, recipient_type || ':' || recipient_id as recipient, count(*)::int as n
        from notifications group by 1, 2, 3, 4 having count(*) > 1 order by 1, 2 limit 500`,
@@ -227,7 +259,71 @@ export async function checkNotifications(pool: pg.Pool): Promise<InvariantResult
   const { rows } = await pool.query<{ notifications: number; events: number }>(
     `select (select count(*) from notifications)::int as notifications, (select count(distinct (order_id, event_version)) from notifications)::int as events`,
   );
-  return { name, violations: capped(found), counts: `${rows[0]?.notifications ?? 0} notifications for ${rows[0]?.events ?? 0} events` };
+  return { name, violations: capped(found), counts: `${rows[0]?.notifications ?? 0} notifications for ${rows[0]?.events ?? 0} events; ${implied.counts}` };
+}
+
+/**
+ * E3, pure: per lifecycle, the notifications of its orders (rows of the outbox: order, kind,
+ * recipient) equal those one of its model's possible states implies — none missing, none more.
+ * A row of an order no lifecycle owns is counted (a lifecycle that did not finish has no record).
+ */
+export function compareNotifications(
+  records: readonly LifecycleRecord[],
+  rows: ReadonlyArray<{ order_id: string; kind: string; recipient: string }>,
+): { violations: Violation[]; counts: string } {
+  const name = 'notifications once';
+  const found: Violation[] = [];
+  const owner = new Map<string, LifecycleRecord>();
+  for (const record of records) {
+    for (const id of record.taskOrderIds) owner.set(id, record);
+    for (const id of record.boostOrderIds) owner.set(`boost:${id}`, record);
+  }
+  const product = new Map<LifecycleRecord, Record<string, number>>();
+  let unowned = 0;
+  for (const row of rows) {
+    const record = owner.get(row.order_id);
+    if (!record) {
+      unowned += 1;
+      continue;
+    }
+    const notes = product.get(record) ?? {};
+    const key = `${row.order_id}|${row.kind}|${row.recipient}`;
+    notes[key] = (notes[key] ?? 0) + 1;
+    product.set(record, notes);
+  }
+  let checked = 0;
+  let skipped = 0;
+  for (const record of records) {
+    const candidates = record.expectedNotifications;
+    if (!candidates || candidates.length === 0) {
+      skipped += 1;
+      continue;
+    }
+    checked += 1;
+    const mine = product.get(record) ?? {};
+    const diffs = candidates.map((c) => {
+      const missing: string[] = [];
+      const extra: string[] = [];
+      for (const key of new Set([...Object.keys(c), ...Object.keys(mine)])) {
+        const want = c[key] ?? 0;
+        const have = mine[key] ?? 0;
+        if (have < want) missing.push(`${key}${want - have > 1 ? ` ×${want - have}` : ''}`);
+        if (have > want) extra.push(`${key}${have - want > 1 ? ` ×${have - want}` : ''}`);
+      }
+      return { missing, extra };
+    });
+    if (diffs.some((d) => d.missing.length === 0 && d.extra.length === 0)) continue;
+    const closest = diffs.reduce((a, b) => (a.missing.length + a.extra.length <= b.missing.length + b.extra.length ? a : b));
+    const orderId = [...closest.missing, ...closest.extra][0]?.split('|')[0];
+    found.push(
+      violation(
+        name,
+        `${record.label}: its notifications are none that the model implies (of ${candidates.length} possible); closest: missing [${closest.missing.join(', ')}], unexpected [${closest.extra.join(', ')}]`,
+        orderId?.replace(/^boost:/, ''),
+      ),
+    );
+  }
+  return { violations: found, counts: `${checked} lifecycles' notifications matched against the model (${skipped} without a model: it diverged or they placed nothing), ${unowned} of orders no lifecycle owns` };
 }
 
 // ── event feed (E4) ──────────────────────────────────────────────────────────────────────────
@@ -461,11 +557,12 @@ export function checkProcesses(exits: readonly UnexpectedExit[], faults: readonl
 
 // ── helpers ──────────────────────────────────────────────────────────────────────────────────
 
-function fen(value: unknown): bigint {
+/** An amount of an event payload, in fen; anything else (absent, renamed, a float) throws: never read as 0. */
+export function fen(value: unknown): bigint {
   if (typeof value === 'bigint') return value;
-  if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
   if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
-  return 0n;
+  throw new Error(`unreadable amount ${short(value, 60)} (not an integer number of fen)`);
 }
 
 function orderIdOf(path: string): string | undefined {

@@ -12,12 +12,15 @@ import {
   balanceDue,
   balanceOf,
   canonical,
+  clientOf,
   clone,
   closeTask,
+  creatorOf,
   credit,
   feeOf,
   fullRefund,
   isClosed,
+  notify,
   removeTimers,
   type BoostM,
   type QuoteM,
@@ -150,6 +153,7 @@ export function place(w0: World, body: Json, m: ModelOptions, when: Win): Outcom
     autoApproved: false,
   };
   w.tasks[orderId] = task;
+  notify(w, orderId, 'new_task', creatorOf(task)); // T1
   addTimer(w, { kind: 'acceptance', id: orderId, lo: when.lo + m.acceptanceMs, hi: when.hi + m.acceptanceMs }); // T6
   return [applied(w, `placed ${orderId} (${mode}, paid ${paidFen})`, { statuses: [201] })];
 }
@@ -229,8 +233,10 @@ function decideOpen(w: World, t: TaskM, verb: TaskVerb, body: Json, actor: Actor
       if (codes.size > 0) return refused(...codes);
       t.acceptedAt = when;
       removeTimers(w, t.id, ['acceptance']);
+      notify(w, t.id, 'accepted', clientOf(t)); // T9
       if (t.mode === 'deposit') {
         t.status = 'awaiting_balance'; // T4, T12
+        notify(w, t.id, 'balance_due', clientOf(t)); // T12
         addTimer(w, { kind: 'balance', id: t.id, lo: when.lo + m.balanceMs, hi: when.hi + m.balanceMs });
       } else {
         t.status = 'in_production'; // T15
@@ -252,6 +258,7 @@ function decideOpen(w: World, t: TaskM, verb: TaskVerb, body: Json, actor: Actor
       const outcomes: Outcome[] = [];
       if (!sureLimited) {
         t.lastRemindAt = when;
+        notify(w, t.id, 'reminder', creatorOf(t)); // T8
         outcomes.push(applied(w, 'reminded (T8)'));
       }
       if (!sureAllowed) outcomes.push({ kind: 'refused', codes: ['rate_limited'] });
@@ -265,6 +272,7 @@ function decideOpen(w: World, t: TaskM, verb: TaskVerb, body: Json, actor: Actor
       }
       if (t.pending) return refused('invalid_state'); // one request at a time (T22)
       t.pending = { by: actor.type, escalated: false }; // T20/T21: the counterparty answers
+      notify(w, t.id, 'cancellation_requested', actor.type === 'client' ? creatorOf(t) : clientOf(t));
       addTimer(w, { kind: 'answer', id: t.id, lo: when.lo + m.answerMs, hi: when.hi + m.answerMs });
       return [applied(w, `cancellation requested by the ${actor.type} (T20/T21)`)];
     }
@@ -276,6 +284,7 @@ function decideOpen(w: World, t: TaskM, verb: TaskVerb, body: Json, actor: Actor
       removeTimers(w, t.id, ['answer']);
       if (body.accept !== true) {
         t.pending = undefined; // T22: declined, the order continues where it was
+        notify(w, t.id, 'cancellation_declined', request.by === 'client' ? clientOf(t) : creatorOf(t)); // to the initiator
         return [applied(w, 'cancellation declined (T22)')];
       }
       if (request.by === 'creator') {
@@ -301,6 +310,8 @@ function decideOpen(w: World, t: TaskM, verb: TaskVerb, body: Json, actor: Actor
       if (codes.size > 0) return refused(...codes);
       t.priceFen = t.originalPriceFen;
       t.priceRestored = true;
+      notify(w, t.id, 'price_restored', creatorOf(t)); // T10
+      notify(w, t.id, 'balance_due', clientOf(t)); // T12: the balance at the restored price
       return [applied(w, `price restored to ${t.priceFen} (T10)`)];
     }
     case 'pay-balance': {
@@ -316,6 +327,7 @@ function decideOpen(w: World, t: TaskM, verb: TaskVerb, body: Json, actor: Actor
       if (codes.size > 0) return refused(...codes);
       t.uploads += 1;
       t.status = 'in_review';
+      notify(w, t.id, 'video_uploaded', clientOf(t)); // T16
       addTimer(w, { kind: 'review', id: t.id, lo: when.lo + m.reviewMs, hi: when.hi + m.reviewMs }); // T17
       return [applied(w, `upload #${t.uploads} (T16)`)];
     case 'reviews': {
@@ -324,6 +336,7 @@ function decideOpen(w: World, t: TaskM, verb: TaskVerb, body: Json, actor: Actor
       if (t.status !== 'in_review' || frozen) return refused('invalid_state');
       if (codes.size > 0) return refused(...codes);
       removeTimers(w, t.id, ['review']);
+      notify(w, t.id, 'review', creatorOf(t)); // T17
       if (body.decision === 'approve') {
         t.status = 'approved';
         t.autoApproved = false;
@@ -347,6 +360,7 @@ function decideOpen(w: World, t: TaskM, verb: TaskVerb, body: Json, actor: Actor
       if (maybeBad) outcomes.push({ kind: 'refused', codes: ['validation_failed', 'invalid_state'] });
       if (!sureEarly && !sureLate) {
         t.published = { videoId, publishedAtMs };
+        notify(w, t.id, 'published', clientOf(t)); // T18
         closeTask(w, t, 'completed', undefined, { refundFen: 0n, creatorFen: t.priceFen, serviceFeeFen: feeOf(t), forfeitedFen: 0n }, when);
         if (t.boostId) addTimer(w, { kind: 'boost_published', id: t.boostId, lo: when.lo, hi: when.hi });
         outcomes.push(applied(w, 'published: completed (T18)'));
@@ -364,6 +378,7 @@ function payBalance(w: World, t: TaskM, funding: FundingJ): Outcome[] {
   t.paidInFen += dueFen;
   t.balancePaid = true;
   t.status = 'in_production'; // T15
+  notify(w, t.id, 'balance_paid', creatorOf(t));
   removeTimers(w, t.id, ['balance']);
   return [applied(w, `balance ${dueFen} paid (T12)`)];
 }
@@ -433,10 +448,14 @@ export function fire(w0: World, timer: Timer, m: ModelOptions): World {
       if (t?.status === 'in_review') {
         t.status = 'approved';
         t.autoApproved = true;
+        notify(w, t.id, 'review', clientOf(t), creatorOf(t)); // T17: approved automatically, both told
       }
       break;
     case 'answer': // T22: waits for ops arbitration
-      if (t && !isClosed(t) && t.pending && !t.pending.escalated) t.pending.escalated = true;
+      if (t && !isClosed(t) && t.pending && !t.pending.escalated) {
+        t.pending.escalated = true;
+        notify(w, t.id, 'cancellation_escalated', clientOf(t), creatorOf(t));
+      }
       break;
     case 'boost_published': {
       // T18 → B5: in effect for the boost period from the video's publication.
@@ -444,6 +463,7 @@ export function fire(w0: World, timer: Timer, m: ModelOptions): World {
       if (b?.status === 'awaiting_publication' && task?.published) {
         b.status = 'boosting';
         b.video = { ...task.published };
+        notify(w, `boost:${b.id}`, 'boost_started', clientOf(b));
         const endMs = task.published.publishedAtMs + m.boostPeriodMs;
         addTimer(w, { kind: 'boost_period', id: b.id, lo: endMs, hi: endMs });
       }
@@ -454,6 +474,8 @@ export function fire(w0: World, timer: Timer, m: ModelOptions): World {
         b.status = 'refund_scheduled';
         b.endReason = 'task_cancelled';
         b.refundFen = b.escrowFen;
+        notify(w, `boost:${b.id}`, 'boost_ended', clientOf(b));
+        notify(w, `boost:${b.id}`, 'refund_scheduled', clientOf(b)); // B7: the whole fee
       }
       break;
     case 'boost_period': // B6: the period is over; the evaluation reads the latest count shortly after (or waits for one, B8)
@@ -487,7 +509,9 @@ function evaluate(w: World, b: BoostM, views: number): void {
   b.endReason = 'evaluated';
   b.platformFen = b.feeFen - compensationFen;
   b.escrowFen = compensationFen;
+  notify(w, `boost:${b.id}`, 'boost_evaluated', clientOf(b));
   if (compensationFen > 0n) {
+    notify(w, `boost:${b.id}`, 'refund_scheduled', clientOf(b));
     b.status = 'refund_scheduled'; // B7: within 7 business days, or when finance releases it (F5)
     b.refundFen = compensationFen;
   } else {
@@ -606,6 +630,7 @@ export function boostOrder(w0: World, body: Json, when: Win): Outcome[] {
     platformFen: 0n,
     refundPosted: false,
   };
+  notify(w, `boost:${id}`, 'boost_ordered', `client:${clientId}`); // B3
   void when;
   return [applied(w, `boost ${id} ordered, fee ${quote.feeFen}`, { statuses: [201] })];
 }
@@ -622,5 +647,6 @@ export function releaseRefund(w0: World, id: string, role: string): Outcome[] {
   b.escrowFen = 0n;
   b.refundPosted = true;
   b.status = 'closed';
+  notify(w, `boost:${b.id}`, 'refund', clientOf(b)); // F5
   return [applied(w, `refund ${b.refundFen ?? 0n} released (F5)`, { statuses: [200] })];
 }

@@ -125,11 +125,29 @@ export interface World {
   /** Idempotency-Keys used more than once in the lifecycle: whether the request that ran was applied. */
   keys: Record<string, { applied: boolean; ex: number }>;
   timers: Timer[];
+  /**
+   * E3: the notifications the applied commands and fired deadlines imply, counted by
+   * `order|kind|recipient` (notificationKey): derived here from SPEC's rules, apart from the product.
+   */
+  notes: Record<string, number>;
 }
 
 export function emptyWorld(): World {
-  return { tasks: {}, boosts: {}, quotes: {}, videos: {}, accounts: {}, refs: {}, keys: {}, timers: [] };
+  return { tasks: {}, boosts: {}, quotes: {}, videos: {}, accounts: {}, refs: {}, keys: {}, timers: [], notes: {} };
 }
+
+/** A notification as the checks compare it: the order's stream (`boost:{id}` for a boost), its kind, its recipient. */
+export const notificationKey = (order: string, kind: string, recipient: string): string => `${order}|${kind}|${recipient}`;
+
+/** E3: one notification the state change implies. */
+export function notify(w: World, order: string, kind: string, ...recipients: string[]): void {
+  for (const recipient of recipients) {
+    const key = notificationKey(order, kind, recipient);
+    w.notes[key] = (w.notes[key] ?? 0) + 1;
+  }
+}
+export const clientOf = (t: { clientId: string }): string => `client:${t.clientId}`;
+export const creatorOf = (t: { creatorId: string }): string => `creator:${t.creatorId}`;
 
 export const clone = (w: World): World => structuredClone(w);
 
@@ -187,6 +205,14 @@ export function closeTask(w: World, t: TaskM, status: 'completed' | 'cancelled',
   credit(w, `client:${t.clientId}`, s.refundFen);
   credit(w, `creator:${t.creatorId}`, s.creatorFen);
   removeTimers(w, t.id, TASK_TIMERS);
+  // E3: a completion settles both parties (T18); a cancellation tells both, with the client's
+  // refund and the creator's compensation where money goes to them.
+  if (status === 'completed') notify(w, t.id, 'settled', creatorOf(t), clientOf(t));
+  else {
+    notify(w, t.id, 'cancelled', clientOf(t), creatorOf(t));
+    if (s.refundFen > 0n) notify(w, t.id, 'refund', clientOf(t));
+    if (s.creatorFen > 0n) notify(w, t.id, 'compensation', creatorOf(t));
+  }
   if (status === 'cancelled' && t.boostId) addTimer(w, { kind: 'boost_task_cancelled', id: t.boostId, lo: when.lo, hi: when.hi });
 }
 

@@ -660,18 +660,51 @@ export function replay(exchanges: readonly Exchange[], policy: SimPolicy): Repla
  * has fired: a cancellation request nobody answered (T22: `awaiting_arbitration`) and a boost
  * evaluation with no view count (B8: `awaiting_stats`).
  */
-export function expectedStuck(worlds: readonly World[], policy: SimPolicy): Array<{ orderId: string; reasons: string[] }> {
+export function expectedStuck(worlds: readonly World[], policy: SimPolicy): Array<{ orderId: string; reasons: string[]; required: string[] }> {
   const m = modelOptions(policy);
   const reasons = new Map<string, Set<string>>();
   const add = (orderId: string, reason: string) => reasons.set(orderId, (reasons.get(orderId) ?? new Set()).add(reason));
+  // An entry every possible state implies (now and after every pending timer, in every world) must
+  // be on the list; one some state implies may be.
+  let required: Set<string> | undefined;
   for (const w0 of worlds) {
     // Now, and after every pending timer: both may be what the stuck list shows when it is read.
     for (const w of [w0, settle(w0, m)]) {
-      for (const t of Object.values(w.tasks)) if (t.pending?.escalated && !isClosed(t)) add(t.id, 'awaiting_arbitration');
-      for (const b of Object.values(w.boosts)) if (b.status === 'evaluating') add(b.id, 'awaiting_stats');
+      const here = new Set<string>();
+      for (const t of Object.values(w.tasks)) if (t.pending?.escalated && !isClosed(t)) here.add(`${t.id}\u0000awaiting_arbitration`);
+      for (const b of Object.values(w.boosts)) if (b.status === 'evaluating') here.add(`${b.id}\u0000awaiting_stats`);
+      for (const entry of here) add(...(entry.split('\u0000') as [string, string]));
+      required = required === undefined ? here : new Set([...required].filter((e) => here.has(e)));
     }
   }
-  return [...reasons].map(([orderId, set]) => ({ orderId, reasons: [...set].sort() }));
+  const must = required ?? new Set<string>();
+  return [...reasons].map(([orderId, set]) => ({
+    orderId,
+    reasons: [...set].sort(),
+    required: [...set].filter((reason) => must.has(`${orderId}\u0000${reason}`)).sort(),
+  }));
+}
+
+/**
+ * E3: the notifications each possible state implies, once the lifecycle is over: in every world,
+ * now and after each of its pending timers fired in turn (the product may be anywhere on that path
+ * when it is read). Each candidate counts notifications by `order|kind|recipient`; the product's
+ * must equal one of them, both ways (nothing missing, nothing more).
+ */
+export function impliedNotifications(worlds: readonly World[], policy: SimPolicy): Array<Record<string, number>> {
+  const m = modelOptions(policy);
+  const seen = new Map<string, Record<string, number>>();
+  const keep = (w: World) => seen.set(canonical(w.notes), w.notes);
+  for (const w0 of worlds) {
+    let cur = w0;
+    keep(cur);
+    for (let i = 0; i < 100 && cur.timers.length > 0; i += 1) {
+      const next = [...cur.timers].sort((a, b) => a.lo - b.lo || timerId(a).localeCompare(timerId(b)))[0]!;
+      cur = fire(cur, next, m);
+      keep(cur);
+    }
+  }
+  return [...seen.values()];
 }
 
 /** The accounts a lifecycle's model touched: every client and creator, every order's escrow. */

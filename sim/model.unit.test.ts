@@ -1,5 +1,5 @@
 import { boostCompensation, compensation, percentOf, priceRange, quoteB2 } from './model-money';
-import { expectedStuck, replay } from './model';
+import { expectedStuck, impliedNotifications, replay } from './model';
 import type { Exchange, SimPolicy } from './types';
 
 /**
@@ -64,6 +64,11 @@ function placement(orderId: string, priceFen: number, paymentMode: 'full' | 'dep
 const topUp = (amountFen: number, when?: At) => post('/v1/clients/c1/top-ups', { paymentRef: `top-${amountFen}-${clock}`, amountFen }, 201, {}, when);
 const account = (name: string, balanceFen: number, when?: At) => get(`/v1/ledger/accounts/${encodeURIComponent(name)}`, 200, { account: name, balanceFen }, when);
 const o = (id: string, verb: string) => `/v1/task-orders/${id}/${verb}`;
+/** A full-mode order of 100 000 fen, accepted, with the creator's cancellation request escalated (T22), as GET shows it. */
+const escalatedView = () => ({
+  orderId: 'o1', status: 'in_production', cancelReason: null, priceFen: 100_000, originalPriceFen: 100_000, serviceFeeFen: 10_000, depositFen: 0,
+  paidInFen: 110_000, escrowFen: 110_000, balanceDueFen: 0, uploads: 0, pendingCancellation: { by: { type: 'creator', id: 'k1' }, escalated: true }, deadlines: [],
+});
 
 beforeEach(() => {
   clock = T0;
@@ -358,8 +363,8 @@ describe('boost orders (B3–B7, F5) and the stuck list', () => {
   test('given 9 500 of 10 000 views at the end, then B6: 5 500 back to the client when finance releases it (F5), 4 500 kept', () => {
     const exchanges = [
       ...boosted(9_500),
-      post('/v1/boost-orders/b1/release-refund', { releasedBy: 'x' }, 403, refusal('forbidden'), { at: 25_000 }), // not the backend's
-      post('/v1/boost-orders/b1/release-refund', { releasedBy: 'fin' }, 200, {}, { at: 26_000, role: 'finance' }),
+      post('/v1/boost-orders/b1/release-refund', {}, 403, refusal('forbidden'), { at: 25_000 }), // not the backend's
+      post('/v1/boost-orders/b1/release-refund', {}, 200, {}, { at: 26_000, role: 'finance' }),
       account('client:c1', 200_000 - 110_000 - 10_000 + 5_500, { at: 27_000 }),
       account('escrow:boost:b1', 0),
     ];
@@ -392,7 +397,8 @@ describe('boost orders (B3–B7, F5) and the stuck list', () => {
   test('given no view count by the end, then B8: the evaluation waits and may show on the stuck list (awaiting_stats)', () => {
     const result = replay([...boosted(undefined), get('/v1/task-orders/o1', 404, refusal('not_found'), { at: 30_000 })].slice(0, -1), POLICY);
     expect(result.violation).toBeUndefined();
-    expect(expectedStuck(result.worlds, POLICY)).toEqual([{ orderId: 'b1', reasons: ['awaiting_stats'] }]);
+    // Allowed, not required: in some state the period is not over yet when the list is read.
+    expect(expectedStuck(result.worlds, POLICY)).toEqual([{ orderId: 'b1', reasons: ['awaiting_stats'], required: [] }]);
   });
 
   test('T22: a cancellation request nobody answers may wait for arbitration', () => {
@@ -401,6 +407,54 @@ describe('boost orders (B3–B7, F5) and the stuck list', () => {
       post(o('o1', 'accept'), { actor: creator }, 200, {}, { at: 100 }),
       post(o('o1', 'cancel'), { actor: creator }, 200, {}, { at: 200 }),
     ];
-    expect(expectedStuck(replay(exchanges, POLICY).worlds, POLICY)).toEqual([{ orderId: 'o1', reasons: ['awaiting_arbitration'] }]);
+    expect(expectedStuck(replay(exchanges, POLICY).worlds, POLICY)).toEqual([{ orderId: 'o1', reasons: ['awaiting_arbitration'], required: [] }]);
+    // Once a read shows the request escalated, every state implies the entry: it must be on the list.
+    const escalated = [...exchanges, get('/v1/task-orders/o1', 200, escalatedView(), { at: 20_000 })];
+    expect(expectedStuck(replay(escalated, POLICY).worlds, POLICY)).toEqual([{ orderId: 'o1', reasons: ['awaiting_arbitration'], required: ['awaiting_arbitration'] }]);
+  });
+});
+
+describe('E3: the notifications the model implies', () => {
+  const notes = (exchanges: Exchange[]) => {
+    const result = replay(exchanges, POLICY);
+    expect(result.violation).toBeUndefined();
+    return impliedNotifications(result.worlds, POLICY);
+  };
+
+  test('T1, T9, T12, T15, T16, T17: each applied command implies its notifications; a refused one none', () => {
+    clock = T0;
+    const candidates = notes([
+      post('/v1/task-orders', placement('o1', 100_000, 'deposit', { source: 'external', paymentRef: 'p1' }), 201, {}, { at: 0 }),
+      post(o('o1', 'remind'), { actor: creator }, 403, refusal('forbidden'), { at: 50 }),
+      post(o('o1', 'accept'), { actor: creator }, 200, {}, { at: 100 }),
+      post(o('o1', 'pay-balance'), { actor: client, funding: { source: 'external', paymentRef: 'p2' } }, 200, {}, { at: 200 }),
+      post(o('o1', 'videos'), { actor: creator, draftId: 'd1' }, 200, {}, { at: 300 }),
+      post(o('o1', 'reviews'), { actor: client, decision: 'request_changes' }, 200, {}, { at: 400 }),
+    ]);
+    // Nothing pending can fire (the review timer is gone, production has no deadline): one candidate.
+    expect(candidates).toEqual([
+      {
+        'o1|new_task|creator:k1': 1,
+        'o1|accepted|client:c1': 1,
+        'o1|balance_due|client:c1': 1,
+        'o1|balance_paid|creator:k1': 1,
+        'o1|video_uploaded|client:c1': 1,
+        'o1|review|creator:k1': 1,
+      },
+    ]);
+  });
+
+  test('T22, T21: a request, then its deadline: the product may be read before or after the escalation; a confirmed cancellation tells both and refunds', () => {
+    clock = T0;
+    const requested = [
+      post('/v1/task-orders', placement('o1', 100_000, 'full', { source: 'external', paymentRef: 'p1' }), 201, {}, { at: 0 }),
+      post(o('o1', 'accept'), { actor: creator }, 200, {}, { at: 100 }),
+      post(o('o1', 'cancel'), { actor: creator }, 200, {}, { at: 200 }),
+    ];
+    const base = { 'o1|new_task|creator:k1': 1, 'o1|accepted|client:c1': 1, 'o1|cancellation_requested|client:c1': 1 };
+    expect(notes(requested)).toEqual([base, { ...base, 'o1|cancellation_escalated|client:c1': 1, 'o1|cancellation_escalated|creator:k1': 1 }]);
+    clock = T0;
+    const confirmed = [...requested, post(o('o1', 'cancel-response'), { actor: client, accept: true }, 200, {}, { at: 300 })];
+    expect(notes(confirmed)).toEqual([{ ...base, 'o1|cancelled|client:c1': 1, 'o1|cancelled|creator:k1': 1, 'o1|refund|client:c1': 1 }]);
   });
 });

@@ -27,12 +27,13 @@ import {
   short,
   type InvariantResult,
 } from './invariants';
-import { stuckEntriesAllowed } from './lifecycles';
+import { modelExpectations } from './lifecycles';
 import { SIM_WEBHOOK_DELIVERY, longestDurationMs } from './policy';
 import { waitForQuiescence } from './quiescence';
 import { bugLinesInLogs, startStack, type Stack } from './stack';
 import type { Exchange, FaultWindow, LifecycleContext, LifecycleRecord, Rng, SimHttp, SimPolicy, Violation } from './types';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver';
+import { checkHostileWebhooks } from './hostile-webhooks';
 
 /** The lifecycles and their reference model (sim/lifecycles.ts, sim/rng.ts, sim/policy.ts). */
 export interface LifecycleModule {
@@ -122,6 +123,7 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
   let pool: pg.Pool | undefined;
   let connection: Connection | undefined;
   let receiver: WebhookReceiver | undefined;
+  let hostile: WebhookReceiver | undefined;
   let ok = false;
   const faultCounts = () => Object.fromEntries(FAULT_KINDS.map((k) => [k, injector?.injected(k) ?? 0])) as Record<FaultKind, number>;
   const aborted = () => options.signal?.aborted === true;
@@ -151,6 +153,10 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
     const endpointId = await registerEndpoint(http('setup'), receiver);
     log('webhooks', `receiver on ${receiver.url}, endpoint ${endpointId}; bad spells (500s, stalls past the ${SIM_WEBHOOK_DELIVERY.timeoutMs} ms timeout) until the lifecycles end`);
     const hooks = receiver;
+    // §10 hostile peers: a second endpoint whose receiver answers NUL bytes and slowly, in seeded spells.
+    hostile = await startWebhookReceiver({ rng: rng.fork('hostile-receiver'), deliveryTimeoutMs: SIM_WEBHOOK_DELIVERY.timeoutMs, hostile: true });
+    const hostileEndpointId = await registerEndpoint(http('setup-hostile'), hostile, 'the simulation\'s hostile receiver');
+    log('webhooks', `hostile receiver on ${hostile.url}, endpoint ${hostileEndpointId}; spells of 200s with NUL bytes and slow answers until the lifecycles end`);
 
     // ── Lifecycles, with faults meanwhile ────────────────────────────────────────────────────
     injector = new FaultInjector({
@@ -225,6 +231,7 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
     log('sim', `${done} lifecycles done in ${((Date.now() - t0) / 1000).toFixed(0)} s; stopping faults${injector.covered ? '' : ' once every kind has happened'}`);
     await injector.stop({ afterCoverage: true });
     receiver.heal();
+    hostile.heal();
     log('webhooks', `receiver healed: ${JSON.stringify(receiver.stats())}`);
     phaseOver = true;
     records.push(...[...finished.entries()].sort(([a], [b]) => a - b).map(([, record]) => record));
@@ -263,7 +270,7 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
     await timed('stuck', () => checkStuck(checked, checkHttp));
     await timed('ledger exactly once', () => checkLedger(checkPool, checkHttp, exchanges));
     await timed('audit clean', () => checkAudit(checkHttp));
-    await timed('notifications once', () => checkNotifications(checkPool));
+    await timed('notifications once', () => checkNotifications(checkPool, checked));
     let feed: Awaited<ReturnType<typeof checkFeed>>['events'] = [];
     await timed('feed exactly once', async () => {
       const result = await checkFeed(checkPool, checkHttp);
@@ -276,6 +283,10 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
       const result = await checkWebhooks(checkPool, checkHttp, endpointId, feed, arrivals);
       return { ...result, counts: `${result.counts}; receiver: ${stats.errors} answered 500, ${stats.stalls} stalled, ${stats.cutOff} cut off by a killed worker, ${stats.spells} bad spells` };
     });
+    const hostileArrivals = hostile.arrivals;
+    await timed('hostile webhooks at least once', async () => ({ ...(await checkWebhooks(checkPool, checkHttp, hostileEndpointId, feed, hostileArrivals)), name: 'hostile webhooks at least once' }));
+    const faultRecords = injector.records;
+    await timed('hostile webhooks recorded', () => checkHostileWebhooks(checkPool, hostileEndpointId, hostileArrivals, faultRecords, { deliveryTimeoutMs: SIM_WEBHOOK_DELIVERY.timeoutMs, graceMs: HOSTILE_RECORDING_GRACE_MS }));
     invariants.push(quiet);
     invariants.push({ name: 'lifecycles', violations: lifecycleFailures, counts: `${records.length}/${orders} finished` });
     invariants.push(checkProcesses(stack.unexpectedExits, injector.records, bugLinesInLogs(stack.logDir)));
@@ -309,6 +320,7 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
     await connection?.close().catch(() => undefined);
     await pool?.end().catch(() => undefined);
     await receiver?.close().catch(() => undefined);
+    await hostile?.close().catch(() => undefined);
     const keepDir = keep === 'always' || (keep === 'on-failure' && !ok);
     await stack?.stop({ keep: keepDir }).catch((error: unknown) => log('stack', `stop failed: ${String(error)}`));
     if (!stack && !keepDir) rmSync(dir, { recursive: true, force: true });
@@ -347,20 +359,38 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
 
 /**
  * Before a worker-kill the receiver holds deliveries until 9 are in flight — more than one loop
- * sends at once (concurrency 8), so the killed worker holds some; a loop's whole round stalls, so
- * new events go to the other loop — or 1.2 s after the first (under the 2 s delivery timeout, so
+ * sends at once (concurrency 8), so the killed worker holds some; a loop whose slots are all held
+ * claims nothing more, so new events go to the other loop — or 1.2 s after the first (under the 2 s delivery timeout, so
  * they are still in flight at the kill), at most 4 s.
  */
 const KILL_HOLD = { minInFlight: 9, afterFirstMs: 1_200, maxMs: 4_000 } as const;
 
-/** POST /v1/webhook-endpoints for the receiver (every event type); the receiver gets the secret. */
-async function registerEndpoint(http: SimHttp, receiver: WebhookReceiver): Promise<string> {
-  const answer = await http.call('POST', '/v1/webhook-endpoints', { url: receiver.url, description: 'the simulation\'s receiver' }, { idempotent: true });
-  const created = answer.response as { endpoint?: { endpointId?: string }; secret?: string } | undefined;
-  if (answer.status !== 201 || !created?.endpoint?.endpointId || !created.secret) throw new Error(`registering the webhook endpoint answered ${answer.status}: ${short(answer.response)}`);
-  receiver.setSecret(created.secret);
+/** After a worker kill or a PostgreSQL fault, how long a hostile answer may go unrecorded (reconnecting; a lapsed 6 s lease is a new attempt). */
+const HOSTILE_RECORDING_GRACE_MS = 3_000;
+
+/**
+ * POST /v1/webhook-endpoints for the receiver (every event type); the receiver gets the secret. A
+ * retry that got the replayed answer (issue 18: a replay never holds the secret) rotates the secret
+ * at once (graceSeconds 0) to learn one.
+ */
+async function registerEndpoint(http: SimHttp, receiver: WebhookReceiver, description = 'the simulation\'s receiver'): Promise<string> {
+  const answer = await http.call('POST', '/v1/webhook-endpoints', { url: receiver.url, description }, { idempotent: true });
+  const created = answer.response as WithSecret | undefined;
+  const endpointId = created?.endpoint?.endpointId;
+  if (answer.status !== 201 || !endpointId) throw new Error(`registering the webhook endpoint answered ${answer.status}: ${short(answer.response)}`);
+  const secret = created.secret ?? (await rotatedSecret(http, endpointId));
+  receiver.setSecret(secret);
   receiver.startSpells();
-  return created.endpoint.endpointId;
+  return endpointId;
+}
+
+type WithSecret = { endpoint?: { endpointId?: string }; secret?: string | null };
+
+async function rotatedSecret(http: SimHttp, endpointId: string): Promise<string> {
+  const answer = await http.call('POST', `/v1/webhook-endpoints/${endpointId}/rotate-secret`, { graceSeconds: 0 }, { idempotent: true });
+  const secret = (answer.response as WithSecret | undefined)?.secret;
+  if (answer.status !== 200 || !secret) throw new Error(`rotating the webhook secret answered ${answer.status}: ${short(answer.response)}`);
+  return secret;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
@@ -385,5 +415,5 @@ export function withFaultWindows(record: LifecycleRecord, windows: readonly Faul
   const lagMs = Math.max(base.timerLagMs ?? 3000, ...overlapping.map((w) => w.lateMs));
   const raised = { ...base, timerLagMs: lagMs };
   if (lagMs === (base.timerLagMs ?? 3000)) return { ...record, faultWindows: overlapping, policy: raised };
-  return { ...record, faultWindows: overlapping, policy: raised, expectedStuck: stuckEntriesAllowed(record.exchanges, raised) };
+  return { ...record, faultWindows: overlapping, policy: raised, ...modelExpectations(record.exchanges, raised) };
 }

@@ -109,7 +109,13 @@ export interface LifecycleRecord {
    * `awaiting_stats` (B8: a boost evaluation with no view count). Any other stuck entry of the
    * lifecycle's orders is a finding.
    */
-  readonly expectedStuck?: ReadonlyArray<{ readonly orderId: string; readonly reasons: readonly string[] }>;
+  readonly expectedStuck?: ReadonlyArray<{ readonly orderId: string; readonly reasons: readonly string[]; readonly required?: readonly string[] }>;
+  /**
+   * E3: the notifications the model implies for the lifecycle's orders, one candidate per possible
+   * state (`order|kind|recipient` → count; `order` is `boost:{id}` for a boost). The product's must
+   * equal one candidate. Absent when the model diverged (the model check reports that).
+   */
+  readonly expectedNotifications?: ReadonlyArray<Readonly<Record<string, number>>>;
   /** The policy the lifecycle's orders were placed with (the model's deadlines come from it). */
   readonly policy?: SimPolicy;
   /**

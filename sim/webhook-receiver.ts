@@ -5,6 +5,11 @@
  * drawn from the run's seed (sim/rng.ts) — has bad spells: it answers 500, or it stalls past the
  * delivery timeout (then drops the connection), so the loop retries while workers are killed.
  * `heal()` ends the bad spells (the run is winding down: quiescence waits for every delivery).
+ *
+ * With `hostile` (SPEC §10 "Hostile peers", issue 18) it is a second endpoint's receiver whose bad
+ * spells are of another kind: it answers 200 with NUL bytes and binary in the body (what
+ * PostgreSQL refuses as text), or answers slowly — 0.5 to 1.5 times the delivery timeout, so some
+ * answers arrive in time and the others find the sender gone (a timeout).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +17,7 @@ import { Webhook } from 'standardwebhooks';
 import type { Rng } from './types';
 
 /** How the receiver treats a delivery that arrives now. */
-export type ReceiverMode = 'ok' | 'error' | 'stall';
+export type ReceiverMode = 'ok' | 'error' | 'stall' | 'nul' | 'slow';
 
 /** One spell of the receiver's seeded schedule. */
 export interface ReceiverSpell {
@@ -43,6 +48,8 @@ export interface ReceiverOptions {
   readonly deliveryTimeoutMs: number;
   /** In a healthy spell, the chance that one delivery still gets a 500. */
   readonly errorChance?: number;
+  /** Bad spells of NUL-byte bodies and slow answers instead of 500s and stalls (hostileSchedule). */
+  readonly hostile?: boolean;
 }
 
 /** Healthy 2–8 s, then 500s or stalls for 0.5–3 s; repeated. Pure given its generator. */
@@ -54,6 +61,19 @@ export function receiverSchedule(rng: Rng): () => ReceiverSpell {
     return { mode: rng.chance(0.5) ? 'error' : 'stall', durationMs: rng.int(500, 3_000) };
   };
 }
+
+/** A hostile receiver's spells: healthy 2–6 s, then NUL-byte answers or slow answers for 1–4 s; repeated. */
+export function hostileSchedule(rng: Rng): () => ReceiverSpell {
+  let healthy = false;
+  return () => {
+    healthy = !healthy;
+    if (healthy) return { mode: 'ok', durationMs: rng.int(2_000, 6_000) };
+    return { mode: rng.chance(0.5) ? 'nul' : 'slow', durationMs: rng.int(1_000, 4_000) };
+  };
+}
+
+/** A 200's body PostgreSQL cannot store as text as it is: NUL bytes, invalid UTF-8, controls. */
+export const NUL_ANSWER = Buffer.concat([Buffer.from('ok\u0000'), Buffer.from([0x00, 0xff, 0xfe, 0xc0, 0xaf, 0x1b, 0x00]), Buffer.from('{"received":true}\u0000')]);
 
 export interface WebhookReceiver {
   readonly url: string;
@@ -78,8 +98,8 @@ export interface WebhookReceiver {
 const MAX_BODY_BYTES = 1 << 20;
 
 export async function startWebhookReceiver(options: ReceiverOptions): Promise<WebhookReceiver> {
-  const { rng, deliveryTimeoutMs, errorChance = 0.03 } = options;
-  const nextSpell = receiverSchedule(rng.fork('spells'));
+  const { rng, deliveryTimeoutMs, errorChance = options.hostile ? 0 : 0.03 } = options;
+  const nextSpell = (options.hostile ? hostileSchedule : receiverSchedule)(rng.fork('spells'));
   const perRequest = rng.fork('requests');
   const arrivals: Arrival[] = [];
   let verifier: Webhook | undefined;
@@ -118,11 +138,11 @@ export async function startWebhookReceiver(options: ReceiverOptions): Promise<We
     }
     const arrival: Arrival = { seq: ++seq, webhookId: headers['webhook-id'], body, arrivedAtMs: Date.now(), signatureError, mode: modeNow(), status: 0, answeredSeq: null, cutOffAfterMs: null };
     arrivals.push(arrival);
-    const answer = (status: number) => {
+    const answer = (status: number, body: string | Buffer | undefined = status === 204 ? undefined : `sim receiver: ${status}`) => {
       if (response.destroyed || arrival.cutOffAfterMs !== null) return;
       arrival.status = status;
       arrival.answeredSeq = ++seq;
-      response.writeHead(status, { 'content-type': 'text/plain' }).end(status === 204 ? undefined : `sim receiver: ${status}`);
+      response.writeHead(status, { 'content-type': 'text/plain' }).end(body);
     };
     response.on('close', () => {
       if (arrival.answeredSeq === null && arrival.cutOffAfterMs === null) arrival.cutOffAfterMs = Date.now() - arrival.arrivedAtMs;
@@ -133,6 +153,17 @@ export async function startWebhookReceiver(options: ReceiverOptions): Promise<We
         return answer(204);
       case 'error':
         return answer(500);
+      case 'nul':
+        return answer(200, NUL_ANSWER);
+      case 'slow': {
+        // 0.5–1.5 × the sender's timeout: half in time, half to a sender that has hung up (not answered then).
+        const timer = setTimeout(() => {
+          stalls.delete(timer);
+          answer(204);
+        }, perRequest.int(Math.round(deliveryTimeoutMs / 2), Math.round(deliveryTimeoutMs * 1.5)));
+        stalls.add(timer);
+        return;
+      }
       case 'stall': {
         // Past the sender's timeout, then the connection is dropped without an answer.
         const timer = setTimeout(() => {

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -13,10 +13,11 @@ import { temporalWorkflowOutcomes } from '../api/workflow-outcomes';
 import { auditLedger } from '../db/audit';
 import { boostOrderDetails, getBoostOrderRow, loadBoostEvents } from '../db/boost-orders';
 import { rebuildBoostOrderReadModels } from '../db/rebuild';
-import { loadBusinessCalendar } from '../db/calendar';
 import { createDb } from '../db/connect';
 import { postTopUp } from '../db/top-ups';
-import { DEFAULT_BOOST_POLICY, refundDueAt, type BoostOrderState, type BoostTermsSnapshot } from '../domain/boost';
+import { latestViewsOf, recordVideoStats } from '../db/video-stats';
+import { unavailableDependency } from '../platform/faults';
+import { DEFAULT_BOOST_POLICY, type BoostOrderState, type BoostTermsSnapshot } from '../domain/boost';
 import type { Funding, TaskPlacement } from '../domain/task-order';
 import {
   BOOST_ORDER_WORKFLOW,
@@ -24,6 +25,9 @@ import {
   boostPlacementUpdate,
   boostStateQuery,
   releaseRefundUpdate,
+  STATS_RECHECK_EARLY_FOR_MS,
+  STATS_RECHECK_EARLY_MS,
+  STATS_RECHECK_LATE_MS,
   taskCancelledSignal,
   videoPublishedSignal,
   viewsUpdatedSignal,
@@ -33,6 +37,7 @@ import { taskOrderWorkflowId } from '../workflows/task-order-api';
 import { writeCounts, type TestDatabase } from './support/db';
 import { placement } from './support/fixtures';
 import { balances } from './support/ledger';
+import { expectedOneMonthLater, expectedRefundDue } from './support/rule-oracle';
 import { withTimeSkippingWorker } from './support/temporal';
 
 /** Boost orders (SPEC §3) as workflows on the time-skipping server, linked to real task-order workflows. */
@@ -211,8 +216,10 @@ describe('B5–B7: publication, 14 days of boost, evaluation, refund at the due 
     const scheduled = await boostState(id, (s) => s.status === 'refund_scheduled');
     // C = (V − A) × (price + fee) / V = 500 × 110 000 / 10 000 = 5 500; the platform keeps 4 500.
     expect(scheduled.evaluation).toEqual({ actualViews: 9_500, succeeded: false, compensationFen: 5_500n, platformKeepsFen: 4_500n });
-    const calendar = await loadBusinessCalendar(database.db);
-    const due = refundDueAt(scheduled.endedAt!, calendar);
+    // B7: counted over the calendar file by the test itself, not by the code under test.
+    expect(scheduled.endedAt! - (publishedAtMs + 14 * DAY)).toBeGreaterThanOrEqual(0); // when its timer fired
+    expect(scheduled.endedAt! - (publishedAtMs + 14 * DAY)).toBeLessThan(SECOND);
+    const due = expectedRefundDue(scheduled.endedAt!);
     expect(scheduled.refund).toMatchObject({ amountFen: 5_500n, endedOn: due.endedOn, dueDate: due.dueDate, dueAtMs: due.dueAtMs });
     expect(await money(p, id)).toEqual({ client: -FEE, escrow: 5_500n, premiums: 4_500n });
 
@@ -348,9 +355,11 @@ describe('B5–B7: publication, 14 days of boost, evaluation, refund at the due 
     await env.sleep(3 * DAY);
     await boosts().postVideoStats({ videoId, creatorId: p.creatorId, publishedAt: new Date(publishedAtMs).toISOString(), views: 9_000n, observedAt: new Date(await nowMs()).toISOString() });
     const scheduled = await boostState(id, (s) => s.status === 'refund_scheduled' || s.status === 'closed');
-    const expected = refundDueAt(waiting.boostEndsAtMs!, await loadBusinessCalendar(database.db), DEFAULT_BOOST_POLICY.refundBusinessDays);
+    expect(waiting.boostEndsAtMs).toBe(publishedAtMs + 14 * DAY);
+    const expected = expectedRefundDue(publishedAtMs + 14 * DAY);
+    expect(expected.endedOn).not.toBe(new Date(await nowMs() + 8 * HOUR).toISOString().slice(0, 10)); // the count came days later
     expect(scheduled.refund).toMatchObject({ endedOn: expected.endedOn, dueDate: expected.dueDate, dueAtMs: expected.dueAtMs });
-  });
+  }, 120_000); // three days of workflow time with re-checks (issue 18)
 
   test('B6/B8: no view count at the end of the period → evaluating (stuck: awaiting_stats) until stats arrive; A ≥ V → the fee to the platform', async () => {
     const p = await task('approved');
@@ -364,7 +373,7 @@ describe('B5–B7: publication, 14 days of boost, evaluation, refund at the due 
     const { progress } = await boosts().progressOf((await getBoostOrderRow(database.db, id))!);
     expect(progress).toMatchObject({ viewsSoFar: null, ifEndedNow: null, ended: true, timeLeftMs: 0 });
 
-    // It stays there, however long (no guess, no polling) and shows on the stuck list.
+    // It stays there, however long (no guess: its re-checks find no count) and shows on the stuck list.
     await env.sleep(3 * DAY);
     expect((await boostState(id)).status).toBe('evaluating');
     const ops = createOpsService({ db: database.db, client: env.client, nowMs });
@@ -382,7 +391,103 @@ describe('B5–B7: publication, 14 days of boost, evaluation, refund at the due 
     expect((await ops.stuck()).entries.filter((e) => e.orderId === id)).toEqual([]);
     console.log(`history events while waiting for stats: ${historyBefore} (then ${await historyLength(id)} once evaluated)`);
     await recordHistory(env.client.workflow.getHandle(boostOrderWorkflowId(id)), 'boost-order-awaiting-stats.json');
-  });
+  }, 120_000); // three days of workflow time: re-checks every 5 minutes, then hourly (issue 18)
+
+  test('B6/B8 (issue 18): a count stored with no viewsUpdated signal (a lost signal, or the API raced the read model) is found by the re-check timer within 5 minutes of workflow time', async () => {
+    const p = await task('approved');
+    const id = await orderBoost(p);
+    const videoId = unique('v');
+    const publishedAtMs = await publish(p, videoId);
+    await boostState(id, (s) => s.status === 'boosting');
+    await sleepUntil(publishedAtMs + 14 * DAY + SECOND);
+    await boostState(id, (s) => s.status === 'evaluating');
+    // A re-check that finds no count changes nothing (B8: never guessed).
+    await env.sleep(STATS_RECHECK_EARLY_MS);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await boostState(id)).status).toBe('evaluating');
+    const waitingFrom = await nowMs();
+
+    // The count is stored, and nobody tells the workflow (recordVideoStats, not the service: no signal).
+    const stored = await recordVideoStats(database.db, { videoId, creatorId: p.creatorId, publishedAt: new Date(publishedAtMs).toISOString(), views: 12_000n, observedAt: new Date(waitingFrom).toISOString() });
+    expect(stored.outcome).toBe('created');
+    // Workflow time stands still here (nothing awaits a result): no re-check has fired yet.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect((await boostState(id)).status).toBe('evaluating');
+
+    // One re-check period of workflow time later, the evaluation has read the count by itself.
+    await env.sleep(STATS_RECHECK_EARLY_MS);
+    const closed = await boostState(id, (s) => s.status === 'closed');
+    expect(closed.evaluation).toEqual({ actualViews: 12_000, succeeded: true, compensationFen: 0n, platformKeepsFen: FEE });
+    expect(await money(p, id)).toEqual({ client: -FEE, premiums: FEE });
+    const handle = env.client.workflow.getHandle(boostOrderWorkflowId(id));
+    await until(async () => (await handle.describe()).status.name === 'COMPLETED');
+    // The evaluation read the count again on timers: the one that found nothing, the one that found it.
+    const history = await handle.fetchHistory();
+    expect((history.events ?? []).filter((e) => e.timerFiredEventAttributes).length).toBeGreaterThanOrEqual(2);
+    await recordHistory(handle, 'boost-order-stats-recheck.json');
+  }, 60_000);
+
+  test('B8/§8 (issue 18): a wake-up that fails is not dropped: Temporal away → unavailable (503), another failure thrown as it is; a closed workflow needs none; the count is stored each time', async () => {
+    const p = await task('approved');
+    const id = await orderBoost(p);
+    const videoId = unique('v');
+    const publishedAtMs = await publish(p, videoId);
+    await boostState(id, (s) => s.status === 'boosting');
+    await sleepUntil(publishedAtMs + 14 * DAY + SECOND);
+    await boostState(id, (s) => s.status === 'evaluating');
+
+    /** The boost service with a Temporal client whose signals fail with `error` (and are counted). */
+    const signalled: string[] = [];
+    const failingWith = (error: Error) =>
+      createBoostService({
+        db: database.db,
+        client: { workflow: { getHandle: (workflowId: string) => ({ signal: async () => { signalled.push(workflowId); throw error; } }) } } as unknown as typeof env.client,
+        taskQueue,
+        nowMs,
+      });
+    const grpc = (code: number) => Object.assign(new Error(`${code} grpc`), { code, details: 'grpc', metadata: {} });
+    const observedAt = new Date(await nowMs()).toISOString();
+    const stats = (views: bigint) => ({ videoId, creatorId: p.creatorId, publishedAt: new Date(publishedAtMs).toISOString(), views, observedAt });
+
+    const unreachable = await failingWith(new ServiceError('Failed to signal', { cause: grpc(14) })).postVideoStats(stats(1_000n)).then(() => undefined, (e: unknown) => e);
+    expect(unavailableDependency(unreachable)).toBe('temporal'); // api/app.ts answers 503 unavailable with Retry-After
+    expect(await latestViewsOf(database.db, videoId)).toBe(1_000); // stored: the retry is a no-op write
+    const bug = new Error('a bug in the signal');
+    await expect(failingWith(bug).postVideoStats(stats(1_000n))).rejects.toBe(bug);
+    const closed = await failingWith(new WorkflowNotFoundError('closed', boostOrderWorkflowId(id), undefined)).postVideoStats(stats(2_000n));
+    expect(closed.outcome).toBe('updated');
+    expect(signalled).toEqual([boostOrderWorkflowId(id), boostOrderWorkflowId(id), boostOrderWorkflowId(id)]);
+
+    // The real client: the same count again wakes the evaluation (2 000 < V: a compensation).
+    expect((await boosts().postVideoStats(stats(2_000n))).outcome).toBe('unchanged');
+    const scheduled = await boostState(id, (s) => s.status === 'refund_scheduled');
+    expect(scheduled.evaluation).toMatchObject({ actualViews: 2_000, succeeded: false });
+  }, 60_000);
+
+  test('B6/B8 (issue 18): after 6 hours of waiting the re-check is hourly; a count found by it still evaluates, and the waiting history stays bounded', async () => {
+    const p = await task('approved');
+    const id = await orderBoost(p);
+    const videoId = unique('v');
+    const publishedAtMs = await publish(p, videoId);
+    await boostState(id, (s) => s.status === 'boosting');
+    await sleepUntil(publishedAtMs + 14 * DAY + SECOND);
+    await boostState(id, (s) => s.status === 'evaluating');
+    await env.sleep(STATS_RECHECK_EARLY_FOR_MS + 2 * STATS_RECHECK_LATE_MS);
+    expect((await boostState(id)).status).toBe('evaluating');
+    const waited = await historyLength(id);
+
+    await recordVideoStats(database.db, { videoId, creatorId: p.creatorId, publishedAt: new Date(publishedAtMs).toISOString(), views: 9_000n, observedAt: new Date(await nowMs()).toISOString() });
+    await env.sleep(STATS_RECHECK_LATE_MS);
+    const scheduled = await boostState(id, (s) => s.status === 'refund_scheduled' || s.status === 'closed');
+    expect(scheduled.evaluation).toMatchObject({ actualViews: 9_000, succeeded: false });
+    // B7: the refund is still due from the day the 14 days ran out.
+    const expected = expectedRefundDue(publishedAtMs + 14 * DAY);
+    expect(scheduled.refund).toMatchObject({ endedOn: expected.endedOn, dueDate: expected.dueDate, dueAtMs: expected.dueAtMs });
+    // 6 × 12 re-checks every 5 minutes and 2 hourly ones, at most 12 events each.
+    const rechecks = STATS_RECHECK_EARLY_FOR_MS / STATS_RECHECK_EARLY_MS + 2;
+    console.log(`history events after ${(STATS_RECHECK_EARLY_FOR_MS + 2 * STATS_RECHECK_LATE_MS) / HOUR} h of waiting: ${waited} (${rechecks} re-checks)`);
+    expect(waited).toBeLessThan(100 + 12 * rechecks);
+  }, 120_000);
 });
 
 describe('B4: the publication window and the linked task order', () => {
@@ -390,14 +495,18 @@ describe('B4: the publication window and the linked task order', () => {
     const p = await task('accepted'); // in production, never published
     const id = await orderBoost(p);
     const ordered = await boostState(id);
+    // B4: one calendar month in Asia/Shanghai, computed by the test itself.
+    expect(ordered.validUntilMs).toBe(expectedOneMonthLater(ordered.orderedAt));
     await sleepUntil(ordered.validUntilMs - SECOND);
     expect((await boostState(id)).status).toBe('awaiting_publication');
     await env.sleep(2 * SECOND);
     const expired = await boostState(id, (s) => s.status === 'refund_scheduled');
     expect(expired).toMatchObject({ endReason: 'expired', refund: { amountFen: FEE } });
-    const due = refundDueAt(expired.endedAt!, await loadBusinessCalendar(database.db));
-    expect(expired.refund).toMatchObject({ dueAtMs: due.dueAtMs, dueDate: due.dueDate });
-    expect(due.businessDaysCounted).toHaveLength(7);
+    expect(expired.endedAt! - ordered.validUntilMs).toBeGreaterThanOrEqual(0); // when its timer fired
+    expect(expired.endedAt! - ordered.validUntilMs).toBeLessThan(SECOND);
+    const due = expectedRefundDue(expired.endedAt!);
+    expect(expired.refund).toMatchObject({ endedOn: due.endedOn, dueAtMs: due.dueAtMs, dueDate: due.dueDate });
+    expect(due.counted).toHaveLength(7);
 
     // §1/B4: a publication after the expiry does not revive the boost.
     await tasks().command(p.orderId, 'upload_video', { ...creatorOf(p), draftId: 'd1' });
@@ -477,7 +586,7 @@ describe('O1: boost entries on the ops stuck list', () => {
       expect(scheduled.calendarMissing).toBe(true);
       expect(scheduled.refund!.calendarMissingYears.length).toBeGreaterThan(0);
       // Weekends only: exactly 7 weekdays after the day it ended.
-      expect(refundDueAt(scheduled.endedAt!, { years: {} }).dueAtMs).toBe(scheduled.refund!.dueAtMs);
+      expect(expectedRefundDue(scheduled.endedAt!, { years: {} }).dueAtMs).toBe(scheduled.refund!.dueAtMs);
 
       const ops = (at: number) => createOpsService({ db, client: env.client, nowMs: async () => at });
       const mine = async (at: number) => (await ops(at).stuck()).entries.filter((e) => e.orderId === id).map((e) => e.reason);

@@ -1,7 +1,10 @@
 import { approvedTaskOrder, placement, placementBody } from './support/fixtures';
 
 import { writeCounts } from './support/db';
-import { authHeader, http, startStack, type TestStack } from './support/stack';
+import { buildApp } from '../api/app';
+import { freePort } from '../platform/free-port';
+import { apiTemporalClient } from '../platform/temporal-client';
+import { TEST_API_TOKENS, authHeader, http, startStack, type TestStack } from './support/stack';
 
 /**
  * Boost orders (SPEC §3) through the HTTP API on the sandbox stack (the time-skipping server), so the
@@ -121,9 +124,9 @@ describe('boost orders through the HTTP API (sandbox clock)', () => {
     expect(progress.timeLeftMs).toBeLessThanOrEqual(14 * DAY);
 
     // F5 is finance's (and ops'): the backend may not release; nothing to release yet.
-    const byBackend = await post(`/v1/boost-orders/${boostOrderId}/release-refund`, { releasedBy: 'someone' });
+    const byBackend = await post(`/v1/boost-orders/${boostOrderId}/release-refund`, {});
     expect(byBackend.status).toBe(403);
-    const tooEarly = await post(`/v1/boost-orders/${boostOrderId}/release-refund`, { releasedBy: 'fin-1' }, authHeader('finance'));
+    const tooEarly = await post(`/v1/boost-orders/${boostOrderId}/release-refund`, {}, authHeader('finance'));
     expect([tooEarly.status, tooEarly.body.error.code]).toEqual([409, 'invalid_state']);
 
     // B6: 14 days later: evaluated with 9 500 views → 5 500 back within 7 business days, 4 500 kept.
@@ -138,7 +141,7 @@ describe('boost orders through the HTTP API (sandbox clock)', () => {
     const closed = await eventually(boostOrderId, (b) => b.status === 'closed');
     expect(closed).toMatchObject({ escrowFen: 0, refund: { amountFen: 5_500, early: false } });
     expect(Date.parse(closed.refund.postedAt)).toBeGreaterThanOrEqual(dueAtMs);
-    const late = await post(`/v1/boost-orders/${boostOrderId}/release-refund`, { releasedBy: 'fin-1' }, authHeader('finance'));
+    const late = await post(`/v1/boost-orders/${boostOrderId}/release-refund`, {}, authHeader('finance'));
     expect([late.status, late.body.error.code]).toEqual([409, 'deadline_passed']);
 
     // The outcome in the ledger (L1/L6): external 10 000 in; 4 500 to the platform; 5 500 to the client; escrow 0.
@@ -170,7 +173,7 @@ describe('boost orders through the HTTP API (sandbox clock)', () => {
     expect(inspection.body.events.map((e: { type: string }) => e.type)).toEqual(expect.arrayContaining(['BoostOrdered', 'BoostEvaluated', 'RefundPosted']));
     expect(inspection.body.ledger.map((t: { kind: string }) => t.kind)).toEqual(['boost_payment', 'boost_premium', 'boost_refund']);
     expect((await get('/v1/ops/boost-orders/b-unknown', authHeader('ops'))).status).toBe(404);
-  });
+  }, 60_000); // a whole lifecycle: more than the default 5 s on a loaded machine (then its clock moves under the next tests)
 
   test('§8 (issue 12): a well-formed boost order a rule refuses is 409, not 400: a douyin_live task, an unavailable quote', async () => {
     const stamp = `r${Date.now().toString(36)}`;
@@ -190,7 +193,51 @@ describe('boost orders through the HTTP API (sandbox clock)', () => {
     const onUnavailable = await post('/v1/boost-orders', { boostOrderId: `b-unav-${stamp}`, taskOrderId: video.orderId, clientId: video.clientId, quoteId: unavailable.quoteId, funding: { source: 'account' } });
     expect([onUnavailable.status, onUnavailable.body.error]).toEqual([409, expect.objectContaining({ code: 'invalid_state', details: { quoteId: unavailable.quoteId, reason: 'not_enough_videos' } })]);
     expect(await writeCounts(stack.database.db)).toEqual(beforeUnavailable);
-  });
+  }, 60_000);
+
+  test('B8/§8 (issue 18): a count whose wake-up cannot reach Temporal answers 503 unavailable with Retry-After (the count stored); the retry answers 200 unchanged and the evaluation proceeds', async () => {
+    const stamp = `w${Date.now().toString(36)}`;
+    const p = placement({ clientId: `c-wake-${stamp}`, creatorId: `k-wake-${stamp}` });
+    await approvedTaskOrder(ok, p);
+    const now = await clockMs();
+    for (const ageDays of [3, 9, 27]) {
+      await ok('/v1/video-stats', { videoId: `old-${stamp}-${ageDays}`, creatorId: p.creatorId, publishedAt: new Date(now - ageDays * DAY).toISOString(), views: 10_000, observedAt: new Date(now).toISOString() });
+    }
+    const [quoted] = (await ok('/v1/boost-quotes', { clientId: p.clientId, items: [{ creatorId: p.creatorId, priceFen: 100_000 }] })).quotes;
+    const boostOrderId = `b-${stamp}`;
+    await ok('/v1/boost-orders', { boostOrderId, taskOrderId: p.orderId, clientId: p.clientId, quoteId: quoted.quoteId, funding: { source: 'external', paymentRef: `boost-pay-${stamp}` } });
+    const videoId = `v-${stamp}`;
+    const publishedAt = new Date(await clockMs()).toISOString();
+    await ok(`/v1/task-orders/${p.orderId}/publish`, { actor: { type: 'creator', id: p.creatorId }, videoId, publishedAt });
+    await eventually(boostOrderId, (b) => b.status === 'boosting');
+    // The 14 days end with no count: the evaluation waits (B8).
+    await advance({ days: 14, minutes: 1 });
+    expect((await eventually(boostOrderId, (b) => b.status === 'evaluating')).status).toBe('evaluating');
+
+    // The feed posts the count to an API instance that cannot reach Temporal (a restart, a partition).
+    const nowhere = apiTemporalClient(`127.0.0.1:${await freePort()}`, 'default');
+    const cut = buildApp({ db: stack.database.db, client: nowhere.client, taskQueue: stack.taskQueue, tokens: TEST_API_TOKENS });
+    const cutUrl = await cut.listen({ host: '127.0.0.1', port: 0 });
+    const body = { videoId, creatorId: p.creatorId, publishedAt, views: 12_000, observedAt: new Date().toISOString() };
+    const key = { 'idempotency-key': `stats-${stamp}` };
+    try {
+      const response = await fetch(`${cutUrl}/v1/video-stats`, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeader('backend'), ...key }, body: JSON.stringify(body) });
+      const answer = (await response.json()) as { error?: { code: string; details: unknown } };
+      expect([response.status, response.headers.get('retry-after'), answer.error?.code, answer.error?.details]).toEqual([503, '1', 'unavailable', { dependency: 'temporal' }]);
+    } finally {
+      await cut.close();
+      await nowhere.connection.close();
+    }
+    // The count is stored (the write is idempotent), the evaluation still waits: nothing woke it.
+    const waiting = (await get(`/v1/boost-orders/${boostOrderId}`)).body;
+    expect([waiting.status, waiting.progress.viewsSoFar]).toEqual(['evaluating', 12_000]);
+
+    // The caller retries (same body, same Idempotency-Key: a 503 is not stored): 200 unchanged, and the wake-up goes through.
+    const retried = await post('/v1/video-stats', body, key);
+    expect([retried.status, retried.body.outcome, retried.body.views]).toEqual([200, 'unchanged', 12_000]);
+    const closed = await eventually(boostOrderId, (b) => b.status === 'closed');
+    expect(closed).toMatchObject({ status: 'closed', evaluation: { actualViews: 12_000, succeeded: true, compensationFen: 0, platformKeepsFen: 10_000 } });
+  }, 60_000);
 
   test('validation: malformed bodies are 400, an unknown boost order is 404', async () => {
     for (const body of [{}, { videoId: 'v', creatorId: 'k', publishedAt: 'yesterday', views: 1, observedAt: new Date().toISOString() }, { videoId: 'v', creatorId: 'k', publishedAt: new Date().toISOString(), views: -1, observedAt: new Date().toISOString() }]) {

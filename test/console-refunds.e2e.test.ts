@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { placement, placementBody } from './support/fixtures';
 import { balances } from './support/ledger';
-import { TEST_TOKENS, authHeader, http, startStack, type TestStack } from './support/stack';
+import { TEST_PERSON_TOKENS, authHeader, http, startStack, type TestStack } from './support/stack';
 
 /**
  * SPEC F5/F6 in a real browser: a boost refund scheduled for the 7th business day (B6, B7) is
@@ -67,8 +67,7 @@ test('F5: finance release a scheduled boost refund early, after a preview; confi
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   await page.goto(`${stack.baseUrl}/console/sign-in`);
-  await page.fill('input[name=operator]', 'fay');
-  await page.fill('input[name=token]', TEST_TOKENS.finance);
+  await page.fill('input[name=token]', TEST_PERSON_TOKENS.fay.token); // issue 18: fay is the token's person, not a typed name
   await page.click('button[type=submit]');
   await page.waitForURL('**/console/finance/trial-balance');
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { placement, placementBody } from './support/fixtures';
 import { balances } from './support/ledger';
-import { TEST_TOKENS, authHeader, http, startStack, type TestStack } from './support/stack';
+import { TEST_PERSON_TOKENS, authHeader, http, startStack, type TestStack } from './support/stack';
 
 /**
  * SPEC F6 in a real browser (headless Debian Chromium driven by playwright-core): ops find a stuck
@@ -42,14 +42,14 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 /** Signs in with the keyboard only (F6: keyboard reachable): tab to each field, Enter to submit. */
-async function signIn(context: BrowserContext, role: 'ops' | 'finance', operator: string): Promise<Page> {
+async function signIn(context: BrowserContext, person: keyof typeof TEST_PERSON_TOKENS): Promise<Page> {
+  const { role, token } = TEST_PERSON_TOKENS[person]; // issue 18: the session is the token's person's; no name is typed
   const page = await context.newPage();
   await page.goto(`${stack.baseUrl}/console`);
   expect(new URL(page.url()).pathname).toBe('/console/sign-in');
-  await page.locator('input[name=operator]').focus();
-  await page.keyboard.type(operator);
-  await page.keyboard.press('Tab');
-  await page.keyboard.type(TEST_TOKENS[role]);
+  expect(await page.locator('input[name=operator]').count()).toBe(0);
+  await page.locator('input[name=token]').focus();
+  await page.keyboard.type(token);
   await page.keyboard.press('Enter');
   await page.waitForURL(role === 'ops' ? '**/console/ops/stuck' : '**/console/finance/trial-balance');
   return page;
@@ -82,7 +82,7 @@ test('ops: sign in, find the stuck order, arbitrate it after a preview, see the 
   order = await orderAwaitingArbitration();
   const accounts = { client: `client:${order.clientId}`, creator: `creator:${order.creatorId}`, escrow: `escrow:task:${order.orderId}`, fees: 'platform:service_fees' };
   const context = await browser.newContext({ viewport: WIDE });
-  const page = await signIn(context, 'ops', 'alice');
+  const page = await signIn(context, 'alice');
 
   // O1: the stuck list, filtered by reason and kind.
   const row = page.locator('#stuck tr', { hasText: order.orderId });
@@ -159,7 +159,7 @@ test('ops: sign in, find the stuck order, arbitrate it after a preview, see the 
 
 test('CSRF: a console form without the session\'s token is refused and changes nothing; sign-out ends the session', async () => {
   const context = await browser.newContext({ viewport: WIDE });
-  const page = await signIn(context, 'ops', 'bob');
+  const page = await signIn(context, 'bob');
   const other = await orderAwaitingArbitration();
   const before = await ledgerCount();
   const statusBefore = (await http(stack.baseUrl, 'GET', `/v1/task-orders/${other.orderId}`)).body.status;
@@ -178,17 +178,21 @@ test('CSRF: a console form without the session\'s token is refused and changes n
 
   const cookies = await context.cookies();
   expect(cookies.find((c) => c.name === 'xingtu_console')).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/console' });
-  expect(cookies.find((c) => c.name === 'xingtu_console')?.value).not.toContain(TEST_TOKENS.ops); // encrypted
+  const sessionCookie = cookies.find((c) => c.name === 'xingtu_console')?.value ?? '';
+  expect(sessionCookie).not.toContain(TEST_PERSON_TOKENS.bob.token); // encrypted
   await page.click('button:has-text("Sign out")');
   await page.waitForURL('**/console/sign-in');
   await page.goto(`${stack.baseUrl}/console/ops/stuck`);
   expect(new URL(page.url()).pathname).toBe('/console/sign-in');
+  // F6/issue 18: sign-out is server-side: a copy of the cookie taken before it is no session either.
+  const replayed = await fetch(`${stack.baseUrl}/console/ops/stuck`, { redirect: 'manual', headers: { cookie: `xingtu_console=${sessionCookie}` } });
+  expect([replayed.status, replayed.headers.get('location')]).toEqual([303, expect.stringMatching(/^\/console\/sign-in/)]);
   await context.close();
 });
 
 test('finance: trial balance, a statement with its running balance, the audit, and a CSV whose totals match the trial balance', async () => {
   const context = await browser.newContext({ viewport: WIDE, acceptDownloads: true });
-  const page = await signIn(context, 'finance', 'fay');
+  const page = await signIn(context, 'fay');
   const main = page.locator('main');
   expect(await main.innerText()).toContain('Balanced');
   await shot(page, 'trial-balance');
@@ -217,6 +221,13 @@ test('finance: trial balance, a statement with its running balance, the audit, a
   await page.click('button:has-text("Run the audit")');
   await page.waitForURL('**/console/finance/audit?run=1*');
   expect(await main.innerText()).toContain('Clean');
+  // Its summary counts what the audit counted: every order checked, and of those the closed ones
+  // reconciled (L6) — not every order called "closed".
+  const { body: api } = await http(stack.baseUrl, 'GET', '/v1/ledger/audit', undefined, authHeader('finance'));
+  const { checkedOrders, reconciledOrders } = api as { checkedOrders: number; reconciledOrders: number };
+  expect(reconciledOrders).toBeGreaterThan(0);
+  expect(reconciledOrders).toBeLessThan(checkedOrders); // the stuck orders are open
+  expect(await main.innerText()).toContain(`${checkedOrders} orders checked, ${reconciledOrders} of them closed and reconciled`);
   await shot(page, 'audit');
 
   // F4: the CSV of everything, summed per account, is the trial balance.
@@ -243,7 +254,7 @@ test('finance: trial balance, a statement with its running balance, the audit, a
 test('roles: finance is not offered ops actions, and an ops action forced by a finance session is refused 403 by the API', async () => {
   const target = await orderAwaitingArbitration();
   const context = await browser.newContext({ viewport: WIDE });
-  const page = await signIn(context, 'finance', 'fay');
+  const page = await signIn(context, 'fay');
   const nav = await page.locator('nav').innerText();
   expect(nav).not.toContain('Stuck orders');
   expect(nav).toContain('Trial balance');
@@ -277,4 +288,13 @@ test('the console is not part of the JSON API: its routes are not in the OpenAPI
   const asset = await fetch(`${stack.baseUrl}/console/assets/htmx.min.js`);
   expect(asset.status).toBe(200); // served locally, no CDN
   expect((await fetch(`${stack.baseUrl}/console/ops/stuck`, { redirect: 'manual' })).status).toBe(303); // no session: to sign-in
+});
+
+test('the console has an icon: every page links it, and it is served without a session', async () => {
+  const signInPage = await fetch(`${stack.baseUrl}/console/sign-in`);
+  expect(await signInPage.text()).toContain('<link rel="icon" type="image/svg+xml" href="/console/assets/favicon.svg">');
+  const icon = await fetch(`${stack.baseUrl}/console/assets/favicon.svg`);
+  expect(icon.status).toBe(200);
+  expect(icon.headers.get('content-type')).toBe('image/svg+xml');
+  expect(await icon.text()).toMatch(/^<svg /);
 });

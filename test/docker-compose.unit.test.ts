@@ -24,7 +24,7 @@ interface ComposeService {
   command?: string | string[];
   entrypoint?: string | string[];
   environment?: Environment;
-  ports?: Array<string | number | { published?: string | number; target?: number }>;
+  ports?: Array<string | number | { published?: string | number; target?: number; host_ip?: string }>;
   depends_on?: string[] | Record<string, DependsOnEntry>;
   healthcheck?: Healthcheck;
   restart?: string;
@@ -93,13 +93,35 @@ function dependsOn(name: string): Record<string, string> {
   return Object.fromEntries(Object.entries(deps).map(([dep, entry]) => [dep, entry.condition ?? 'service_started']));
 }
 
-function publishedPorts(name: string): Array<{ host: string; container: string }> {
-  return (service(name).ports ?? []).map((port) => {
-    if (typeof port === 'object') return { host: String(port.published ?? ''), container: String(port.target ?? '') };
-    const parts = String(port).split('/')[0]!.split(':');
-    const container = parts[parts.length - 1]!;
-    return { host: parts.length > 1 ? parts[parts.length - 2]! : container, container };
-  });
+/** A published port: the host address it binds (`0.0.0.0` when none is given: every interface), host and container ports. */
+interface PublishedPort {
+  hostIp: string;
+  host: string;
+  container: string;
+}
+
+type PortEntry = NonNullable<ComposeService['ports']>[number];
+
+/**
+ * One `ports:` entry as Compose reads it. Short syntax: `C`, `H:C`, `IP:H:C`, `IP::C` (a random host
+ * port), `[IPv6]:H:C`, each with an optional `/protocol`; a bare number is `C`. Long syntax:
+ * `{ target, published, host_ip }`. No address means every interface.
+ */
+function parsePort(port: PortEntry): PublishedPort {
+  if (typeof port === 'object') return { hostIp: port.host_ip ?? '0.0.0.0', host: String(port.published ?? ''), container: String(port.target ?? '') };
+  const text = String(port).split('/')[0]!;
+  const bracketed = /^\[([^\]]+)\]:(.*)$/.exec(text); // [::1]:8080:8080
+  const [ip, rest] = bracketed ? [bracketed[1]!, bracketed[2]!] : [undefined, text];
+  const parts = rest.split(':');
+  if (parts.length > (ip === undefined ? 3 : 2) || parts.length === 0) throw new Error(`unreadable port entry ${String(port)}`);
+  const container = parts[parts.length - 1]!;
+  if (ip !== undefined) return { hostIp: ip, host: parts.length === 2 ? parts[0]! : '', container };
+  if (parts.length === 3) return { hostIp: parts[0]!, host: parts[1]!, container };
+  return { hostIp: '0.0.0.0', host: parts.length === 2 ? parts[0]! : '', container };
+}
+
+function publishedPorts(name: string): PublishedPort[] {
+  return (service(name).ports ?? []).map(parsePort);
 }
 
 function commandText(value: string | string[] | undefined): string {
@@ -189,13 +211,56 @@ describe('production-like stack: docker-compose.yml and Dockerfile (SPEC §9)', 
     });
   });
 
-  describe('ports', () => {
+  describe('ports: closed by default (SPEC §10, issue 18)', () => {
+    /** The only services reachable beyond the host: the API (bearer tokens) and Grafana (a login). */
+    const PUBLIC = ['api', 'grafana'];
+    const LOOPBACK = '127.0.0.1';
+
     it.each([
-      ['api', '3000'],
+      ['3000', { hostIp: '0.0.0.0', host: '', container: '3000' }],
+      [3000, { hostIp: '0.0.0.0', host: '', container: '3000' }],
+      ['3001:3000', { hostIp: '0.0.0.0', host: '3001', container: '3000' }],
+      ['127.0.0.1:9090:9090', { hostIp: '127.0.0.1', host: '9090', container: '9090' }],
+      ['0.0.0.0:7233:7233/tcp', { hostIp: '0.0.0.0', host: '7233', container: '7233' }],
+      ['127.0.0.1::8080', { hostIp: '127.0.0.1', host: '', container: '8080' }],
+      ['[::1]:8080:8080', { hostIp: '::1', host: '8080', container: '8080' }],
+      ['[::]:8080:8080', { hostIp: '::', host: '8080', container: '8080' }],
+      [{ target: 8080, published: 8080 }, { hostIp: '0.0.0.0', host: '8080', container: '8080' }],
+      [{ target: 8080, published: '8080', host_ip: '127.0.0.1' }, { hostIp: '127.0.0.1', host: '8080', container: '8080' }],
+    ] as Array<[PortEntry, PublishedPort]>)('reads the host address of the port entry %j', (entry, expected) => {
+      expect(parsePort(entry)).toEqual(expected);
+    });
+
+    it('only the API and Grafana publish beyond the host\'s loopback', () => {
+      const open = Object.keys(services).flatMap((name) => publishedPorts(name).filter((p) => p.hostIp !== LOOPBACK).map((p) => ({ name, ...p })));
+      expect([...new Set(open.map((p) => p.name))].sort()).toEqual([...PUBLIC].sort());
+    });
+
+    it.each(Object.keys(services).filter((name) => !PUBLIC.includes(name)))('%s publishes nothing, or on 127.0.0.1 only', (name) => {
+      for (const port of publishedPorts(name)) expect({ name, ...port }).toEqual({ name, ...port, hostIp: LOOPBACK });
+    });
+
+    it.each([
       ['temporal', '7233'],
       ['temporal-ui', '8080'],
-    ])('%s publishes %s on the host', (name, port) => {
-      expect(publishedPorts(name)).toContainEqual({ host: port, container: port });
+      ['prometheus', '9090'],
+    ])('%s is published on the host\'s loopback only, port %s (an SSH tunnel reaches it: docs/operations.md)', (name, port) => {
+      expect(publishedPorts(name)).toEqual([{ hostIp: LOOPBACK, host: port, container: port }]);
+    });
+
+    it.each(['app-postgres', 'temporal-postgres', 'worker'])('%s is not published at all (the compose network only)', (name) => {
+      expect(publishedPorts(name)).toEqual([]);
+    });
+
+    it('publishes the API on 3000 and Grafana on 3001, and Grafana requires an admin password (no default) and no anonymous access', () => {
+      expect(publishedPorts('api')).toEqual([{ hostIp: '0.0.0.0', host: '3000', container: '3000' }]);
+      expect(publishedPorts('grafana')).toEqual([{ hostIp: '0.0.0.0', host: '3001', container: '3000' }]);
+      const grafana = env('grafana');
+      // `${VAR:?message}`: compose refuses to start without it; `${VAR:-default}` or a literal would be a known password.
+      expect(grafana.GF_SECURITY_ADMIN_PASSWORD).toMatch(/^\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]+\}$/);
+      expect(grafana.GF_AUTH_ANONYMOUS_ENABLED ?? 'false').toBe('false');
+      expect(grafana.GF_AUTH_DISABLE_LOGIN_FORM ?? 'false').toBe('false');
+      expect(grafana.GF_USERS_ALLOW_SIGN_UP).toBe('false');
     });
 
     it('the API listens on all interfaces at the port it publishes', () => {
@@ -518,7 +583,7 @@ describe('production-like stack: docker-compose.yml and Dockerfile (SPEC §9)', 
 
     it('publishes Prometheus (no login) on the host\'s loopback only, Grafana on 3001', () => {
       expect(service('prometheus').ports).toEqual(['127.0.0.1:9090:9090']);
-      expect(publishedPorts('grafana')).toEqual([{ host: '3001', container: '3000' }]);
+      expect(publishedPorts('grafana')).toEqual([{ hostIp: '0.0.0.0', host: '3001', container: '3000' }]);
       expect(env('grafana').GF_SECURITY_ADMIN_PASSWORD).toMatch(/^\$\{GRAFANA_ADMIN_PASSWORD:\?.+\}$/);
     });
 

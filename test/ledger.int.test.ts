@@ -190,19 +190,34 @@ describe('L4: hash chains', () => {
   });
 
   test('L4: postLedgerTransactions posts several orders in one database transaction, locking their chains in order', async () => {
-    const client = await fundedClient(1_000n);
-    const postings = [300n, 200n, 100n].map((amountFen) => ({
-      tx: tx({ transfers: [{ debitAccount: client, creditAccount: `escrow:task:${unique('o')}`, amountFen }] }),
-      occurredAt: new Date(),
-    }));
-    const results = await Promise.all([
-      app.transaction().execute((trx) => postLedgerTransactions(trx, postings)),
-      app.transaction().execute((trx) => postLedgerTransactions(trx, [...postings].reverse())),
-    ]).catch((error: unknown) => [error]);
-    // Both writers post the same three transactions: one posts, the other finds them (or loses the
-    // race on the primary key and would be retried); never a deadlock.
-    expect(JSON.stringify(results)).not.toMatch(/deadlock/);
-    expect(await accountBalance(app, client)).toBe(400n);
+    // Several rounds, each with two writers that both hold an open database transaction before
+    // either posts (a barrier), so their postings overlap: in opposite orders, unordered chain locks
+    // would deadlock here.
+    for (let round = 0; round < 8; round += 1) {
+      const client = await fundedClient(1_000n);
+      const postings = [300n, 200n, 100n].map((amountFen) => ({
+        tx: tx({ transfers: [{ debitAccount: client, creditAccount: `escrow:task:${unique('o')}`, amountFen }] }),
+        occurredAt: new Date(),
+      }));
+      let arrive!: () => void;
+      let arrived = 0;
+      const bothInside = new Promise<void>((resolve) => (arrive = () => (++arrived === 2 ? resolve() : undefined)));
+      const writer = (order: typeof postings) =>
+        app.transaction().execute(async (trx) => {
+          await sql`select txid_current()`.execute(trx);
+          arrive();
+          await bothInside;
+          return postLedgerTransactions(trx, order);
+        });
+      const results = await Promise.allSettled([writer(postings), writer([...postings].reverse())]);
+      // Both writers post the same three transactions: one posts, the other finds them (or loses the
+      // race on the primary key and would be retried); never a deadlock. The check reads each error
+      // itself (its code and message, through its causes): JSON.stringify of an Error shows neither.
+      const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+      expect(failures.filter(isDeadlock).map(String)).toEqual([]);
+      expect(failures.length).toBeLessThan(2);
+      expect(await accountBalance(app, client)).toBe(400n);
+    }
   });
 });
 
@@ -514,3 +529,14 @@ describe('E1/L3 with the worker’s stream cache (issue 11: no read before a wri
     expect(cache.get<string>('a')).toEqual({ version: 3, state: 'a3' });
   });
 });
+
+/** A PostgreSQL deadlock (SQLSTATE 40P01), found by code or message anywhere in the error's cause chain. */
+function isDeadlock(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e !== null && e !== undefined && depth < 10; depth += 1) {
+    if (typeof e !== 'object') return /deadlock/i.test(String(e));
+    const { code, message, cause } = e as { code?: unknown; message?: unknown; cause?: unknown };
+    if (code === '40P01' || (typeof message === 'string' && /deadlock/i.test(message))) return true;
+    e = cause;
+  }
+  return false;
+}

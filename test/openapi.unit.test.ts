@@ -234,7 +234,26 @@ describe('API_TOKENS', () => {
     expect(loadConfig({ API_TOKENS: 'ops:bbbbbbbbbbbbbbbb' }).apiTokens).toEqual([{ role: 'ops', token: 'bbbbbbbbbbbbbbbb' }]);
   });
 
+  test('issue 18: role:person:token names the token\'s person; role:token still works', () => {
+    expect(parseApiTokens('ops:alice:aaaaaaaaaaaaaaaa1, finance:bob.k:bbbbbbbbbbbbbbbb,backend:cccccccccccccccc')).toEqual([
+      { role: 'ops', person: 'alice', token: 'aaaaaaaaaaaaaaaa1' },
+      { role: 'finance', person: 'bob.k', token: 'bbbbbbbbbbbbbbbb' },
+      { role: 'backend', token: 'cccccccccccccccc' },
+    ]);
+  });
+
+  test('issue 18: TRUST_PROXY is false unless set to true or proxy addresses; anything else stops the start', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.5,10.1.0.0/16' }).trustProxy).toBe('10.0.0.5,10.1.0.0/16');
+    for (const bad of ['yes', '1', 'proxy.local', '10.0.0.1/33']) expect(() => loadConfig({ TRUST_PROXY: bad })).toThrow(/^TRUST_PROXY must be/);
+  });
+
   test.each([
+    ['ops:a l i c e:aaaaaaaaaaaaaaaa', /a person is/],
+    ['ops:token-1234abcd:aaaaaaaaaaaaaaaa', /a person is/],
+    ['ops:alice:bob:aaaaaaaaaaaaaaaa', /not role:token or role:person:token/],
     ['admin:aaaaaaaaaaaaaaaa', /unknown role/],
     ['backend', /not role:token/],
     ['backend:short', /16–256 characters/],

@@ -10,7 +10,8 @@ import { createOpsService } from '../api/ops-service';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { placement, placementBody } from './support/fixtures';
 import { balances } from './support/ledger';
-import { TEST_API_TOKENS, authHeader, http } from './support/stack';
+import { TEST_API_TOKENS, TEST_TOKENS, authHeader, http } from './support/stack';
+import { tokenFingerprint } from '../api/auth';
 import { installQuietRuntime, runningWorker, workflowBundle } from './support/temporal';
 
 /** O1, O4: ops find stuck orders, with the reason, and fix them through the API. */
@@ -74,10 +75,13 @@ describe('sandbox (time-skipping server)', () => {
       const arbitration = entries.find((e) => e.reason === 'awaiting_arbitration') as { stuckSinceAt: string };
       expect(new Date(Date.parse(arbitration.stuckSinceAt)).toISOString()).toBe(arbitration.stuckSinceAt);
 
-      const forbidden = await http(s.baseUrl, 'POST', `/v1/ops/orders/${p.orderId}/actions`, { action: 'arbitrate', operator: 'alice', decision: 'confirm', reason: 'x' });
+      const forbidden = await http(s.baseUrl, 'POST', `/v1/ops/orders/${p.orderId}/actions`, { action: 'arbitrate', decision: 'confirm', reason: 'x' });
       expect(forbidden.status).toBe(403); // the backend's token is not ops
+      // O4/issue 18: the operator is the token's, never a name in the body.
+      const named = await http(s.baseUrl, 'POST', `/v1/ops/orders/${p.orderId}/actions`, { action: 'arbitrate', operator: 'mallory', decision: 'confirm', reason: 'x' }, ops);
+      expect([named.status, named.body.error.code]).toEqual([400, 'validation_failed']);
 
-      const decided = await http(s.baseUrl, 'POST', `/v1/ops/orders/${p.orderId}/actions`, { action: 'arbitrate', operator: 'alice', decision: 'confirm', reason: 'creator agreed by phone' }, ops);
+      const decided = await http(s.baseUrl, 'POST', `/v1/ops/orders/${p.orderId}/actions`, { action: 'arbitrate', decision: 'confirm', reason: 'creator agreed by phone' }, ops);
       expect(decided.status).toBe(200);
       expect(decided.body).toMatchObject({ status: 'cancelled', cancelReason: 'cancelled_by_client_after_acceptance', settlement: { creatorFen: 50_000, serviceFeeFen: 5_000, refundFen: 55_000 } });
       expect(await balances(s.database.db, { client: `client:${clientId}`, creator: `creator:${creatorId}`, escrow: `escrow:task:${p.orderId}` })).toEqual({
@@ -88,7 +92,9 @@ describe('sandbox (time-skipping server)', () => {
 
       const inspection = (await http(s.baseUrl, 'GET', `/v1/ops/orders/${p.orderId}`, undefined, ops)).body;
       expect(inspection.events.map((e: { type: string }) => e.type).slice(-2)).toEqual(['CancellationArbitrated', 'TaskOrderCancelled']);
-      expect(inspection.events.at(-2).payload).toMatchObject({ by: { type: 'ops', id: 'alice' }, reason: 'creator agreed by phone' });
+      // A token that names no person is recorded by its fingerprint (never the token itself).
+      expect(inspection.events.at(-2).payload).toMatchObject({ by: { type: 'ops', id: tokenFingerprint(TEST_TOKENS.ops) }, reason: 'creator agreed by phone' });
+      expect(tokenFingerprint(TEST_TOKENS.ops)).toMatch(/^token-[0-9a-f]{8}$/);
       expect(inspection.ledger.at(-1).transfers).toHaveLength(3);
       expect(inspection.temporal).toMatchObject({ workflowId: `task-order:${p.orderId}` });
       expect(await stuckOf(s.baseUrl, p.orderId)).toEqual([]);

@@ -10,11 +10,11 @@ import type { AddressInfo } from 'node:net';
 import { generateWebhookSecret, signWebhook } from '../platform/webhook-signing';
 import { FAULT_KINDS, FaultSchedule, parseFaults, timerWindows, type FaultRecord } from '../sim/faults';
 import { createSimHttp } from '../sim/http';
-import { checkStatuses, compareFeed, compareWebhooks, statusWindows, type FeedEvent } from '../sim/invariants';
+import { checkStatuses, checkStuck, compareFeed, compareNotifications, compareWebhooks, eventAmount, statusWindows, type FeedEvent } from '../sim/invariants';
 import { SIM_WEBHOOK_DELIVERY, parseWebhookDelivery } from '../sim/policy';
 import { createRng } from '../sim/rng';
 import { withFaultWindows } from '../sim/run';
-import type { Exchange, FaultWindow, LifecycleRecord, SimPolicy } from '../sim/types';
+import type { Exchange, FaultWindow, LifecycleRecord, SimHttp, SimPolicy } from '../sim/types';
 import { receiverSchedule, startWebhookReceiver, type Arrival } from '../sim/webhook-receiver';
 
 describe('--faults', () => {
@@ -101,7 +101,9 @@ describe('timers under faults', () => {
     expect(fixture.record.expectedStuck).toEqual([]);
     const checked = withFaultWindows(fixture.record, fixture.windows, fixture.record.policy!);
     expect(checked.policy?.timerLagMs).toBe(19_991);
-    expect(checked.expectedStuck).toEqual([{ orderId: 'l29-o1', reasons: ['awaiting_arbitration'] }]);
+    // Every state of the raised-lag model has it escalated: the entry is required, not only allowed.
+    expect(checked.expectedStuck).toEqual([{ orderId: 'l29-o1', reasons: ['awaiting_arbitration'], required: ['awaiting_arbitration'] }]);
+    expect(checked.expectedNotifications?.length).toBeGreaterThan(0);
   });
 });
 
@@ -169,6 +171,77 @@ describe('the careful client', () => {
     expect(answer.status).toBe(0);
     expect(answer.response).toMatchObject({ gaveUp: true, lastStatus: 503 });
     answers = [];
+  });
+});
+
+describe('the notification check against the model (E3)', () => {
+  const record = (label: string, candidates: Array<Record<string, number>>): LifecycleRecord => ({
+    label, taskOrderIds: [`${label}-o1`], boostOrderIds: [`${label}-b1`], exchanges: [], commands: 0, expectedNotifications: candidates,
+  });
+  const row = (order_id: string, kind: string, recipient: string) => ({ order_id, kind, recipient });
+  const l1 = record('l1', [
+    { 'l1-o1|new_task|creator:k1': 1 },
+    { 'l1-o1|new_task|creator:k1': 1, 'l1-o1|cancelled|client:c1': 1, 'l1-o1|cancelled|creator:k1': 1 },
+  ]);
+  const l2 = record('l2', [{ 'l2-o1|new_task|creator:k2': 1, 'boost:l2-b1|boost_ordered|client:c2': 1 }]);
+  const rows = [row('l1-o1', 'new_task', 'creator:k1'), row('l2-o1', 'new_task', 'creator:k2'), row('boost:l2-b1', 'boost_ordered', 'client:c2')];
+
+  it('passes when each lifecycle has the notifications of one of its possible states', () => {
+    expect(compareNotifications([l1, l2], rows).violations).toEqual([]);
+    const cancelled = [...rows, row('l1-o1', 'cancelled', 'client:c1'), row('l1-o1', 'cancelled', 'creator:k1')];
+    expect(compareNotifications([l1, l2], cancelled).violations).toEqual([]);
+  });
+
+  it('fails with no notifications at all, one missing, one more, or one twice', () => {
+    const messages = (r: typeof rows) => compareNotifications([l1, l2], r).violations.map((v) => v.message);
+    expect(messages([])).toEqual([
+      "l1: its notifications are none that the model implies (of 2 possible); closest: missing [l1-o1|new_task|creator:k1], unexpected []",
+      "l2: its notifications are none that the model implies (of 1 possible); closest: missing [l2-o1|new_task|creator:k2, boost:l2-b1|boost_ordered|client:c2], unexpected []",
+    ]);
+    expect(messages(rows.slice(0, 2))).toEqual([expect.stringMatching(/^l2: .*missing \[boost:l2-b1\|boost_ordered\|client:c2\]/)]);
+    expect(messages([...rows, row('l1-o1', 'reminder', 'creator:k1')])).toEqual([expect.stringMatching(/^l1: .*unexpected \[l1-o1\|reminder\|creator:k1\]/)]);
+    expect(messages([...rows, row('l2-o1', 'new_task', 'creator:k2')])).toEqual([expect.stringMatching(/^l2: .*unexpected \[l2-o1\|new_task\|creator:k2\]/)]);
+    expect(messages([...rows, row('l1-o1', 'cancelled', 'client:c1')])).toEqual([expect.stringMatching(/^l1: its notifications are none that the model implies/)]); // half a cancellation
+  });
+});
+
+describe('the stuck check (O1)', () => {
+  const http = (entries: unknown[]): SimHttp => ({
+    send: () => Promise.reject(new Error('unused')),
+    call: () => Promise.resolve({ method: 'GET', path: '/v1/ops/stuck', status: 200, response: { entries }, startedAtMs: 0, endedAtMs: 0 }),
+  });
+  const record: LifecycleRecord = {
+    label: 'l1', taskOrderIds: ['l1-o1', 'l1-o2'], boostOrderIds: [], exchanges: [], commands: 0,
+    expectedStuck: [{ orderId: 'l1-o1', reasons: ['awaiting_arbitration'], required: ['awaiting_arbitration'] }, { orderId: 'l1-o2', reasons: ['awaiting_arbitration'], required: [] }],
+  };
+  const entry = (orderId: string, reason: string) => ({ orderId, kind: 'task', reason });
+
+  it('passes the entries the model requires and allows', async () => {
+    expect((await checkStuck([record], http([entry('l1-o1', 'awaiting_arbitration')]))).violations).toEqual([]);
+    expect((await checkStuck([record], http([entry('l1-o1', 'awaiting_arbitration'), entry('l1-o2', 'awaiting_arbitration')]))).violations).toEqual([]);
+  });
+
+  it('fails an empty list where every possible state implies an entry, and an entry no state allows', async () => {
+    expect((await checkStuck([record], http([]))).violations.map((v) => v.message)).toEqual([
+      "missing from the stuck list: awaiting_arbitration, which every possible state of l1's model implies",
+    ]);
+    expect((await checkStuck([record], http([entry('l1-o1', 'awaiting_arbitration'), entry('l1-o2', 'refund_overdue')]))).violations).toHaveLength(1);
+  });
+});
+
+describe('the ledger check reads every amount (L3)', () => {
+  it('reads the amounts of the events that move money, as stored in JSON', () => {
+    expect(eventAmount('TaskOrderPlaced', { paidFen: 11_000 })).toBe(11_000n);
+    expect(eventAmount('TaskOrderCancelled', { refundFen: '100', creatorFen: 50, serviceFeeFen: 5, forfeitedFen: 0 })).toBe(155n);
+    expect(eventAmount('RefundPosted', { amountFen: 5_500 })).toBe(5_500n);
+    expect(eventAmount('TaskOrderAccepted', { priceFen: 1 })).toBeUndefined();
+  });
+
+  it('an amount it cannot read (renamed, absent, a float) is an error, never 0 (else "moved money but not in the ledger" goes silent)', () => {
+    expect(() => eventAmount('TaskOrderPlaced', { paidAmountFen: 11_000 })).toThrow(/unreadable amount undefined/);
+    expect(() => eventAmount('BalancePaid', { amountFen: 10.5 })).toThrow(/unreadable amount 10.5/);
+    expect(() => eventAmount('TaskOrderCompleted', { creatorFen: 100, serviceFee: 10 })).toThrow(/unreadable amount/);
+    expect(() => eventAmount('RefundPosted', { amountFen: '12 fen' })).toThrow(/unreadable amount/);
   });
 });
 

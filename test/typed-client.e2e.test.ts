@@ -1,5 +1,6 @@
 import { createXingtuClient, type XingtuClient } from '../client';
 import { TEST_TOKENS, startStack, type TestStack } from './support/stack';
+import { tokenFingerprint } from '../api/auth';
 
 /**
  * Issue 12 item 4: the generated typed client (client/) drives a whole task lifecycle and a whole
@@ -136,12 +137,12 @@ describe('the typed client (client/) drives the API (issue 12)', () => {
     expect(scheduled).toMatchObject({ evaluation: { actualViews: 9_500, succeeded: false, compensationFen: 5_500, platformKeepsFen: 4_500 }, refund: { amountFen: 5_500, postedAt: null } });
 
     // F5: finance releases it early; the backend may not.
-    const byBackend = await backend.POST('/v1/boost-orders/{boostOrderId}/release-refund', { params: { path: { boostOrderId } }, body: { releasedBy: 'someone' } });
+    const byBackend = await backend.POST('/v1/boost-orders/{boostOrderId}/release-refund', { params: { path: { boostOrderId } }, body: {} });
     expect([byBackend.response.status, byBackend.error?.error.code]).toEqual([403, 'forbidden']);
-    const released = await finance.POST('/v1/boost-orders/{boostOrderId}/release-refund', { params: { path: { boostOrderId } }, body: { releasedBy: 'fin-1', reason: 'client asked' } });
+    const released = await finance.POST('/v1/boost-orders/{boostOrderId}/release-refund', { params: { path: { boostOrderId } }, body: { reason: 'client asked' } });
     expect(released.response.status).toBe(200);
     const closed = await boostReaches(boostOrderId, 'closed');
-    expect(closed).toMatchObject({ escrowFen: 0, refund: { amountFen: 5_500, early: true } });
+    expect(closed).toMatchObject({ escrowFen: 0, refund: { amountFen: 5_500, early: true, releasedBy: { type: 'finance', id: tokenFingerprint(TEST_TOKENS.finance) } } });
 
     const client = ok(await finance.GET('/v1/ledger/accounts/{account}', { params: { path: { account: `client:${clientId}` } } }));
     expect(client.balanceFen).toBe(5_500);

@@ -3,6 +3,7 @@ import { decodeFeedCursor, encodeFeedCursor, feedEventJson, parseFeedEventId } f
 import { checkResolvedAddress, checkWebhookUrl, type WebhookUrlPolicy } from '../platform/url-safety';
 import { generateWebhookSecret, isWebhookSecret, signWebhook, webhookSignature } from '../platform/webhook-signing';
 import { attemptsWithin, retryDelayMs, WEBHOOK_DEFAULTS } from '../worker/webhook-delivery';
+import { RESPONSE_SNIPPET_BYTES, responseSnippet, storableText } from '../worker/webhook-delivery-http';
 import { loadWebhookSecretsKey, loadWebhookUrlPolicy } from '../platform/config';
 import { SecretUnreadableError, createSecretBox } from '../platform/secret-box';
 
@@ -67,6 +68,34 @@ describe('E5 retries: exponential backoff over at least 3 days', () => {
     const attempts = attemptsWithin(retryWindowMs, backoffBaseMs, backoffMaxMs);
     expect(attempts).toBeGreaterThanOrEqual(20);
     expect(attempts).toBeLessThanOrEqual(30);
+  });
+});
+
+describe('§10 hostile receivers: what is stored of an answer (worker/webhook-delivery-http.ts)', () => {
+  /** What PostgreSQL refuses in text (NUL) or what is not valid UTF-16 once encoded (a lone surrogate). */
+  const storable = (text: string) => !text.includes('\u0000') && !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text) && Buffer.from(text, 'utf8').toString('utf8') === text;
+
+  test('NUL, controls and invalid UTF-8 become U+FFFD; tab, newline, carriage return and any valid text stay', () => {
+    expect(responseSnippet(Buffer.from('ok\u0000\u0000{"a":1}\u0000'))).toBe('ok\uFFFD\uFFFD{"a":1}\uFFFD');
+    expect(responseSnippet(Buffer.from([0x61, 0xc0, 0xaf, 0xed, 0xa0, 0x80, 0xff, 0x09, 0x0a, 0x0d, 0x1b, 0x7f, 0x62]))).toBe('a\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD\t\n\r\uFFFD\uFFFDb');
+    expect(responseSnippet(Buffer.from('新品 测评 ✓ 🎉', 'utf8'))).toBe('新品 测评 ✓ 🎉');
+    expect(responseSnippet(Buffer.alloc(0))).toBeNull();
+  });
+
+  test('every byte sequence gives storable text of at most 512 characters; a character cut at the end is dropped', () => {
+    let seed = 20261207;
+    const byte = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) >> 8) & 0xff;
+    for (let i = 0; i < 500; i += 1) {
+      const snippet = responseSnippet(Buffer.from(Array.from({ length: 1 + (i % 700) }, byte)));
+      expect(snippet === null || (storable(snippet) && snippet.length <= RESPONSE_SNIPPET_BYTES)).toBe(true);
+    }
+    expect(responseSnippet(Buffer.from(`${'x'.repeat(511)}测`, 'utf8'))).toBe('x'.repeat(511)); // 测 is 3 bytes: cut at 512
+  });
+
+  test('any text a peer shapes (a Location, a certificate name) is bounded and storable, surrogate pairs kept whole', () => {
+    expect(storableText('a\u0000b\uD800c\uDC00🎉', 100)).toBe('a\uFFFDb\uFFFDc\uFFFD🎉');
+    expect(storableText('🎉'.repeat(10), 3)).toBe('🎉\uFFFD'); // cut inside the second pair
+    expect(storableText('x'.repeat(1000), 300)).toHaveLength(300);
   });
 });
 

@@ -64,7 +64,7 @@ const RETRY_DELAYS_MS = [1000, 2000, 5000];
 async function untilConnected(config: Config, db: Db): Promise<{ connection: NativeConnection; worker: Worker }> {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      const connection = await NativeConnection.connect({ address: config.temporalAddress });
+      const connection = await NativeConnection.connect({ address: config.temporalAddress, ...(config.temporalTls ? { tls: config.temporalTls } : {}) });
       try {
         return { connection, worker: await createWorker({ connection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, db }) };
       } catch (error) {

@@ -1,13 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import type { Db } from '../db/connect';
 import { feedEventId, feedEventJson } from '../db/event-feed';
-import { claimDeliveries, fanOut, recordAttempt, signingSecrets, type ClaimedDelivery } from '../db/webhooks';
+import { claimDeliveries, fanOut, recordAttempt, recordOutcomeOnly, signingSecrets, type AttemptRecord, type ClaimedDelivery, type RetryRules } from '../db/webhooks';
 import { unavailableDependency } from '../platform/faults';
 import { SecretUnreadableError, createSecretBox, type SecretBox } from '../platform/secret-box';
 import { loadWebhookSecretsKey } from '../platform/config';
 import type { WebhookUrlPolicy } from '../platform/url-safety';
 import { signWebhook } from '../platform/webhook-signing';
-import { DeliveryKilled, postWebhook } from './webhook-delivery-http';
+import { ATTEMPT_ERROR_CHARS, DeliveryKilled, postWebhook, storableText } from './webhook-delivery-http';
 
 /**
  * E5: the webhook delivery loop, run in every worker process next to the Temporal worker
@@ -115,29 +115,82 @@ export function startWebhookDelivery(db: Db, options: WebhookDeliveryOptions): W
       : await postWebhook(claim.url, { ...signing.headers }, body, { timeoutMs: o.timeoutMs, policy: options.urlPolicy, kill: killer.signal });
     const latencyMs = Math.max(0, Math.round(performance.now() - started));
     if (killer.signal.aborted) throw new DeliveryKilled('killed');
-    await recordAttempt(
-      db,
-      { endpointId: claim.endpoint_id, notificationId: claim.id, leaseToken: claim.lease_token, attemptNo: claim.attempt_count, attemptedAt, latencyMs, ...result },
-      { retryDelayMs: retryDelayMs(claim.attempt_count, o.backoffBaseMs, o.backoffMaxMs), retryWindowMs: o.retryWindowMs },
-    );
-    options.onAttempt?.({ outcome: result.outcome, latencyMs });
+    const attempt: AttemptRecord = { endpointId: claim.endpoint_id, notificationId: claim.id, leaseToken: claim.lease_token, attemptNo: claim.attempt_count, attemptedAt, latencyMs, ...result };
+    const recorded = await record(attempt, { retryDelayMs: retryDelayMs(claim.attempt_count, o.backoffBaseMs, o.backoffMaxMs), retryWindowMs: o.retryWindowMs });
+    options.onAttempt?.({ outcome: recorded, latencyMs });
   }
 
-  /** One round: fan out, then claim and send; true when there may be more work right away. */
-  async function round(): Promise<boolean> {
+  /**
+   * §10 hostile peers: an attempt must never go unrecorded into a lapsed lease, which resends at
+   * once and for ever (a receiver's answer PostgreSQL refuses did exactly that). If the attempt
+   * cannot be written, a minimal one with only values of our own (`unrecordable`: a failure, so
+   * the delivery backs off and the endpoint counts as failing, O1) is written instead; if even that
+   * fails, the delivery and endpoint are updated without an attempt row. Returns the outcome
+   * recorded; throws only when nothing at all could be written (the database is away: the lease
+   * then runs out, one resend per lease).
+   */
+  async function record(attempt: AttemptRecord, rules: RetryRules): Promise<AttemptRecord['outcome']> {
+    try {
+      await recordAttempt(db, attempt, rules);
+      return attempt.outcome;
+    } catch (error) {
+      log(`webhook delivery: could not record an attempt (${attempt.outcome}) of event ${attempt.notificationId} to ${attempt.endpointId}: ${describe(error)}; recording it as unrecordable`);
+      const detail = `the attempt (${attempt.outcome}${attempt.statusCode === null ? '' : ` ${attempt.statusCode}`}) could not be recorded: ${describe(error)}`;
+      const fallback: AttemptRecord = { ...attempt, outcome: 'unrecordable', statusCode: null, responseSnippet: null, error: storableText(detail, ATTEMPT_ERROR_CHARS) };
+      try {
+        await recordAttempt(db, fallback, rules);
+      } catch (second) {
+        log(`webhook delivery: could not record an unrecordable attempt either: ${describe(second)}; backing off without an attempt row`);
+        await recordOutcomeOnly(db, attempt, rules);
+      }
+      return 'unrecordable';
+    }
+  }
+
+  /**
+   * Sends in flight, at most `concurrency`. Each is claimed as a slot frees, not in batches waited
+   * for as a whole: a receiver that answers only at the timeout (or never) holds one slot, never
+   * the other endpoints' and orders' events (§10 hostile peers).
+   */
+  const inFlight = new Set<Promise<void>>();
+  let lastFanOutMs = 0;
+  let fanOutBehind = false;
+
+  function send(claim: ClaimedDelivery): void {
+    const sending: Promise<void> = deliver(claim)
+      .catch((error: unknown) => {
+        if (!(error instanceof DeliveryKilled)) log(`webhook delivery: could not record an attempt: ${describe(error)}`);
+      })
+      .finally(() => {
+        inFlight.delete(sending);
+        wake?.(); // a slot is free: claim the next due delivery now
+      });
+    inFlight.add(sending);
+  }
+
+  /** The feed into deliveries: at most once per poll interval, or at once while it is behind. */
+  async function fanOutIfDue(): Promise<number> {
+    if (!fanOutBehind && Date.now() - lastFanOutMs < o.pollIntervalMs) return 0;
+    lastFanOutMs = Date.now();
     let fanned = 0;
     for (let i = 0; i < 20 && running; i += 1) {
       const n = await fanOut(db, 500);
       fanned += n;
       if (n === 0) break;
     }
+    fanOutBehind = fanned > 0;
+    return fanned;
+  }
+
+  /** One round: fan out, then claim into the free slots and start sending; true when there may be more work right away. */
+  async function round(): Promise<boolean> {
+    const fanned = await fanOutIfDue();
     if (!running) return false;
-    const claims = await claimDeliveries(db, o.concurrency, leaseMs);
-    const results = await Promise.allSettled(claims.map(deliver));
-    for (const r of results) {
-      if (r.status === 'rejected' && !(r.reason instanceof DeliveryKilled)) log(`webhook delivery: could not record an attempt: ${describe(r.reason)}`);
-    }
-    return claims.length === o.concurrency || fanned > 0;
+    const free = o.concurrency - inFlight.size;
+    if (free <= 0) return false; // wait for a slot (a finished send wakes the loop)
+    const claims = await claimDeliveries(db, free, leaseMs);
+    for (const claim of claims) send(claim);
+    return claims.length === free || fanned > 0;
   }
 
   const loop = (async () => {
@@ -151,6 +204,7 @@ export function startWebhookDelivery(db: Db, options: WebhookDeliveryOptions): W
       }
       if (running && !busy) await sleep(o.pollIntervalMs);
     }
+    await Promise.allSettled([...inFlight]);
   })();
 
   return {

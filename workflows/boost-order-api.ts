@@ -49,3 +49,24 @@ export const taskCancelledSignal = defineSignal<[{ readonly taskOrderId: string 
 
 /** B8: sent by the API when stats for the boosted video arrive while the evaluation waits for them. */
 export const viewsUpdatedSignal = defineSignal<[{ readonly videoId: string }]>('viewsUpdated');
+
+/**
+ * B6/B8 (issue 18): while an evaluation waits for a view count, it re-reads the count on a durable
+ * timer (workflow time) even without a viewsUpdated signal, so that a lost or raced signal costs
+ * minutes, never forever: every 5 minutes during the first 6 hours of waiting (a count posted
+ * around the period's end, the usual case), then hourly, then every 6 hours after a week. Each
+ * re-check is about 11 history events, so a wait stays far from Temporal's history limits: about
+ * 800 events for the first 6 hours, 260 a day for the rest of the week, 45 a day after
+ * (docs/decisions.md, "No lost wake-up").
+ */
+export const STATS_RECHECK_EARLY_MS = 5 * 60 * 1000;
+export const STATS_RECHECK_EARLY_FOR_MS = 6 * 60 * 60 * 1000;
+export const STATS_RECHECK_LATE_MS = 60 * 60 * 1000;
+export const STATS_RECHECK_LATE_FOR_MS = 7 * 24 * 60 * 60 * 1000;
+export const STATS_RECHECK_SLOW_MS = 6 * 60 * 60 * 1000;
+
+/** The delay before the next re-check, given how long (workflow time) the evaluation has been waiting. */
+export function statsRecheckDelayMs(waitedMs: number): number {
+  if (waitedMs < STATS_RECHECK_EARLY_FOR_MS) return STATS_RECHECK_EARLY_MS;
+  return waitedMs < STATS_RECHECK_LATE_FOR_MS ? STATS_RECHECK_LATE_MS : STATS_RECHECK_SLOW_MS;
+}

@@ -29,6 +29,7 @@ import {
   boostStateQuery,
   releaseRefundUpdate,
   taskCancelledSignal,
+  statsRecheckDelayMs,
   videoPublishedSignal,
   viewsUpdatedSignal,
   type BoostOrderInput,
@@ -172,10 +173,23 @@ export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Pr
   }
 
   // ── The deadline loop and the evaluation (B6, B8) ────────────────────────────────────────────
+  /** Workflow time at which this run first found no count (the re-check period grows after 6 hours, and after a week). */
+  let waitingSinceMs: number | undefined;
   const final = await order.untilClosed(async (state) => {
     if (state.status !== 'evaluating') return false;
-    // B8: no count yet; the API signals viewsUpdated when stats arrive. No polling.
-    if (!(await evaluate())) await condition(() => viewsSignalled || order.state?.status !== 'evaluating');
+    if (await evaluate()) return true;
+    const woken = () => viewsSignalled || order.state?.status !== 'evaluating';
+    // B6/B8 (issue 18): the API signals viewsUpdated when stats arrive, but a signal can be lost (a
+    // Temporal restart) or raced (the count stored before the read model said `evaluating`), and the
+    // feed, told 201, never posts again: so the evaluation also re-reads the count on a durable
+    // timer. Runs that waited before this patch replay their wait without one.
+    if (!patched('b8-recheck-stats')) {
+      await condition(woken);
+      return true;
+    }
+    const now = Date.now();
+    waitingSinceMs ??= now;
+    await condition(woken, statsRecheckDelayMs(now - waitingSinceMs));
     return true;
   });
   return { placed: true, final };

@@ -42,7 +42,7 @@ describe('F6 console formatting', () => {
 });
 
 describe('F6 console session cookie', () => {
-  const session = { role: 'ops' as const, operator: 'alice', token: 'secret-token-value', csrf: 'c'.repeat(32), expiresAtMs: 2_000 };
+  const session = { sid: 's'.repeat(24), role: 'ops' as const, person: 'alice', token: 'secret-token-value', csrf: 'c'.repeat(32), expiresAtMs: 2_000 };
 
   test('sealed: opens with its key only, never shows the token, refuses an edit and an expired session', () => {
     const sealer = createSessionSealer();
@@ -85,10 +85,11 @@ describe('F6 CONSOLE_SESSION_KEY: sessions survive a restart and cross API insta
 
   test('a session signed in on one API instance is a session on another with the same key (and on a restarted one), not with another key', async () => {
     const token = 'ops-token-0123456789abcdef';
+    const noSignOuts = { isRevoked: async () => false, revoke: async () => undefined };
     // Real listeners and fetch: fastify's inject loads an ESM-only cookie module jest cannot run.
     const instance = async (sessionKey?: Buffer) => {
       const app = Fastify();
-      registerConsole(app, { app, db: {} as Db, client: { options: { namespace: 'default' } } as unknown as Client, tokens: [{ role: 'ops', token }], nowMs: async () => Date.now(), ...(sessionKey ? { sessionKey } : {}) });
+      registerConsole(app, { app, db: {} as Db, client: { options: { namespace: 'default' } } as unknown as Client, tokens: [{ role: 'ops', token }], nowMs: async () => Date.now(), revocations: noSignOuts, ...(sessionKey ? { sessionKey } : {}) });
       const url = await app.listen({ host: '127.0.0.1', port: 0 });
       return { app, url };
     };
@@ -101,7 +102,7 @@ describe('F6 CONSOLE_SESSION_KEY: sessions survive a restart and cross API insta
         method: 'POST',
         redirect: 'manual',
         headers: { cookie: nonceCookie, 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ _csrf: nonce ?? '', operator: 'alice', token }).toString(),
+        body: new URLSearchParams({ _csrf: nonce ?? '', token }).toString(),
       });
       expect(signedIn.status).toBe(303);
       const sessionCookie = signedIn.headers.getSetCookie().find((c) => c.startsWith(`${SESSION_COOKIE}=`))!.split(';')[0]!;

@@ -54,9 +54,9 @@ function auditBody(report: Json): Html {
   const d = report.discrepancies as Json[];
   const link = (x: Json) =>
     html`${x.orderId ? html`<a href="${transactionsHref(x.orderId)}">${x.orderKind ?? 'order'} ${x.orderId}</a>` : ''}${x.txId && x.orderId ? html` · <a href="${transactionsHref(x.orderId, x.txId)}">${x.txId}</a>` : x.txId ? html`<code>${x.txId}</code>` : ''}${x.account ? html` · <a href="${statementHref(x.account)}">${x.account}</a>` : ''}`;
-  return html`${notice(report.ok ? 'ok' : 'error', report.ok ? `Clean: ${report.checkedTransactions} transactions in ${report.checkedChains} chains and ${report.checkedOrders} closed orders verified (${report.mode} audit).` : `${report.discrepancyCount} discrepancies found (${report.mode} audit).`)}
+  return html`${notice(report.ok ? 'ok' : 'error', report.ok ? `Clean: ${report.checkedTransactions} transactions in ${report.checkedChains} chains verified; ${report.checkedOrders} orders checked, ${report.reconciledOrders} of them closed and reconciled (${report.mode} audit).` : `${report.discrepancyCount} discrepancies found (${report.mode} audit).`)}
 <div class="card"><dl class="facts">
-<dt>Mode</dt><dd>${report.mode}</dd><dt>Transactions</dt><dd>${report.checkedTransactions}</dd><dt>Orders reconciled (L6)</dt><dd>${report.reconciledOrders} of ${report.checkedOrders}</dd>
+<dt>Mode</dt><dd>${report.mode}</dd><dt>Transactions</dt><dd>${report.checkedTransactions}</dd><dt>Orders checked (E2)</dt><dd>${report.checkedOrders}</dd><dt>Closed orders reconciled (L6)</dt><dd>${report.reconciledOrders}</dd>
 <dt>Workflows compared</dt><dd>${report.workflows.compared} (running ${report.workflows.running}, unavailable ${report.workflows.unavailable})${report.workflows.skipped ? ` — ${report.workflows.skipped}` : ''}</dd>
 <dt>Checkpoint</dt><dd>${report.checkpoint.recorded ? `recorded #${report.checkpoint.recorded.id}` : (report.checkpoint.notRecorded ?? 'none')}</dd>
 </dl></div>

@@ -36,6 +36,7 @@ export function page({ title, session, current, body }: PageOptions): Html {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="htmx-config" content='{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}'>
 <title>${title} · Xingtu console</title>
+<link rel="icon" type="image/svg+xml" href="${ASSETS_PATH}/favicon.svg">
 <link rel="stylesheet" href="${ASSETS_PATH}/console.css">
 <script src="${ASSETS_PATH}/htmx.min.js" defer></script>
 <script src="${ASSETS_PATH}/console.js" defer></script>
@@ -59,7 +60,7 @@ function nav(session: ConsoleSession, current: string | undefined): Html {
   return html`<nav aria-label="main">
   <ul>${items.map(([href, label]) => html`<li><a href="${href}"${current === href ? html` aria-current="page"` : ''}>${label}</a></li>`)}</ul>
   <form method="post" action="${CONSOLE_PATH}/sign-out" class="sign-out">
-    <span class="who">${session.operator} · ${session.role}</span>
+    <span class="who">${session.person} · ${session.role}</span>
     ${csrfField(session)}
     <button type="submit">Sign out</button>
   </form>

@@ -15,7 +15,7 @@ import { changesOf, changesTable, deadlinesTable, eventsTable, ledgerTable, stat
 
 const Reason = z.string().trim().min(1, 'a reason is required (O4, T23)').max(500);
 
-/** O4's two actions as the order page's forms send them (the operator is the signed-in user). */
+/** O4's two actions as the order page's forms send them (the operator is the signed-in token's person: the API records it). */
 export const ActionForm = z.discriminatedUnion('action', [
   z.object({ action: z.literal('arbitrate'), decision: z.enum(['confirm', 'decline']), reason: Reason }),
   z.object({ action: z.literal('cancel'), outcome: z.enum(OPS_CANCEL_OUTCOMES), reason: Reason }),
@@ -126,7 +126,7 @@ export function registerOrderPages(router: ConsoleRouter, context: ConsoleContex
     if (inspection.status !== 200) return refusalPage(reply, session, inspection, `Order ${orderId}`);
     const state = fold(await loadTaskEvents(context.db, orderId));
     if (!state) return sendPage(reply, 404, errorPage(session, 'Not found', `order ${orderId} has no events`));
-    const preview = previewTaskCommand(state, commandOf(form.data, session.operator), await context.nowMs());
+    const preview = previewTaskCommand(state, commandOf(form.data, session.person), await context.nowMs());
     const seenSeq = Math.max(0, ...(inspection.body.ledger as LedgerTxJson[]).map((t) => t.seq));
     const body = preview.ok
       ? html`${notice('info', html`<strong>${describe(form.data)}</strong> — reason: “${form.data.reason}”. Nothing has happened yet. If confirmed now, the order becomes ${statusBadge(preview.after.status)} and:`)}
@@ -144,7 +144,7 @@ ${changesTable('What every account receives', preview.changes)}
     const confirm = ConfirmForm.safeParse(request.body);
     if (!form.success || !confirm.success) return sendPage(reply, 400, errorPage(session, 'Incomplete action', 'Start the action again from the order page.'));
     const a = form.data;
-    const body = a.action === 'arbitrate' ? { action: a.action, operator: session.operator, decision: a.decision, reason: a.reason } : { action: a.action, operator: session.operator, outcome: a.outcome, reason: a.reason };
+    const body = a.action === 'arbitrate' ? { action: a.action, decision: a.decision, reason: a.reason } : { action: a.action, outcome: a.outcome, reason: a.reason };
     const answer = await api('POST', `/v1/ops/orders/${seg(orderId)}/actions`, body, confirm.data.idem);
     if (answer.status !== 200 && answer.status !== 202) return refusalPage(reply, session, answer, describe(a));
     const after = await api('GET', `/v1/ops/orders/${seg(orderId)}`);

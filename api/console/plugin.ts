@@ -15,8 +15,10 @@ import { Html } from './html';
 import { ASSETS_PATH, CONSOLE_PATH } from './layout';
 import { registerOpsPages } from './ops-pages';
 import { registerRefundPages } from './refund-pages';
-import { SECURITY_HEADERS, errorPage, sendPage, type ConsoleContext, type ConsoleDeps, type ConsoleRouter, type Handler } from './respond';
-import { createSessionSealer, csrfMatches, SESSION_COOKIE, type ConsoleSession } from './session';
+import { SECURITY_HEADERS, errorPage, sendPage, type ConsoleContext, type ConsoleDeps, type ConsoleRouter, type Handler, type SessionRevocations } from './respond';
+import { createSessionSealer, csrfMatches, SESSION_COOKIE, type ConsoleSession, type ConsoleSessions, type SessionSealer } from './session';
+import type { Db } from '../../db/connect';
+import { isConsoleSessionRevoked, revokeConsoleSession } from '../../db/console-sessions';
 import { registerSignIn } from './sign-in';
 
 /**
@@ -40,19 +42,38 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     instance.setErrorHandler((error, request, reply) => sendErrorPage(reply, error, request));
     registerAssets(instance);
     const sealer = createSessionSealer(deps.sessionKey ?? loadConsoleSessionKey());
+    const sessions = consoleSessions(sealer, deps.revocations ?? databaseRevocations(deps.db));
+    // Behind a TLS-terminating proxy this is https only with trustProxy (TRUST_PROXY): X-Forwarded-Proto.
     const secure = (request: FastifyRequest) => request.protocol === 'https';
-    registerSignIn(instance, { sealer, verify: createTokenVerifier(deps.tokens), secure });
-    const router = consoleRouter(instance, deps.app, sealer);
+    registerSignIn(instance, { sessions, verify: createTokenVerifier(deps.tokens), secure });
+    const router = consoleRouter(instance, deps.app, sessions);
     registerOpsPages(router, context);
     registerFinancePages(router, context);
     registerRefundPages(router, context);
   });
 }
 
-function consoleRouter(instance: FastifyInstance, app: FastifyInstance, sealer: ReturnType<typeof createSessionSealer>): ConsoleRouter {
+function databaseRevocations(db: Db): SessionRevocations {
+  return { isRevoked: (sid) => isConsoleSessionRevoked(db, sid), revoke: (sid, expiresAt) => revokeConsoleSession(db, sid, expiresAt) };
+}
+
+/** Sessions as the console checks them: a cookie that opens, has not expired and was not signed out. */
+function consoleSessions(sealer: SessionSealer, revocations: SessionRevocations): ConsoleSessions {
+  return {
+    seal: (session) => sealer.seal(session),
+    async current(request) {
+      const session = sealer.open(readCookie(request, SESSION_COOKIE), Date.now());
+      if (!session) return undefined;
+      return (await revocations.isRevoked(session.sid)) ? undefined : session;
+    },
+    revoke: (session) => revocations.revoke(session.sid, new Date(session.expiresAtMs)),
+  };
+}
+
+function consoleRouter(instance: FastifyInstance, app: FastifyInstance, sessions: ConsoleSessions): ConsoleRouter {
   const config = { public: true, hidden: true } as const;
-  const signedIn = (request: FastifyRequest, reply: FastifyReply): ConsoleSession | undefined => {
-    const session = sealer.open(readCookie(request, SESSION_COOKIE), Date.now());
+  const signedIn = async (request: FastifyRequest, reply: FastifyReply): Promise<ConsoleSession | undefined> => {
+    const session = await sessions.current(request);
     if (session) return session;
     if (request.headers['hx-request']) void reply.header('hx-redirect', `${CONSOLE_PATH}/sign-in`).code(204).send();
     else void reply.redirect(`${CONSOLE_PATH}/sign-in?next=${encodeURIComponent(request.url)}`, 303);
@@ -73,7 +94,7 @@ function consoleRouter(instance: FastifyInstance, app: FastifyInstance, sealer: 
         url: path,
         config,
         handler: async (request, reply) => {
-          const session = signedIn(request, reply);
+          const session = await signedIn(request, reply);
           return session ? run(handler, session, request, reply) : reply;
         },
       });
@@ -84,7 +105,7 @@ function consoleRouter(instance: FastifyInstance, app: FastifyInstance, sealer: 
         url: path,
         config,
         handler: async (request, reply) => {
-          const session = signedIn(request, reply);
+          const session = await signedIn(request, reply);
           if (!session) return reply;
           if (!csrfMatches(session.csrf, (request.body as Record<string, unknown> | undefined)?._csrf)) {
             return sendPage(reply, 403, errorPage(session, 'Refused: missing or wrong CSRF token', 'This form did not carry this session\'s CSRF token. Reload the page and submit it again.'));
@@ -115,6 +136,7 @@ function registerAssets(instance: FastifyInstance): void {
     'htmx.min.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(require.resolve('htmx.org/dist/htmx.min.js')) },
     'console.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(join(__dirname, 'assets', 'console.js')) },
     'console.css': { type: 'text/css; charset=utf-8', body: readFileSync(join(__dirname, 'assets', 'console.css')) },
+    'favicon.svg': { type: 'image/svg+xml', body: readFileSync(join(__dirname, 'assets', 'favicon.svg')) },
   };
   for (const [name, file] of Object.entries(files)) {
     instance.route({

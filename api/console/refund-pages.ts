@@ -86,7 +86,7 @@ export function registerRefundPages(router: ConsoleRouter, context: ConsoleConte
     if (inspection.status !== 200) return refusalPage(reply, session, inspection, `Boost order ${boostOrderId}`);
     const state = foldBoost(await loadBoostEvents(context.db, boostOrderId));
     if (!state) return sendPage(reply, 404, errorPage(session, 'Not found', `boost order ${boostOrderId} has no events`));
-    const preview = previewBoostCommand(state, { type: 'release_refund', by: { type: session.role, id: session.operator }, reason: form.data.reason }, await context.nowMs());
+    const preview = previewBoostCommand(state, { type: 'release_refund', by: { type: session.role, id: session.person }, reason: form.data.reason }, await context.nowMs());
     const seenSeq = await maxSeq(context.db, boostOrderId);
     const body = preview.ok
       ? html`${notice('info', html`<strong>Release the refund now</strong> — reason: “${form.data.reason}”. Nothing has happened yet. If confirmed:`)}
@@ -103,7 +103,7 @@ ${changesTable('What every account receives', preview.changes)}
     const form = ReleaseForm.safeParse(request.body);
     const confirm = ConfirmForm.safeParse(request.body);
     if (!form.success || !confirm.success) return sendPage(reply, 400, errorPage(session, 'Incomplete action', 'Start again from the refunds page.'));
-    const answer = await api('POST', `/v1/boost-orders/${seg(boostOrderId)}/release-refund`, { releasedBy: session.operator, reason: form.data.reason }, confirm.data.idem);
+    const answer = await api('POST', `/v1/boost-orders/${seg(boostOrderId)}/release-refund`, { reason: form.data.reason }, confirm.data.idem);
     if (answer.status !== 200) return refusalPage(reply, session, answer, 'Releasing the refund');
     const posted = await transactionsSince(context.db, boostOrderId, confirm.data.seenSeq);
     return page({

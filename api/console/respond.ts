@@ -21,6 +21,14 @@ export interface ConsoleDeps {
   readonly temporalUiUrl?: string;
   /** The session cookies' key (CONSOLE_SESSION_KEY); default that variable, else a random key per process. */
   readonly sessionKey?: Buffer;
+  /** Where sign-outs are recorded (issue 18); default the console_session_revocations table (db/console-sessions.ts). */
+  readonly revocations?: SessionRevocations;
+}
+
+/** The server-side record of signed-out sessions. */
+export interface SessionRevocations {
+  isRevoked(sessionId: string): Promise<boolean>;
+  revoke(sessionId: string, expiresAt: Date): Promise<void>;
 }
 
 export const SECURITY_HEADERS = {

@@ -128,7 +128,14 @@ describe('B7 refund due time: the end (24:00 Asia/Shanghai) of the 7th business 
 describe('B7 calendar data (the JSON file and the table ops can extend)', () => {
   const shared = resolve(__dirname, '../../../shared/data/cn-business-calendar.json');
 
-  (existsSync(shared) ? test : test.skip)('B7: the copy in the repository equals ../shared/data/cn-business-calendar.json', () => {
+  // In CI the shared folder sits beside the clone: there a missing file fails the check (never a
+  // silent skip). Locally, without ../shared, the check is skipped and says why.
+  const inCi = process.env.CI === 'true';
+  if (!existsSync(shared) && !inCi) {
+    console.warn(`B7 calendar check skipped: ${shared} is absent (outside CI); it runs, and fails without the file, in CI (CI=true)`);
+  }
+  (existsSync(shared) || inCi ? test : test.skip)('B7: the copy in the repository equals ../shared/data/cn-business-calendar.json', () => {
+    expect(existsSync(shared)).toBe(true);
     expect(JSON.parse(readFileSync(shared, 'utf8'))).toEqual(CN_BUSINESS_CALENDAR);
   });
 

@@ -6,7 +6,6 @@ import { pendingBoostDeadlines } from './deadlines';
 import { foldBoost } from './evolve';
 import { boostLedgerTransactionFor } from './ledger';
 import { quoteBoost } from './pricing';
-import { oneMonthLater } from './validity';
 import { BoostStory, B0, CALENDAR, DAY, HOUR, codeOf, eventsOf, rejectionOf } from './testing';
 
 describe('B3 ordering a boost', () => {
@@ -31,7 +30,8 @@ describe('B3 ordering a boost', () => {
       expectedViews: 200,
       premiumBp: 2400n,
       funding: { source: 'account' },
-      validUntilMs: oneMonthLater(NOW + 10 * 60_000),
+      // Ordered 2025-09-01 09:10 Asia/Shanghai → valid until the same time one calendar month later.
+      validUntilMs: Date.parse('2025-10-01T09:10:00.000+08:00'),
     });
   });
 

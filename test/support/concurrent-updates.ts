@@ -151,16 +151,20 @@ export async function checkBurst(client: Client, db: Db, orderId: string, answer
   const versions = events.map((e) => e.version);
   if (versions.some((v, i) => v !== i + 1)) problems.push(`versions are not 1..n: ${versions.join(',')}`);
 
-  // Replay: placement, then each applied command where its first event was recorded.
+  // Replay: placement, then each applied command where its first event was recorded. Every state
+  // of that sequence (with the instants it held) is a point a refused Update may have been decided at.
   let state: TaskOrderState | undefined;
   const applied = answers.filter((a) => a.outcome === 'applied');
+  if (applied.length === 0) problems.push('no Update of the burst was applied (a correct order applies at least the first valid one)');
   const firstVersion = (a: BurstAnswer) => byUpdate.get(a.updateId)?.[0]?.version ?? Number.MAX_SAFE_INTEGER;
   const placed = events[0];
   if (!placed) return [...problems, 'no placement event'];
   state = evolve(undefined, placed);
+  const points: { state: TaskOrderState; times: number[]; after: string }[] = [{ state, times: [placed.occurredAt], after: 'placement' }];
   for (const a of [...applied].sort((x, y) => firstVersion(x) - firstVersion(y))) {
     const written = byUpdate.get(a.updateId) ?? [];
     const at = written[0]?.occurredAt ?? state.updatedAt;
+    points.at(-1)!.times.push(at); // the state before this command held until its instant
     const decision = decide(state, { ...a.command.args, type: a.command.type } as TaskCommand, at);
     if (!decision.ok) {
       problems.push(`${a.updateId} (${a.command.type}) was applied, but the decider refuses it in sequence: ${decision.rejection.code}`);
@@ -169,6 +173,28 @@ export async function checkBurst(client: Client, db: Db, orderId: string, answer
     const types = decision.events.map((e) => e.type).join(',');
     if (types !== written.map((w) => w.event.type).join(',')) problems.push(`${a.updateId}: decided [${types}] but recorded [${written.map((w) => w.event.type).join(',')}]`);
     for (const w of written) state = evolve(state, w);
+    points.push({ state, times: [at], after: `${a.updateId} (${a.command.type})` });
+  }
+
+  // SPEC §1: a refused Update was decided on one of those states: there the decider must refuse it,
+  // with the same code. (A refusal in the validator leaves no trace in the history, so its exact
+  // point is one of the states of the applied sequence, not known which.)
+  for (const a of answers.filter((x) => x.outcome === 'refused')) {
+    const command = { ...a.command.args, type: a.command.type } as TaskCommand;
+    const verdicts = points.flatMap((p) =>
+      [...new Set(p.times)].map((t) => {
+        const d = decide(p.state, command, t);
+        return { after: p.after, code: d.ok ? 'applied' : d.rejection.code };
+      }),
+    );
+    if (!verdicts.some((v) => v.code === a.code)) {
+      const seen = [...new Set(verdicts.map((v) => `${v.code} after ${v.after}`))].join('; ');
+      problems.push(`${a.updateId} (${a.command.type}) was refused with ${a.code}, but at no point of the applied sequence does the decider refuse it so (${seen})`);
+    }
+  }
+  // A closed answer (the workflow had ended) only where the sequence ends the order.
+  if (answers.some((a) => a.outcome === 'closed') && state.status !== 'cancelled' && state.status !== 'completed') {
+    problems.push(`some Updates found the workflow closed, but the applied sequence leaves the order ${state.status}`);
   }
   const view = await client.workflow.getHandle(taskOrderWorkflowId(orderId)).query(stateQuery);
   if (view?.state.version !== state.version || view.state.status !== state.status) {

@@ -13,9 +13,26 @@ export const TEST_TOKENS: Readonly<Record<ApiRole, string>> = {
   finance: 'test-finance-token-0123456789abcdef',
   metrics: 'test-metrics-token-0123456789abcdef',
 };
-export const TEST_API_TOKENS: readonly ApiToken[] = (Object.entries(TEST_TOKENS) as Array<[ApiRole, string]>).map(([role, token]) => ({ role, token }));
-/** The same tokens as API_TOKENS would carry them. */
-export const TEST_API_TOKENS_ENV = TEST_API_TOKENS.map(({ role, token }) => `${role}:${token}`).join(',');
+/**
+ * Tokens that name their person (issue 18: `ops:alice:<token>` in API_TOKENS): what such a
+ * token does is recorded under that person; the nameless TEST_TOKENS record their fingerprint.
+ */
+export const TEST_PERSON_TOKENS = {
+  alice: { role: 'ops', person: 'alice', token: 'test-ops-alice-token-0123456789abcdef' },
+  bob: { role: 'ops', person: 'bob', token: 'test-ops-bob-token-0123456789abcdef' },
+  fay: { role: 'finance', person: 'fay', token: 'test-finance-fay-token-0123456789abcdef' },
+} as const satisfies Record<string, ApiToken & { person: string }>;
+export const TEST_API_TOKENS: readonly ApiToken[] = [
+  ...(Object.entries(TEST_TOKENS) as Array<[ApiRole, string]>).map(([role, token]) => ({ role, token })),
+  ...Object.values(TEST_PERSON_TOKENS),
+];
+/** The same tokens as API_TOKENS would carry them (`role:token`, `role:person:token`). */
+export const TEST_API_TOKENS_ENV = TEST_API_TOKENS.map(({ role, person, token }) => (person ? `${role}:${person}:${token}` : `${role}:${token}`)).join(',');
+
+/** `Authorization: Bearer …` for a named person's test token. */
+export function personHeader(person: keyof typeof TEST_PERSON_TOKENS): Record<string, string> {
+  return { authorization: `Bearer ${TEST_PERSON_TOKENS[person].token}` };
+}
 
 /** `Authorization: Bearer …` for a role's test token. */
 export function authHeader(role: ApiRole): Record<string, string> {
@@ -42,13 +59,13 @@ export const TEST_WEBHOOK_OPTIONS: WebhookDeliveryOptions = { urlPolicy: { allow
  * The whole system for an e2e test: a real Temporal server (the dev server, or the time-skipping
  * server for the sandbox), a real PostgreSQL database, the worker and the HTTP API on a free port.
  */
-export async function startStack(mode: 'dev' | 'sandbox' = 'dev', options: { logger?: AppDeps['logger']; policies?: AppDeps['policies']; webhooks?: Partial<WebhookDeliveryOptions> } = {}): Promise<TestStack> {
+export async function startStack(mode: 'dev' | 'sandbox' = 'dev', options: { logger?: AppDeps['logger']; policies?: AppDeps['policies']; webhooks?: Partial<WebhookDeliveryOptions>; trustProxy?: AppDeps['trustProxy'] } = {}): Promise<TestStack> {
   installQuietRuntime();
   const taskQueue = `e2e-${mode}-${process.pid}`;
   const [env, database] = await Promise.all([mode === 'dev' ? startDevServer() : startTimeSkippingServer(), createTestDatabase()]);
   let worker: { stop: () => Promise<void> } | undefined = await runningWorker(env, database.db, taskQueue);
   const clock = mode === 'sandbox' ? { nowMs: () => env.currentTimeMs(), advance: (ms: number) => env.sleep(ms) } : undefined;
-  const app = buildApp({ db: database.db, client: env.client, taskQueue, tokens: TEST_API_TOKENS, ...(clock ? { clock } : {}), ...(options.logger ? { logger: options.logger } : {}), ...(options.policies ? { policies: options.policies } : {}) });
+  const app = buildApp({ db: database.db, client: env.client, taskQueue, tokens: TEST_API_TOKENS, ...(clock ? { clock } : {}), ...(options.logger ? { logger: options.logger } : {}), ...(options.policies ? { policies: options.policies } : {}), ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }) });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const webhooks = startWebhookDelivery(database.db, { ...TEST_WEBHOOK_OPTIONS, ...options.webhooks });
   return {
