@@ -7,6 +7,7 @@ import { loadConsoleSessionKey } from '../../platform/config';
 import { unavailableDependency } from '../../platform/faults';
 import { createTokenVerifier } from '../auth';
 import { ApiError } from '../errors';
+import { abortWhenClientLeaves } from '../stream-reply';
 import { consoleApi } from './api-client';
 import { readCookie } from './cookies';
 import { registerFinancePages } from './finance-pages';
@@ -40,11 +41,20 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     registerAssets(instance);
     const sealer = createSessionSealer(deps.sessionKey ?? loadConsoleSessionKey());
     const secure = (request: FastifyRequest) => request.protocol === 'https';
+    limitSignIn(instance, deps.signInGuard);
     registerSignIn(instance, { sealer, verify: createTokenVerifier(deps.tokens), secure });
     const router = consoleRouter(instance, deps.app, sealer);
     registerOpsPages(router, context);
     registerFinancePages(router, context);
     registerRefundPages(router, context);
+  });
+}
+
+/** Issue 18: sign-in attempts pass `guard` (rate limited per client address) before the form is checked. */
+function limitSignIn(instance: FastifyInstance, guard: ConsoleDeps['signInGuard']): void {
+  if (!guard) return;
+  instance.addHook('preHandler', async (request, reply) => {
+    if (request.method === 'POST' && request.routeOptions.url === `${CONSOLE_PATH}/sign-in`) await guard(request, reply);
   });
 }
 
@@ -58,7 +68,16 @@ function consoleRouter(instance: FastifyInstance, app: FastifyInstance, sealer: 
     return undefined;
   };
   const run = async (handler: Handler, session: ConsoleSession, request: FastifyRequest, reply: FastifyReply) => {
-    const result = await handler({ session, api: consoleApi(app, session) }, request, reply);
+    const client = abortWhenClientLeaves(reply); // a page the browser left stops its API calls (issue 18)
+    let result: unknown;
+    try {
+      result = await handler({ session, api: consoleApi(app, session, client.signal) }, request, reply);
+    } catch (error) {
+      if (client.signal.aborted) return reply; // the browser left: nobody to show an error page to
+      throw error;
+    } finally {
+      client.dispose();
+    }
     if (reply.sent) return reply;
     if (result instanceof Html) return reply.type('text/html; charset=utf-8').send(result.value);
     return result;
