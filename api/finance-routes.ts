@@ -26,12 +26,9 @@ export interface FinanceRoutesDeps {
   readonly guards?: ReadGuards;
   /** Tuning of the audit (tests make it slow enough to abandon). */
   readonly audit?: Pick<AuditOptions, 'batchSize' | 'workflowConcurrency' | 'workerThreads'>;
-  /** Tuning of the export: page size, database timeouts, how long a reader may take nothing. */
-  readonly export?: { readonly batchSize?: number; readonly limits?: StreamReadLimits; readonly stallTimeoutMs?: number };
+  /** Tuning of the export: page size, database timeouts (a stalled reader's limit is in guards). */
+  readonly export?: { readonly batchSize?: number; readonly limits?: StreamReadLimits };
 }
-
-/** A reader that takes nothing from its socket for this long is disconnected (its export slot freed). */
-const EXPORT_STALL_TIMEOUT_MS = 60_000;
 
 export type FinancePreHandler = preHandlerHookHandler | preHandlerAsyncHookHandler;
 
@@ -216,7 +213,7 @@ export function registerFinanceRoutes(app: FastifyInstance, deps: FinanceRoutesD
         const body = pagedStream(exporting.next, (error) => request.log.error({ err: error }, 'export failed midway; the response is cut short'));
         const name = `ledger-${from.replace(/[^0-9TZ]/g, '')}-${to.replace(/[^0-9TZ]/g, '')}.csv`;
         reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`);
-        return sendPagedStream(request, reply, body, { stallTimeoutMs: deps.export?.stallTimeoutMs ?? EXPORT_STALL_TIMEOUT_MS, onClose: release });
+        return sendPagedStream(request, reply, body, { stallTimeoutMs: guards.limits.exportStallTimeoutMs, onClose: release });
       } catch (error) {
         release(); // nothing streams: the slot is free again
         throw error;

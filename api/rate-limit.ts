@@ -33,19 +33,22 @@ export interface ReadLimits {
   readonly concurrentAudits: number;
   /** CSV exports streaming at once in this instance. */
   readonly concurrentExports: number;
+  /** An export whose reader takes nothing for this long is disconnected, freeing its slot. */
+  readonly exportStallTimeoutMs: number;
 }
 
 /**
  * Generous: no person clicking, nor a test polling every 100 ms for a while, reaches them; a
  * script hammering a route or guessing tokens does. Env: RATE_LIMIT_SIGN_IN_PER_MINUTE,
  * RATE_LIMIT_EXPENSIVE_PER_MINUTE (burst = the per-minute figure), MAX_CONCURRENT_AUDITS,
- * MAX_CONCURRENT_EXPORTS.
+ * MAX_CONCURRENT_EXPORTS, EXPORT_STALL_TIMEOUT_SECONDS.
  */
 export const DEFAULT_READ_LIMITS: ReadLimits = {
   signIn: { burst: 30, perMinute: 30 },
   expensiveRead: { burst: 300, perMinute: 300 },
   concurrentAudits: 1,
   concurrentExports: 2,
+  exportStallTimeoutMs: 60_000,
 };
 
 const MAX_CONFIGURED = 100_000;
@@ -67,6 +70,7 @@ export function loadReadLimits(env: NodeJS.ProcessEnv = process.env): ReadLimits
     expensiveRead: { burst: expensive, perMinute: expensive },
     concurrentAudits: positiveInt(env, 'MAX_CONCURRENT_AUDITS', DEFAULT_READ_LIMITS.concurrentAudits),
     concurrentExports: positiveInt(env, 'MAX_CONCURRENT_EXPORTS', DEFAULT_READ_LIMITS.concurrentExports),
+    exportStallTimeoutMs: 1000 * positiveInt(env, 'EXPORT_STALL_TIMEOUT_SECONDS', DEFAULT_READ_LIMITS.exportStallTimeoutMs / 1000),
   };
 }
 
