@@ -43,7 +43,7 @@ export function sendPagedStream(request: FastifyRequest, reply: FastifyReply, bo
   let written = socket.bytesWritten;
   const watchdog = setInterval(() => {
     // Stalled: output waits for the client (not for the database) and the socket takes nothing.
-    if (socket.bytesWritten !== written || !reply.raw.writableNeedDrain) {
+    if (socket.bytesWritten !== written || socket.writableLength === 0) {
       written = socket.bytesWritten;
       progressAt = Date.now();
     } else if (Date.now() - progressAt >= stallTimeoutMs) {
