@@ -102,7 +102,7 @@ export async function auditOrders(trx: Trx, report: (d: OrderDiscrepancy) => voi
     byKind: { task: { checked: 0, reconciled: 0 }, boost: { checked: 0, reconciled: 0 } },
     workflows: { compared: 0, running: 0, unavailable: 0, ...(workflows ? {} : { skipped: options.workflowsSkipped ?? 'no Temporal client: final states not compared' }) },
   };
-  const queue = workflows ? new WorkflowQueue(workflows, options.workflowConcurrency ?? WORKFLOW_CONCURRENCY, result.workflows) : undefined;
+  const queue = workflows ? new WorkflowQueue(workflows, options.workflowConcurrency ?? WORKFLOW_CONCURRENCY, result.workflows, options.signal) : undefined;
   const workers = new LazyPool(options.workerThreads ?? OrderCheckPool.defaultSize());
   const batchSize = options.batchSize ?? ORDER_BATCH;
   try {
@@ -112,7 +112,7 @@ export async function auditOrders(trx: Trx, report: (d: OrderDiscrepancy) => voi
   } finally {
     await workers.close();
     // An abandoned audit asks Temporal nothing more: only the comparisons already running finish.
-    await queue?.drain(options.signal);
+    await queue?.drain(); // abandoned (options.signal): only the questions in flight are awaited
   }
   for (const { kind, txId } of options.strays ?? []) {
     report({ kind: 'ledger_transaction_unexpected', orderKind: kind, txId, orderId: '', message: `transaction ${txId} belongs to no known ${kind} order` });
@@ -323,6 +323,8 @@ class WorkflowQueue {
     private readonly workflows: WorkflowOutcomes,
     private readonly concurrency: number,
     private readonly tally: WorkflowComparison,
+    /** Once aborted, no new question is asked (the audit was abandoned). */
+    private readonly signal?: AbortSignal,
   ) {}
 
   push(item: PendingComparison): void {
@@ -341,10 +343,11 @@ class WorkflowQueue {
     this.head = 0;
   }
 
-  /** Waits for every comparison; once `signal` aborts, only for those already asked. */
-  async drain(signal?: AbortSignal): Promise<void> {
+  /** Waits for every comparison; once the signal aborts, only for those already asked. */
+  async drain(): Promise<void> {
     while (this.active > 0 || this.pending.length > this.head) {
-      if (signal?.aborted) this.abandon();
+      if (this.signal?.aborted) this.abandon();
+      if (this.active === 0 && this.pending.length <= this.head) break;
       await this.waitForProgress();
     }
   }
@@ -356,7 +359,7 @@ class WorkflowQueue {
   private async work(): Promise<void> {
     this.active += 1;
     try {
-      while (this.head < this.pending.length) {
+      while (this.head < this.pending.length && !this.signal?.aborted) {
         const item = this.pending[this.head] as PendingComparison;
         this.pending[this.head] = undefined as unknown as PendingComparison;
         this.head += 1;
