@@ -223,7 +223,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Audit: re-verify hash chains, double entry, immutability and L6 for every closed order (F3) */
+        /**
+         * Audit: re-verify hash chains, double entry, immutability and L6 for every closed order (F3)
+         * @description Expensive: one audit at a time per API instance (another answers 429 rate_limited with Retry-After), rate limited per token; an audit whose client disconnects stops at its next batch and records no checkpoint.
+         */
         get: operations["getV1LedgerAudit"];
         put?: never;
         post?: never;
@@ -240,7 +243,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Export the transfers of the transactions that occurred in [from, to) as CSV (F4) */
+        /**
+         * Export the transfers of the transactions that occurred in [from, to) as CSV (F4)
+         * @description Streamed page by page, each page its own short query: the export holds no database connection while the client reads, and includes the transactions up to the highest seq at its start. At most a few exports stream at once per API instance (another answers 429 rate_limited with Retry-After); a client that reads nothing for a minute is disconnected.
+         */
         get: operations["getV1LedgerExportCsv"];
         put?: never;
         post?: never;
@@ -362,7 +368,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** O1: stuck orders, each with its reason */
+        /**
+         * O1: stuck orders, each with its reason, paged
+         * @description The whole list is gathered (Temporal descriptions reused for 15 s), then paged by cursor: follow nextCursor until null. It is complete unless truncated says a bound was reached. Expensive: rate limited per token (429 rate_limited with Retry-After).
+         */
         get: operations["getV1OpsStuck"];
         put?: never;
         post?: never;
@@ -965,6 +974,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1100,6 +1111,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1482,6 +1495,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1708,6 +1723,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1943,6 +1960,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2144,6 +2163,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2274,6 +2295,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3208,6 +3231,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3332,6 +3357,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3486,6 +3513,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3586,6 +3615,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3720,6 +3751,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3834,6 +3867,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4272,6 +4307,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4590,6 +4627,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4836,6 +4875,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4857,14 +4898,18 @@ export interface operations {
     };
     getV1OpsStuck: {
         parameters: {
-            query?: never;
+            query?: {
+                cursor?: string;
+                /** @description entries per page (a page may run a few over, to keep a subject whole) */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description the stuck list */
+            /** @description one page of the stuck list */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4876,6 +4921,7 @@ export interface operations {
                          * @description an instant, ISO 8601 UTC
                          */
                         generatedAt: string;
+                        /** @description one page, ordered by orderId then kind; every entry of a subject is on the same page */
                         entries: {
                             /** @description the task order's id, or the boost order's, or the webhook endpoint's (kind) */
                             orderId: string;
@@ -4895,7 +4941,13 @@ export interface operations {
                             attempt?: number;
                             lastFailure?: string;
                         }[];
-                        /** @description open workflows whose Temporal description was read */
+                        /** @description entries in the whole list (every page) */
+                        total: number;
+                        /** @description pass as cursor for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @description true when a bound was reached (10,000 open workflows described, or 10,000 candidate orders of a kind read): there may be more stuck orders than listed */
+                        truncated: boolean;
+                        /** @description open workflows whose Temporal description was considered (descriptions are reused for 15 s) */
                         workflowsDescribed: number;
                     };
                 };
@@ -4958,6 +5010,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5059,6 +5113,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5177,6 +5233,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5304,6 +5362,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5714,6 +5774,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5941,6 +6003,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6321,6 +6385,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6701,6 +6767,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7082,6 +7150,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7469,6 +7539,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7854,6 +7926,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8234,6 +8308,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8613,6 +8689,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8992,6 +9070,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9374,6 +9454,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9764,6 +9846,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9922,6 +10006,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10055,6 +10141,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10202,6 +10290,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10335,6 +10425,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10468,6 +10560,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10618,6 +10712,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10734,6 +10830,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10884,6 +10982,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
