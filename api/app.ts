@@ -6,6 +6,7 @@ import { installAuth } from './auth';
 import { registerDocsRoutes } from './docs-page';
 import { ApiError, UNAVAILABLE_RETRY_AFTER_SECONDS, refusedValue } from './errors';
 import { registerFinanceRoutes } from './finance-routes';
+import { createReadGuards, loadReadLimits, type ReadLimits } from './rate-limit';
 import { temporalWorkflowOutcomes } from './workflow-outcomes';
 import { registerBoostRoutes } from './boost-routes';
 import { registerOpsRoutes } from './ops-routes';
@@ -104,6 +105,8 @@ export interface AppDeps {
    * answers carry HSTS (issue 18). Never trust it without a proxy that sets the header itself.
    */
   readonly trustProxy?: TrustProxy;
+  /** Issue 18: limits on sign-in and the expensive reads (default: api/rate-limit.ts loadReadLimits from the environment). */
+  readonly readLimits?: ReadLimits;
 }
 
 /** HSTS on every answer given over https (issue 18): a year, the console's cookies included. */
@@ -111,7 +114,7 @@ const HSTS = 'max-age=31536000; includeSubDomains';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = false, commandWaitMs, policies = {}, idempotencyLeaseSeconds, metrics = {}, webhookUrlPolicy, webhookSecrets, trustProxy = false }: AppDeps): FastifyInstance {
+export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = false, commandWaitMs, policies = {}, idempotencyLeaseSeconds, metrics = {}, webhookUrlPolicy, webhookSecrets, trustProxy = false, readLimits }: AppDeps): FastifyInstance {
   // Issue 18: one log line per request (api/request-log.ts).
   const app = Fastify({ logger: loggerOptions(logger), logController: logController(), bodyLimit: MAX_BODY_BYTES, exposeHeadRoutes: false, trustProxy, frameworkErrors: badRequestBeforeRouting });
   app.addHook('onSend', async (request, reply, payload) => {
@@ -122,6 +125,7 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
   const nowMs = clock ? () => clock.nowMs() : async () => Date.now();
   const orders = createTaskOrderService({ db, client, taskQueue, nowMs, ...(commandWaitMs === undefined ? {} : { commandWaitMs }), ...(policies.task ? { policy: policies.task } : {}) });
   const payments = createPaymentsService({ db, orders, nowMs });
+  const guards = createReadGuards(readLimits ?? loadReadLimits()); // one instance's share (issue 18)
 
   // Every route registered from here on — in this file, in finance-routes.ts, or anywhere later —
   // is recorded for the OpenAPI document, must declare its roles, and takes Idempotency-Key.
@@ -289,16 +293,16 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
   });
 
   // ── Finance (SPEC §7) ──────────────────────────────────────────────────────────────────────
-  registerFinanceRoutes(app, { db, workflows: temporalWorkflowOutcomes(client) });
+  registerFinanceRoutes(app, { db, workflows: temporalWorkflowOutcomes(client), guards });
   const boosts = registerBoostRoutes(app, { db, client, taskQueue, nowMs, ...(policies.boost ? { policy: policies.boost } : {}) });
-  registerOpsRoutes(app, { db, ops: createOpsService({ db, client, nowMs }), orders, boosts });
+  registerOpsRoutes(app, { db, ops: createOpsService({ db, client, nowMs }), orders, boosts, guards });
   // ── Events and webhooks (SPEC E4, E5) ──────────────────────────────────────────────────────
   registerEventRoutes(app, { db });
   registerWebhookRoutes(app, { db, urlPolicy: webhookUrlPolicy ?? loadWebhookUrlPolicy(), secrets: webhookSecrets ?? createSecretBox(loadWebhookSecretsKey()) });
   registerMetricsRoute(app, { db, client, nowMs, ...metrics, log: (message, error) => app.log.warn({ err: error }, message) });
 
   // ── The ops and finance web console (SPEC F6): HTML pages over the routes above ─────────────
-  registerConsole(app, { app, db, client, tokens, nowMs });
+  registerConsole(app, { app, db, client, tokens, nowMs, signInGuard: guards.signIn });
 
   // ── Sandbox clock (SPEC §9) ────────────────────────────────────────────────────────────────
   if (clock) {

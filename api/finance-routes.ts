@@ -1,12 +1,13 @@
-import { PassThrough } from 'node:stream';
 import type { FastifyInstance, preHandlerAsyncHookHandler, preHandlerHookHandler } from 'fastify';
 import { z } from 'zod';
-import { auditLedger } from '../db/audit';
+import { auditLedger, type AuditOptions } from '../db/audit';
 import type { WorkflowOutcomes } from '../db/audit-orders';
 import type { Db } from '../db/connect';
-import { accountStatement, decodeStatementCursor, exportTransfersCsv, listTransactions, trialBalance } from '../db/finance';
+import { accountStatement, decodeStatementCursor, listTransactions, openTransfersExport, type StreamReadLimits, trialBalance } from '../db/finance';
 import { PLATFORM_ACCOUNTS, isAccountId } from '../domain/ledger/accounts';
 import { ApiError } from './errors';
+import { acquireOrRefuse, createReadGuards, type ReadGuards } from './rate-limit';
+import { abortWhenClientLeaves, pagedStream, sendPagedStream } from './stream-reply';
 import { AccountStatement, AuditReport, TransactionPage, TrialBalance } from './responses';
 import { defineRoute } from './routes';
 import { Id, Instant, QueryLimit } from './schemas';
@@ -21,6 +22,12 @@ export interface FinanceRoutesDeps {
   readonly preHandler?: FinancePreHandler | FinancePreHandler[];
   /** L6: the closed orders' workflow outcomes (api/workflow-outcomes.ts); without them the audit says it did not compare. */
   readonly workflows?: WorkflowOutcomes;
+  /** Issue 18: this instance's limits on audits and exports (default: from the environment, api/rate-limit.ts). */
+  readonly guards?: ReadGuards;
+  /** Tuning of the audit (tests make it slow enough to abandon). */
+  readonly audit?: Pick<AuditOptions, 'batchSize' | 'workflowConcurrency' | 'workerThreads'>;
+  /** Tuning of the export: page size, database timeouts (a stalled reader's limit is in guards). */
+  readonly export?: { readonly batchSize?: number; readonly limits?: StreamReadLimits };
 }
 
 export type FinancePreHandler = preHandlerHookHandler | preHandlerAsyncHookHandler;
@@ -72,8 +79,12 @@ const NoQuery = z.strictObject({});
 // F3 at scale: `sinceCheckpoint=true` audits only what came after the latest checkpoint (db/audit.ts).
 const AuditQuery = z.strictObject({ sinceCheckpoint: z.enum(['true', 'false']).optional() });
 
-export function registerFinanceRoutes(app: FastifyInstance, { db, preHandler, workflows }: FinanceRoutesDeps): void {
+export function registerFinanceRoutes(app: FastifyInstance, deps: FinanceRoutesDeps): void {
+  const { db, preHandler, workflows } = deps;
+  const guards = deps.guards ?? createReadGuards();
   const options = preHandler ? { preHandler } : {};
+  /** The expensive reads: the finance pre-handlers, then a per-token rate limit of their own. */
+  const limited = (what: string) => ({ preHandler: [...(preHandler === undefined ? [] : Array.isArray(preHandler) ? preHandler : [preHandler]), guards.perToken(what)] });
   const tags = ['ledger'];
 
   // F1: balance and statement (oldest first, paged) of any account.
@@ -155,47 +166,58 @@ export function registerFinanceRoutes(app: FastifyInstance, { db, preHandler, wo
 
   // F3: re-verify hash chains, double entry, immutability and L6.
   defineRoute(app, {
-    ...options,
+    ...limited('audits'),
     method: 'GET',
     path: '/v1/ledger/audit',
     roles: ['finance'],
     tags,
     summary: 'Audit: re-verify hash chains, double entry, immutability and L6 for every closed order (F3)',
+    description:
+      'Expensive: one audit at a time per API instance (another answers 429 rate_limited with Retry-After), rate limited per token; ' +
+      'an audit whose client disconnects stops at its next batch and records no checkpoint.',
     query: AuditQuery,
     responses: { 200: { description: 'the audit report', schema: AuditReport } },
-    handler: ({ query }) => auditLedger(db, { ...(workflows ? { workflows } : {}), sinceCheckpoint: query.sinceCheckpoint === 'true' }),
+    handler: async ({ query }, _request, reply) => {
+      const release = acquireOrRefuse(guards.audits, reply, 'audits');
+      const client = abortWhenClientLeaves(reply);
+      try {
+        return await auditLedger(db, { ...deps.audit, ...(workflows ? { workflows } : {}), sinceCheckpoint: query.sinceCheckpoint === 'true', signal: client.signal });
+      } catch (error) {
+        if (client.signal.aborted) return reply; // nobody to answer: the audit stopped for that
+        throw error;
+      } finally {
+        client.dispose();
+        release();
+      }
+    },
   });
 
   // F4: one CSV line per transfer of the transactions that occurred in [from, to).
   defineRoute(app, {
-    ...options,
+    ...limited('exports'),
     method: 'GET',
     path: '/v1/ledger/export.csv',
     roles: ['finance'],
     tags,
     summary: 'Export the transfers of the transactions that occurred in [from, to) as CSV (F4)',
+    description:
+      'Streamed page by page, each page its own short query: the export holds no database connection while the client reads, and ' +
+      'includes the transactions up to the highest seq at its start. At most a few exports stream at once per API instance ' +
+      '(another answers 429 rate_limited with Retry-After); a client that reads nothing for a minute is disconnected.',
     query: ExportQuery,
     responses: { 200: { description: 'RFC 4180 CSV, one line per transfer', contentType: 'text/csv' } },
-    handler: ({ query: { from, to } }, request, reply) => {
-      const body = new PassThrough();
-      const write = async (chunk: string) => {
-        if (body.destroyed) throw new Error('export aborted: the client went away');
-        if (!body.write(chunk)) {
-          await new Promise<void>((resolve) => {
-            body.once('drain', resolve);
-            body.once('close', resolve);
-          });
-        }
-      };
-      exportTransfersCsv(db, { from: new Date(from), to: new Date(to) }, write).then(
-        () => body.end(),
-        (error: unknown) => {
-          request.log.error(error);
-          body.destroy(error instanceof Error ? error : new Error(String(error)));
-        },
-      );
-      const name = `ledger-${from.replace(/[^0-9TZ]/g, '')}-${to.replace(/[^0-9TZ]/g, '')}.csv`;
-      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(body);
+    handler: async ({ query: { from, to } }, request, reply) => {
+      const release = acquireOrRefuse(guards.exports, reply, 'exports');
+      try {
+        const exporting = await openTransfersExport(db, { from: new Date(from), to: new Date(to) }, { ...deps.export });
+        const body = pagedStream(exporting.next, (error) => request.log.error({ err: error }, 'export failed midway; the response is cut short'));
+        const name = `ledger-${from.replace(/[^0-9TZ]/g, '')}-${to.replace(/[^0-9TZ]/g, '')}.csv`;
+        reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`);
+        return sendPagedStream(request, reply, body, { stallTimeoutMs: guards.limits.exportStallTimeoutMs, onClose: release });
+      } catch (error) {
+        release(); // nothing streams: the slot is free again
+        throw error;
+      }
     },
   });
 }

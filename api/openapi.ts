@@ -25,12 +25,13 @@ export const DOCS_PATH = '/docs';
 /** The statuses of SPEC §8's refusals (and of 503 unavailable), each with the codes that answer it. */
 const ERROR_STATUSES = [...new Set(Object.values(API_ERROR_STATUS))].sort((a, b) => a - b);
 
-/** SPEC §8: every 503 says when to retry. */
+/** SPEC §8: every 503 and every 429 says when to retry. */
 export const RETRY_AFTER_HEADER = { 'Retry-After': { description: 'seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } } } as const;
 
-/** The headers some error statuses carry (401's challenge, 503's retry delay). */
+/** The headers some error statuses carry (401's challenge, 429's and 503's retry delay). */
 const ERROR_HEADERS: Readonly<Record<number, Record<string, unknown>>> = {
   401: { 'WWW-Authenticate': { schema: { type: 'string' } } },
+  429: RETRY_AFTER_HEADER, // rate_limited: sign-in and the expensive reads (issue 18)
   503: RETRY_AFTER_HEADER,
 };
 

@@ -6,7 +6,8 @@ import { getBoostOrderRow } from '../db/boost-orders';
 import type { BoostService } from './boost-service';
 import { BoostOrderIdParams, BoostOrderView, boostOrderJson } from './boost-routes';
 import { ApiError } from './errors';
-import { STUCK_REASONS, type OpsService, type StuckEntry } from './ops-service';
+import { STUCK_REASONS, type OpsService, type StuckCursor, type StuckEntry } from './ops-service';
+import { createReadGuards, type ReadGuards } from './rate-limit';
 import { At, JsonValue, TaskOrderView } from './responses';
 import { defineRoute } from './routes';
 import { OrderIdParams } from './schemas';
@@ -35,8 +36,41 @@ const StuckEntryView = z.object({
 
 export const StuckListView = z.object({
   generatedAt: At,
-  entries: z.array(StuckEntryView),
-  workflowsDescribed: z.number().int().min(0).describe('open workflows whose Temporal description was read'),
+  entries: z.array(StuckEntryView).describe('one page, ordered by orderId then kind; every entry of a subject is on the same page'),
+  total: z.number().int().min(0).describe('entries in the whole list (every page)'),
+  nextCursor: z.string().nullable().describe('pass as cursor for the next page; null on the last page'),
+  truncated: z.boolean().describe('true when a bound was reached (10,000 open workflows described, or 10,000 candidate orders of a kind read): there may be more stuck orders than listed'),
+  workflowsDescribed: z.number().int().min(0).describe("open workflows whose Temporal description was considered (descriptions are reused for 15 s)"),
+});
+
+/** A page's cursor: the last subject of the previous page, opaque to clients (base64url of JSON). */
+export function encodeStuckCursor(cursor: StuckCursor): string {
+  return Buffer.from(JSON.stringify([cursor.kind, cursor.orderId])).toString('base64url');
+}
+
+function decodeStuckCursor(value: string): StuckCursor | undefined {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+    if (!Array.isArray(parsed) || parsed.length !== 2) return undefined;
+    const [kind, orderId] = parsed as unknown[];
+    if (typeof orderId !== 'string' || !(STUCK_KINDS as readonly unknown[]).includes(kind)) return undefined;
+    return { kind: kind as StuckCursor['kind'], orderId };
+  } catch {
+    return undefined;
+  }
+}
+
+const StuckQuery = z.strictObject({
+  cursor: z
+    .string()
+    .max(512)
+    .transform((value, ctx) => {
+      const cursor = decodeStuckCursor(value);
+      if (!cursor) ctx.addIssue({ code: 'custom', message: 'not a cursor from a previous page (nextCursor)' });
+      return cursor ?? z.NEVER;
+    })
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(500).describe('entries per page (a page may run a few over, to keep a subject whole)'),
 });
 
 const InspectionEvent = z.object({
@@ -84,10 +118,11 @@ function inspectionJson(inspected: Awaited<ReturnType<OpsService['inspect']>>) {
   return { ...inspected, events: inspected.events.map((e) => ({ ...e, payload: eventPayloadJson(e.payload) })) };
 }
 
-function stuckJson(list: Awaited<ReturnType<OpsService['stuck']>>) {
+function stuckJson(list: Awaited<ReturnType<OpsService['stuckPage']>>) {
   return {
     ...list,
     entries: list.entries.map(({ since, ...entry }) => ({ ...entry, stuckSinceAt: since })),
+    nextCursor: list.nextCursor ? encodeStuckCursor(list.nextCursor) : null,
   };
 }
 
@@ -108,17 +143,24 @@ export interface OpsRoutesDeps {
   readonly ops: OpsService;
   readonly orders: TaskOrderService;
   readonly boosts: BoostService;
+  /** Issue 18: this instance's limits on the expensive reads (default: from the environment). */
+  readonly guards?: ReadGuards;
 }
 
-export function registerOpsRoutes(app: FastifyInstance, { db, ops, orders, boosts }: OpsRoutesDeps): void {
+export function registerOpsRoutes(app: FastifyInstance, { db, ops, orders, boosts, guards = createReadGuards() }: OpsRoutesDeps): void {
   defineRoute(app, {
     method: 'GET',
     path: '/v1/ops/stuck',
     roles: ['ops'],
     tags: ['ops'],
-    summary: 'O1: stuck orders, each with its reason',
-    responses: { 200: { description: 'the stuck list', schema: StuckListView } },
-    handler: async () => stuckJson(await ops.stuck()),
+    summary: 'O1: stuck orders, each with its reason, paged',
+    description:
+      'The whole list is gathered (Temporal descriptions reused for 15 s), then paged by cursor: follow nextCursor until null. ' +
+      'It is complete unless truncated says a bound was reached. Expensive: rate limited per token (429 rate_limited with Retry-After).',
+    preHandler: guards.perToken('stuck-list reads'),
+    query: StuckQuery,
+    responses: { 200: { description: 'one page of the stuck list', schema: StuckListView } },
+    handler: async ({ query }) => stuckJson(await ops.stuckPage({ after: query.cursor, limit: query.limit })),
   });
 
   defineRoute(app, {

@@ -8,6 +8,7 @@ import { taskOrderWorkflowId } from '../workflows/task-order-api';
 import { loadBoostEvents } from '../db/boost-orders';
 import { disabledEndpoints } from '../db/webhooks';
 import { mapLimit } from '../platform/map-limit';
+import { TtlCache } from '../platform/ttl-cache';
 import { unavailableDependency } from '../platform/faults';
 
 /** O1: why an order is on the stuck list (the one list: the document and the metrics use it). */
@@ -36,10 +37,71 @@ export interface StuckEntry {
 }
 
 const OVERDUE_GRACE_MS = 5 * 60_000;
-const MAX_WORKFLOWS_DESCRIBED = 500;
+/**
+ * Issue 18: the list is complete up to these bounds, and says `truncated` when one is reached
+ * (never a silent cut-off): open workflows described, and candidate rows read per source (in
+ * keyset batches of READ_BATCH, so no query returns more than a batch).
+ */
+export const MAX_WORKFLOWS_DESCRIBED = 10_000;
+export const MAX_STUCK_ROWS = 10_000;
+const READ_BATCH = 1000;
 const DESCRIBE_CONCURRENCY = 8;
+/** A workflow's description is reused this long (the console refreshes every 10 s; ops act in minutes). */
+const DESCRIBE_TTL_MS = 15_000;
 const WORKFLOW_PREFIX = 'task-order:';
 const BOOST_WORKFLOW_PREFIX = 'boost-order:';
+
+/** Where a page of the stuck list starts: after this subject (entries are ordered by orderId, then kind). */
+export interface StuckCursor {
+  readonly orderId: string;
+  readonly kind: StuckEntry['kind'];
+}
+
+export interface StuckList {
+  readonly generatedAt: string;
+  readonly entries: StuckEntry[];
+  readonly workflowsDescribed: number;
+  /** A bound (MAX_WORKFLOWS_DESCRIBED, MAX_STUCK_ROWS) was reached: there may be more than listed. */
+  readonly truncated: boolean;
+}
+
+export interface StuckPage extends StuckList {
+  /** Entries in the whole list (every page). */
+  readonly total: number;
+  readonly nextCursor: StuckCursor | null;
+}
+
+/** Rows read by keyset, READ_BATCH at a time, up to MAX_STUCK_ROWS; `truncated` if more were left. */
+async function readByKeyset<R>(page: (after: string, limit: number) => Promise<R[]>, keyOf: (row: R) => string): Promise<{ rows: R[]; truncated: boolean }> {
+  const rows: R[] = [];
+  let after = '';
+  for (;;) {
+    const batch = await page(after, READ_BATCH);
+    rows.push(...batch);
+    const last = batch[batch.length - 1];
+    if (batch.length < READ_BATCH || last === undefined) return { rows, truncated: false };
+    if (rows.length >= MAX_STUCK_ROWS) return { rows, truncated: true };
+    after = keyOf(last);
+  }
+}
+
+const bySubject = (a: StuckEntry, b: StuckEntry) => a.orderId.localeCompare(b.orderId) || a.kind.localeCompare(b.kind) || a.reason.localeCompare(b.reason) || a.detail.localeCompare(b.detail);
+const afterCursor = (e: StuckEntry, c: StuckCursor) => e.orderId.localeCompare(c.orderId) > 0 || (e.orderId === c.orderId && e.kind.localeCompare(c.kind) > 0);
+
+/**
+ * One page of `entries` (sorted bySubject) after `after`: at least `limit` entries unless the list
+ * ends, and always every entry of the last subject (a few at most), so a cursor never splits one.
+ */
+export function pageOfStuck(entries: readonly StuckEntry[], after: StuckCursor | undefined, limit: number): { entries: StuckEntry[]; nextCursor: StuckCursor | null } {
+  const start = after ? entries.findIndex((e) => afterCursor(e, after)) : 0;
+  if (start < 0) return { entries: [], nextCursor: null };
+  let end = Math.min(entries.length, start + limit);
+  const last = entries[end - 1];
+  while (last && end < entries.length && entries[end]?.orderId === last.orderId && entries[end]?.kind === last.kind) end += 1;
+  const page = entries.slice(start, end);
+  const tail = page[page.length - 1];
+  return { entries: page, nextCursor: end < entries.length && tail ? { orderId: tail.orderId, kind: tail.kind } : null };
+}
 
 export interface OpsDeps {
   readonly db: Db;
@@ -49,21 +111,38 @@ export interface OpsDeps {
 }
 
 export function createOpsService({ db, client, nowMs }: OpsDeps) {
+  /** Each open workflow's problems by workflow id and run (a new run is described afresh). */
+  const described = new TtlCache<StuckEntry[]>(DESCRIBE_TTL_MS, 2 * MAX_WORKFLOWS_DESCRIBED);
+
   /** O1: the read model's deadlines and flags, joined with Temporal's own view of each open workflow. */
-  async function stuck(): Promise<{ generatedAt: string; entries: StuckEntry[]; workflowsDescribed: number }> {
+  async function stuck(): Promise<StuckList> {
     const now = await nowMs();
-    const entries = [...(await fromReadModel(now)), ...(await boostsFromReadModel(now)), ...(await failingWebhookEndpoints())];
-    const workflowIds = await openWorkflowIds();
-    const described = await mapLimit(workflowIds, DESCRIBE_CONCURRENCY, (id) => describeProblems(id));
-    for (const problems of described) entries.push(...problems);
-    entries.sort((a, b) => a.orderId.localeCompare(b.orderId) || a.reason.localeCompare(b.reason));
-    return { generatedAt: new Date(now).toISOString(), entries, workflowsDescribed: workflowIds.length };
+    const tasks = await fromReadModel(now);
+    const boosts = await boostsFromReadModel(now);
+    const entries = [...tasks.entries, ...boosts.entries, ...(await failingWebhookEndpoints())];
+    const workflows = await openWorkflows();
+    const problems = await mapLimit(workflows.runs, DESCRIBE_CONCURRENCY, (run) => described.get(`${run.workflowId}/${run.runId}`, () => describeProblems(run.workflowId)));
+    for (const list of problems) entries.push(...list);
+    entries.sort(bySubject);
+    const truncated = tasks.truncated || boosts.truncated || workflows.truncated;
+    return { generatedAt: new Date(now).toISOString(), entries, workflowsDescribed: workflows.runs.length, truncated };
   }
 
-  async function fromReadModel(now: number): Promise<StuckEntry[]> {
+  /** O1, paged: the whole list is gathered (bounded, descriptions cached), then cut after `after`. */
+  async function stuckPage(page: { after?: StuckCursor | undefined; limit: number }): Promise<StuckPage> {
+    const list = await stuck();
+    return { ...list, total: list.entries.length, ...pageOfStuck(list.entries, page.after, page.limit) };
+  }
+
+  async function fromReadModel(now: number): Promise<{ entries: StuckEntry[]; truncated: boolean }> {
+    const { rows, truncated } = await readByKeyset((after, limit) => stuckTaskRows(now, after, limit), (row) => row.order_id);
+    return { entries: rows.flatMap((row) => taskEntries(row, now)), truncated };
+  }
+
+  function stuckTaskRows(now: number, after: string, limit: number) {
     // The open orders first (MATERIALIZED, so PostgreSQL reads them by the status index instead of
     // walking the whole primary key for the ORDER BY … LIMIT and filtering every closed order).
-    const rows = await db
+    return db
       .with(
         (cte) => cte('open_task_orders').materialized(),
         (qb) =>
@@ -76,28 +155,32 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
               sql<boolean>`coalesce((details -> 'state' ->> 'publishOverdue')::boolean, false)`.as('publish_overdue'),
               sql<string>`details -> 'state' -> 'placement' -> 'brief' ->> 'expectedPublishAt'`.as('expected_publish_at'),
             ])
-            .where('status', 'in', [...OPEN_TASK_STATUSES]),
+            .where('status', 'in', [...OPEN_TASK_STATUSES])
+            .where('order_id', '>', after),
       )
       .selectFrom('open_task_orders')
       .selectAll()
       .where((eb) => eb.or([eb('next_deadline_at', '<', new Date(now - OVERDUE_GRACE_MS)), eb('escalated', '=', true), eb('publish_overdue', '=', true)]))
       .orderBy('order_id')
-      .limit(1000)
+      .limit(limit)
       .execute();
+  }
+
+  type StuckTaskRow = Awaited<ReturnType<typeof stuckTaskRows>>[number];
+
+  function taskEntries(row: StuckTaskRow, now: number): StuckEntry[] {
     const entries: StuckEntry[] = [];
-    for (const row of rows) {
-      const base = { orderId: row.order_id, kind: 'task' as const, status: row.status };
-      if (row.next_deadline_at && row.next_deadline_at.getTime() < now - OVERDUE_GRACE_MS) {
-        const lateMin = Math.floor((now - row.next_deadline_at.getTime()) / 60_000);
-        entries.push({ ...base, reason: 'deadline_overdue', detail: `the ${row.next_deadline_kind} deadline is ${lateMin} min overdue: is a worker running?`, since: row.next_deadline_at.toISOString() });
-      }
-      if (row.escalated) {
-        const since = row.escalated_at === null ? null : new Date(Number(row.escalated_at)).toISOString();
-        entries.push({ ...base, reason: 'awaiting_arbitration', detail: 'a cancellation request got no answer in 72 h: decide it (POST /v1/ops/orders/{orderId}/actions)', since });
-      }
-      if (row.publish_overdue) {
-        entries.push({ ...base, reason: 'publish_overdue', detail: 'the brief\'s expected publish time passed without publication (T19)', since: row.expected_publish_at });
-      }
+    const base = { orderId: row.order_id, kind: 'task' as const, status: row.status };
+    if (row.next_deadline_at && row.next_deadline_at.getTime() < now - OVERDUE_GRACE_MS) {
+      const lateMin = Math.floor((now - row.next_deadline_at.getTime()) / 60_000);
+      entries.push({ ...base, reason: 'deadline_overdue', detail: `the ${row.next_deadline_kind} deadline is ${lateMin} min overdue: is a worker running?`, since: row.next_deadline_at.toISOString() });
+    }
+    if (row.escalated) {
+      const since = row.escalated_at === null ? null : new Date(Number(row.escalated_at)).toISOString();
+      entries.push({ ...base, reason: 'awaiting_arbitration', detail: 'a cancellation request got no answer in 72 h: decide it (POST /v1/ops/orders/{orderId}/actions)', since });
+    }
+    if (row.publish_overdue) {
+      entries.push({ ...base, reason: 'publish_overdue', detail: 'the brief\'s expected publish time passed without publication (T19)', since: row.expected_publish_at });
     }
     return entries;
   }
@@ -107,9 +190,14 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
    * time, a refund counted with a year missing from the business calendar, an evaluation waiting
    * for stats, and any other deadline overdue.
    */
-  async function boostsFromReadModel(now: number): Promise<StuckEntry[]> {
+  async function boostsFromReadModel(now: number): Promise<{ entries: StuckEntry[]; truncated: boolean }> {
+    const { rows, truncated } = await readByKeyset((after, limit) => stuckBoostRows(now, after, limit), (row) => row.boost_order_id);
+    return { entries: rows.flatMap((row) => boostEntries(row, now)), truncated };
+  }
+
+  function stuckBoostRows(now: number, after: string, limit: number) {
     const overdueBefore = new Date(now - OVERDUE_GRACE_MS);
-    const rows = await db
+    return db
       .selectFrom('boost_orders')
       .leftJoin('video_stats', 'video_stats.video_id', 'boost_orders.video_id')
       .select([
@@ -126,6 +214,7 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
         sql<string[] | null>`boost_orders.details -> 'state' -> 'refund' -> 'calendarMissingYears'`.as('missing_years'),
       ])
       .where('boost_orders.status', '<>', 'closed')
+      .where('boost_orders.boost_order_id', '>', after)
       .where((eb) =>
         eb.or([
           eb('boost_orders.next_deadline_at', '<', overdueBefore),
@@ -134,40 +223,42 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
         ]),
       )
       .orderBy('boost_orders.boost_order_id')
-      .limit(1000)
+      .limit(limit)
       .execute();
+  }
+
+  function boostEntries(row: Awaited<ReturnType<typeof stuckBoostRows>>[number], now: number): StuckEntry[] {
+    const overdueBefore = new Date(now - OVERDUE_GRACE_MS);
     const entries: StuckEntry[] = [];
-    for (const row of rows) {
-      const base = { orderId: row.boost_order_id, kind: 'boost' as const, status: row.status };
-      const due = row.next_deadline_at;
-      if (due && due < overdueBefore) {
-        const lateMin = Math.floor((now - due.getTime()) / 60_000);
-        if (row.next_deadline_kind === 'refund') {
-          entries.push({ ...base, reason: 'refund_overdue', detail: `the refund of ${row.refund_fen ?? 0n} fen was due ${lateMin} min ago and is not posted: is a worker running?`, since: due.toISOString() });
-        } else {
-          entries.push({ ...base, reason: 'deadline_overdue', detail: `the ${row.next_deadline_kind} deadline is ${lateMin} min overdue: is a worker running?`, since: due.toISOString() });
-        }
+    const base = { orderId: row.boost_order_id, kind: 'boost' as const, status: row.status };
+    const due = row.next_deadline_at;
+    if (due && due < overdueBefore) {
+      const lateMin = Math.floor((now - due.getTime()) / 60_000);
+      if (row.next_deadline_kind === 'refund') {
+        entries.push({ ...base, reason: 'refund_overdue', detail: `the refund of ${row.refund_fen ?? 0n} fen was due ${lateMin} min ago and is not posted: is a worker running?`, since: due.toISOString() });
+      } else {
+        entries.push({ ...base, reason: 'deadline_overdue', detail: `the ${row.next_deadline_kind} deadline is ${lateMin} min overdue: is a worker running?`, since: due.toISOString() });
       }
-      if (row.calendar_missing) {
-        const years = (row.missing_years ?? []).join(', ');
-        entries.push({
-          ...base,
-          reason: 'calendar_missing',
-          detail: `the refund's due date was counted with weekends only for ${years || 'a year'} (no business calendar data): check it, add the year to business_calendar_days, or release the refund (F5)`,
-          since: row.updated_at.toISOString(),
-        });
-      }
-      if (row.status === 'evaluating') {
-        entries.push({
-          ...base,
-          reason: 'awaiting_stats',
-          detail:
-            row.views === null
-              ? `the evaluation waits for a view count of video ${row.video_id ?? '?'} (B8): the analytics feed has not posted one`
-              : `video ${row.video_id ?? '?'} has a count (${row.views}) but the evaluation has not run yet: it re-reads the count on a timer (every 5 minutes in its first 6 hours of waiting, then hourly); post the count again (POST /v1/video-stats) to wake it now`,
-          since: row.updated_at.toISOString(),
-        });
-      }
+    }
+    if (row.calendar_missing) {
+      const years = (row.missing_years ?? []).join(', ');
+      entries.push({
+        ...base,
+        reason: 'calendar_missing',
+        detail: `the refund's due date was counted with weekends only for ${years || 'a year'} (no business calendar data): check it, add the year to business_calendar_days, or release the refund (F5)`,
+        since: row.updated_at.toISOString(),
+      });
+    }
+    if (row.status === 'evaluating') {
+      entries.push({
+        ...base,
+        reason: 'awaiting_stats',
+        detail:
+          row.views === null
+            ? `the evaluation waits for a view count of video ${row.video_id ?? '?'} (B8): the analytics feed has not posted one`
+            : `video ${row.video_id ?? '?'} has a count (${row.views}) but the evaluation has not run yet: it re-reads the count on a timer (every 5 minutes in its first 6 hours of waiting, then hourly); post the count again (POST /v1/video-stats) to wake it now`,
+        since: row.updated_at.toISOString(),
+      });
     }
     return entries;
   }
@@ -184,23 +275,32 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
     }));
   }
 
-  /** Open task-order workflows: Temporal's visibility where it has one, else the read model's open orders. */
-  async function openWorkflowIds(): Promise<string[]> {
+  /**
+   * Open order workflows (id and run): Temporal's visibility where it has one, else the read
+   * model's open orders; at most MAX_WORKFLOWS_DESCRIBED, `truncated` if there were more.
+   */
+  async function openWorkflows(): Promise<{ runs: Array<{ workflowId: string; runId: string }>; truncated: boolean }> {
     try {
-      const ids: string[] = [];
+      const runs: Array<{ workflowId: string; runId: string }> = [];
       const query = `(WorkflowType = 'taskOrderWorkflow' OR WorkflowType = '${BOOST_ORDER_WORKFLOW}') AND ExecutionStatus = 'Running'`;
       for await (const execution of client.workflow.list({ query })) {
-        ids.push(execution.workflowId);
-        if (ids.length >= MAX_WORKFLOWS_DESCRIBED) break;
+        if (runs.length >= MAX_WORKFLOWS_DESCRIBED) return { runs, truncated: true };
+        runs.push({ workflowId: execution.workflowId, runId: execution.runId });
       }
-      return ids;
+      return { runs, truncated: false };
     } catch (error) {
       if (unavailableDependency(error)) throw error; // 503: a stuck list without Temporal would miss orders
-      // The time-skipping test server (sandbox) has no visibility store.
-      const rows = await db.selectFrom('task_orders').select('order_id').where('status', 'in', [...OPEN_TASK_STATUSES]).orderBy('order_id').limit(MAX_WORKFLOWS_DESCRIBED).execute();
-      const boosts = await db.selectFrom('boost_orders').select('boost_order_id').where('status', '<>', 'closed').orderBy('boost_order_id').limit(MAX_WORKFLOWS_DESCRIBED).execute();
-      return [...rows.map((r) => taskOrderWorkflowId(r.order_id)), ...boosts.map((r) => boostOrderWorkflowId(r.boost_order_id))].slice(0, MAX_WORKFLOWS_DESCRIBED);
+      return openWorkflowsOfReadModel(); // the time-skipping test server (sandbox) has no visibility store
     }
+  }
+
+  /** The read model's open orders as workflows (no run id: the cache then keys by workflow id alone). */
+  async function openWorkflowsOfReadModel(): Promise<{ runs: Array<{ workflowId: string; runId: string }>; truncated: boolean }> {
+    const cap = MAX_WORKFLOWS_DESCRIBED + 1;
+    const rows = await db.selectFrom('task_orders').select('order_id').where('status', 'in', [...OPEN_TASK_STATUSES]).orderBy('order_id').limit(cap).execute();
+    const boosts = await db.selectFrom('boost_orders').select('boost_order_id').where('status', '<>', 'closed').orderBy('boost_order_id').limit(cap).execute();
+    const ids = [...rows.map((r) => taskOrderWorkflowId(r.order_id)), ...boosts.map((r) => boostOrderWorkflowId(r.boost_order_id))];
+    return { runs: ids.slice(0, MAX_WORKFLOWS_DESCRIBED).map((workflowId) => ({ workflowId, runId: '' })), truncated: ids.length > MAX_WORKFLOWS_DESCRIBED };
   }
 
   async function describeProblems(workflowId: string): Promise<StuckEntry[]> {
@@ -297,7 +397,7 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
     };
   }
 
-  return { stuck, inspect, inspectBoost };
+  return { stuck, stuckPage, inspect, inspectBoost, describeCache: described };
 }
 
 export type OpsService = ReturnType<typeof createOpsService>;

@@ -223,7 +223,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Audit: re-verify hash chains, double entry, immutability and L6 for every closed order (F3) */
+        /**
+         * Audit: re-verify hash chains, double entry, immutability and L6 for every closed order (F3)
+         * @description Expensive: one audit at a time per API instance (another answers 429 rate_limited with Retry-After), rate limited per token; an audit whose client disconnects stops at its next batch and records no checkpoint.
+         */
         get: operations["getV1LedgerAudit"];
         put?: never;
         post?: never;
@@ -240,7 +243,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Export the transfers of the transactions that occurred in [from, to) as CSV (F4) */
+        /**
+         * Export the transfers of the transactions that occurred in [from, to) as CSV (F4)
+         * @description Streamed page by page, each page its own short query: the export holds no database connection while the client reads, and includes the transactions up to the highest seq at its start. At most a few exports stream at once per API instance (another answers 429 rate_limited with Retry-After); a client that reads nothing for a minute is disconnected.
+         */
         get: operations["getV1LedgerExportCsv"];
         put?: never;
         post?: never;
@@ -362,7 +368,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** O1: stuck orders, each with its reason */
+        /**
+         * O1: stuck orders, each with its reason, paged
+         * @description The whole list is gathered (Temporal descriptions reused for 15 s), then paged by cursor: follow nextCursor until null. It is complete unless truncated says a bound was reached. Expensive: rate limited per token (429 rate_limited with Retry-After).
+         */
         get: operations["getV1OpsStuck"];
         put?: never;
         post?: never;
@@ -965,6 +974,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1106,6 +1117,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1536,6 +1549,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1786,6 +1801,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2045,6 +2062,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2258,6 +2277,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2400,6 +2421,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3364,6 +3387,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3497,6 +3522,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3651,6 +3678,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3751,6 +3780,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3888,6 +3919,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4020,6 +4053,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4482,6 +4517,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4833,6 +4870,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5112,6 +5151,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5133,14 +5174,18 @@ export interface operations {
     };
     getV1OpsStuck: {
         parameters: {
-            query?: never;
+            query?: {
+                cursor?: string;
+                /** @description entries per page (a page may run a few over, to keep a subject whole) */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description the stuck list */
+            /** @description one page of the stuck list */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5152,6 +5197,7 @@ export interface operations {
                          * @description an instant, ISO 8601 UTC
                          */
                         generatedAt: string;
+                        /** @description one page, ordered by orderId then kind; every entry of a subject is on the same page */
                         entries: {
                             /** @description the task order's id, or the boost order's, or the webhook endpoint's (kind) */
                             orderId: string;
@@ -5171,7 +5217,13 @@ export interface operations {
                             attempt?: number;
                             lastFailure?: string;
                         }[];
-                        /** @description open workflows whose Temporal description was read */
+                        /** @description entries in the whole list (every page) */
+                        total: number;
+                        /** @description pass as cursor for the next page; null on the last page */
+                        nextCursor: string | null;
+                        /** @description true when a bound was reached (10,000 open workflows described, or 10,000 candidate orders of a kind read): there may be more stuck orders than listed */
+                        truncated: boolean;
+                        /** @description open workflows whose Temporal description was considered (descriptions are reused for 15 s) */
                         workflowsDescribed: number;
                     };
                 };
@@ -5234,6 +5286,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5335,6 +5389,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5453,6 +5509,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5583,6 +5641,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6059,6 +6119,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6319,6 +6381,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6765,6 +6829,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7211,6 +7277,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7658,6 +7726,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8111,6 +8181,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8562,6 +8634,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9008,6 +9082,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9453,6 +9529,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9898,6 +9976,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10346,6 +10426,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10802,6 +10884,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10960,6 +11044,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11093,6 +11179,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11240,6 +11328,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11373,6 +11463,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11506,6 +11598,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11656,6 +11750,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11772,6 +11868,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11922,6 +12020,8 @@ export interface operations {
             /** @description refused: rate_limited */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -73,6 +73,8 @@ export interface OrderAuditOptions {
   readonly workerThreads?: number;
   /** Orders per batch (default 1000). */
   readonly batchSize?: number;
+  /** Stops the audit between batches (e.g. its client went away: issue 18); the audit then rejects with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Orders per batch: their rows, events, ledger transactions and escrow flows are four queries. */
@@ -100,16 +102,17 @@ export async function auditOrders(trx: Trx, report: (d: OrderDiscrepancy) => voi
     byKind: { task: { checked: 0, reconciled: 0 }, boost: { checked: 0, reconciled: 0 } },
     workflows: { compared: 0, running: 0, unavailable: 0, ...(workflows ? {} : { skipped: options.workflowsSkipped ?? 'no Temporal client: final states not compared' }) },
   };
-  const queue = workflows ? new WorkflowQueue(workflows, options.workflowConcurrency ?? WORKFLOW_CONCURRENCY, result.workflows) : undefined;
+  const queue = workflows ? new WorkflowQueue(workflows, options.workflowConcurrency ?? WORKFLOW_CONCURRENCY, result.workflows, options.signal) : undefined;
   const workers = new LazyPool(options.workerThreads ?? OrderCheckPool.defaultSize());
   const batchSize = options.batchSize ?? ORDER_BATCH;
   try {
     for (const spec of [TASK_ORDERS, BOOST_ORDERS] as const) {
-      await auditKind(trx, spec as unknown as AnySpec, report, queue, result, options.scope?.[spec.kind], workers, batchSize);
+      await auditKind(trx, spec as unknown as AnySpec, report, queue, result, options.scope?.[spec.kind], workers, batchSize, options.signal);
     }
   } finally {
     await workers.close();
-    await queue?.drain();
+    // An abandoned audit asks Temporal nothing more: only the comparisons already running finish.
+    await queue?.drain(); // abandoned (options.signal): only the questions in flight are awaited
   }
   for (const { kind, txId } of options.strays ?? []) {
     report({ kind: 'ledger_transaction_unexpected', orderKind: kind, txId, orderId: '', message: `transaction ${txId} belongs to no known ${kind} order` });
@@ -153,8 +156,10 @@ async function auditKind(
   scope: readonly string[] | undefined,
   workers: LazyPool,
   batchSize: number,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
   const { kind } = spec;
+  signal?.throwIfAborted();
   const add: Add = (d) => report({ ...d, orderKind: kind });
   const columns = await rowColumns(trx, spec.table);
   const taken = (r: OrderBatchResult) => {
@@ -169,6 +174,7 @@ async function auditKind(
   const checking: Array<Promise<OrderBatchResult>> = [];
   let batchNo = 0;
   for await (const batch of batchesOf(trx, spec, scope, columns, batchSize)) {
+    signal?.throwIfAborted(); // between batches: an abandoned audit stops reading (issue 18)
     const pool = workers.get(batchNo);
     batchNo += 1;
     checking.push(settledLater(checkOn(pool, batch, queue !== undefined)));
@@ -317,6 +323,8 @@ class WorkflowQueue {
     private readonly workflows: WorkflowOutcomes,
     private readonly concurrency: number,
     private readonly tally: WorkflowComparison,
+    /** Once aborted, no new question is asked (the audit was abandoned). */
+    private readonly signal?: AbortSignal,
   ) {}
 
   push(item: PendingComparison): void {
@@ -329,8 +337,19 @@ class WorkflowQueue {
     while (this.pending.length - this.head > WorkflowQueue.MAX_PENDING) await this.waitForProgress();
   }
 
+  /** Drops the comparisons not started yet (the audit was abandoned). */
+  abandon(): void {
+    this.pending.length = 0;
+    this.head = 0;
+  }
+
+  /** Waits for every comparison; once the signal aborts, only for those already asked. */
   async drain(): Promise<void> {
-    while (this.active > 0 || this.pending.length > this.head) await this.waitForProgress();
+    while (this.active > 0 || this.pending.length > this.head) {
+      if (this.signal?.aborted) this.abandon();
+      if (this.active === 0 && this.pending.length <= this.head) break;
+      await this.waitForProgress();
+    }
   }
 
   private waitForProgress(): Promise<void> {
@@ -340,7 +359,7 @@ class WorkflowQueue {
   private async work(): Promise<void> {
     this.active += 1;
     try {
-      while (this.head < this.pending.length) {
+      while (this.head < this.pending.length && !this.signal?.aborted) {
         const item = this.pending[this.head] as PendingComparison;
         this.pending[this.head] = undefined as unknown as PendingComparison;
         this.head += 1;

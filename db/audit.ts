@@ -129,6 +129,11 @@ export interface AuditOptions {
   readonly workerThreads?: number;
   /** Orders per batch (default 1000). */
   readonly batchSize?: number;
+  /**
+   * Stops the audit between batches and chain pages (issue 18: a client that went away); the
+   * audit then rejects with the signal's reason and records no checkpoint.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 interface SnapshotResult {
@@ -150,6 +155,7 @@ export async function auditLedger(db: Db, options: AuditOptions = {}): Promise<A
     ...(options.workflowConcurrency ? { workflowConcurrency: options.workflowConcurrency } : {}),
     ...(options.workerThreads === undefined ? {} : { workerThreads: options.workerThreads }),
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    signal: options.signal,
   };
   const result = await readSnapshot(db, async (trx): Promise<SnapshotResult> => {
     const base = options.sinceCheckpoint ? await latestCheckpoint(trx) : undefined;
@@ -157,7 +163,7 @@ export async function auditLedger(db: Db, options: AuditOptions = {}): Promise<A
       // Incremental: the chains from the checkpoint's heads (collecting what the new transactions
       // touch), then the orders with events or transactions since, then the accounts touched.
       const touched = new Touched();
-      const chains = await auditChains(trx, add, base, touched);
+      const chains = await auditChains(trx, add, base, touched, options.signal);
       await auditTouchedClientBalances(trx, add, touched);
       const newEvents = await ordersWithEventsAfter(trx, base.eventsWatermark);
       const scope: OrderScope = { task: touched.orderIds('task', newEvents.task), boost: touched.orderIds('boost', newEvents.boost) };
@@ -169,7 +175,9 @@ export async function auditLedger(db: Db, options: AuditOptions = {}): Promise<A
     // orders on this one, at the same time.
     const ledger = onSnapshot(db, trx, async (reader) => {
       const chains = await verifyChainsInDatabase(reader, add);
+      options.signal?.throwIfAborted();
       await auditDoubleEntry(reader, add);
+      options.signal?.throwIfAborted();
       const events = await eventIdGaps(reader, 0n);
       return { chains, events };
     });
@@ -180,6 +188,7 @@ export async function auditLedger(db: Db, options: AuditOptions = {}): Promise<A
     return { mode: 'full', base: undefined, ...l.value.chains, orders: o.value, events: l.value.events };
   });
 
+  options.signal?.throwIfAborted(); // no checkpoint for an audit nobody waits for
   const { orders } = result;
   const ok = findings.count === 0;
   let checkpoint: AuditCheckpointReport = {
@@ -325,6 +334,7 @@ async function auditChains(
   add: (d: Discrepancy) => void,
   base: Checkpoint | undefined,
   touched: Touched | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<{ checkedTransactions: number; checkedChains: number; heads: ChainPosition[] }> {
   const heads = await reader.selectFrom('ledger_chain_heads').selectAll().orderBy('chain_id').execute();
   const from = new Map((base?.heads ?? []).map((h) => [h.chainId, h]));
@@ -348,6 +358,7 @@ async function auditChains(
     let prevHash = start.hash;
     let next: Promise<ChainRow[]> | undefined = settledLater(chainPage(reader, chainId, start.seq));
     while (next) {
+      signal?.throwIfAborted(); // between pages: an abandoned audit stops reading (issue 18)
       const rows: ChainRow[] = await next;
       const txCount = countTransactions(rows);
       const last: ChainRow | undefined = rows[rows.length - 1];

@@ -175,6 +175,8 @@ export interface TransactionFilter {
   /** occurred_at < to */
   readonly to?: Date;
   readonly orderId?: string;
+  /** seq ≤ maxSeq (an export's bound, fixed at its start) */
+  readonly maxSeq?: bigint;
 }
 
 export interface LedgerTransactionView {
@@ -212,6 +214,7 @@ async function transactionsPage(trx: Trx, filter: TransactionFilter, afterSeq: b
   if (filter.from) query = query.where('occurred_at', '>=', filter.from);
   if (filter.to) query = query.where('occurred_at', '<', filter.to);
   if (filter.orderId !== undefined) query = query.where('order_id', '=', filter.orderId);
+  if (filter.maxSeq !== undefined) query = query.where('seq', '<=', filter.maxSeq);
   const txs = await query.orderBy('seq').limit(limit).execute();
   if (txs.length === 0) return [];
   const transfers = await trx
@@ -261,34 +264,99 @@ export function csvLine(fields: readonly string[]): string {
   return `${fields.map(csvField).join(',')}\r\n`;
 }
 
-const EXPORT_BATCH = 1000;
+/** Transactions per export page: one short query each (its transfers with it). */
+export const EXPORT_BATCH = 1000;
+
+/**
+ * Limits of every read that streams to a client (issue 18, SPEC §8 Security): each page is its
+ * own short transaction, which PostgreSQL ends if a statement runs longer than
+ * `statementTimeoutMs` or if the transaction sits idle longer than `idleInTransactionTimeoutMs`
+ * (a bug that kept it open while waiting for the client would lose the connection, not hold it).
+ */
+export interface StreamReadLimits {
+  readonly statementTimeoutMs: number;
+  readonly idleInTransactionTimeoutMs: number;
+}
+
+export const STREAM_READ_LIMITS: StreamReadLimits = { statementTimeoutMs: 30_000, idleInTransactionTimeoutMs: 5_000 };
+
+/** readSnapshot under SET LOCAL statement and idle-in-transaction timeouts (both end with the transaction). */
+export function boundedReadSnapshot<T>(db: Db, limits: StreamReadLimits, work: (trx: Trx) => Promise<T>): Promise<T> {
+  return readSnapshot(db, async (trx) => {
+    await sql`select set_config('statement_timeout', ${`${limits.statementTimeoutMs}ms`}, true), set_config('idle_in_transaction_session_timeout', ${`${limits.idleInTransactionTimeoutMs}ms`}, true)`.execute(trx);
+    return work(trx);
+  });
+}
+
+export interface ExportOptions {
+  readonly batchSize?: number;
+  readonly limits?: StreamReadLimits;
+}
+
+/**
+ * F4, read on demand: `next()` gives the next chunk of CSV (the header first), or undefined at the
+ * end. Nothing is held between calls (no connection, no transaction): a client that stops reading
+ * stops the calls, and costs the pool nothing.
+ *
+ * Consistency: the export is bounded by the highest seq at its start (`asOfSeq`) and pages by seq
+ * (keyset), each page its own snapshot. The ledger is append-only (L4), so every page sees the
+ * rows an earlier page saw; a row never changes between pages. What can differ from one single
+ * snapshot: a transaction still committing at the start, with a seq below the bound, appears if
+ * its page is read after it commits. Nothing appended after the start does (seq above the bound).
+ */
+export interface TransfersExport {
+  readonly asOfSeq: bigint;
+  next(): Promise<string | undefined>;
+  readonly counts: { transactions: number; transfers: number };
+}
+
+export async function openTransfersExport(db: Db, range: { from: Date; to: Date }, options: ExportOptions = {}): Promise<TransfersExport> {
+  const limits = options.limits ?? STREAM_READ_LIMITS;
+  const batchSize = options.batchSize ?? EXPORT_BATCH;
+  const { rows } = await boundedReadSnapshot(db, limits, (trx) => sql<{ max_seq: bigint }>`select coalesce(max(seq), 0)::int8 as max_seq from ledger_transactions`.execute(trx));
+  const asOfSeq = rows[0]?.max_seq ?? 0n;
+  const counts = { transactions: 0, transfers: 0 };
+  let afterSeq: bigint | undefined;
+  let done = false;
+  const next = async (): Promise<string | undefined> => {
+    if (done) return undefined;
+    if (afterSeq === undefined) {
+      afterSeq = 0n;
+      return csvLine(EXPORT_CSV_COLUMNS);
+    }
+    const page = await boundedReadSnapshot(db, limits, (trx) => transactionsPage(trx, { ...range, maxSeq: asOfSeq }, afterSeq as bigint, batchSize));
+    if (page.length < batchSize) done = true;
+    if (page.length === 0) return undefined;
+    afterSeq = (page[page.length - 1] as LedgerTransactionView).seq;
+    counts.transactions += page.length;
+    return csvPage(page, counts);
+  };
+  return { asOfSeq, next, counts };
+}
+
+function csvPage(page: readonly LedgerTransactionView[], counts: { transfers: number }): string {
+  const lines: string[] = [];
+  for (const tx of page) {
+    for (const t of tx.transfers) {
+      lines.push(csvLine([tx.txId, String(tx.seq), tx.occurredAt.toISOString(), tx.kind, tx.orderId ?? '', t.debitAccount, t.creditAccount, String(t.amountFen)]));
+      counts.transfers += 1;
+    }
+  }
+  return lines.join('');
+}
 
 /**
  * F4: one CSV line per transfer of the transactions that occurred in [from, to), in ledger order,
- * with a header line. Written in chunks to `write` (which may wait, e.g. for a slow client, or
- * throw to stop), from one snapshot.
+ * with a header line, written in chunks to `write` (which may wait, e.g. for a slow reader, or
+ * throw to stop). No connection is held while `write` waits (openTransfersExport).
  */
-export async function exportTransfersCsv(db: Db, range: { from: Date; to: Date }, write: (chunk: string) => Promise<void> | void): Promise<{ transactions: number; transfers: number }> {
-  return readSnapshot(db, async (trx) => {
-    await write(csvLine(EXPORT_CSV_COLUMNS));
-    let afterSeq = 0n;
-    let transactions = 0;
-    let transfers = 0;
-    for (;;) {
-      const page = await transactionsPage(trx, range, afterSeq, EXPORT_BATCH);
-      if (page.length === 0) break;
-      let chunk = '';
-      for (const tx of page) {
-        for (const t of tx.transfers) {
-          chunk += csvLine([tx.txId, String(tx.seq), tx.occurredAt.toISOString(), tx.kind, tx.orderId ?? '', t.debitAccount, t.creditAccount, String(t.amountFen)]);
-          transfers += 1;
-        }
-      }
-      transactions += page.length;
-      await write(chunk);
-      afterSeq = (page[page.length - 1] as LedgerTransactionView).seq;
-      if (page.length < EXPORT_BATCH) break;
-    }
-    return { transactions, transfers };
-  });
+export async function exportTransfersCsv(
+  db: Db,
+  range: { from: Date; to: Date },
+  write: (chunk: string) => Promise<void> | void,
+  options: ExportOptions = {},
+): Promise<{ transactions: number; transfers: number }> {
+  const reader = await openTransfersExport(db, range, options);
+  for (let chunk = await reader.next(); chunk !== undefined; chunk = await reader.next()) await write(chunk);
+  return { ...reader.counts };
 }

@@ -45,11 +45,23 @@ function printStuck(list: { generatedAt: string; entries: Array<Record<string, u
   }
 }
 
+/** Every page of the stuck list (O1 is paged, issue 18), at most 100 pages. */
+async function printAllStuck(): Promise<void> {
+  let cursor: string | null = null;
+  for (let page = 0; page < 100; page += 1) {
+    const list = (await call('GET', `/v1/ops/stuck?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)) as { generatedAt: string; entries: Array<Record<string, unknown>>; nextCursor: string | null; truncated?: boolean };
+    printStuck(list);
+    if (list.truncated && page === 0) console.log('  (the list reached its bound: there may be more stuck orders than listed)');
+    cursor = list.nextCursor;
+    if (!cursor) return;
+  }
+}
+
 async function main(): Promise<void> {
   const orderId = rest[0];
   switch (command) {
     case 'stuck':
-      printStuck((await call('GET', '/v1/ops/stuck')) as never);
+      await printAllStuck();
       return;
     case 'show':
       if (!orderId) fail('usage: show <orderId>');

@@ -78,8 +78,16 @@ async function main(): Promise<void> {
       for (const v of await checkLifecycle(record, checkHttp)) violations.push({ ...v, record: record.label });
     }
     // O1: every stuck entry of the lifecycles' orders must be one their model allows.
-    const stuck = await checkHttp.call('GET', '/v1/ops/stuck', undefined, { role: 'ops' });
-    const entries = ((stuck.response as { entries?: Array<{ orderId: string; reason: string; detail?: string }> })?.entries ?? []);
+    // O1 is paged (issue 18): every page, following nextCursor (at most 100 pages).
+    const entries: Array<{ orderId: string; reason: string; detail?: string }> = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 100; page += 1) {
+      const stuck = await checkHttp.call('GET', `/v1/ops/stuck?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, undefined, { role: 'ops' });
+      const body = stuck.response as { entries?: typeof entries; nextCursor?: string | null } | undefined;
+      entries.push(...(body?.entries ?? []));
+      cursor = body?.nextCursor ?? null;
+      if (!cursor) break;
+    }
     for (const entry of entries) {
       const record = records.find((r) => r && [...r.taskOrderIds, ...r.boostOrderIds].includes(entry.orderId));
       const allowed = record?.expectedStuck?.filter((e) => e.orderId === entry.orderId).flatMap((e) => e.reasons) ?? [];

@@ -66,9 +66,17 @@ interface StuckEntry {
 
 export async function checkStuck(records: readonly LifecycleRecord[], http: SimHttp): Promise<InvariantResult> {
   const name = 'stuck';
-  const answer = await http.call('GET', '/v1/ops/stuck', undefined, { role: 'ops' });
-  if (answer.status !== 200) return { name, violations: [violation(name, `GET /v1/ops/stuck answered ${answer.status}: ${short(answer.response)}`)], counts: 'no list' };
-  const entries = ((answer.response as { entries?: StuckEntry[] }).entries ?? []) as StuckEntry[];
+  // O1 is paged (issue 18): every page, following nextCursor (bounded, in case a cursor repeated).
+  const entries: StuckEntry[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < 100; page += 1) {
+    const answer = await http.call('GET', `/v1/ops/stuck?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, undefined, { role: 'ops' });
+    if (answer.status !== 200) return { name, violations: [violation(name, `GET /v1/ops/stuck answered ${answer.status}: ${short(answer.response)}`)], counts: 'no list' };
+    const body = answer.response as { entries?: StuckEntry[]; nextCursor?: string | null };
+    entries.push(...(body.entries ?? []));
+    cursor = body.nextCursor ?? null;
+    if (!cursor) break;
+  }
   const owner = new Map<string, LifecycleRecord>();
   for (const record of records) for (const id of [...record.taskOrderIds, ...record.boostOrderIds]) owner.set(id, record);
   const found: Violation[] = [];

@@ -32,7 +32,11 @@ export function loopbackBaseUrl(app: FastifyInstance): string {
   return `http://${host}:${address.port}`;
 }
 
-export function consoleApi(app: FastifyInstance, session: ConsoleSession): ConsoleApi {
+/**
+ * `signal`: the console request's own (api/stream-reply.ts abortWhenClientLeaves): when the browser
+ * goes away, the API call is abandoned too, so an audit nobody waits for stops (issue 18).
+ */
+export function consoleApi(app: FastifyInstance, session: ConsoleSession, signal?: AbortSignal): ConsoleApi {
   return async (method, url, body, idempotencyKey) => {
     const response = await fetch(`${loopbackBaseUrl(app)}${url}`, {
       method,
@@ -42,12 +46,29 @@ export function consoleApi(app: FastifyInstance, session: ConsoleSession): Conso
         ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(API_TIMEOUT_MS),
+      signal: withTimeout(signal, API_TIMEOUT_MS),
     });
-    const text = await response.text();
-    const isJson = (response.headers.get('content-type') ?? '').startsWith('application/json');
-    return { status: response.status, body: isJson && text ? parseJsonExact(text) : undefined, text, headers: response.headers };
+    return answerOf(response, await response.text());
   };
+}
+
+function withTimeout(signal: AbortSignal | undefined, ms: number): AbortSignal {
+  return signal ? AbortSignal.any([signal, AbortSignal.timeout(ms)]) : AbortSignal.timeout(ms);
+}
+
+/** An API answer from a response and its text. */
+export function answerOf(response: Response, text: string): ApiAnswer {
+  const isJson = (response.headers.get('content-type') ?? '').startsWith('application/json');
+  return { status: response.status, body: isJson && text ? parseJsonExact(text) : undefined, text, headers: response.headers };
+}
+
+/**
+ * A GET whose body the caller streams on (the CSV export, issue 18): not read here, so the console
+ * never holds a whole export in memory; `signal` abandons it when the browser goes away. No overall
+ * timeout: a long download is fine while it moves (the API disconnects a reader that stalls).
+ */
+export function consoleDownload(app: FastifyInstance, session: ConsoleSession, url: string, signal: AbortSignal): Promise<Response> {
+  return fetch(`${loopbackBaseUrl(app)}${url}`, { headers: { authorization: `Bearer ${session.token}` }, signal });
 }
 
 /** The `{error: {code, message}}` of a refusal, as one line for the page. */

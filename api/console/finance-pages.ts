@@ -1,5 +1,8 @@
 import { isAccountId } from '../../domain/ledger/accounts';
-import { query, seg } from './api-client';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { abortWhenClientLeaves } from '../stream-reply';
+import { answerOf, consoleDownload, query, seg } from './api-client';
 import { fromShanghaiLocal, html, money, time, toShanghaiLocal, type Html } from './html';
 import { CONSOLE_PATH, notice, num, page, table } from './layout';
 import { refusalPage, sendPage, errorPage, type ConsoleContext, type ConsoleRouter } from './respond';
@@ -72,7 +75,6 @@ function exportForm(from: string, to: string): Html {
 }
 
 export function registerFinancePages(router: ConsoleRouter, context: ConsoleContext): void {
-  void context;
   router.get(`${CONSOLE_PATH}/finance/trial-balance`, async ({ api, session }, _request, reply) => {
     const answer = await api('GET', '/v1/ledger/trial-balance');
     if (answer.status !== 200) return refusalPage(reply, session, answer, 'The trial balance');
@@ -122,16 +124,20 @@ ${ledgerTable(`Ledger transactions of ${orderId}`, list, true)}`,
     return page({ title: 'CSV export', session, current: `${CONSOLE_PATH}/finance/export`, body: exportForm(from, toShanghaiLocal(new Date(now.getTime() + 3600_000).toISOString())) });
   });
 
-  router.get(`${CONSOLE_PATH}/finance/export.csv`, async ({ api, session }, request, reply) => {
+  // F4 streamed through (issue 18): the API's CSV is piped on as it comes, never held whole here.
+  router.get(`${CONSOLE_PATH}/finance/export.csv`, async ({ session }, request, reply) => {
     const q = (request.query ?? {}) as { from?: string; to?: string };
     const from = q.from ? fromShanghaiLocal(q.from) : undefined;
     const to = q.to ? fromShanghaiLocal(q.to) : undefined;
     if (!from || !to) return sendPage(reply, 400, errorPage(session, 'Which range?', 'Give a from and a to time.'));
-    const answer = await api('GET', `/v1/ledger/export.csv${query({ from, to })}`);
-    if (answer.status !== 200) return refusalPage(reply, session, answer, 'The export');
+    const browser = abortWhenClientLeaves(reply);
+    const response = await consoleDownload(context.app, session, `/v1/ledger/export.csv${query({ from, to })}`, browser.signal);
+    if (response.status !== 200 || !response.body) return refusalPage(reply, session, answerOf(response, await response.text()), 'The export');
+    const retryAfter = response.headers.get('retry-after');
+    if (retryAfter) void reply.header('retry-after', retryAfter);
     return reply
       .type('text/csv; charset=utf-8')
-      .header('content-disposition', answer.headers.get('content-disposition') ?? 'attachment; filename="ledger.csv"')
-      .send(answer.text);
+      .header('content-disposition', response.headers.get('content-disposition') ?? 'attachment; filename="ledger.csv"')
+      .send(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>));
   });
 }

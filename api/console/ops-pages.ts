@@ -5,7 +5,7 @@ import type { StuckReason } from '../ops-service';
 import type { StuckListView } from '../ops-routes';
 import { query, seg, type ApiAnswer } from './api-client';
 import { duration, html, money, time, type Html } from './html';
-import { CONSOLE_PATH, num, page, table } from './layout';
+import { CONSOLE_PATH, notice, num, page, table } from './layout';
 import { registerOrderPages } from './order-page';
 import { refusalPage, type ConsoleContext, type ConsoleRouter, type Signed } from './respond';
 import { statusBadge } from './views';
@@ -77,14 +77,25 @@ function stuckRows(entries: readonly StuckEntry[], generatedAt: string): Html[] 
   );
 }
 
+/** The page of the list the console shows (the API's cursor, passed through; none: the first page). */
+function stuckCursor(request: FastifyRequest): string | undefined {
+  const { cursor } = (request.query ?? {}) as Record<string, unknown>;
+  return typeof cursor === 'string' && cursor.length > 0 && cursor.length <= 512 ? cursor : undefined;
+}
+
 async function stuckTable({ api }: Signed, request: FastifyRequest): Promise<{ answer: ApiAnswer; body: Html }> {
-  const answer = await api('GET', '/v1/ops/stuck');
+  const cursor = stuckCursor(request);
+  const answer = await api('GET', `/v1/ops/stuck${query({ cursor })}`);
   if (answer.status !== 200) return { answer, body: html`` };
   const filter = stuckFilter(request);
   const all = answer.body.entries as StuckEntry[];
   const entries = all.filter((e) => (!filter.reason || e.reason === filter.reason) && (!filter.kind || e.kind === filter.kind));
-  const body = html`<p class="muted" aria-live="polite">${entries.length} of ${all.length} entries · as of ${time(answer.body.generatedAt as string)} · refreshes every ${STUCK_REFRESH_SECONDS} s</p>
-${table('Stuck orders (O1)', ['Reason', 'Age', 'Order', 'Kind', 'Status', 'Detail'], stuckRows(entries, answer.body.generatedAt as string), 'nothing is stuck')}`;
+  const next = answer.body.nextCursor as string | null;
+  const pageLink = (c: string | undefined, label: string) => html`<a href="${CONSOLE_PATH}/ops/stuck${query({ reason: filter.reason, kind: filter.kind, cursor: c })}">${label}</a>`;
+  const body = html`<p class="muted" aria-live="polite">${entries.length} of ${all.length} entries on this page, ${answer.body.total} in all · as of ${time(answer.body.generatedAt as string)} · refreshes every ${STUCK_REFRESH_SECONDS} s</p>
+${answer.body.truncated ? notice('error', 'The list reached its bound (10,000 open workflows or orders of a kind): there may be more stuck orders than listed; use Temporal\'s UI to look further.') : ''}
+${table('Stuck orders (O1)', ['Reason', 'Age', 'Order', 'Kind', 'Status', 'Detail'], stuckRows(entries, answer.body.generatedAt as string), 'nothing is stuck')}
+<p class="pager">${cursor ? pageLink(undefined, '← First page') : ''}${next ? pageLink(next, 'Next page →') : html`<span class="muted">end of the list</span>`}</p>`;
   return { answer, body };
 }
 
@@ -112,7 +123,7 @@ export function registerOpsPages(router: ConsoleRouter, context: ConsoleContext)
     const rows = await stuckTable(signed, request);
     if (rows.answer.status !== 200) return refusalPage(reply, signed.session, rows.answer, 'The stuck list');
     const filter = stuckFilter(request);
-    const fragment = `${CONSOLE_PATH}/ops/stuck/rows${query({ reason: filter.reason, kind: filter.kind })}`;
+    const fragment = `${CONSOLE_PATH}/ops/stuck/rows${query({ reason: filter.reason, kind: filter.kind, cursor: stuckCursor(request) })}`;
     return page({
       title: 'Stuck orders',
       session: signed.session,

@@ -8,6 +8,7 @@ import { unavailableDependency } from '../../platform/faults';
 import { createTokenVerifier } from '../auth';
 import { ApiError, refusedValue } from '../errors';
 import { STORABLE_TEXT_MESSAGE, unstorableTextIssues } from '../schemas';
+import { abortWhenClientLeaves } from '../stream-reply';
 import { consoleApi } from './api-client';
 import { readCookie } from './cookies';
 import { registerFinancePages } from './finance-pages';
@@ -45,6 +46,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     const sessions = consoleSessions(sealer, deps.revocations ?? databaseRevocations(deps.db));
     // Behind a TLS-terminating proxy this is https only with trustProxy (TRUST_PROXY): X-Forwarded-Proto.
     const secure = (request: FastifyRequest) => request.protocol === 'https';
+    limitSignIn(instance, deps.signInGuard);
     registerSignIn(instance, { sessions, verify: createTokenVerifier(deps.tokens), secure });
     const router = consoleRouter(instance, deps.app, sessions);
     registerOpsPages(router, context);
@@ -70,6 +72,14 @@ function consoleSessions(sealer: SessionSealer, revocations: SessionRevocations)
   };
 }
 
+/** Issue 18: sign-in attempts pass `guard` (rate limited per client address) before the form is checked. */
+function limitSignIn(instance: FastifyInstance, guard: ConsoleDeps['signInGuard']): void {
+  if (!guard) return;
+  instance.addHook('preHandler', async (request, reply) => {
+    if (request.method === 'POST' && request.routeOptions.url === `${CONSOLE_PATH}/sign-in`) await guard(request, reply);
+  });
+}
+
 function consoleRouter(instance: FastifyInstance, app: FastifyInstance, sessions: ConsoleSessions): ConsoleRouter {
   const config = { public: true, hidden: true } as const;
   const signedIn = async (request: FastifyRequest, reply: FastifyReply): Promise<ConsoleSession | undefined> => {
@@ -82,7 +92,16 @@ function consoleRouter(instance: FastifyInstance, app: FastifyInstance, sessions
   const run = async (handler: Handler, session: ConsoleSession, request: FastifyRequest, reply: FastifyReply) => {
     const problem = inputProblem(request);
     if (problem) return sendPage(reply, 400, errorPage(session, 'Refused: the request is not valid', problem));
-    const result = await handler({ session, api: consoleApi(app, session) }, request, reply);
+    const client = abortWhenClientLeaves(reply); // a page the browser left stops its API calls (issue 18)
+    let result: unknown;
+    try {
+      result = await handler({ session, api: consoleApi(app, session, client.signal) }, request, reply);
+    } catch (error) {
+      if (client.signal.aborted) return reply; // the browser left: nobody to show an error page to
+      throw error;
+    } finally {
+      client.dispose();
+    }
     if (reply.sent) return reply;
     if (result instanceof Html) return reply.type('text/html; charset=utf-8').send(result.value);
     return result;

@@ -23,6 +23,8 @@ export interface ConsoleDeps {
   readonly sessionKey?: Buffer;
   /** Where sign-outs are recorded (issue 18); default the console_session_revocations table (db/console-sessions.ts). */
   readonly revocations?: SessionRevocations;
+  /** Issue 18: runs before each sign-in attempt (a per-address rate limit that answers 429 with Retry-After). */
+  readonly signInGuard?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 }
 
 /** The server-side record of signed-out sessions. */
@@ -74,6 +76,8 @@ export function refusalPage(reply: FastifyReply, session: ConsoleSession, answer
     clearCookie(reply, SESSION_COOKIE, { path: CONSOLE_PATH, secure: reply.request.protocol === 'https' });
     return reply.redirect(`${CONSOLE_PATH}/sign-in`, 303);
   }
+  const retryAfter = answer.headers.get('retry-after'); // 429 and 503 say when to retry (issue 18)
+  if (retryAfter) void reply.header('retry-after', retryAfter);
   const error = answer.body?.error as { code?: string; message?: string } | undefined;
   const title = answer.status === 403 ? `Not allowed for the ${session.role} role` : answer.status === 404 ? 'Not found' : `Refused: ${error?.code ?? answer.status}`;
   return sendPage(reply, answer.status, errorPage(session, title, `${what}: ${error?.message ?? `HTTP ${answer.status}`}`));
