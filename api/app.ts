@@ -1,10 +1,10 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/connect';
 import type { ApiToken, TrustProxy } from '../platform/config';
 import { installAuth } from './auth';
 import { registerDocsRoutes } from './docs-page';
-import { ApiError, UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors';
+import { ApiError, UNAVAILABLE_RETRY_AFTER_SECONDS, refusedValue } from './errors';
 import { registerFinanceRoutes } from './finance-routes';
 import { createReadGuards, loadReadLimits, type ReadLimits } from './rate-limit';
 import { temporalWorkflowOutcomes } from './workflow-outcomes';
@@ -16,11 +16,16 @@ import { loadWebhookSecretsKey, loadWebhookUrlPolicy } from '../platform/config'
 import { createSecretBox, type SecretBox } from '../platform/secret-box';
 import type { WebhookUrlPolicy } from '../platform/url-safety';
 import { registerConsole } from './console/plugin';
+import { CONSOLE_PATH } from './console/layout';
+import { errorPage, sendPage } from './console/respond';
 import { createOpsService } from './ops-service';
 import { idempotentUpdateId, installIdempotency } from './idempotency';
 import { installRequestMetrics, registerMetricsRoute, type MetricsOptions } from './metrics-route';
 import { unavailableDependency } from '../platform/faults';
 import { checkHealth } from './health';
+import { stringifyExact } from './json-reply';
+import { logController, loggerOptions, type LoggerOption } from './request-log';
+export { REDACTED_LOG_PATHS } from './request-log';
 import { DOCS_PATH, OPENAPI_PATH, RETRY_AFTER_HEADER, buildOpenApiDocument, type OpenApiDocument } from './openapi';
 import {
   BalancePaymentsResult,
@@ -78,7 +83,7 @@ export interface AppDeps {
    */
   readonly tokens?: readonly ApiToken[];
   /** true: log to stdout; a stream: log there (tests); false or omitted: no log. */
-  readonly logger?: boolean | { readonly stream: NodeJS.WritableStream; readonly level?: string };
+  readonly logger?: LoggerOption;
   /** How long an order command waits for its outcome before answering 202 (default 30 s). */
   readonly commandWaitMs?: number;
   /**
@@ -109,28 +114,9 @@ const HSTS = 'max-age=31536000; includeSubDomains';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-/** Logged requests show their headers, but never a credential. */
-export const REDACTED_LOG_PATHS = ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'request.headers.authorization'];
-
-function loggerOptions(logger: AppDeps['logger']): FastifyServerOptions['logger'] {
-  if (!logger) return false;
-  return {
-    level: typeof logger === 'object' ? (logger.level ?? 'info') : 'info',
-    ...(typeof logger === 'object' ? { stream: logger.stream } : {}),
-    redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
-    serializers: {
-      req: (request: { method: string; url: string; headers: Record<string, unknown>; ip?: string }) => ({
-        method: request.method,
-        url: request.url,
-        headers: { ...request.headers },
-        remoteAddress: request.ip,
-      }),
-    },
-  };
-}
-
 export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = false, commandWaitMs, policies = {}, idempotencyLeaseSeconds, metrics = {}, webhookUrlPolicy, webhookSecrets, trustProxy = false, readLimits }: AppDeps): FastifyInstance {
-  const app = Fastify({ logger: loggerOptions(logger), bodyLimit: MAX_BODY_BYTES, exposeHeadRoutes: false, trustProxy });
+  // Issue 18: one log line per request (api/request-log.ts).
+  const app = Fastify({ logger: loggerOptions(logger), logController: logController(), bodyLimit: MAX_BODY_BYTES, exposeHeadRoutes: false, trustProxy, frameworkErrors: badRequestBeforeRouting });
   app.addHook('onSend', async (request, reply, payload) => {
     if (request.protocol === 'https') reply.header('strict-transport-security', HSTS);
     return payload;
@@ -148,9 +134,9 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
   installIdempotency(app, db, idempotencyLeaseSeconds === undefined ? {} : { leaseSeconds: idempotencyLeaseSeconds });
   installRequestMetrics(app); // SPEC §10: every request by route pattern and status, every command by outcome
 
-  app.setReplySerializer((payload) => JSON.stringify(payload, jsonBigInt));
-  app.setErrorHandler((error, _request, reply) => sendError(reply, error, app));
-  app.setNotFoundHandler((request, reply) => sendError(reply, new ApiError('not_found', `no route ${request.method} ${request.url}`), app));
+  app.setReplySerializer((payload) => stringifyExact(payload)); // issue 18: bigint fen exactly, also beyond 2^53
+  app.setErrorHandler((error, request, reply) => sendError(reply, error, request));
+  app.setNotFoundHandler((request, reply) => sendError(reply, new ApiError('not_found', `no route ${request.method} ${request.url}`), request));
 
   // ── Public: health, the OpenAPI document and its docs page ─────────────────────────────────
   defineRoute(app, {
@@ -346,17 +332,37 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
   return app;
 }
 
+/**
+ * Issue 18: what Fastify refuses before any route runs (a path that is not valid percent-encoded
+ * UTF-8, e.g. `%FF` or a lone surrogate's bytes) gets SPEC §8's 400 body too — Fastify's own body
+ * is not the §8 shape. The console's addresses get its HTML error page.
+ */
+function badRequestBeforeRouting(error: Error, request: FastifyRequest, reply: FastifyReply): void {
+  const message = 'the request address is not valid (percent-encoded UTF-8 expected)';
+  if (request.url.startsWith(CONSOLE_PATH)) {
+    sendPage(reply, 400, errorPage(undefined, 'Refused', message));
+    return;
+  }
+  void reply.code(400).send(new ApiError('validation_failed', message, [{ path: '', message: error.message }]).toBody());
+}
+
 /** Optional fields the caller left out stay out of the command (and of the workflow's history). */
 function withoutUndefined(value: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
 }
 
-function sendError(reply: FastifyReply, error: unknown, app: FastifyInstance) {
+function sendError(reply: FastifyReply, error: unknown, request: FastifyRequest) {
   const fault = unavailableDependency(error);
   if (fault) {
     // SPEC §8: a dependency away is a 503 to retry, never a 500; logged without the stack (expected).
-    app.log.warn({ dependency: fault, error: String(error) }, 'dependency unavailable');
+    request.log.warn({ dependency: fault, error: String(error) }, 'dependency unavailable');
     error = ApiError.unavailable(fault);
+  }
+  const refused = refusedValue(error);
+  if (refused) {
+    // Logged with its stack: the request got a 400, but validation should have caught it first.
+    request.log.warn({ err: error }, 'PostgreSQL refused a request value that validation let through');
+    error = refused;
   }
   if (error instanceof ApiError) {
     if (error.code === 'unavailable') reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
@@ -367,12 +373,6 @@ function sendError(reply: FastifyReply, error: unknown, app: FastifyInstance) {
     // Fastify's own refusals: malformed JSON, a body too large, a wrong content type.
     return reply.code(400).send(new ApiError('validation_failed', (error as Error).message).toBody());
   }
-  app.log.error(error);
+  request.log.error({ err: error }, 'internal error'); // with its stack (pino's err serializer) and the reqId
   return reply.code(500).send({ error: { code: 'internal', message: 'internal error' } });
-}
-
-function jsonBigInt(_key: string, value: unknown): unknown {
-  if (typeof value !== 'bigint') return value;
-  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < -BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError('amount beyond JSON integers');
-  return Number(value);
 }

@@ -10,7 +10,7 @@ import { BOOST_END_REASONS, BOOST_STATUSES, DEFAULT_BOOST_POLICY, MAX_EXCLUDED_V
 import { ApiError } from './errors';
 import { createBoostService, type BoostService } from './boost-service';
 import { defineRoute } from './routes';
-import { At, CalendarDate } from './responses';
+import { At, CalendarDate, Fen } from './responses';
 import { AmountFen, Funding, Id, Instant, Text } from './schemas';
 import { callerPerson } from './auth';
 import { iso } from './views';
@@ -44,7 +44,6 @@ export const BoostOrderIdParams = z.strictObject({ boostOrderId: Id });
 export const ReleaseRefundBody = z.strictObject({ reason: Text(500).optional() });
 
 // ── Responses (for the OpenAPI document; they describe what the functions below produce) ────
-const Fen = z.number().int().describe('an amount in fen (CNY 0.01)');
 const NonNegativeFen = Fen.min(0);
 const Bp = z.number().int().min(0).describe('basis points');
 const Count = z.number().int().min(0);

@@ -41,3 +41,20 @@ export class ApiError extends Error {
     return { error: { code: this.code, message: this.message, ...(this.details === undefined ? {} : { details: this.details }) } };
   }
 }
+
+/**
+ * Issue 18, defence in depth: PostgreSQL refused a value of the request (SQLSTATE class 22, "data
+ * exception": a NUL or invalid byte sequence 22021, an untranslatable character 22P05, a date out
+ * of range 22008, a malformed value 22P02/22007, a number out of range 22003). Validation should
+ * have refused it first (api/schemas.ts); if it did not, the caller still gets a §8 400, not a
+ * 500 — the statement failed, so its transaction wrote nothing. Looks through `cause` chains.
+ */
+export function refusedValue(error: unknown): ApiError | undefined {
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code)) {
+      return new ApiError('validation_failed', 'the database refused a value of the request', [{ path: '', message: `PostgreSQL refused a value (SQLSTATE ${code})` }]);
+    }
+  }
+  return undefined;
+}

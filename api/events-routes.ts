@@ -5,15 +5,14 @@ import { FEED_START, decodeFeedCursor, encodeFeedCursor, feedEventJson, position
 import { ARBITRATION_DECISIONS, CANCEL_REASONS, REVIEW_DECISIONS } from '../domain/task-order/types';
 import { NOTIFICATION_KINDS } from '../domain/task-order/notifications';
 import { defineRoute } from './routes';
-import { Id } from './schemas';
+import { Id, QueryLimit } from './schemas';
 
 /**
  * E4: GET /v1/events, the event feed: every notification of the outbox exactly once, in one total
  * order a cursor never skips (db/event-feed.ts). The same JSON is the body of every webhook (E5).
  */
 
-const Fen = z.number().int().describe('an amount in fen (CNY 0.01)');
-import { At } from './responses';
+import { At, Fen } from './responses';
 const Party = z.enum(['client', 'creator']);
 const Views = z.number().int().min(0);
 
@@ -90,7 +89,7 @@ export const FeedCursor = z
 
 export const FeedQuery = z.strictObject({
   after: FeedCursor.optional().describe('a nextCursor from an earlier page; omitted: from the first event'),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: QueryLimit(500, 100),
   type: z
     .union([EventType, z.array(EventType).max(32)])
     .optional()

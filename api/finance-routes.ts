@@ -10,7 +10,7 @@ import { acquireOrRefuse, createReadGuards, type ReadGuards } from './rate-limit
 import { abortWhenClientLeaves, pagedStream, sendPagedStream } from './stream-reply';
 import { AccountStatement, AuditReport, TransactionPage, TrialBalance } from './responses';
 import { defineRoute } from './routes';
-import { Id, Instant } from './schemas';
+import { Id, Instant, QueryLimit } from './schemas';
 
 /** Finance's routes (SPEC §7 F1–F4, §8). */
 export interface FinanceRoutesDeps {
@@ -35,7 +35,7 @@ export type FinancePreHandler = preHandlerHookHandler | preHandlerAsyncHookHandl
 /** Accounts that exist before any transfer (L2): the platform's and the payment provider's. */
 const SYSTEM_ACCOUNTS: ReadonlySet<string> = new Set(Object.values(PLATFORM_ACCOUNTS));
 
-const Limit = z.coerce.number().int().min(1).max(500).default(100);
+const Limit = QueryLimit(500, 100);
 
 const AccountParams = z.strictObject({
   account: z

@@ -71,9 +71,16 @@ export function jsonSchema(schema: ZodType, io: 'input' | 'output'): JsonSchema 
     unrepresentable: 'any',
     override: ({ jsonSchema: json }) => {
       if (typeof json.pattern === 'string') json.pattern = asciiDigits(json.pattern);
+      if (json.format === 'int64') withoutSafeIntegerBounds(json);
     },
   }) as JsonSchema;
   return rest;
+}
+
+/** An int64 amount (api/responses.ts Fen) is any JSON integer: the ±2^53 bounds are zod's, not the API's. */
+function withoutSafeIntegerBounds(json: Record<string, unknown>): void {
+  if (json.maximum === Number.MAX_SAFE_INTEGER) delete json.maximum;
+  if (json.minimum === Number.MIN_SAFE_INTEGER) delete json.minimum;
 }
 
 /**

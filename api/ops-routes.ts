@@ -10,7 +10,7 @@ import { STUCK_REASONS, type OpsService, type StuckCursor, type StuckEntry } fro
 import { createReadGuards, type ReadGuards } from './rate-limit';
 import { At, JsonValue, TaskOrderView } from './responses';
 import { defineRoute } from './routes';
-import { OrderIdParams } from './schemas';
+import { OrderIdParams, QueryLimit } from './schemas';
 import { callerPerson } from './auth';
 import type { TaskOrderService } from './task-order-service';
 import { eventPayloadJson, taskOrderJson } from './views';
@@ -70,7 +70,7 @@ const StuckQuery = z.strictObject({
       return cursor ?? z.NEVER;
     })
     .optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(500).describe('entries per page (a page may run a few over, to keep a subject whole)'),
+  limit: QueryLimit(1000, 500).describe('entries per page (a page may run a few over, to keep a subject whole)'),
 });
 
 const InspectionEvent = z.object({

@@ -8,7 +8,12 @@ import { CANCEL_REASONS, PAYMENT_MODES, TASK_STATUSES, TASK_TYPES } from '../dom
  * api/views.ts and the routes produce; test/fuzz.e2e.test.ts checks real responses against them.
  */
 
-const Fen = z.number().int().describe('an amount in fen (CNY 0.01)');
+/**
+ * An amount or total in a response: a JSON integer of fen with no upper bound (issue 18: totals
+ * may pass 2^53 and are written exactly, api/json-reply.ts; a JavaScript client reads them with
+ * client/json.ts). `int64` tells api/openapi.ts to drop the ±2^53 bounds zod puts on integers.
+ */
+export const Fen = z.number().int().meta({ format: 'int64' }).describe('an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)');
 const NonNegativeFen = Fen.min(0);
 /** SPEC §1: every instant in a response is an ISO 8601 UTC string (what `Date#toISOString` writes). */
 export const At = z.iso.datetime().describe('an instant, ISO 8601 UTC');

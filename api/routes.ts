@@ -3,6 +3,7 @@ import type { z, ZodType } from 'zod';
 import type { ApiRole } from '../platform/config';
 import './auth'; // the `roles` and `public` route options
 import { ApiError } from './errors';
+import { unstorableTextIssues } from './schemas';
 
 /**
  * The route registry: every API route is declared once, with its roles, its zod schemas and its
@@ -105,6 +106,8 @@ export function defineRoute<P extends ZodType | undefined = undefined, Q extends
 
 /** Validates input with a zod schema; refusals are SPEC §8's `400 validation_failed` with the issues. */
 export function parseInput<S extends ZodType>(schema: S, input: unknown): z.output<S> {
+  const unstorable = unstorableTextIssues(input);
+  if (unstorable.length > 0) throw new ApiError('validation_failed', 'the request is not valid', unstorable);
   const result = schema.safeParse(input ?? {});
   if (!result.success) {
     throw new ApiError('validation_failed', 'the request is not valid', result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));

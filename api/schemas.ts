@@ -22,7 +22,8 @@ export const Instant = z.iso
   .refine(isStorableInstant, 'an instant from 1970 to 9999 with a UTC offset of at most ±14:00')
   .describe('an ISO 8601 instant with Z or a UTC offset of at most ±14:00, from 1970 to 9999');
 
-function isStorableInstant(value: string): boolean {
+/** true: PostgreSQL can store the instant (and it is sane for this domain): 1970 to 9999, as above. */
+export function isStorableInstant(value: string): boolean {
   const offset = /([+-])(\d\d):(\d\d)$/.exec(value);
   if (offset && Number(offset[2]) * 60 + Number(offset[3]) > 14 * 60) return false;
   const ms = Date.parse(value);
@@ -31,8 +32,39 @@ function isStorableInstant(value: string): boolean {
 
 /** Half of a surrogate pair. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-/** NUL, or half of a surrogate pair: text PostgreSQL refuses (in text and in jsonb). */
-const isStorableText = (value: string) => !value.includes('\u0000') && !LONE_SURROGATE.test(value);
+/**
+ * NUL, or half of a surrogate pair: text PostgreSQL refuses (NUL in text and in jsonb: 22021,
+ * 22P05) or that node-pg would silently rewrite (a lone surrogate becomes U+FFFD; as a jsonb
+ * escape it is 22P02). Issue 18: one predicate for every string that may reach the database.
+ */
+export const isStorableText = (value: string): boolean => !value.includes('\u0000') && !LONE_SURROGATE.test(value);
+export const STORABLE_TEXT_MESSAGE = 'text must be well-formed Unicode without NUL characters';
+
+/** A string PostgreSQL can store as it is (issue 18): the refinement for any free-form string. */
+export const StorableString = z.string().refine(isStorableText, STORABLE_TEXT_MESSAGE);
+
+/**
+ * Issue 18, the class fix: every string of a request's input — params, query, body, at any depth,
+ * keys included — is checked before its schema runs (api/routes.ts parseInput), so a route whose
+ * schema forgot the refinement still never hands PostgreSQL a NUL or a lone surrogate.
+ */
+export function unstorableTextIssues(value: unknown, path: readonly (string | number)[] = []): { path: string; message: string }[] {
+  if (typeof value === 'string') return isStorableText(value) ? [] : [{ path: path.join('.'), message: STORABLE_TEXT_MESSAGE }];
+  if (Array.isArray(value)) return value.flatMap((item, index) => unstorableTextIssues(item, [...path, index]));
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value as Record<string, unknown>).flatMap(([key, item]) => [
+    ...(isStorableText(key) ? [] : [{ path: [...path, '(key)'].join('.'), message: STORABLE_TEXT_MESSAGE }]),
+    ...unstorableTextIssues(item, [...path, key]),
+  ]);
+}
+
+/**
+ * A page size in a query string, `max` at most: decimal digits only. Issue 18: `z.coerce.number()`
+ * alone also reads `0x10` as 16, `1e2` as 100 and ` 7` as 7; anything but digits is now a 400.
+ * (The digits are checked before the coercion, so the document still says `integer`.)
+ */
+export const QueryLimit = (max: number, fallback: number) =>
+  z.preprocess((v) => (typeof v === 'string' && !/^[0-9]{1,6}$/.test(v) ? Number.NaN : v), z.coerce.number().int().min(1).max(max).default(fallback));
 
 /** Free text: trimmed, 1–max characters, well-formed Unicode without NUL. */
 export const Text = (max: number) =>
@@ -41,7 +73,7 @@ export const Text = (max: number) =>
     .trim()
     .min(1)
     .max(max)
-    .refine(isStorableText, 'text must be well-formed Unicode without NUL characters');
+    .refine(isStorableText, STORABLE_TEXT_MESSAGE);
 
 export const Funding = z.discriminatedUnion('source', [
   z.strictObject({ source: z.literal('account') }),
@@ -115,16 +147,24 @@ export const BalancePaymentsBody = z.strictObject({
   ]),
 });
 
+/** What encodeListCursor writes: an ISO instant as `Date#toISOString` writes it, `|`, an order id. */
+const LIST_CURSOR = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3})?Z)\|([A-Za-z0-9_.-]{1,64})$/;
+
+/**
+ * A task-order list cursor. Issue 18: it is client input like any other, so what it decodes to is
+ * held to the same rules as the filters (an Id, a storable Instant): a forged cursor is a 400,
+ * never a NUL or a year PostgreSQL refuses.
+ */
 export const ListCursor = z
   .string()
   .max(200)
   .transform((value, ctx) => {
-    const [placedAt, orderId] = Buffer.from(value, 'base64url').toString('utf8').split('|');
-    if (!placedAt || !orderId || Number.isNaN(Date.parse(placedAt))) {
-      ctx.addIssue({ code: 'custom', message: 'invalid cursor' });
+    const match = LIST_CURSOR.exec(Buffer.from(value, 'base64url').toString('utf8'));
+    if (!match?.[1] || !match[2] || !isStorableInstant(match[1])) {
+      ctx.addIssue({ code: 'custom', message: 'invalid cursor: not a nextCursor from a previous page' });
       return z.NEVER;
     }
-    return { placedAt: new Date(placedAt), orderId };
+    return { placedAt: new Date(match[1]), orderId: match[2] };
   });
 
 export function encodeListCursor(placedAt: Date, orderId: string): string {
@@ -138,5 +178,5 @@ export const ListTaskOrdersQuery = z.strictObject({
   createdFrom: Instant.optional(),
   createdTo: Instant.optional(),
   cursor: ListCursor.optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: QueryLimit(200, 50),
 });

@@ -26,7 +26,7 @@ import { EVENT_TYPES } from './events-routes';
 import type { SecretBox } from '../platform/secret-box';
 import { ApiError } from './errors';
 import { defineRoute } from './routes';
-import { Id, Instant, Text } from './schemas';
+import { Id, Instant, QueryLimit, Text } from './schemas';
 
 /** E5: webhook endpoints, their deliveries and redelivery (docs/webhooks.md). */
 
@@ -116,7 +116,7 @@ const RedeliverBody = z.union([
   z.strictObject({ sinceAt: Instant.describe(`every event recorded at or after this (at most ${MAX_REDELIVER_EVENTS})`) }),
 ]);
 const DeliveriesQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(50),
+  limit: QueryLimit(100, 50),
   before: z.string().max(80).optional().describe('a nextCursor of an earlier page'),
   eventId: z.string().max(40).optional(),
 });

@@ -1,4 +1,5 @@
 import createClient, { type Client } from 'openapi-fetch';
+import { parseJsonExact } from './json';
 import type { paths } from './schema';
 
 /**
@@ -23,6 +24,7 @@ import type { paths } from './schema';
  */
 
 export type { components, operations, paths } from './schema';
+export { parseJsonExact } from './json';
 
 export type XingtuClient = Client<paths>;
 
@@ -80,11 +82,21 @@ function retryingFetch(options: XingtuClientOptions): (input: Request) => Promis
         await sleep(Math.min(maxDelayMs, FALLBACK_RETRY_DELAY_MS));
         continue;
       }
-      if (response.status !== 503 || last || !replayable) return response;
+      if (response.status !== 503 || last || !replayable) return withExactJson(response);
       await response.body?.cancel();
       await sleep(Math.min(maxDelayMs, retryAfterMs(response.headers.get('retry-after'))));
     }
   };
+}
+
+/**
+ * Issue 18: amounts and totals may exceed 2^53, where `JSON.parse` rounds silently. The client
+ * reads every body with parseJsonExact (client/json.ts): such an integer arrives as a bigint, and
+ * the generated types say `number | bigint` for every amount (format int64).
+ */
+function withExactJson(response: Response): Response {
+  Object.defineProperty(response, 'json', { value: async () => parseJsonExact(await response.text()) });
+  return response;
 }
 
 function withIdempotencyKey(request: Request, mode: 'auto' | 'off'): Request {

@@ -664,7 +664,7 @@ export interface paths {
         put?: never;
         /**
          * Post a video's view count from the analytics feed (B8)
-         * @description A count never decreases: a lower count than the stored one is 409 invalid_state, the same count is a no-op (200 unchanged), a higher one replaces it (200 updated). Boost evaluations waiting for this video proceed (B6).
+         * @description A count never decreases: a lower count than the stored one is 409 invalid_state, the same count is a no-op (200 unchanged), a higher one replaces it (200 updated). Boost evaluations waiting for this video proceed (B6). If they cannot be woken (Temporal unreachable) the answer is 503 unavailable with Retry-After although the count is stored: retry the same request (it then answers 200 unchanged and wakes them).
          */
         post: operations["postV1VideoStats"];
         delete?: never;
@@ -1035,8 +1035,11 @@ export interface operations {
                             orderId: string;
                             /** @enum {string} */
                             outcome: "paid";
-                            /** @description an amount in fen (CNY 0.01) */
-                            amountFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            amountFen: number | bigint;
                         } | {
                             orderId: string;
                             /** @enum {string} */
@@ -1048,8 +1051,11 @@ export interface operations {
                             code: string;
                             message: string;
                         })[];
-                        /** @description an amount in fen (CNY 0.01) */
-                        clientBalanceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        clientBalanceFen: number | bigint;
                     };
                 };
             };
@@ -1177,15 +1183,24 @@ export interface operations {
                         status: "awaiting_publication" | "boosting" | "evaluating" | "refund_scheduled" | "closed";
                         /** @enum {string|null} */
                         endReason: "evaluated" | "expired" | "task_cancelled" | null;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        boostFeeFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        boostFeeFen: number | bigint;
                         /** @description basis points */
                         premiumBp: number;
                         expectedViews: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        escrowFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        escrowFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -1233,10 +1248,16 @@ export interface operations {
                             ifEndedNow: {
                                 succeeded: boolean;
                                 actualViews: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                compensationFen: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                platformKeepsFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                compensationFen: number | bigint;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                platformKeepsFen: number | bigint;
                                 shortfallViews: number;
                                 capped: boolean;
                             } | null;
@@ -1244,14 +1265,23 @@ export interface operations {
                         evaluation: {
                             succeeded: boolean;
                             actualViews: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            compensationFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            platformKeepsFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            compensationFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            platformKeepsFen: number | bigint;
                         } | null;
                         refund: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            amountFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            amountFen: number | bigint;
                             /**
                              * Format: date
                              * @description B7: the day the boost ended (Asia/Shanghai)
@@ -1315,15 +1345,24 @@ export interface operations {
                         status: "awaiting_publication" | "boosting" | "evaluating" | "refund_scheduled" | "closed";
                         /** @enum {string|null} */
                         endReason: "evaluated" | "expired" | "task_cancelled" | null;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        boostFeeFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        boostFeeFen: number | bigint;
                         /** @description basis points */
                         premiumBp: number;
                         expectedViews: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        escrowFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        escrowFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -1371,10 +1410,16 @@ export interface operations {
                             ifEndedNow: {
                                 succeeded: boolean;
                                 actualViews: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                compensationFen: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                platformKeepsFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                compensationFen: number | bigint;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                platformKeepsFen: number | bigint;
                                 shortfallViews: number;
                                 capped: boolean;
                             } | null;
@@ -1382,14 +1427,23 @@ export interface operations {
                         evaluation: {
                             succeeded: boolean;
                             actualViews: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            compensationFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            platformKeepsFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            compensationFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            platformKeepsFen: number | bigint;
                         } | null;
                         refund: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            amountFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            amountFen: number | bigint;
                             /**
                              * Format: date
                              * @description B7: the day the boost ended (Asia/Shanghai)
@@ -1543,15 +1597,24 @@ export interface operations {
                         status: "awaiting_publication" | "boosting" | "evaluating" | "refund_scheduled" | "closed";
                         /** @enum {string|null} */
                         endReason: "evaluated" | "expired" | "task_cancelled" | null;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        boostFeeFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        boostFeeFen: number | bigint;
                         /** @description basis points */
                         premiumBp: number;
                         expectedViews: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        escrowFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        escrowFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -1599,10 +1662,16 @@ export interface operations {
                             ifEndedNow: {
                                 succeeded: boolean;
                                 actualViews: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                compensationFen: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                platformKeepsFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                compensationFen: number | bigint;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                platformKeepsFen: number | bigint;
                                 shortfallViews: number;
                                 capped: boolean;
                             } | null;
@@ -1610,14 +1679,23 @@ export interface operations {
                         evaluation: {
                             succeeded: boolean;
                             actualViews: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            compensationFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            platformKeepsFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            compensationFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            platformKeepsFen: number | bigint;
                         } | null;
                         refund: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            amountFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            amountFen: number | bigint;
                             /**
                              * Format: date
                              * @description B7: the day the boost ended (Asia/Shanghai)
@@ -1780,15 +1858,24 @@ export interface operations {
                         status: "awaiting_publication" | "boosting" | "evaluating" | "refund_scheduled" | "closed";
                         /** @enum {string|null} */
                         endReason: "evaluated" | "expired" | "task_cancelled" | null;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        boostFeeFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        boostFeeFen: number | bigint;
                         /** @description basis points */
                         premiumBp: number;
                         expectedViews: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        escrowFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        escrowFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -1836,10 +1923,16 @@ export interface operations {
                             ifEndedNow: {
                                 succeeded: boolean;
                                 actualViews: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                compensationFen: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                platformKeepsFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                compensationFen: number | bigint;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                platformKeepsFen: number | bigint;
                                 shortfallViews: number;
                                 capped: boolean;
                             } | null;
@@ -1847,14 +1940,23 @@ export interface operations {
                         evaluation: {
                             succeeded: boolean;
                             actualViews: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            compensationFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            platformKeepsFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            compensationFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            platformKeepsFen: number | bigint;
                         } | null;
                         refund: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            amountFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            amountFen: number | bigint;
                             /**
                              * Format: date
                              * @description B7: the day the boost ended (Asia/Shanghai)
@@ -2013,20 +2115,32 @@ export interface operations {
                         quotes: {
                             quoteId: string;
                             creatorId: string;
-                            /** @description an amount in fen (CNY 0.01) */
-                            priceFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            priceFen: number | bigint;
                             available: boolean;
                             /** @enum {string|null} */
                             reason: "opted_out" | "not_enough_videos" | "no_views" | null;
                             expectedViews: number | null;
                             /** @description basis points */
                             premiumBp: number | null;
-                            /** @description an amount in fen (CNY 0.01) */
-                            boostFeeFen: number | null;
-                            /** @description an amount in fen (CNY 0.01) */
-                            totalFen: number | null;
-                            /** @description an amount in fen (CNY 0.01) */
-                            expectedCpmFen: number | null;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            boostFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            totalFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            expectedCpmFen: number | bigint;
                             /**
                              * Format: date-time
                              * @description an instant, ISO 8601 UTC
@@ -2214,10 +2328,16 @@ export interface operations {
                     "application/json": {
                         clientId: string;
                         paymentRef: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        amountFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        amountFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceFen: number | bigint;
                     };
                 };
             };
@@ -2230,10 +2350,16 @@ export interface operations {
                     "application/json": {
                         clientId: string;
                         paymentRef: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        amountFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        amountFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceFen: number | bigint;
                     };
                 };
             };
@@ -2430,8 +2556,11 @@ export interface operations {
                             type: "accepted";
                             payload: {
                                 orderId: string;
-                                /** @description an amount in fen (CNY 0.01) */
-                                priceFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                priceFen: number | bigint;
                             };
                         } | {
                             /** @description stable for ever; the webhook-id of every delivery of this event */
@@ -2462,8 +2591,11 @@ export interface operations {
                             type: "balance_due";
                             payload: {
                                 orderId: string;
-                                /** @description an amount in fen (CNY 0.01) */
-                                amountFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                amountFen: number | bigint;
                                 /**
                                  * Format: date-time
                                  * @description an instant, ISO 8601 UTC
@@ -2499,8 +2631,11 @@ export interface operations {
                             type: "price_restored";
                             payload: {
                                 orderId: string;
-                                /** @description an amount in fen (CNY 0.01) */
-                                priceFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                priceFen: number | bigint;
                             };
                         } | {
                             /** @description stable for ever; the webhook-id of every delivery of this event */
@@ -2668,8 +2803,11 @@ export interface operations {
                             type: "settled";
                             payload: {
                                 orderId: string;
-                                /** @description the creator's payout (the creator's notification only) */
-                                amountFen?: number;
+                                /**
+                                 * Format: int64
+                                 * @description the creator's payout (the creator's notification only)
+                                 */
+                                amountFen?: number | bigint;
                             };
                         } | {
                             /** @description stable for ever; the webhook-id of every delivery of this event */
@@ -2905,13 +3043,19 @@ export interface operations {
                             type: "refund";
                             payload: {
                                 orderId: string;
-                                /** @description an amount in fen (CNY 0.01) */
-                                amountFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                amountFen: number | bigint;
                             } | {
                                 boostOrderId: string;
                                 taskOrderId: string;
-                                /** @description an amount in fen (CNY 0.01) */
-                                amountFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                amountFen: number | bigint;
                                 early: boolean;
                             };
                         } | {
@@ -2943,8 +3087,11 @@ export interface operations {
                             type: "compensation";
                             payload: {
                                 orderId: string;
-                                /** @description an amount in fen (CNY 0.01) */
-                                amountFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                amountFen: number | bigint;
                             };
                         } | {
                             /** @description stable for ever; the webhook-id of every delivery of this event */
@@ -2976,8 +3123,11 @@ export interface operations {
                             payload: {
                                 boostOrderId: string;
                                 taskOrderId: string;
-                                /** @description an amount in fen (CNY 0.01) */
-                                boostFeeFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                boostFeeFen: number | bigint;
                                 expectedViews: number;
                                 /**
                                  * Format: date-time
@@ -3055,8 +3205,11 @@ export interface operations {
                                 succeeded: boolean;
                                 actualViews: number;
                                 expectedViews: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                compensationFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                compensationFen: number | bigint;
                             };
                         } | {
                             /** @description stable for ever; the webhook-id of every delivery of this event */
@@ -3157,8 +3310,11 @@ export interface operations {
                             payload: {
                                 boostOrderId: string;
                                 taskOrderId: string;
-                                /** @description an amount in fen (CNY 0.01) */
-                                amountFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                amountFen: number | bigint;
                                 /**
                                  * Format: date-time
                                  * @description an instant, ISO 8601 UTC
@@ -3274,8 +3430,11 @@ export interface operations {
                 content: {
                     "application/json": {
                         account: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceFen: number | bigint;
                         entries: {
                             seq: number;
                             txId: string;
@@ -3290,10 +3449,16 @@ export interface operations {
                             counterparty: string;
                             /** @enum {string} */
                             direction: "debit" | "credit";
-                            /** @description an amount in fen (CNY 0.01) */
-                            amountFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            balanceAfterFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            amountFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            balanceAfterFen: number | bigint;
                         }[];
                         nextCursor: string | null;
                     };
@@ -3685,8 +3850,11 @@ export interface operations {
                                 transferIndex: number;
                                 debitAccount: string;
                                 creditAccount: string;
-                                /** @description an amount in fen (CNY 0.01) */
-                                amountFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                amountFen: number | bigint;
                             }[];
                         }[];
                         nextCursor: string | null;
@@ -3790,19 +3958,37 @@ export interface operations {
                     "application/json": {
                         accounts: {
                             account: string;
-                            /** @description an amount in fen (CNY 0.01) */
-                            debitsFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creditsFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            balanceFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            debitsFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creditsFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            balanceFen: number | bigint;
                         }[];
-                        /** @description an amount in fen (CNY 0.01) */
-                        totalDebitsFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        totalCreditsFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        totalFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        totalDebitsFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        totalCreditsFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        totalFen: number | bigint;
                         balanced: boolean;
                         transactions: number;
                         asOfSeq: number;
@@ -4039,15 +4225,24 @@ export interface operations {
                             status: "awaiting_publication" | "boosting" | "evaluating" | "refund_scheduled" | "closed";
                             /** @enum {string|null} */
                             endReason: "evaluated" | "expired" | "task_cancelled" | null;
-                            /** @description an amount in fen (CNY 0.01) */
-                            priceFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            boostFeeFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            priceFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            boostFeeFen: number | bigint;
                             /** @description basis points */
                             premiumBp: number;
                             expectedViews: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            escrowFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            escrowFen: number | bigint;
                             /**
                              * Format: date-time
                              * @description an instant, ISO 8601 UTC
@@ -4095,10 +4290,16 @@ export interface operations {
                                 ifEndedNow: {
                                     succeeded: boolean;
                                     actualViews: number;
-                                    /** @description an amount in fen (CNY 0.01) */
-                                    compensationFen: number;
-                                    /** @description an amount in fen (CNY 0.01) */
-                                    platformKeepsFen: number;
+                                    /**
+                                     * Format: int64
+                                     * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                     */
+                                    compensationFen: number | bigint;
+                                    /**
+                                     * Format: int64
+                                     * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                     */
+                                    platformKeepsFen: number | bigint;
                                     shortfallViews: number;
                                     capped: boolean;
                                 } | null;
@@ -4106,14 +4307,23 @@ export interface operations {
                             evaluation: {
                                 succeeded: boolean;
                                 actualViews: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                compensationFen: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                platformKeepsFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                compensationFen: number | bigint;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                platformKeepsFen: number | bigint;
                             } | null;
                             refund: {
-                                /** @description an amount in fen (CNY 0.01) */
-                                amountFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                amountFen: number | bigint;
                                 /**
                                  * Format: date
                                  * @description B7: the day the boost ended (Asia/Shanghai)
@@ -4353,8 +4563,11 @@ export interface operations {
                             title: string;
                             clientId: string;
                             industry: string;
-                            /** @description an amount in fen (CNY 0.01) */
-                            priceFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            priceFen: number | bigint;
                             /**
                              * Format: date-time
                              * @description an instant, ISO 8601 UTC
@@ -4372,18 +4585,36 @@ export interface operations {
                             taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                             /** @enum {string} */
                             paymentMode: "full" | "deposit";
-                            /** @description an amount in fen (CNY 0.01) */
-                            originalPriceFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            depositFen: number;
-                            /** @description everything the client paid into the order (stays after it closes; L6) */
-                            paidInFen: number;
-                            /** @description what the order escrow holds now (0 once the order is closed) */
-                            escrowFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            balanceDueFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            originalPriceFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            depositFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description everything the client paid into the order (stays after it closes; L6)
+                             */
+                            paidInFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description what the order escrow holds now (0 once the order is closed)
+                             */
+                            escrowFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            balanceDueFen: number | bigint;
                             /** @enum {string|null} */
                             cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                             /**
@@ -4446,14 +4677,26 @@ export interface operations {
                                 escalatedAt: string | null;
                             } | null;
                             settlement: {
-                                /** @description an amount in fen (CNY 0.01) */
-                                refundFen: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                creatorFen: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                serviceFeeFen: number;
-                                /** @description an amount in fen (CNY 0.01) */
-                                forfeitedFen: number;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                refundFen: number | bigint;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                creatorFen: number | bigint;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                serviceFeeFen: number | bigint;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                forfeitedFen: number | bigint;
                             } | null;
                             nextDeadline: {
                                 kind: string | null;
@@ -4689,8 +4932,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -4708,18 +4954,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -4782,14 +5046,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -5285,8 +5561,11 @@ export interface operations {
                             title: string;
                             clientId: string;
                             industry: string;
-                            /** @description an amount in fen (CNY 0.01) */
-                            priceFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            priceFen: number | bigint;
                             /**
                              * Format: date-time
                              * @description an instant, ISO 8601 UTC
@@ -5436,8 +5715,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -5455,18 +5737,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -5529,14 +5829,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -5575,8 +5887,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -5594,18 +5909,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -5668,14 +6001,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -5817,8 +6162,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -5836,18 +6184,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -5910,14 +6276,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -6060,8 +6438,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -6079,18 +6460,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -6153,14 +6552,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -6199,8 +6610,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -6218,18 +6632,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -6292,14 +6724,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -6442,8 +6886,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -6461,18 +6908,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -6535,14 +7000,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -6581,8 +7058,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -6600,18 +7080,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -6674,14 +7172,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -6825,8 +7335,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -6844,18 +7357,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -6918,14 +7449,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -6964,8 +7507,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -6983,18 +7529,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -7057,14 +7621,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -7214,8 +7790,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -7233,18 +7812,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -7307,14 +7904,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -7353,8 +7962,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -7372,18 +7984,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -7446,14 +8076,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -7601,8 +8243,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -7620,18 +8265,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -7694,14 +8357,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -7740,8 +8415,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -7759,18 +8437,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -7833,14 +8529,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -7983,8 +8691,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -8002,18 +8713,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -8076,14 +8805,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -8122,8 +8863,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -8141,18 +8885,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -8215,14 +8977,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -8364,8 +9138,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -8383,18 +9160,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -8457,14 +9252,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -8503,8 +9310,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -8522,18 +9332,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -8596,14 +9424,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -8745,8 +9585,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -8764,18 +9607,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -8838,14 +9699,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -8884,8 +9757,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -8903,18 +9779,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -8977,14 +9871,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -9129,8 +10035,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -9148,18 +10057,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -9222,14 +10149,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -9268,8 +10207,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -9287,18 +10229,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -9361,14 +10321,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -9521,8 +10493,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -9540,18 +10515,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -9614,14 +10607,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;
@@ -9660,8 +10665,11 @@ export interface operations {
                         title: string;
                         clientId: string;
                         industry: string;
-                        /** @description an amount in fen (CNY 0.01) */
-                        priceFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        priceFen: number | bigint;
                         /**
                          * Format: date-time
                          * @description an instant, ISO 8601 UTC
@@ -9679,18 +10687,36 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
-                        /** @description an amount in fen (CNY 0.01) */
-                        originalPriceFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        serviceFeeFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        depositFen: number;
-                        /** @description everything the client paid into the order (stays after it closes; L6) */
-                        paidInFen: number;
-                        /** @description what the order escrow holds now (0 once the order is closed) */
-                        escrowFen: number;
-                        /** @description an amount in fen (CNY 0.01) */
-                        balanceDueFen: number;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        originalPriceFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        serviceFeeFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        depositFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description everything the client paid into the order (stays after it closes; L6)
+                         */
+                        paidInFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what the order escrow holds now (0 once the order is closed)
+                         */
+                        escrowFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        balanceDueFen: number | bigint;
                         /** @enum {string|null} */
                         cancelReason: "not_accepted_in_time" | "rejected_by_creator" | "cancelled_by_client_before_acceptance" | "balance_not_paid" | "cancelled_by_client_after_acceptance" | "cancelled_by_creator" | "cancelled_by_ops" | null;
                         /**
@@ -9753,14 +10779,26 @@ export interface operations {
                             escalatedAt: string | null;
                         } | null;
                         settlement: {
-                            /** @description an amount in fen (CNY 0.01) */
-                            refundFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            creatorFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            serviceFeeFen: number;
-                            /** @description an amount in fen (CNY 0.01) */
-                            forfeitedFen: number;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            refundFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            creatorFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            forfeitedFen: number | bigint;
                         } | null;
                         nextDeadline: {
                             kind: string | null;

@@ -43,7 +43,13 @@ export async function generateClientSchema(): Promise<string> {
   const document = await servedOpenApiDocument();
   // Loaded here, not at the top: jest (which imports servedOpenApiDocument) cannot load its ESM dependencies.
   const { default: openapiTS, astToString } = await import('openapi-typescript');
-  const ast = await openapiTS(document as unknown as Parameters<typeof openapiTS>[0], { silent: true });
+  const ts = await import('typescript');
+  // Issue 18: an int64 amount may exceed 2^53; the client reads those as bigint (client/json.ts).
+  const numberOrBigint = ts.factory.createUnionTypeNode([ts.factory.createKeywordTypeNode(ts.SyntaxKind.NumberKeyword), ts.factory.createKeywordTypeNode(ts.SyntaxKind.BigIntKeyword)]);
+  const ast = await openapiTS(document as unknown as Parameters<typeof openapiTS>[0], {
+    silent: true,
+    transform: (schema) => ('format' in schema && schema.format === 'int64' ? numberOrBigint : undefined),
+  });
   return HEADER + astToString(ast);
 }
 

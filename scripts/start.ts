@@ -129,7 +129,8 @@ async function main(): Promise<void> {
     const tokens = [...(config.apiTokens ?? generateApiTokens()), ...(config.metricsToken ? [{ role: 'metrics' as const, token: config.metricsToken }] : [])];
     // SPEC §10: this process is the API and the worker, so its GET /metrics also carries the SDK's exporter.
     const metrics = { collectIntervalMs: config.metricsCollectIntervalSeconds * 1000, sdkMetricsUrl: `http://${config.temporalMetricsAddress}/metrics` };
-    const app = buildApp({ db, client, taskQueue: config.taskQueue, clock, tokens, metrics, trustProxy: config.trustProxy });
+    // Issue 18: one JSON line per request and a stack per 500 on stdout (api/request-log.ts), never a credential.
+    const app = buildApp({ db, client, taskQueue: config.taskQueue, clock, tokens, metrics, logger: true, trustProxy: config.trustProxy });
     stops.push(() => app.close());
     if (config.apiTokens) log('api', `${tokens.length} API tokens from API_TOKENS (${[...new Set(tokens.map((t) => t.role))].join(', ')})`);
     else console.log(generatedTokensBanner(tokens));

@@ -29,6 +29,8 @@ const FORMATS: Record<string, (value: string) => boolean> = {
   uri: (v) => URL.canParse(v),
   email: (v) => /^[^@\s]+@[^@\s]+$/.test(v),
   uuid: (v) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v),
+  // Issue 18: an amount of any size (`type: integer` is checked apart); it never comes as a string.
+  int64: (v) => /^-?\d+$/.test(v),
 };
 
 function typeOf(value: unknown): string {

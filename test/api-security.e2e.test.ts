@@ -167,4 +167,17 @@ describe('tokens never reach the logs', () => {
       expect({ token, logged: logs.includes(token) }).toEqual({ token, logged: false });
     }
   });
+
+  test('issue 18: one summary line per request (method, route, status, ms, reqId), and never a body', async () => {
+    const secretish = 'whsec_not-for-the-log-0123456789';
+    const p = placement();
+    const placed = await http(stack.baseUrl, 'POST', '/v1/task-orders', placementBody({ ...p, brief: { ...p.brief, title: secretish } }));
+    expect(placed.status).toBe(201);
+    await new Promise((r) => setTimeout(r, 100)); // let the logger flush
+    const lines = logs.split('\n').filter((line) => line.includes('"msg":"request"')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const line = lines.find((l) => l.route === '/v1/task-orders' && l.status === 201);
+    expect(line).toMatchObject({ level: 30, method: 'POST', route: '/v1/task-orders', status: 201, reqId: expect.any(String), ms: expect.any(Number) });
+    expect(lines.filter((l) => l.reqId === line?.reqId)).toHaveLength(1);
+    expect(logs).not.toContain(secretish); // neither the request body nor the response body is logged
+  });
 });

@@ -75,6 +75,10 @@ test('npm start serves the API, keeps orders across a restart and shuts down cle
   expect(placed.status).toBe(201);
   expect(await stop(first.child)).toBe(0);
   expect(first.output()).toContain('stopped cleanly');
+  // Issue 18: npm start logs one JSON line per request (method, route, status, ms, reqId), never the token.
+  const placedLine = first.output().split('\n').find((line) => line.includes('"msg":"request"') && line.includes('"route":"/v1/task-orders"') && line.includes('"status":201'));
+  expect(JSON.parse(placedLine ?? '{}')).toMatchObject({ method: 'POST', route: '/v1/task-orders', status: 201, reqId: expect.any(String), ms: expect.any(Number) });
+  expect(first.output()).not.toContain(printedBackendToken(first.output()).authorization as string);
 
   const second = await start(ports);
   const auth = printedBackendToken(second.output()); // new tokens at every start

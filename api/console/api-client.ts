@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { parseJsonExact } from '../../client/json';
 import type { ConsoleSession } from './session';
 
 /**
@@ -11,7 +12,7 @@ import type { ConsoleSession } from './session';
  */
 export interface ApiAnswer {
   readonly status: number;
-  /** The JSON body (amounts arrive as JSON integers: exact, the API refuses anything beyond 2^53). */
+  /** The JSON body, read exactly: an integer beyond 2^53 (a large total) arrives as a bigint (client/json.ts). */
   readonly body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
   readonly text: string;
   readonly headers: Headers;
@@ -58,7 +59,7 @@ function withTimeout(signal: AbortSignal | undefined, ms: number): AbortSignal {
 /** An API answer from a response and its text. */
 export function answerOf(response: Response, text: string): ApiAnswer {
   const isJson = (response.headers.get('content-type') ?? '').startsWith('application/json');
-  return { status: response.status, body: isJson && text ? JSON.parse(text) : undefined, text, headers: response.headers };
+  return { status: response.status, body: isJson && text ? parseJsonExact(text) : undefined, text, headers: response.headers };
 }
 
 /**

@@ -6,7 +6,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { loadConsoleSessionKey } from '../../platform/config';
 import { unavailableDependency } from '../../platform/faults';
 import { createTokenVerifier } from '../auth';
-import { ApiError } from '../errors';
+import { ApiError, refusedValue } from '../errors';
+import { STORABLE_TEXT_MESSAGE, unstorableTextIssues } from '../schemas';
 import { abortWhenClientLeaves } from '../stream-reply';
 import { consoleApi } from './api-client';
 import { readCookie } from './cookies';
@@ -89,6 +90,8 @@ function consoleRouter(instance: FastifyInstance, app: FastifyInstance, sessions
     return undefined;
   };
   const run = async (handler: Handler, session: ConsoleSession, request: FastifyRequest, reply: FastifyReply) => {
+    const problem = inputProblem(request);
+    if (problem) return sendPage(reply, 400, errorPage(session, 'Refused: the request is not valid', problem));
     const client = abortWhenClientLeaves(reply); // a page the browser left stops its API calls (issue 18)
     let result: unknown;
     try {
@@ -133,6 +136,19 @@ function consoleRouter(instance: FastifyInstance, app: FastifyInstance, sessions
   };
 }
 
+/**
+ * Issue 18: what no console page accepts, checked once for all of them (their own 400 page, with
+ * the navigation): a repeated query parameter (the pages read one value each) and text PostgreSQL
+ * cannot store, anywhere in the query, the path or the form.
+ */
+function inputProblem(request: FastifyRequest): string | undefined {
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  const repeated = Object.keys(query).filter((key) => Array.isArray(query[key]));
+  if (repeated.length > 0) return `the query parameter ${repeated.join(', ')} is repeated; give it once`;
+  const unstorable = [request.query, request.params, request.body].flatMap((input) => unstorableTextIssues(input));
+  return unstorable.length > 0 ? `a value of the request is not text the console accepts: ${STORABLE_TEXT_MESSAGE}` : undefined;
+}
+
 function registerAssets(instance: FastifyInstance): void {
   const require = createRequire(__filename);
   const files: Record<string, { type: string; body: Buffer }> = {
@@ -158,9 +174,12 @@ function sendErrorPage(reply: FastifyReply, error: unknown, request: FastifyRequ
     void reply.header('retry-after', '1');
     return sendPage(reply, 503, errorPage(undefined, 'Temporarily unavailable', ApiError.unavailable(dependency).message));
   }
-  const status = error instanceof ApiError ? error.status : (error as { statusCode?: number }).statusCode;
+  const refused = refusedValue(error); // issue 18: a value PostgreSQL refused is the request's fault (400)
+  if (refused) request.log.warn({ err: error }, 'console: PostgreSQL refused a request value that validation let through');
+  const failure = refused ?? error;
+  const status = failure instanceof ApiError ? failure.status : (failure as { statusCode?: number }).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return sendPage(reply, status === 415 || status === 413 ? 400 : status, errorPage(undefined, 'Refused', (error as Error).message));
+    return sendPage(reply, status === 415 || status === 413 ? 400 : status, errorPage(undefined, 'Refused', (failure as Error).message));
   }
   request.log.error({ err: error, message: String(error), stack: (error as Error).stack }, 'console: internal error');
   return sendPage(reply, 500, errorPage(undefined, 'Internal error', 'The console failed; the error is in the API log.'));
