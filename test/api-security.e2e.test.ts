@@ -1,7 +1,7 @@
-import { Writable } from 'node:stream';
 import type { OpenApiDocument } from '../api/openapi';
 import { API_ROLES, type ApiRole } from '../platform/config';
 import { writeCounts } from './support/db';
+import { captureLog } from './support/log-capture';
 import { placement, placementBody } from './support/fixtures';
 import { TEST_TOKENS, authHeader, http, startStack, type TestStack } from './support/stack';
 
@@ -12,16 +12,10 @@ import { TEST_TOKENS, authHeader, http, startStack, type TestStack } from './sup
  */
 let stack: TestStack;
 let doc: OpenApiDocument;
-let logs = '';
+const log = captureLog();
 
 beforeAll(async () => {
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logs += chunk.toString();
-      done();
-    },
-  });
-  stack = await startStack('sandbox', { logger: { stream, level: 'trace' } });
+  stack = await startStack('sandbox', { logger: { stream: log.stream, level: 'trace' } });
   doc = (await http(stack.baseUrl, 'GET', '/v1/openapi.json', undefined, { authorization: '' })).body;
 }, 120_000);
 
@@ -160,11 +154,11 @@ describe('tokens never reach the logs', () => {
     expect((await call('GET', '/v1/ledger/trial-balance', `Bearer ${TEST_TOKENS[role]}`)).status).toBe(200);
     await call('GET', '/v1/ledger/trial-balance', `Bearer ${UNKNOWN_TOKEN}`);
     await new Promise((r) => setTimeout(r, 100)); // let the logger flush
-    expect(logs).toContain('incoming request');
-    expect(logs).toContain('/v1/ledger/trial-balance');
-    expect(logs).toContain('"authorization":"[redacted]"');
+    expect(log.text()).toContain('incoming request');
+    expect(log.text()).toContain('/v1/ledger/trial-balance');
+    expect(log.text()).toContain('"authorization":"[redacted]"');
     for (const token of [...Object.values(TEST_TOKENS), UNKNOWN_TOKEN, Buffer.from(`backend:${TEST_TOKENS.backend}`).toString('base64')]) {
-      expect({ token, logged: logs.includes(token) }).toEqual({ token, logged: false });
+      expect({ token, logged: log.text().includes(token) }).toEqual({ token, logged: false });
     }
   });
 
@@ -174,10 +168,10 @@ describe('tokens never reach the logs', () => {
     const placed = await http(stack.baseUrl, 'POST', '/v1/task-orders', placementBody({ ...p, brief: { ...p.brief, title: secretish } }));
     expect(placed.status).toBe(201);
     await new Promise((r) => setTimeout(r, 100)); // let the logger flush
-    const lines = logs.split('\n').filter((line) => line.includes('"msg":"request"')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = log.text().split('\n').filter((line) => line.includes('"msg":"request"')).map((line) => JSON.parse(line) as Record<string, unknown>);
     const line = lines.find((l) => l.route === '/v1/task-orders' && l.status === 201);
     expect(line).toMatchObject({ level: 30, method: 'POST', route: '/v1/task-orders', status: 201, reqId: expect.any(String), ms: expect.any(Number) });
     expect(lines.filter((l) => l.reqId === line?.reqId)).toHaveLength(1);
-    expect(logs).not.toContain(secretish); // neither the request body nor the response body is logged
+    expect(log.text()).not.toContain(secretish); // neither the request body nor the response body is logged
   });
 });

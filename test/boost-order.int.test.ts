@@ -104,6 +104,18 @@ async function publish(p: TaskPlacement, videoId: string): Promise<number> {
   return new Date(new Date(publishedAtMs).toISOString()).getTime();
 }
 
+/** B6/B8: a boost on a published video whose 14 days ran out with no view count: it waits in `evaluating`. */
+async function boostAwaitingStats(): Promise<{ p: TaskPlacement; id: string; videoId: string; publishedAtMs: number; waiting: BoostOrderState }> {
+  const p = await task('approved');
+  const id = await orderBoost(p);
+  const videoId = unique('v');
+  const publishedAtMs = await publish(p, videoId);
+  await boostState(id, (s) => s.status === 'boosting');
+  await sleepUntil(publishedAtMs + 14 * DAY + SECOND);
+  const waiting = await boostState(id, (s) => s.status === 'evaluating');
+  return { p, id, videoId, publishedAtMs, waiting };
+}
+
 /** The boost workflow runs its activities in real time after a timer or a signal: poll its read model (bounded). */
 async function boostState(boostOrderId: string, until: (s: BoostOrderState) => boolean = () => true): Promise<BoostOrderState> {
   for (let i = 0; i < 100; i += 1) {
@@ -345,13 +357,7 @@ describe('B5–B7: publication, 14 days of boost, evaluation, refund at the due 
   });
 
   test('B7: the count arrives 3 days after the boost ended with A < V → the refund is due from the day the boost ended, not the day the count came', async () => {
-    const p = await task('approved');
-    const id = await orderBoost(p);
-    const videoId = unique('v');
-    const publishedAtMs = await publish(p, videoId);
-    await boostState(id, (s) => s.status === 'boosting');
-    await sleepUntil(publishedAtMs + 14 * DAY + SECOND);
-    const waiting = await boostState(id, (s) => s.status === 'evaluating');
+    const { p, id, videoId, publishedAtMs, waiting } = await boostAwaitingStats();
     await env.sleep(3 * DAY);
     await boosts().postVideoStats({ videoId, creatorId: p.creatorId, publishedAt: new Date(publishedAtMs).toISOString(), views: 9_000n, observedAt: new Date(await nowMs()).toISOString() });
     const scheduled = await boostState(id, (s) => s.status === 'refund_scheduled' || s.status === 'closed');
@@ -362,13 +368,7 @@ describe('B5–B7: publication, 14 days of boost, evaluation, refund at the due 
   }, 120_000); // three days of workflow time with re-checks (issue 18)
 
   test('B6/B8: no view count at the end of the period → evaluating (stuck: awaiting_stats) until stats arrive; A ≥ V → the fee to the platform', async () => {
-    const p = await task('approved');
-    const id = await orderBoost(p);
-    const videoId = unique('v');
-    const publishedAtMs = await publish(p, videoId);
-    await boostState(id, (s) => s.status === 'boosting');
-    await sleepUntil(publishedAtMs + 14 * DAY + SECOND);
-    const waiting = await boostState(id, (s) => s.status === 'evaluating');
+    const { p, id, videoId, publishedAtMs, waiting } = await boostAwaitingStats();
     expect(waiting.evaluation).toBeUndefined();
     const { progress } = await boosts().progressOf((await getBoostOrderRow(database.db, id))!);
     expect(progress).toMatchObject({ viewsSoFar: null, ifEndedNow: null, ended: true, timeLeftMs: 0 });
@@ -394,13 +394,7 @@ describe('B5–B7: publication, 14 days of boost, evaluation, refund at the due 
   }, 120_000); // three days of workflow time: re-checks every 5 minutes, then hourly (issue 18)
 
   test('B6/B8 (issue 18): a count stored with no viewsUpdated signal (a lost signal, or the API raced the read model) is found by the re-check timer within 5 minutes of workflow time', async () => {
-    const p = await task('approved');
-    const id = await orderBoost(p);
-    const videoId = unique('v');
-    const publishedAtMs = await publish(p, videoId);
-    await boostState(id, (s) => s.status === 'boosting');
-    await sleepUntil(publishedAtMs + 14 * DAY + SECOND);
-    await boostState(id, (s) => s.status === 'evaluating');
+    const { p, id, videoId, publishedAtMs } = await boostAwaitingStats();
     // A re-check that finds no count changes nothing (B8: never guessed).
     await env.sleep(STATS_RECHECK_EARLY_MS);
     await new Promise((r) => setTimeout(r, 500));
@@ -428,13 +422,7 @@ describe('B5–B7: publication, 14 days of boost, evaluation, refund at the due 
   }, 60_000);
 
   test('B8/§8 (issue 18): a wake-up that fails is not dropped: Temporal away → unavailable (503), another failure thrown as it is; a closed workflow needs none; the count is stored each time', async () => {
-    const p = await task('approved');
-    const id = await orderBoost(p);
-    const videoId = unique('v');
-    const publishedAtMs = await publish(p, videoId);
-    await boostState(id, (s) => s.status === 'boosting');
-    await sleepUntil(publishedAtMs + 14 * DAY + SECOND);
-    await boostState(id, (s) => s.status === 'evaluating');
+    const { p, id, videoId, publishedAtMs } = await boostAwaitingStats();
 
     /** The boost service with a Temporal client whose signals fail with `error` (and are counted). */
     const signalled: string[] = [];
@@ -465,13 +453,7 @@ describe('B5–B7: publication, 14 days of boost, evaluation, refund at the due 
   }, 60_000);
 
   test('B6/B8 (issue 18): after 6 hours of waiting the re-check is hourly; a count found by it still evaluates, and the waiting history stays bounded', async () => {
-    const p = await task('approved');
-    const id = await orderBoost(p);
-    const videoId = unique('v');
-    const publishedAtMs = await publish(p, videoId);
-    await boostState(id, (s) => s.status === 'boosting');
-    await sleepUntil(publishedAtMs + 14 * DAY + SECOND);
-    await boostState(id, (s) => s.status === 'evaluating');
+    const { p, id, videoId, publishedAtMs } = await boostAwaitingStats();
     await env.sleep(STATS_RECHECK_EARLY_FOR_MS + 2 * STATS_RECHECK_LATE_MS);
     expect((await boostState(id)).status).toBe('evaluating');
     const waited = await historyLength(id);

@@ -1,9 +1,9 @@
-import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { buildApp } from '../api/app';
 import { tokenFingerprint } from '../api/auth';
 import { writeCounts } from './support/db';
+import { captureLog } from './support/log-capture';
 import { placement, placementBody } from './support/fixtures';
 import { TEST_API_TOKENS, TEST_PERSON_TOKENS, TEST_TOKENS, authHeader, http, personHeader, startStack, type TestStack } from './support/stack';
 
@@ -16,16 +16,10 @@ import { TEST_API_TOKENS, TEST_PERSON_TOKENS, TEST_TOKENS, authHeader, http, per
 let stack: TestStack;
 let proxied: FastifyInstance;
 let proxiedUrl: string;
-let logs = '';
+const log = captureLog();
 
 beforeAll(async () => {
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logs += chunk.toString();
-      done();
-    },
-  });
-  stack = await startStack('dev', { logger: { stream, level: 'trace' } });
+  stack = await startStack('dev', { logger: { stream: log.stream, level: 'trace' } });
   // The same system behind a TLS-terminating proxy: TRUST_PROXY set.
   proxied = buildApp({ db: stack.database.db, client: stack.env.client, taskQueue: stack.taskQueue, tokens: TEST_API_TOKENS, trustProxy: true });
   proxiedUrl = await proxied.listen({ host: '127.0.0.1', port: 0 });
@@ -232,8 +226,8 @@ describe('F6 issue 18: behind a TLS-terminating proxy', () => {
 test('§8: no token, of any role or person, is in the logs or in an idempotency row', async () => {
   const rows = await sql<{ row: string }>`select row_to_json(k)::text as row from idempotency_keys k`.execute(stack.database.db);
   for (const { token } of TEST_API_TOKENS) {
-    expect(logs).not.toContain(token);
+    expect(log.text()).not.toContain(token);
     for (const { row } of rows.rows) expect(row).not.toContain(token);
   }
-  expect(logs.length).toBeGreaterThan(0);
+  expect(log.text().length).toBeGreaterThan(0);
 });
