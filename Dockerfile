@@ -29,6 +29,7 @@ COPY activities ./activities
 COPY workflows ./workflows
 COPY worker ./worker
 COPY api ./api
+COPY client ./client
 COPY platform ./platform
 COPY scripts ./scripts
 
