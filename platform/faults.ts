@@ -44,8 +44,20 @@ export function unavailableDependency(error: unknown): Dependency | undefined {
   return undefined;
 }
 
+/**
+ * 9 FAILED_PRECONDITION is a refusal in general, but not when Temporal refuses an Update because the
+ * workflow's last task failed (a worker killed mid-task, a persistence timeout on a loaded server):
+ * the next task attempt clears it, so the same request succeeds when retried (found by the
+ * simulation under load: a placement's Update-with-Start answered 500).
+ */
+const GRPC_FAILED_PRECONDITION = 9;
+const WORKFLOW_TASK_FAILED = /Workflow Task in failed state/i;
+
 function isTemporalUnavailable(error: object): boolean {
-  if (isGrpcServiceError(error)) return GRPC_UNAVAILABLE.has(error.code);
+  if (isGrpcServiceError(error)) {
+    if (error.code === GRPC_FAILED_PRECONDITION) return WORKFLOW_TASK_FAILED.test(`${error.message} ${error.details}`);
+    return GRPC_UNAVAILABLE.has(error.code);
+  }
   // The worker's native connection (Rust core) reports a server it cannot reach this way.
   if ((error as { name?: unknown }).name === 'TransportError') return true;
   // An Update's call that ran out of time or was cut off: Temporal did not answer in time.

@@ -47,6 +47,11 @@ describe('§8 unavailable: Temporal faults', () => {
     ['the client wrapping UNAVAILABLE in its ServiceError', new ServiceError('Failed to start Workflow', { cause: grpcError(14, 'No connection established') })],
     ['"Failed to connect to Temporal server"', new ServiceError('Failed to connect to Temporal server', { cause: grpcError(4, 'Deadline exceeded') })],
     ['an Update call that timed out', new WorkflowUpdateRPCTimeoutOrCancelledError('Workflow update call timeout or cancelled', { cause: grpcError(4, 'Deadline exceeded') })],
+    ['an Update refused while the workflow task is in failed state (9 FAILED_PRECONDITION)', grpcError(9, 'Unable to perform workflow execution update due to Workflow Task in failed state.')],
+    [
+      'the same, from Update-with-Start (the reason in the message, not the details)',
+      Object.assign(new Error('Unable to perform workflow execution update due to Workflow Task in failed state.'), { code: 9, details: 'Update-with-Start could not be executed.', metadata: {} }),
+    ],
     ["the worker's native TransportError", Object.assign(new Error('tonic::transport::Error(Transport, ConnectError("tcp connect error"))'), { name: 'TransportError' })],
   ])('%s → temporal', (_label, error) => {
     expect(unavailableDependency(error)).toBe('temporal');
@@ -73,6 +78,7 @@ describe('not faults: bugs and refusals stay what they are', () => {
     ['42P01 undefined_table (a bug)', pgError('42P01', 'relation "nope" does not exist')],
     ['gRPC NOT_FOUND', grpcError(5, 'workflow not found')],
     ['gRPC INVALID_ARGUMENT', grpcError(3, 'bad request')],
+    ['gRPC FAILED_PRECONDITION for another reason', grpcError(9, 'Workflow execution already completed')],
     ['a ServiceError wrapping INVALID_ARGUMENT', new ServiceError('Failed to start Workflow', { cause: grpcError(3, 'bad request') })],
     ['WorkflowNotFoundError', new WorkflowNotFoundError('gone', 'w', undefined)],
     ['WorkflowUpdateFailedError', new WorkflowUpdateFailedError('refused', undefined)],
