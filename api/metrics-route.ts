@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Db } from '../db/connect';
 import { cachedCollector, type CachedCollector } from '../platform/metrics-cache';
 import { commandName, commandOutcome, errorCodeOf, routeLabel } from '../platform/metrics-commands';
-import { countOpenOrders, countPendingWebhookDeliveries, openOrderSeries, stuckSeries } from '../platform/metrics-orders';
+import { countOpenOrders, countPendingWebhookDeliveries, openOrderSeries, stuckSeries } from './metrics-orders';
 import { PROMETHEUS_CONTENT_TYPE, renderExposition } from '../platform/metrics-text';
 import { collectionDuration, collectionTimestamp, collectionUp, commandsTotal, httpRequestDuration, openOrdersGauge, stuckOrdersGauge, webhookDeliveriesPending } from '../platform/metrics';
 import { API_ERROR_STATUS } from './errors';

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/connect';
 import { BOOST_STATUSES } from '../domain/boost/types';
 import { OPEN_TASK_STATUSES } from '../domain/task-order/types';
-import { STUCK_REASONS, type StuckReason } from '../api/ops-service';
+import { STUCK_REASONS, type StuckReason } from './ops-service';
 
 /**
  * The gauges' figures (SPEC §10 "open orders by status, stuck orders by reason"), read from the
