@@ -134,3 +134,16 @@ export function boostNotificationsFor(after: BoostOrderState, recorded: Recorded
     }
   }
 }
+
+/** F5: the boost refunds scheduled and not posted yet (the read model), soonest first. */
+export async function scheduledRefunds(db: Db, limit: number) {
+  return db
+    .selectFrom('boost_orders')
+    .select(['boost_order_id', 'task_order_id', 'client_id', 'refund_fen', 'refund_due_at', 'calendar_missing'])
+    .where('status', '=', 'refund_scheduled')
+    .where('refund_posted_at', 'is', null)
+    .orderBy('refund_due_at')
+    .orderBy('boost_order_id')
+    .limit(limit)
+    .execute();
+}
