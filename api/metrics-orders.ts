@@ -1,40 +1,15 @@
-import { sql } from 'kysely';
-import type { Db } from '../db/connect';
-import { BOOST_STATUSES } from '../domain/boost/types';
+import { OPEN_BOOST_STATUSES, type CountRow, type OrderKind } from '../db/metrics-queries';
 import { OPEN_TASK_STATUSES } from '../domain/task-order/types';
 import { STUCK_REASONS, type StuckReason } from './ops-service';
 
 /**
  * The gauges' figures (SPEC §10 "open orders by status, stuck orders by reason"), read from the
- * read models and the ops stuck list; pure counting apart from the one query.
+ * read models (db/metrics-queries.ts) and the ops stuck list; pure counting.
  */
 
-export { OPEN_TASK_STATUSES };
-export const OPEN_BOOST_STATUSES = BOOST_STATUSES.filter((s) => s !== 'closed');
+export { OPEN_TASK_STATUSES, OPEN_BOOST_STATUSES };
 
 export { STUCK_REASONS };
-
-export const ORDER_KINDS = ['task', 'boost'] as const;
-export type OrderKind = (typeof ORDER_KINDS)[number];
-
-export interface CountRow {
-  readonly kind: OrderKind;
-  readonly status: string;
-  readonly n: number;
-}
-
-/**
- * Open orders by kind and status. `status = any(open statuses)` rather than `not in (terminal)`:
- * the status index then reads only the open orders' entries (an index-only scan), however many
- * closed orders the table holds (docs/operations.md has the plan and its cost on 100k orders).
- */
-export async function countOpenOrders(db: Db): Promise<CountRow[]> {
-  const { rows } = await sql<{ kind: OrderKind; status: string; n: string }>`
-    select 'task' as kind, status, count(*)::text as n from task_orders where status = any(${[...OPEN_TASK_STATUSES]}::text[]) group by status
-    union all
-    select 'boost' as kind, status, count(*)::text as n from boost_orders where status = any(${[...OPEN_BOOST_STATUSES]}::text[]) group by status`.execute(db);
-  return rows.map((r) => ({ kind: r.kind, status: r.status, n: Number(r.n) }));
-}
 
 /** Every (kind, status) pair with its count, zero where no row came back (a series never vanishes). */
 export function openOrderSeries(rows: readonly CountRow[]): Array<{ kind: OrderKind; status: string; n: number }> {
@@ -61,13 +36,4 @@ export function stuckSeries(entries: ReadonlyArray<{ readonly reason: StuckReaso
     if (found) found.n += 1;
   }
   return series;
-}
-
-/**
- * E5: webhook deliveries still to be made (pending, including those waiting for a retry). Counted
- * on the partial index of pending deliveries, so its cost follows the backlog, not the history.
- */
-export async function countPendingWebhookDeliveries(db: Db): Promise<number> {
-  const { rows } = await sql<{ n: string }>`select count(*)::text as n from webhook_deliveries where status = 'pending'`.execute(db);
-  return Number(rows[0]?.n ?? 0);
 }

@@ -147,3 +147,9 @@ export async function scheduledRefunds(db: Db, limit: number) {
     .limit(limit)
     .execute();
 }
+
+/** B8: the boost orders whose evaluation waits for a count of this video. */
+export async function evaluatingBoostOrderIds(db: Reader, videoId: string): Promise<string[]> {
+  const rows = await db.selectFrom('boost_orders').select('boost_order_id').where('video_id', '=', videoId).where('status', '=', 'evaluating').execute();
+  return rows.map((r) => r.boost_order_id);
+}
