@@ -3,7 +3,7 @@ import { TaskAlreadyBoostedError } from '../db/boost-orders';
 import { IdempotencyConflictError, InsufficientFundsError, PaymentRefReusedError, translatePgError } from '../db/errors';
 import { canonicalJson } from '../db/hash';
 import { toStoredJson } from '../domain/json';
-import { ACTIVITY_FAILURE, type ActivityFailureType } from '../workflows/activity-failures';
+import { ACTIVITY_FAILURE, type ActivityFailureType } from '../domain/activity-failures';
 
 const BUSINESS_FAILURES: ReadonlyArray<[new (message: string) => Error, ActivityFailureType]> = [
   [InsufficientFundsError, ACTIVITY_FAILURE.insufficientFunds],

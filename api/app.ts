@@ -19,7 +19,7 @@ import { registerConsole } from './console/plugin';
 import { CONSOLE_PATH } from './console/layout';
 import { errorPage, sendPage } from './console/respond';
 import { createOpsService } from './ops-service';
-import { idempotentUpdateId, installIdempotency } from './idempotency';
+import { installIdempotency } from './idempotency';
 import { installRequestMetrics, registerMetricsRoute, type MetricsOptions } from './metrics-route';
 import { unavailableDependency } from '../platform/faults';
 import { checkHealth } from './health';
@@ -27,42 +27,10 @@ import { stringifyExact } from './json-reply';
 import { logController, loggerOptions, type LoggerOption } from './request-log';
 export { REDACTED_LOG_PATHS } from './request-log';
 import { DOCS_PATH, OPENAPI_PATH, RETRY_AFTER_HEADER, buildOpenApiDocument, type OpenApiDocument } from './openapi';
-import {
-  BalancePaymentsResult,
-  ClockAdvanced,
-  ClockNow,
-  Health,
-  OpenApiDocumentView,
-  PlacementPending,
-  TaskOrderList,
-  TaskOrderView,
-  TopUpResult,
-} from './responses';
+import { ClockAdvanced, ClockNow, Health, OpenApiDocumentView } from './responses';
 import { defineRoute, recordRoutes } from './routes';
-import {
-  AcceptBody,
-  ActorBody,
-  ActorReasonBody,
-  BalancePaymentsBody,
-  CancelResponseBody,
-  ClientIdParams,
-  ClockAdvanceBody,
-  ListTaskOrdersQuery,
-  OrderIdParams,
-  PayBalanceBody,
-  PlaceTaskOrderBody,
-  PublishBody,
-  ReviewBody,
-  TopUpBody,
-  UploadVideoBody,
-  encodeListCursor,
-} from './schemas';
-import { createPaymentsService } from './payments-service';
-import type { TaskCommandType } from '../workflows/task-order-api';
-import { createTaskOrderService } from './task-order-service';
-import { listTaskOrderRows } from '../db/task-orders';
-import { taskOrderJson, taskOrderSummaryJson } from './views';
-import type { ZodType } from 'zod';
+import { ClockAdvanceBody } from './schemas';
+import { registerTaskOrderRoutes } from './task-order-routes';
 import type { TaskPolicy } from '../domain/task-order/policy';
 import type { BoostPolicy } from '../domain/boost/policy';
 
@@ -123,8 +91,6 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
   });
   /** Now in the workflows' clock: the sandbox clock in the sandbox (§9: every sandbox time), else the wall clock. */
   const nowMs = clock ? () => clock.nowMs() : async () => Date.now();
-  const orders = createTaskOrderService({ db, client, taskQueue, nowMs, ...(commandWaitMs === undefined ? {} : { commandWaitMs }), ...(policies.task ? { policy: policies.task } : {}) });
-  const payments = createPaymentsService({ db, orders, nowMs });
   const guards = createReadGuards(readLimits ?? loadReadLimits()); // one instance's share (issue 18)
 
   // Every route registered from here on — in this file, in finance-routes.ts, or anywhere later —
@@ -176,121 +142,8 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
   // Swagger UI over the document above, with its assets (api/docs-page.ts, issue 12).
   registerDocsRoutes(app, { docsPath: DOCS_PATH, openApiPath: OPENAPI_PATH });
 
-  // ── Task orders (SPEC §2): the backend places and commands; every role may read ──────────────
-  const taskOrder = { 200: { description: 'the task order', schema: TaskOrderView } };
-  defineRoute(app, {
-    method: 'POST',
-    path: '/v1/task-orders',
-    roles: ['backend'],
-    tags: ['task orders'],
-    summary: 'Place a task order (T1–T5)',
-    description: 'Idempotent on orderId: the same content again answers 200 with the order, another content 422 idempotency_mismatch.',
-    body: PlaceTaskOrderBody,
-    responses: {
-      201: { description: 'placed and paid', schema: TaskOrderView },
-      200: { description: 'already placed with this content', schema: TaskOrderView },
-      202: { description: "the order's workflow runs but the placement is not saved yet (its database write keeps failing); GET the order later", schema: PlacementPending },
-    },
-    handler: async ({ body }, _request, reply) => {
-      const placed = await orders.place(body);
-      if ('pending' in placed) return reply.code(202).send({ orderId: body.orderId, status: 'placing' });
-      return reply.code(placed.created ? 201 : 200).send(taskOrderJson(placed.order));
-    },
-  });
-
-  defineRoute(app, {
-    method: 'GET',
-    path: '/v1/task-orders',
-    roles: ['backend', 'ops', 'finance'],
-    tags: ['task orders'],
-    summary: 'List task orders, oldest first, filtered and paged (keyset cursor)',
-    query: ListTaskOrdersQuery,
-    responses: { 200: { description: 'one page of orders', schema: TaskOrderList } },
-    handler: async ({ query }) => {
-      const { cursor, limit, ...filter } = query;
-      const rows = await listTaskOrderRows(db, { ...filter, ...(cursor ? { after: cursor } : {}), limit });
-      const last = rows.length === limit ? rows[rows.length - 1] : undefined;
-      return { orders: rows.map(taskOrderSummaryJson), nextCursor: last ? encodeListCursor(last.placed_at, last.order_id) : null };
-    },
-  });
-
-  defineRoute(app, {
-    method: 'GET',
-    path: '/v1/task-orders/:orderId',
-    roles: ['backend', 'ops', 'finance'],
-    tags: ['task orders'],
-    summary: 'A task order',
-    params: OrderIdParams,
-    responses: taskOrder,
-    handler: async ({ params }) => taskOrderJson(await orders.findOrder(params.orderId)),
-  });
-
-  /** Each §8 command route: its path, its body schema, and the workflow command it becomes. */
-  const commandRoute = (path: string, body: ZodType, type: TaskCommandType, summary: string) =>
-    defineRoute(app, {
-      method: 'POST',
-      path: `/v1/task-orders/:orderId/${path}`,
-      roles: ['backend'],
-      tags: ['task orders'],
-      summary,
-      description: "The actor must be the order's client or creator as the rule requires (403 forbidden otherwise).",
-      params: OrderIdParams,
-      body,
-      responses: {
-        200: { description: 'the order after the command', schema: TaskOrderView },
-        202: { description: "accepted by the order's workflow but not saved yet (its database write keeps failing): the order as it stands; GET it later", schema: TaskOrderView },
-      },
-      handler: async ({ params, body: args }, request, reply) => {
-        const command = withoutUndefined(args as Record<string, unknown>) as never;
-        const { pending, order } = await orders.commandWithin(params.orderId, type, command, idempotentUpdateId(request.idempotencyClaim));
-        return reply.code(pending ? 202 : 200).send(taskOrderJson(order));
-      },
-    });
-  commandRoute('accept', AcceptBody, 'accept', 'The creator accepts, optionally at a new price (T6, T9)');
-  commandRoute('reject', ActorReasonBody, 'reject', 'The creator rejects (T7)');
-  commandRoute('remind', ActorBody, 'remind', 'The client reminds the creator (T8)');
-  commandRoute('restore-price', ActorBody, 'restore_price', 'The client restores the original price (T10)');
-  commandRoute('pay-balance', PayBalanceBody, 'pay_balance', 'The client pays the balance (T12)');
-  commandRoute('videos', UploadVideoBody, 'upload_video', 'The creator uploads a draft (T16)');
-  commandRoute('reviews', ReviewBody, 'review', 'The client reviews the latest draft (T17)');
-  commandRoute('publish', PublishBody, 'publish', 'The creator publishes the video (T18)');
-  commandRoute('cancel', ActorReasonBody, 'cancel', 'Cancel before acceptance (T11) or request a cancellation after it (T20, T21)');
-  commandRoute('cancel-response', CancelResponseBody, 'cancel_response', 'The counterparty answers a cancellation request (T20–T22)');
-
-  // ── Payments ───────────────────────────────────────────────────────────────────────────────
-  defineRoute(app, {
-    method: 'POST',
-    path: '/v1/balance-payments',
-    roles: ['backend'],
-    tags: ['payments'],
-    summary: "Pay several orders' balances in one payment (T14)",
-    description:
-      'All orders are checked before any money moves: an order that does not exist is 404 not_found, and one that is not the named ' +
-      "client's is 403 forbidden, for the whole call (nothing is paid, no external payment is posted). Otherwise each order gets its " +
-      'balance or the money stays in the client account, and results says which; a retry never pays an order twice.',
-    body: BalancePaymentsBody,
-    responses: {
-      200: { description: 'the outcome for each order', schema: BalancePaymentsResult },
-      403: { description: "forbidden: an order in orderIds is not the named client's (the whole call is refused, nothing is paid)" },
-      404: { description: 'not_found: an order in orderIds does not exist (the whole call is refused, nothing is paid)' },
-    },
-    handler: ({ body }) => payments.payBalances(body.clientId, body.orderIds, body.funding),
-  });
-
-  defineRoute(app, {
-    method: 'POST',
-    path: '/v1/clients/:clientId/top-ups',
-    roles: ['backend'],
-    tags: ['payments'],
-    summary: "Top up a client's account from an external payment (L5)",
-    params: ClientIdParams,
-    body: TopUpBody,
-    responses: { 201: { description: 'credited', schema: TopUpResult }, 200: { description: 'this paymentRef was already credited', schema: TopUpResult } },
-    handler: async ({ params: { clientId }, body: { paymentRef, amountFen } }, _request, reply) => {
-      const { created, balanceFen } = await payments.topUp(clientId, paymentRef, amountFen);
-      return reply.code(created ? 201 : 200).send({ clientId, paymentRef, amountFen, balanceFen });
-    },
-  });
+  // ── Task orders (SPEC §2) and their payments (T14, L5): api/task-order-routes.ts ───────────
+  const orders = registerTaskOrderRoutes(app, { db, client, taskQueue, nowMs, commandWaitMs, policy: policies.task });
 
   // ── Finance (SPEC §7) ──────────────────────────────────────────────────────────────────────
   registerFinanceRoutes(app, { db, workflows: temporalWorkflowOutcomes(client), guards });
@@ -344,11 +197,6 @@ function badRequestBeforeRouting(error: Error, request: FastifyRequest, reply: F
     return;
   }
   void reply.code(400).send(new ApiError('validation_failed', message, [{ path: '', message: error.message }]).toBody());
-}
-
-/** Optional fields the caller left out stay out of the command (and of the workflow's history). */
-function withoutUndefined(value: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
 }
 
 function sendError(reply: FastifyReply, error: unknown, request: FastifyRequest) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { boostOrderDetails, boostOrderIdOfTask, boostRequestHash, getBoostOrderRow, loadBoostEvents } from '../db/boost-orders';
+import { boostOrderDetails, boostOrderIdOfTask, boostRequestHash, evaluatingBoostOrderIds, getBoostOrderRow, loadBoostEvents } from '../db/boost-orders';
 import { getCitedQuote, insertBoostQuote, isOptedOut, videosBeforeWindow } from '../db/boost-quotes';
 import type { Db } from '../db/connect';
 import { loadTaskEvents } from '../db/events';
@@ -84,8 +84,8 @@ export function createBoostService({ db, client, taskQueue, nowMs, policy = DEFA
    * the others), then the first failure is thrown. A workflow that closed meanwhile needs no signal.
    */
   async function wakeEvaluations(videoId: string): Promise<void> {
-    const waiting = await db.selectFrom('boost_orders').select('boost_order_id').where('video_id', '=', videoId).where('status', '=', 'evaluating').execute();
-    const results = await Promise.allSettled(waiting.map((w) => client.workflow.getHandle(boostOrderWorkflowId(w.boost_order_id)).signal(viewsUpdatedSignal, { videoId })));
+    const waiting = await evaluatingBoostOrderIds(db, videoId);
+    const results = await Promise.allSettled(waiting.map((boostOrderId) => client.workflow.getHandle(boostOrderWorkflowId(boostOrderId)).signal(viewsUpdatedSignal, { videoId })));
     const failed = results.flatMap((r) => (r.status === 'rejected' && !(r.reason instanceof WorkflowNotFoundError) ? [r.reason as unknown] : []));
     if (failed.length === 0) return;
     // Temporal away: 503 with Retry-After (api/app.ts). Anything else is a bug, not to be hidden.

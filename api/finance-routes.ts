@@ -1,7 +1,7 @@
 import type { FastifyInstance, preHandlerAsyncHookHandler, preHandlerHookHandler } from 'fastify';
 import { z } from 'zod';
-import { auditLedger, type AuditOptions } from '../db/audit';
-import type { WorkflowOutcomes } from '../db/audit-orders';
+import { auditLedger, type AuditOptions } from '../db/audit/audit';
+import type { WorkflowOutcomes } from '../db/audit/audit-orders';
 import type { Db } from '../db/connect';
 import { accountStatement, decodeStatementCursor, listTransactions, openTransfersExport, type StreamReadLimits, trialBalance } from '../db/finance';
 import { PLATFORM_ACCOUNTS, isAccountId } from '../domain/ledger/accounts';
@@ -76,7 +76,7 @@ const ExportQuery = z.strictObject({ from: Instant.describe('the range starts he
 
 const NoQuery = z.strictObject({});
 
-// F3 at scale: `sinceCheckpoint=true` audits only what came after the latest checkpoint (db/audit.ts).
+// F3 at scale: `sinceCheckpoint=true` audits only what came after the latest checkpoint (db/audit/audit.ts).
 const AuditQuery = z.strictObject({ sinceCheckpoint: z.enum(['true', 'false']).optional() });
 
 export function registerFinanceRoutes(app: FastifyInstance, deps: FinanceRoutesDeps): void {

@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
 import type { Db } from '../db/connect';
+import { IDEMPOTENCY_RETENTION_HOURS, claimKeyRow, purgeExpiredKeys, releaseKey, renewClaims, storeKeyResponse, type StoredKey } from '../db/idempotency';
 import { unavailableDependency } from '../platform/faults';
 
 /**
@@ -25,8 +25,8 @@ import { unavailableDependency } from '../platform/faults';
 
 /** How long an unrenewed in-flight claim blocks its key. Renewed every third of it. */
 export const IDEMPOTENCY_LEASE_SECONDS = 15;
-/** How long a completed key is replayed; after that it may be used again. */
-export const IDEMPOTENCY_RETENTION_HOURS = 24;
+/** How long a completed key is replayed (db/idempotency.ts); after that it may be used again. */
+export { IDEMPOTENCY_RETENTION_HOURS };
 /** How often queued finishes are retried (and the renewal is due-checked). */
 const TICK_MS = 1000;
 /** At most this many finishes wait for the database; beyond, the oldest is left to its lease. */
@@ -52,12 +52,7 @@ export type Finish =
   | { readonly kind: 'complete'; readonly statusCode: number; readonly contentType: string | null; readonly body: string }
   | { readonly kind: 'release' };
 
-export interface StoredKey {
-  readonly request_hash: string;
-  readonly status_code: number | null;
-  readonly content_type: string | null;
-  readonly response_body: string | null;
-}
+export type { StoredKey };
 
 /**
  * What one claim statement found: the key is ours now, or its row as stored (completed, or another
@@ -65,9 +60,6 @@ export interface StoredKey {
  * after this statement's snapshot was taken, so it is not visible yet: claim again.
  */
 export type ClaimAttempt = { readonly kind: 'claimed'; readonly claim: Claim } | { readonly kind: 'stored'; readonly stored: StoredKey } | { readonly kind: 'raced' };
-
-/** The lease token of a row: `created_at`, which a claim and each renewal set to now(). */
-const TOKEN = sql<bigint>`(extract(epoch from created_at) * 1000000)::int8`;
 
 const id = (role: string, key: string) => `${role}\n${key}`;
 
@@ -91,33 +83,9 @@ export function createClaimKeeper(db: Db, options: { leaseSeconds?: number; log?
   const pending = new Map<string, { claim: Claim; finish: Finish }>();
   let renewing: Promise<void> | undefined;
 
-  const expired = sql`created_at < now() - make_interval(hours => ${IDEMPOTENCY_RETENTION_HOURS}::int)`;
-  const lapsed = sql`(status_code is null and created_at < now() - ${leaseSeconds}::double precision * interval '1 second')`;
-
-  /**
-   * One statement: `fresh` inserts a new key; `taken` takes over an existing row that expired or
-   * whose lease lapsed (re-checked on the row's latest version if another transaction changes it
-   * meanwhile); otherwise the row is read as it stands — never an expired one (one a concurrent
-   * purge or takeover changed under `taken`). A conflicting row committed after this statement's
-   * snapshot is in none of the three: 'raced', and the caller claims again.
-   */
+  /** Claims the key, or reads it as stored, in one statement (db/idempotency.ts claimKeyRow); no row: 'raced', claim again. */
   async function claim(role: string, key: string, hash: string): Promise<ClaimAttempt> {
-    const { rows } = await sql<{ token: string | null } & { [K in keyof StoredKey]: StoredKey[K] | null }>`
-      with fresh as (
-        insert into idempotency_keys (role, key, request_hash) values (${role}, ${key}, ${hash})
-        on conflict (role, key) do nothing
-        returning ${TOKEN} as token
-      ), taken as (
-        update idempotency_keys
-          set request_hash = ${hash}, created_at = now(), status_code = null, content_type = null, response_body = null, completed_at = null
-          where role = ${role} and key = ${key} and not exists (select from fresh) and (${expired} or ${lapsed})
-          returning ${TOKEN} as token
-      )
-      select token, null::text as request_hash, null::int4 as status_code, null::text as content_type, null::text as response_body from fresh
-      union all select token, null, null, null, null from taken
-      union all select null, request_hash, status_code, content_type, response_body from idempotency_keys
-        where role = ${role} and key = ${key} and not exists (select from fresh) and not exists (select from taken) and not ${expired}`.execute(db);
-    const row = rows[0];
+    const row = await claimKeyRow(db, { role, key, hash, leaseSeconds });
     if (row === undefined) return { kind: 'raced' };
     if (row.token !== null) {
       const claimed: Claim = { role, key, hash, token: BigInt(row.token), lost: false };
@@ -130,19 +98,11 @@ export function createClaimKeeper(db: Db, options: { leaseSeconds?: number; log?
 
   /** Stores the response or deletes the claim, if the row still holds this claim's token. */
   async function apply(owned: Claim, finish: Finish): Promise<void> {
-    const mine = sql<boolean>`${TOKEN} = ${owned.token.toString()}::int8`;
     if (finish.kind === 'release') {
-      await db.deleteFrom('idempotency_keys').where('role', '=', owned.role).where('key', '=', owned.key).where('status_code', 'is', null).where(mine).execute();
+      await releaseKey(db, owned);
       return;
     }
-    await db
-      .updateTable('idempotency_keys')
-      .set({ status_code: finish.statusCode, content_type: finish.contentType, response_body: finish.body, completed_at: new Date() })
-      .where('role', '=', owned.role)
-      .where('key', '=', owned.key)
-      .where('status_code', 'is', null)
-      .where(mine)
-      .execute();
+    await storeKeyResponse(db, owned, finish);
   }
 
   async function finish(owned: Claim, outcome: Finish, report: (message: string, error: unknown) => void): Promise<void> {
@@ -195,11 +155,7 @@ export function createClaimKeeper(db: Db, options: { leaseSeconds?: number; log?
   async function renewHeld(due: ReadonlyArray<{ readonly claim: Claim; leasedAtMs: number }>): Promise<void> {
     const renewedAtMs = Date.now();
     const claims = due.map((entry) => entry.claim);
-    const { rows } = await sql<{ role: string; key: string; token: bigint }>`
-      update idempotency_keys k set created_at = now()
-      from unnest(${claims.map((c) => c.role)}::text[], ${claims.map((c) => c.key)}::text[], ${claims.map((c) => c.token.toString())}::int8[]) as c(role, key, token)
-      where k.role = c.role and k.key = c.key and k.status_code is null and (extract(epoch from k.created_at) * 1000000)::int8 = c.token
-      returning k.role, k.key, (extract(epoch from k.created_at) * 1000000)::int8 as token`.execute(db);
+    const rows = await renewClaims(db, claims);
     const renewed = new Map(rows.map((row) => [id(row.role, row.key), BigInt(row.token)]));
     for (const entry of due) {
       const token = renewed.get(id(entry.claim.role, entry.claim.key));
@@ -233,16 +189,9 @@ export function createClaimKeeper(db: Db, options: { leaseSeconds?: number; log?
   }, Math.min(TICK_MS, (leaseSeconds * 1000) / 6));
   timer.unref(); // never what keeps a process alive
 
-  /**
-   * Deletes up to PURGE_BATCH expired keys; `skip locked` so API instances purging at once do not
-   * wait for each other, and the age re-checked on the row's latest version (a key taken over since is kept).
-   */
-  async function purgeBatch(): Promise<number> {
-    const result = await sql`
-      delete from idempotency_keys k using (
-        select role, key from idempotency_keys where ${expired} limit ${PURGE_BATCH} for update skip locked) gone
-      where k.role = gone.role and k.key = gone.key and k.created_at < now() - make_interval(hours => ${IDEMPOTENCY_RETENTION_HOURS}::int)`.execute(db);
-    return Number(result.numAffectedRows ?? 0n);
+  /** Deletes up to PURGE_BATCH expired keys (db/idempotency.ts purgeExpiredKeys). */
+  function purgeBatch(): Promise<number> {
+    return purgeExpiredKeys(db, PURGE_BATCH);
   }
 
   /** Purges expired keys in bounded batches; the key's retention, not this, is what a client sees. */

@@ -1,12 +1,12 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { sql } from 'kysely';
 import type { Db } from '../db/connect';
 import { loadTaskEvents } from '../db/events';
-import { OPEN_TASK_STATUSES } from '../domain/task-order/types';
 import { BOOST_ORDER_WORKFLOW, boostOrderWorkflowId } from '../workflows/boost-order-api';
 import { taskOrderWorkflowId } from '../workflows/task-order-api';
 import { loadBoostEvents } from '../db/boost-orders';
 import { disabledEndpoints } from '../db/webhooks';
+import { orderLedger } from '../db/order-ledger';
+import { openOrderIds, stuckBoostRows, stuckTaskRows, type StuckBoostRow, type StuckTaskRow } from '../db/ops-queries';
 import { mapLimit } from '../platform/map-limit';
 import { TtlCache } from '../platform/ttl-cache';
 import { unavailableDependency } from '../platform/faults';
@@ -135,38 +135,9 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
   }
 
   async function fromReadModel(now: number): Promise<{ entries: StuckEntry[]; truncated: boolean }> {
-    const { rows, truncated } = await readByKeyset((after, limit) => stuckTaskRows(now, after, limit), (row) => row.order_id);
+    const { rows, truncated } = await readByKeyset((after, limit) => stuckTaskRows(db, { overdueBefore: new Date(now - OVERDUE_GRACE_MS), after, limit }), (row) => row.order_id);
     return { entries: rows.flatMap((row) => taskEntries(row, now)), truncated };
   }
-
-  function stuckTaskRows(now: number, after: string, limit: number) {
-    // The open orders first (MATERIALIZED, so PostgreSQL reads them by the status index instead of
-    // walking the whole primary key for the ORDER BY … LIMIT and filtering every closed order).
-    return db
-      .with(
-        (cte) => cte('open_task_orders').materialized(),
-        (qb) =>
-          qb
-            .selectFrom('task_orders')
-            .select(['order_id', 'status', 'next_deadline_kind', 'next_deadline_at', 'updated_at'])
-            .select([
-              sql<boolean>`coalesce((details -> 'state' -> 'pendingCancellation' ->> 'escalated')::boolean, false)`.as('escalated'),
-              sql<string | null>`details -> 'state' -> 'pendingCancellation' ->> 'escalatedAt'`.as('escalated_at'),
-              sql<boolean>`coalesce((details -> 'state' ->> 'publishOverdue')::boolean, false)`.as('publish_overdue'),
-              sql<string>`details -> 'state' -> 'placement' -> 'brief' ->> 'expectedPublishAt'`.as('expected_publish_at'),
-            ])
-            .where('status', 'in', [...OPEN_TASK_STATUSES])
-            .where('order_id', '>', after),
-      )
-      .selectFrom('open_task_orders')
-      .selectAll()
-      .where((eb) => eb.or([eb('next_deadline_at', '<', new Date(now - OVERDUE_GRACE_MS)), eb('escalated', '=', true), eb('publish_overdue', '=', true)]))
-      .orderBy('order_id')
-      .limit(limit)
-      .execute();
-  }
-
-  type StuckTaskRow = Awaited<ReturnType<typeof stuckTaskRows>>[number];
 
   function taskEntries(row: StuckTaskRow, now: number): StuckEntry[] {
     const entries: StuckEntry[] = [];
@@ -191,43 +162,11 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
    * for stats, and any other deadline overdue.
    */
   async function boostsFromReadModel(now: number): Promise<{ entries: StuckEntry[]; truncated: boolean }> {
-    const { rows, truncated } = await readByKeyset((after, limit) => stuckBoostRows(now, after, limit), (row) => row.boost_order_id);
+    const { rows, truncated } = await readByKeyset((after, limit) => stuckBoostRows(db, { overdueBefore: new Date(now - OVERDUE_GRACE_MS), after, limit }), (row) => row.boost_order_id);
     return { entries: rows.flatMap((row) => boostEntries(row, now)), truncated };
   }
 
-  function stuckBoostRows(now: number, after: string, limit: number) {
-    const overdueBefore = new Date(now - OVERDUE_GRACE_MS);
-    return db
-      .selectFrom('boost_orders')
-      .leftJoin('video_stats', 'video_stats.video_id', 'boost_orders.video_id')
-      .select([
-        'boost_orders.boost_order_id',
-        'boost_orders.status',
-        'boost_orders.video_id',
-        'boost_orders.next_deadline_kind',
-        'boost_orders.next_deadline_at',
-        'boost_orders.refund_fen',
-        'boost_orders.refund_due_at',
-        'boost_orders.calendar_missing',
-        'boost_orders.updated_at',
-        'video_stats.views',
-        sql<string[] | null>`boost_orders.details -> 'state' -> 'refund' -> 'calendarMissingYears'`.as('missing_years'),
-      ])
-      .where('boost_orders.status', '<>', 'closed')
-      .where('boost_orders.boost_order_id', '>', after)
-      .where((eb) =>
-        eb.or([
-          eb('boost_orders.next_deadline_at', '<', overdueBefore),
-          eb('boost_orders.calendar_missing', '=', true),
-          eb('boost_orders.status', '=', 'evaluating'),
-        ]),
-      )
-      .orderBy('boost_orders.boost_order_id')
-      .limit(limit)
-      .execute();
-  }
-
-  function boostEntries(row: Awaited<ReturnType<typeof stuckBoostRows>>[number], now: number): StuckEntry[] {
+  function boostEntries(row: StuckBoostRow, now: number): StuckEntry[] {
     const overdueBefore = new Date(now - OVERDUE_GRACE_MS);
     const entries: StuckEntry[] = [];
     const base = { orderId: row.boost_order_id, kind: 'boost' as const, status: row.status };
@@ -297,9 +236,8 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
   /** The read model's open orders as workflows (no run id: the cache then keys by workflow id alone). */
   async function openWorkflowsOfReadModel(): Promise<{ runs: Array<{ workflowId: string; runId: string }>; truncated: boolean }> {
     const cap = MAX_WORKFLOWS_DESCRIBED + 1;
-    const rows = await db.selectFrom('task_orders').select('order_id').where('status', 'in', [...OPEN_TASK_STATUSES]).orderBy('order_id').limit(cap).execute();
-    const boosts = await db.selectFrom('boost_orders').select('boost_order_id').where('status', '<>', 'closed').orderBy('boost_order_id').limit(cap).execute();
-    const ids = [...rows.map((r) => taskOrderWorkflowId(r.order_id)), ...boosts.map((r) => boostOrderWorkflowId(r.boost_order_id))];
+    const { taskOrderIds, boostOrderIds } = await openOrderIds(db, cap);
+    const ids = [...taskOrderIds.map((id) => taskOrderWorkflowId(id)), ...boostOrderIds.map((id) => boostOrderWorkflowId(id))];
     return { runs: ids.slice(0, MAX_WORKFLOWS_DESCRIBED).map((workflowId) => ({ workflowId, runId: '' })), truncated: ids.length > MAX_WORKFLOWS_DESCRIBED };
   }
 
@@ -350,15 +288,7 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
 
   async function inspectOrder(orderId: string, workflowId: string, loadingEvents: Promise<ReadonlyArray<{ version: number; occurredAt: number; event: { type: string } }>>) {
     const events = await loadingEvents;
-    const transactions = await db
-      .selectFrom('ledger_transactions')
-      .select(['tx_id', 'seq', 'kind', 'occurred_at', 'external_payment_ref', 'chain_hash'])
-      .where('order_id', '=', orderId)
-      .orderBy('seq')
-      .execute();
-    const transfers = transactions.length
-      ? await db.selectFrom('ledger_transfers').selectAll().where('tx_id', 'in', transactions.map((t) => t.tx_id)).orderBy('tx_id').orderBy('transfer_index').execute()
-      : [];
+    const { transactions, transfers } = await orderLedger(db, orderId);
     // SPEC §1 names: Temporal's startTime/closeTime/scheduledTime are shown as …At (api/ops-routes.ts documents them).
     let temporal: TemporalDescriptionJson | null = null;
     try {

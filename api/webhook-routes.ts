@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Db } from '../db/connect';
 import { decodeFeedCursor, encodeFeedCursor, feedEventId, parseFeedEventId } from '../db/event-feed';
+import { ATTEMPT_OUTCOMES } from '../platform/webhook-outcomes';
 import {
-  ATTEMPT_OUTCOMES,
   ATTEMPTS_LISTED,
   MAX_REDELIVER_EVENTS,
   MAX_WEBHOOK_ENDPOINTS,

@@ -1,6 +1,6 @@
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { OrderKind, WorkflowOutcome, WorkflowOutcomes } from '../db/audit-orders';
+import type { OrderKind, WorkflowOutcome, WorkflowOutcomes } from '../db/audit/audit-orders';
 import { payloadConverter } from '../platform/payload-converter';
 import { boostOrderWorkflowId, type BoostOrderResult } from '../workflows/boost-order-api';
 import { taskOrderWorkflowId, type TaskOrderResult } from '../workflows/task-order-api';

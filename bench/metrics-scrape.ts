@@ -15,7 +15,7 @@ import { buildApp } from '../api/app';
 import { createDb, type Db } from '../db/connect';
 import { migrateToLatest } from '../db/migrate';
 import { ensureDatabase, startEmbeddedPostgres } from '../platform/embedded-postgres';
-import { OPEN_BOOST_STATUSES, OPEN_TASK_STATUSES } from '../platform/metrics-orders';
+import { OPEN_BOOST_STATUSES, OPEN_TASK_STATUSES } from '../api/metrics-orders';
 import { mapLimit } from '../platform/map-limit';
 import { startDevServer } from '../platform/temporal-env';
 
@@ -109,7 +109,7 @@ async function fill(db: Db, orders: number): Promise<void> {
 async function explainQueries(db: Db): Promise<void> {
   const plans: Array<[string, ReturnType<typeof sql>]> = [
     [
-      'open orders (platform/metrics-orders.ts)',
+      'open orders (db/metrics-queries.ts)',
       sql`explain (analyze, buffers, costs off) select 'task' as kind, status, count(*) from task_orders where status = any(${[...OPEN_TASK_STATUSES]}::text[]) group by status
         union all select 'boost', status, count(*) from boost_orders where status = any(${[...OPEN_BOOST_STATUSES]}::text[]) group by status`,
     ],

@@ -134,3 +134,22 @@ export function boostNotificationsFor(after: BoostOrderState, recorded: Recorded
     }
   }
 }
+
+/** F5: the boost refunds scheduled and not posted yet (the read model), soonest first. */
+export async function scheduledRefunds(db: Db, limit: number) {
+  return db
+    .selectFrom('boost_orders')
+    .select(['boost_order_id', 'task_order_id', 'client_id', 'refund_fen', 'refund_due_at', 'calendar_missing'])
+    .where('status', '=', 'refund_scheduled')
+    .where('refund_posted_at', 'is', null)
+    .orderBy('refund_due_at')
+    .orderBy('boost_order_id')
+    .limit(limit)
+    .execute();
+}
+
+/** B8: the boost orders whose evaluation waits for a count of this video. */
+export async function evaluatingBoostOrderIds(db: Reader, videoId: string): Promise<string[]> {
+  const rows = await db.selectFrom('boost_orders').select('boost_order_id').where('video_id', '=', videoId).where('status', '=', 'evaluating').execute();
+  return rows.map((r) => r.boost_order_id);
+}

@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
-import type { AttemptOutcome } from './webhooks';
+import type { AttemptOutcome } from '../platform/webhook-outcomes';
 
 /** int8 columns are read as bigint (see connect.ts); timestamps as Date. */
 type Timestamp = ColumnType<Date, Date | string, never>;

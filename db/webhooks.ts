@@ -3,6 +3,7 @@ import { sql, type Transaction } from 'kysely';
 import type { Db } from './connect';
 import { feedHead, positionOf, readFeed, type FeedRow } from './event-feed';
 import type { SecretBox } from '../platform/secret-box';
+import type { AttemptOutcome } from '../platform/webhook-outcomes';
 import type { Database, WebhookEndpointsTable } from './schema';
 
 /**
@@ -248,14 +249,6 @@ export async function claimDeliveries(db: Db, limit: number, leaseMs: number): P
     order by n.writer_xid, n.id`.execute(db);
   return rows;
 }
-
-/**
- * What an attempt came to. `secret_unreadable`: the stored signing secret could not be opened
- * (WEBHOOK_SECRETS_KEY), nothing was sent. `unrecordable`: the attempt's own outcome could not be
- * written (a database error while recording it); it counts as a failure (backoff, then resent).
- */
-export const ATTEMPT_OUTCOMES = ['delivered', 'http_error', 'timeout', 'network_error', 'refused_target', 'secret_unreadable', 'unrecordable'] as const;
-export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
 export interface AttemptRecord {
   readonly endpointId: string;

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { ATTEMPT_OUTCOMES } from '../db/webhooks';
+import { ATTEMPT_OUTCOMES } from './webhook-outcomes';
 
 /**
  * SPEC §10 metrics: the one registry of this process and the application's metrics (Prometheus

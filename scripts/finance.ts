@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
-import { auditLedger } from '../db/audit';
+import { auditLedger } from '../db/audit/audit';
 import { createDb } from '../db/connect';
 import { accountStatement, decodeStatementCursor, exportTransfersCsv, trialBalance } from '../db/finance';
 import { accountBalance } from '../db/ledger';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { storedContentHash } from '../db/audit';
-import { ledgerContentHash } from '../db/audit-hash';
-import { jsonEqual, normalize, parseStoredJson, sameColumn } from '../db/audit-order-checks';
+import { storedContentHash } from '../db/audit/audit';
+import { ledgerContentHash } from '../db/audit/audit-hash';
+import { jsonEqual, normalize, parseStoredJson, sameColumn } from '../db/audit/audit-order-checks';
 import { canonicalJson } from '../db/hash';
 import { transactionContentHash } from '../db/ledger';
 import { fromStoredJson, storedJsonText } from '../domain/json';

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { createActivities } from '../activities';
 import { planAppend } from '../activities/append-to-stream';
 import fc from 'fast-check';
-import { auditLedger, databaseContentHashes, type AuditReport } from '../db/audit';
+import { auditLedger, databaseContentHashes, type AuditReport } from '../db/audit/audit';
 import { createDb, type Db } from '../db/connect';
 import { ledgerChainFor, postLedgerTransaction } from '../db/ledger';
 import { writeStreamAppend } from '../db/stream-append';

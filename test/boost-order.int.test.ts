@@ -10,7 +10,7 @@ import { ApiError } from '../api/errors';
 import { createOpsService } from '../api/ops-service';
 import { createTaskOrderService } from '../api/task-order-service';
 import { temporalWorkflowOutcomes } from '../api/workflow-outcomes';
-import { auditLedger } from '../db/audit';
+import { auditLedger } from '../db/audit/audit';
 import { boostOrderDetails, getBoostOrderRow, loadBoostEvents } from '../db/boost-orders';
 import { rebuildBoostOrderReadModels } from '../db/rebuild';
 import { createDb } from '../db/connect';

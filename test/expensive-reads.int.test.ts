@@ -6,7 +6,7 @@ import { installAuth } from '../api/auth';
 import { ApiError } from '../api/errors';
 import { registerFinanceRoutes } from '../api/finance-routes';
 import { DEFAULT_READ_LIMITS, TokenBuckets, createReadGuards, type ReadLimits } from '../api/rate-limit';
-import type { WorkflowOutcome, WorkflowOutcomes } from '../db/audit-orders';
+import type { WorkflowOutcome, WorkflowOutcomes } from '../db/audit/audit-orders';
 import { DEFAULT_TASK_POLICY, placementEvent, type TaskPlacement } from '../domain/task-order';
 import { TtlCache } from '../platform/ttl-cache';
 import { createTestDatabase, type TestDatabase } from './support/db';

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { createActivities } from '../activities';
 import { buildApp } from '../api/app';
 import { registerFinanceRoutes } from '../api/finance-routes';
-import { auditLedger } from '../db/audit';
+import { auditLedger } from '../db/audit/audit';
 import { createDb, type Db } from '../db/connect';
 import { EXPORT_CSV_COLUMNS, csvLine, exportTransfersCsv, trialBalance } from '../db/finance';
 import { accountBalance, postLedgerTransaction } from '../db/ledger';

@@ -4,7 +4,7 @@ import { createActivities } from '../activities';
 import { StreamStateCache, appendToStream, type OrderStream } from '../activities/append-to-stream';
 import { loadTaskEvents } from '../db/events';
 import { taskOrderRow } from '../db/task-orders';
-import { auditLedger } from '../db/audit';
+import { auditLedger } from '../db/audit/audit';
 import { APP_ROLE, type Db } from '../db/connect';
 import { IdempotencyConflictError, InsufficientFundsError, translatePgError } from '../db/errors';
 import { trialBalance } from '../db/finance';

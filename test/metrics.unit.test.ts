@@ -5,7 +5,7 @@
  */
 import { cachedCollector } from '../platform/metrics-cache';
 import { commandName, commandOutcome, errorCodeOf, routeLabel } from '../platform/metrics-commands';
-import { OPEN_BOOST_STATUSES, OPEN_TASK_STATUSES, STUCK_REASONS, openOrderSeries, stuckSeries } from '../platform/metrics-orders';
+import { OPEN_BOOST_STATUSES, OPEN_TASK_STATUSES, STUCK_REASONS, openOrderSeries, stuckSeries } from '../api/metrics-orders';
 import { parseExposition, sampleValue } from '../platform/metrics-text';
 import { API_ERROR_STATUS } from '../api/errors';
 

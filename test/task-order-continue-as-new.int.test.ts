@@ -7,7 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporalWorkflowOutcomes } from '../api/workflow-outcomes';
 import { loadTaskEvents } from '../db/events';
 import { DEFAULT_TASK_POLICY, fold, type TaskPlacement } from '../domain/task-order';
-import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../platform/search-attribute-keys';
 import {
   TASK_COMMAND_UPDATES as U,
   TASK_ORDER_WORKFLOW,

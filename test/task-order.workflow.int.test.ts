@@ -8,7 +8,7 @@ import { createTaskOrderService } from '../api/task-order-service';
 import { loadTaskEvents } from '../db/events';
 import { accountBalance } from '../db/ledger';
 import { DEFAULT_TASK_POLICY, type TaskPlacement } from '../domain/task-order';
-import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../platform/search-attribute-keys';
 import {
   TASK_ORDER_WORKFLOW,
   acceptUpdate,

@@ -2,7 +2,7 @@ import { lookup } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import { checkWebhookUrl, guardedLookup, type WebhookUrlPolicy } from '../platform/url-safety';
-import type { AttemptOutcome } from '../db/webhooks';
+import type { AttemptOutcome } from '../platform/webhook-outcomes';
 
 /** What is read and kept of a response body: enough to see an error page's gist; the rest is never read. */
 export const RESPONSE_SNIPPET_BYTES = 512;

@@ -21,7 +21,7 @@ import {
   type BoostOrderState,
 } from '../domain/boost';
 import { reject, type Rejection } from '../domain/errors';
-import { ACTIVITY_FAILURE } from './activity-failures';
+import { ACTIVITY_FAILURE } from '../domain/activity-failures';
 import { failure, failureType, paymentRejection } from './workflow-support';
 import { createOrderRuntime, type CommandBuilder, type DueDeadline } from './order-runtime';
 import {

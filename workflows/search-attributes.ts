@@ -1,15 +1,7 @@
-import { SearchAttributeType, defineSearchAttributeKey, type SearchAttributeUpdatePair } from '@temporalio/common';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import { SEARCH_ATTRIBUTES } from '../platform/search-attribute-keys';
 import { pendingBoostDeadlines, type BoostOrderState } from '../domain/boost';
 import { nextDeadline, type TaskOrderState } from '../domain/task-order';
-
-/** O3: what ops can search orders by, in Temporal's UI or `temporal workflow list --query`. */
-export const SEARCH_ATTRIBUTES = {
-  orderKind: defineSearchAttributeKey('OrderKind', SearchAttributeType.KEYWORD),
-  orderStatus: defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD),
-  clientId: defineSearchAttributeKey('ClientId', SearchAttributeType.KEYWORD),
-  creatorId: defineSearchAttributeKey('CreatorId', SearchAttributeType.KEYWORD),
-  nextDeadlineAt: defineSearchAttributeKey('NextDeadlineAt', SearchAttributeType.DATETIME),
-} as const;
 
 export function taskOrderSearchAttributes(state: TaskOrderState): SearchAttributeUpdatePair[] {
   const deadline = nextDeadline(state);

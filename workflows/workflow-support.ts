@@ -1,6 +1,6 @@
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 import { reject, type Rejection } from '../domain/errors';
-import { ACTIVITY_FAILURE } from './activity-failures';
+import { ACTIVITY_FAILURE } from '../domain/activity-failures';
 
 /** A business refusal as the typed failure an Update's caller receives (SPEC §8 code as type). */
 export function failure(rejection: Rejection): ApplicationFailure {

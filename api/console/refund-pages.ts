@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { loadBoostEvents } from '../../db/boost-orders';
+import { loadBoostEvents, scheduledRefunds } from '../../db/boost-orders';
+import { lastLedgerSeq, ledgerTransactionsAfter } from '../../db/order-ledger';
 import type { Db } from '../../db/connect';
 import { foldBoost } from '../../domain/boost';
 import { previewBoostCommand } from '../../domain/boost/preview';
@@ -18,19 +19,6 @@ const MAX_LISTED = 200;
 
 const ReleaseForm = z.object({ reason: z.string().trim().min(1, 'a reason is required').max(500) });
 const ConfirmForm = z.object({ idem: z.string().regex(IDEMPOTENCY_KEY_PATTERN), seenSeq: z.coerce.number().int().min(0) });
-
-/** F5: the boost refunds scheduled and not posted yet (the read model), soonest first. */
-export async function scheduledRefunds(db: Db, limit: number) {
-  return db
-    .selectFrom('boost_orders')
-    .select(['boost_order_id', 'task_order_id', 'client_id', 'refund_fen', 'refund_due_at', 'calendar_missing'])
-    .where('status', '=', 'refund_scheduled')
-    .where('refund_posted_at', 'is', null)
-    .orderBy('refund_due_at')
-    .orderBy('boost_order_id')
-    .limit(limit)
-    .execute();
-}
 
 const refundPath = (id: string) => `${CONSOLE_PATH}/refunds/${seg(id)}`;
 
@@ -87,7 +75,7 @@ export function registerRefundPages(router: ConsoleRouter, context: ConsoleConte
     const state = foldBoost(await loadBoostEvents(context.db, boostOrderId));
     if (!state) return sendPage(reply, 404, errorPage(session, 'Not found', `boost order ${boostOrderId} has no events`));
     const preview = previewBoostCommand(state, { type: 'release_refund', by: { type: session.role, id: session.person }, reason: form.data.reason }, await context.nowMs());
-    const seenSeq = await maxSeq(context.db, boostOrderId);
+    const seenSeq = await lastLedgerSeq(context.db, boostOrderId);
     const body = preview.ok
       ? html`${notice('info', html`<strong>Release the refund now</strong> — reason: “${form.data.reason}”. Nothing has happened yet. If confirmed:`)}
 ${changesTable('What every account receives', preview.changes)}
@@ -116,16 +104,9 @@ ${changesTable('Money moved', changesOf(posted))}${ledgerTable('Transactions pos
   });
 }
 
-async function maxSeq(db: Db, orderId: string): Promise<number> {
-  const row = await db.selectFrom('ledger_transactions').select((eb) => eb.fn.max('seq').as('seq')).where('order_id', '=', orderId).executeTakeFirst();
-  return row?.seq === null || row?.seq === undefined ? 0 : Number(row.seq);
-}
-
 /** The order's ledger transactions after `seq`, as the API shows them (amounts as integers of fen). */
 async function transactionsSince(db: Db, orderId: string, seq: number): Promise<LedgerTxJson[]> {
-  const txs = await db.selectFrom('ledger_transactions').select(['tx_id', 'seq', 'kind', 'occurred_at']).where('order_id', '=', orderId).where('seq', '>', BigInt(seq)).orderBy('seq').execute();
-  if (txs.length === 0) return [];
-  const transfers = await db.selectFrom('ledger_transfers').selectAll().where('tx_id', 'in', txs.map((t) => t.tx_id)).orderBy('transfer_index').execute();
+  const { txs, transfers } = await ledgerTransactionsAfter(db, orderId, seq);
   return txs.map((t) => ({
     txId: t.tx_id,
     seq: Number(t.seq),

@@ -1,11 +1,4 @@
-import type { TaskOrderState } from './types';
-
-export const TASK_DEADLINE_KINDS = ['acceptance', 'balance', 'review', 'cancellation_answer', 'publish_overdue'] as const;
-/**
- * The timers of a task order. When one's time comes the workflow runs the command
- * `{ type: `${kind}_deadline` }`, which is a no-op if the deadline no longer applies.
- */
-export type TaskDeadlineKind = (typeof TASK_DEADLINE_KINDS)[number];
+import type { TaskDeadlineKind, TaskOrderState } from './types';
 
 export interface TaskDeadline {
   readonly kind: TaskDeadlineKind;

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { fromStoredJson, toStoredJson } from '../json';
 import { decide } from './decide';
-import { TASK_DEADLINE_KINDS, pendingDeadlines, type TaskDeadlineKind } from './deadlines';
+import { pendingDeadlines } from './deadlines';
 import { evolve, isTerminal } from './evolve';
 import { ledgerTransactionFor } from './ledger';
 import { notificationsFor } from './notifications';
 import { CLIENT, CREATOR, DAY, HOUR, OTHER_CLIENT, Story, T0, codeOf, given, ledgerBalances } from './testing';
-import type { DeadlineCommand, RecordedTaskEvent, TaskCommand, TaskOrderState } from './types';
+import { TASK_DEADLINE_KINDS, type DeadlineCommand, type RecordedTaskEvent, type TaskCommand, type TaskDeadlineKind, type TaskOrderState } from './types';
 
 const deadlineCommand = (kind: TaskDeadlineKind) => ({ type: `${kind}_deadline` }) as DeadlineCommand;
 

@@ -1,5 +1,4 @@
 import type { TaskPolicy } from './policy';
-import type { TaskDeadlineKind } from './deadlines';
 
 export const TASK_TYPES = ['douyin_video', 'douyin_live', 'xigua_video', 'huoshan_video', 'toutiao_post'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
@@ -154,6 +153,13 @@ export interface TaskOrderState {
  */
 export const OPS_CANCEL_OUTCOMES = ['full_refund', 'creator_compensation', 'deposit_forfeited'] as const;
 export type OpsCancelOutcome = (typeof OPS_CANCEL_OUTCOMES)[number];
+
+export const TASK_DEADLINE_KINDS = ['acceptance', 'balance', 'review', 'cancellation_answer', 'publish_overdue'] as const;
+/**
+ * The timers of a task order. When one's time comes the workflow runs the command
+ * `{ type: `${kind}_deadline` }`, which is a no-op if the deadline no longer applies.
+ */
+export type TaskDeadlineKind = (typeof TASK_DEADLINE_KINDS)[number];
 
 export type DeadlineCommand = { [K in TaskDeadlineKind]: { readonly type: `${K}_deadline` } }[TaskDeadlineKind];
 

@@ -1,6 +1,6 @@
 import { sql, type Transaction } from 'kysely';
-import type { Db } from './connect';
-import type { Database } from './schema';
+import type { Db } from '../connect';
+import type { Database } from '../schema';
 
 /**
  * F3 at scale: audit checkpoints (migration 0007, docs/decisions.md "Audit checkpoints").

@@ -2,7 +2,7 @@ import { parentPort } from 'node:worker_threads';
 import { checkOrderBatch, type RawOrderBatch } from './audit-order-checks';
 
 /**
- * A worker thread of the audit (db/audit-workers.ts): checks the batches of orders the audit's
+ * A worker thread of the audit (db/audit/audit-workers.ts): checks the batches of orders the audit's
  * thread reads (checkOrderBatch: fold, projection, ledger and money), so that folding uses the
  * machine's other cores while the audit's thread reads the next batches.
  */

@@ -10,10 +10,10 @@ import {
 } from './audit-orders';
 import { contentHash, sha256Hex } from './audit-hash';
 import { eventIdGaps, latestCheckpoint, recordCheckpoint, type ChainPosition, type Checkpoint, type IdGap } from './audit-checkpoints';
-import type { Db } from './connect';
-import { readSnapshot } from './finance';
-import { GENESIS_HASH } from './ledger';
-import type { Database } from './schema';
+import type { Db } from '../connect';
+import { readSnapshot } from '../finance';
+import { GENESIS_HASH } from '../ledger';
+import type { Database } from '../schema';
 
 /**
  * F3: the audit. Re-verifies, from the stored rows and in one snapshot:
@@ -26,14 +26,14 @@ import type { Database } from './schema';
  * - L6 for every closed order (task: completed or cancelled; boost: closed): its escrow is zero,
  *   the money adds up (paid in = refunded + creator payout + platform revenue) in the ledger and
  *   in its events alike, and — given a Temporal client — the final state its workflow returned is
- *   the fold of its events (db/audit-orders.ts).
+ *   the fold of its events (db/audit/audit-orders.ts).
  *
  * At scale (issue 11), a full audit reads one snapshot on two connections at once (the second
  * imports the first's with pg_export_snapshot): on one, PostgreSQL verifies the chains and the
  * double entry itself, returning only what does not hold (verifyChainsInDatabase); on the other,
  * the orders are read in keyset batches, the next batch's queries already running while worker
- * threads check the current ones (db/audit-orders.ts). Memory stays bounded whatever the size of
- * the ledger. A clean audit records a checkpoint (db/audit-checkpoints.ts); `sinceCheckpoint`
+ * threads check the current ones (db/audit/audit-orders.ts). Memory stays bounded whatever the size of
+ * the ledger. A clean audit records a checkpoint (db/audit/audit-checkpoints.ts); `sinceCheckpoint`
  * audits only what came after the latest one: the chains from its heads on (walked here, the new
  * transactions only), the orders those transactions or new events touch, and their clients'
  * balances. It trusts the checkpoint for everything before it: only a full audit re-verifies that.
@@ -571,7 +571,7 @@ function checkStoredTransaction(add: (d: Discrepancy) => void, chainId: number, 
   });
 }
 
-/** L4: the content hash of a stored transaction, recomputed from its rows (db/audit-hash.ts). */
+/** L4: the content hash of a stored transaction, recomputed from its rows (db/audit/audit-hash.ts). */
 export function storedContentHash(
   tx: Pick<ChainRow, 'tx_id' | 'kind' | 'order_id' | 'external_payment_ref' | 'occurred_at'>,
   transfers: ReadonlyArray<Pick<StoredTransfer, 'debit_account' | 'credit_account' | 'amount_fen'>>,

@@ -11,11 +11,11 @@ import {
   type TransferRow,
 } from './audit-order-checks';
 import { OrderCheckPool, checkOn } from './audit-workers';
-import { BOOST_ORDERS, TASK_ORDERS, type OrderKind, type OrderKindSpec } from './order-kinds';
-import type { Database } from './schema';
+import { BOOST_ORDERS, TASK_ORDERS, type OrderKind, type OrderKindSpec } from '../order-kinds';
+import type { Database } from '../schema';
 
 export type { OrderDiscrepancy, OrderDiscrepancyKind } from './audit-order-checks';
-export type { OrderKind } from './order-kinds';
+export type { OrderKind } from '../order-kinds';
 
 type Trx = Transaction<Database>;
 
@@ -86,7 +86,7 @@ const WORKFLOW_CONCURRENCY = 16;
  * row equals the projection of the events; the order's ledger transactions are exactly those its
  * events imply; a closed order's escrow is zero and paid in = refunded + creator payout + platform
  * revenue, in the ledger and in the events alike, and (with `workflows`) the final state its
- * workflow returned equals the fold of its events (db/audit-order-checks.ts).
+ * workflow returned equals the fold of its events (db/audit/audit-order-checks.ts).
  *
  * At scale: orders are read in batches by id (keyset), the next batch's four queries sent as soon
  * as the current batch has arrived, so PostgreSQL reads while Node.js checks; from the second

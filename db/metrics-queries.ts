@@ -1,18 +1,11 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/connect';
+import type { Db } from './connect';
 import { BOOST_STATUSES } from '../domain/boost/types';
 import { OPEN_TASK_STATUSES } from '../domain/task-order/types';
-import { STUCK_REASONS, type StuckReason } from '../api/ops-service';
 
-/**
- * The gauges' figures (SPEC §10 "open orders by status, stuck orders by reason"), read from the
- * read models and the ops stuck list; pure counting apart from the one query.
- */
+/** The queries behind the order and webhook gauges (SPEC §10; api/metrics-orders.ts, api/metrics-route.ts). */
 
-export { OPEN_TASK_STATUSES };
 export const OPEN_BOOST_STATUSES = BOOST_STATUSES.filter((s) => s !== 'closed');
-
-export { STUCK_REASONS };
 
 export const ORDER_KINDS = ['task', 'boost'] as const;
 export type OrderKind = (typeof ORDER_KINDS)[number];
@@ -34,33 +27,6 @@ export async function countOpenOrders(db: Db): Promise<CountRow[]> {
     union all
     select 'boost' as kind, status, count(*)::text as n from boost_orders where status = any(${[...OPEN_BOOST_STATUSES]}::text[]) group by status`.execute(db);
   return rows.map((r) => ({ kind: r.kind, status: r.status, n: Number(r.n) }));
-}
-
-/** Every (kind, status) pair with its count, zero where no row came back (a series never vanishes). */
-export function openOrderSeries(rows: readonly CountRow[]): Array<{ kind: OrderKind; status: string; n: number }> {
-  const series = [
-    ...OPEN_TASK_STATUSES.map((status) => ({ kind: 'task' as const, status, n: 0 })),
-    ...OPEN_BOOST_STATUSES.map((status) => ({ kind: 'boost' as const, status, n: 0 })),
-  ];
-  for (const row of rows) {
-    const entry = series.find((s) => s.kind === row.kind && s.status === row.status);
-    if (entry) entry.n += row.n;
-  }
-  return series;
-}
-
-/**
- * The stuck list's entries counted by reason, zero for every reason without one (a series never
- * vanishes, so an alert on it sees 0, not "no data"). The reason tells what is stuck (a task or
- * boost order, or a webhook endpoint); the stuck list itself has the details.
- */
-export function stuckSeries(entries: ReadonlyArray<{ readonly reason: StuckReason }>): Array<{ reason: StuckReason; n: number }> {
-  const series = STUCK_REASONS.map((reason): { reason: StuckReason; n: number } => ({ reason, n: 0 }));
-  for (const entry of entries) {
-    const found = series.find((s) => s.reason === entry.reason);
-    if (found) found.n += 1;
-  }
-  return series;
 }
 
 /**

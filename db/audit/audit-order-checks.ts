@@ -1,16 +1,16 @@
-import { toStoredJson } from '../domain/json';
-import { PLATFORM_ACCOUNTS } from '../domain/ledger/accounts';
+import { toStoredJson } from '../../domain/json';
+import { PLATFORM_ACCOUNTS } from '../../domain/ledger/accounts';
 import { ledgerContentHash } from './audit-hash';
-import { canonicalJson } from './hash';
-import { BOOST_ORDERS, TASK_ORDERS, type OrderKind, type OrderKindSpec, type Recorded } from './order-kinds';
+import { canonicalJson } from '../hash';
+import { BOOST_ORDERS, TASK_ORDERS, type OrderKind, type OrderKindSpec, type Recorded } from '../order-kinds';
 
 /**
  * The order part of the audit (F3: E2, L3/E1, L6) for one batch of orders, from their rows as read
- * (db/audit-orders.ts loads them): pure CPU, no I/O, so that it runs on the audit's thread or on
- * a worker thread (db/audit-worker.ts) alike, with the same result.
+ * (db/audit/audit-orders.ts loads them): pure CPU, no I/O, so that it runs on the audit's thread or on
+ * a worker thread (db/audit/audit-worker.ts) alike, with the same result.
  */
 
-/** What the order part of the audit reports (db/audit.ts collects them). */
+/** What the order part of the audit reports (db/audit/audit.ts collects them). */
 export type OrderDiscrepancyKind =
   | 'event_stream_invalid'
   | 'read_model_missing'

@@ -1,5 +1,5 @@
 import { createHash, hash } from 'node:crypto';
-import type { LedgerTransaction } from '../domain/ledger/types';
+import type { LedgerTransaction } from '../../domain/ledger/types';
 
 /**
  * L4 at audit speed: the content hash of a ledger transaction, exactly db/ledger.ts

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { checkOrderBatch, type OrderBatchResult, type RawOrderBatch } from './audit-order-checks';
 
 /**
- * Worker threads for the audit's per-order checks (db/audit-worker.ts). The audit's own thread
+ * Worker threads for the audit's per-order checks (db/audit/audit-worker.ts). The audit's own thread
  * reads batches from PostgreSQL (and parses its wire format); the workers fold and compare them.
  * Batches are handed to the least busy worker; results come back in the order they were asked for.
  */
