@@ -346,6 +346,12 @@ export const ATTEMPTS_LISTED = 25;
 
 /** An endpoint's deliveries, newest event first, before `before` (a feed position); each with its newest attempts. */
 export async function listDeliveries(db: Db, endpointId: string, options: { limit: number; before?: { xid: string; id: bigint } | undefined; eventId?: bigint | undefined }): Promise<DeliveryListing[]> {
+  // One snapshot for the deliveries and their attempts: read apart, an attempt recorded in between
+  // would be listed beside the delivery's state from before it (a next attempt before the last one).
+  return db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute((trx) => readDeliveries(trx, endpointId, options));
+}
+
+async function readDeliveries(db: Db, endpointId: string, options: { limit: number; before?: { xid: string; id: bigint } | undefined; eventId?: bigint | undefined }): Promise<DeliveryListing[]> {
   const { before, eventId, limit } = options;
   const { rows } = await sql<Omit<DeliveryListing, 'attempts'>>`
     select d.notification_id, d.writer_xid::text as writer_xid, n.kind, n.order_id, ev.order_kind, d.status, d.attempt_count,
