@@ -3,24 +3,21 @@ import { API_ROLES, type ApiRole } from '../platform/config';
 import { writeCounts } from './support/db';
 import { captureLog } from './support/log-capture';
 import { placement, placementBody } from './support/fixtures';
-import { TEST_TOKENS, authHeader, http, startStack, type TestStack } from './support/stack';
+import { TEST_TOKENS, authHeader, withStack } from './support/stack';
 
 /**
  * SPEC §8 authentication and roles over every route of the OpenAPI document (so a route added
  * later is covered without touching this file), the party check of order commands, and the
  * tokens' absence from the logs. The sandbox stack, so that the clock routes are included.
  */
-let stack: TestStack;
 let doc: OpenApiDocument;
 const log = captureLog();
 
-beforeAll(async () => {
-  stack = await startStack('sandbox', { logger: { stream: log.stream, level: 'trace' } });
-  doc = (await http(stack.baseUrl, 'GET', '/v1/openapi.json', undefined, { authorization: '' })).body;
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.stop();
+const stack = withStack('sandbox', {
+  logger: { stream: log.stream, level: 'trace' },
+  setUp: async () => {
+    doc = (await stack.get('/v1/openapi.json', { authorization: '' })).body;
+  },
 });
 
 const UNKNOWN_TOKEN = 'not-a-configured-token-7f3a9c';
@@ -118,7 +115,7 @@ describe('SPEC §8: bearer tokens and roles on every route of the OpenAPI docume
 describe('SPEC §8: commands are refused for anyone who is not the order’s party', () => {
   test('another creator or client → 403 forbidden, nothing written', async () => {
     const p = placement({ paymentMode: 'full' });
-    expect((await http(stack.baseUrl, 'POST', '/v1/task-orders', placementBody(p))).status).toBe(201);
+    expect((await stack.post('/v1/task-orders', placementBody(p))).status).toBe(201);
     const before = await writeCounts(stack.database.db);
     const o = `/v1/task-orders/${p.orderId}`;
     const cases: Array<[string, unknown]> = [
@@ -130,21 +127,21 @@ describe('SPEC §8: commands are refused for anyone who is not the order’s par
       [`${o}/videos`, { actor: { type: 'creator', id: 'another-creator' }, draftId: 'd-1' }],
     ];
     for (const [path, body] of cases) {
-      const response = await http(stack.baseUrl, 'POST', path, body);
+      const response = await stack.post(path, body);
       expect({ path, body, status: response.status, code: response.body?.error?.code }).toEqual({ path, body, status: 403, code: 'forbidden' });
     }
-    const foreign = await http(stack.baseUrl, 'POST', '/v1/balance-payments', { clientId: 'another-client', orderIds: [p.orderId], funding: { source: 'account' } });
+    const foreign = await stack.post('/v1/balance-payments', { clientId: 'another-client', orderIds: [p.orderId], funding: { source: 'account' } });
     expect([foreign.status, foreign.body.error.code]).toEqual([403, 'forbidden']);
     expect(await writeCounts(stack.database.db)).toEqual(before);
   });
 
   test('a role check comes before the party check: ops cannot command an order even as its party', async () => {
     const p = placement();
-    await http(stack.baseUrl, 'POST', '/v1/task-orders', placementBody(p));
-    const response = await http(stack.baseUrl, 'POST', `/v1/task-orders/${p.orderId}/accept`, { actor: { type: 'creator', id: p.creatorId } }, authHeader('ops'));
+    await stack.post('/v1/task-orders', placementBody(p));
+    const response = await stack.post(`/v1/task-orders/${p.orderId}/accept`, { actor: { type: 'creator', id: p.creatorId } }, authHeader('ops'));
     expect([response.status, response.body.error.code]).toEqual([403, 'forbidden']);
-    expect((await http(stack.baseUrl, 'GET', `/v1/task-orders/${p.orderId}`, undefined, authHeader('ops'))).body.status).toBe('awaiting_acceptance');
-    expect((await http(stack.baseUrl, 'GET', `/v1/task-orders/${p.orderId}`, undefined, authHeader('finance'))).status).toBe(200);
+    expect((await stack.get(`/v1/task-orders/${p.orderId}`, authHeader('ops'))).body.status).toBe('awaiting_acceptance');
+    expect((await stack.get(`/v1/task-orders/${p.orderId}`, authHeader('finance'))).status).toBe(200);
   });
 });
 
@@ -165,7 +162,7 @@ describe('tokens never reach the logs', () => {
   test('issue 18: one summary line per request (method, route, status, ms, reqId), and never a body', async () => {
     const secretish = 'whsec_not-for-the-log-0123456789';
     const p = placement();
-    const placed = await http(stack.baseUrl, 'POST', '/v1/task-orders', placementBody({ ...p, brief: { ...p.brief, title: secretish } }));
+    const placed = await stack.post('/v1/task-orders', placementBody({ ...p, brief: { ...p.brief, title: secretish } }));
     expect(placed.status).toBe(201);
     await new Promise((r) => setTimeout(r, 100)); // let the logger flush
     const lines = log.text().split('\n').filter((line) => line.includes('"msg":"request"')).map((line) => JSON.parse(line) as Record<string, unknown>);

@@ -1,7 +1,7 @@
 import { DEFAULT_BOOST_POLICY } from '../domain/boost/policy';
 import { boostOrderWorkflowId } from '../workflows/boost-order-api';
 import { approvedTaskOrder, placement } from './support/fixtures';
-import { http, startStack, type TestStack } from './support/stack';
+import { withStack } from './support/stack';
 
 /**
  * B3, §8: a boost order POST retried after its first attempt started the order's run but failed for
@@ -11,16 +11,10 @@ import { http, startStack, type TestStack } from './support/stack';
  * `409` while the first attempt's run placed the order. A quote valid 3 s makes the race quick.
  */
 const QUOTE_VALIDITY_MS = 3_000;
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startStack('dev', { policies: { boost: { ...DEFAULT_BOOST_POLICY, quoteValidityMs: QUOTE_VALIDITY_MS } } });
-}, 120_000);
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = withStack('dev', { policies: { boost: { ...DEFAULT_BOOST_POLICY, quoteValidityMs: QUOTE_VALIDITY_MS } } });
 
 const DAY_MS = 24 * 3_600_000;
-const post = (path: string, body?: unknown) => http(stack.baseUrl, 'POST', path, body);
+const { post } = stack;
 
 async function ok(path: string, body: unknown): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
   const response = await post(path, body);
@@ -63,7 +57,7 @@ test('a retry after the first attempt started the run answers that run\'s placem
   const [a, b] = await Promise.all([first, retry]);
   expect([a.status, a.body.boostOrderId]).toEqual([201, boostOrderId]);
   expect([[200, 201].includes(b.status), b.body.boostOrderId, b.body.version]).toEqual([true, boostOrderId, a.body.version]);
-  const stored = await http(stack.baseUrl, 'GET', `/v1/boost-orders/${boostOrderId}`);
+  const stored = await stack.get(`/v1/boost-orders/${boostOrderId}`);
   expect([stored.status, stored.body.status]).toEqual([200, 'awaiting_publication']);
 
   // Once placed, a retry is answered from the order as ever.

@@ -4,24 +4,17 @@ import { writeCounts } from './support/db';
 import { buildApp } from '../api/app';
 import { freePort } from '../platform/free-port';
 import { apiTemporalClient } from '../platform/temporal-client';
-import { TEST_API_TOKENS, authHeader, http, startStack, type TestStack } from './support/stack';
+import { TEST_API_TOKENS, authHeader, withStack } from './support/stack';
 
 /**
  * Boost orders (SPEC §3) through the HTTP API on the sandbox stack (the time-skipping server), so the
  * clock can move: quote, an expired quote, an order, the stats feed, progress, evaluation and the
  * refund in the ledger.
  */
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startStack('sandbox');
-}, 120_000);
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = withStack('sandbox');
 
 const DAY = 24 * 3_600_000;
-const post = (path: string, body?: unknown, headers?: Record<string, string>) => http(stack.baseUrl, 'POST', path, body, headers);
-const get = (path: string, headers?: Record<string, string>) => http(stack.baseUrl, 'GET', path, undefined, headers);
+const { post, get } = stack;
 const clockMs = async () => Date.parse((await get('/v1/sandbox/clock')).body.now);
 const advance = (body: Record<string, number>) => post('/v1/sandbox/clock/advance', body);
 

@@ -1,5 +1,5 @@
 import { placement, placementBody } from './support/fixtures';
-import { authHeader, startStack, type TestStack } from './support/stack';
+import { authHeader, withStack } from './support/stack';
 
 /**
  * Issue 11, lever 1: a command's answer (and a placement's) is built from its Update's result —
@@ -8,15 +8,7 @@ import { authHeader, startStack, type TestStack } from './support/stack';
  * every path (§8 commands, T1–T18, a deposit with a price change and its restore, a cancellation
  * request answered), and a refusal still answers as before (404 first, then 409).
  */
-let stack: TestStack;
-
-beforeAll(async () => {
-  stack = await startStack('dev');
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = withStack('dev');
 
 async function raw(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; text: string }> {
   const response = await fetch(`${stack.baseUrl}${path}`, {

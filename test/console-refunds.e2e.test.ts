@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { placement, placementBody } from './support/fixtures';
 import { balances } from './support/ledger';
-import { TEST_PERSON_TOKENS, authHeader, http, startStack, type TestStack } from './support/stack';
+import { TEST_PERSON_TOKENS, authHeader, withStack } from './support/stack';
 
 /**
  * SPEC F5/F6 in a real browser: a boost refund scheduled for the 7th business day (B6, B7) is
@@ -14,20 +14,20 @@ jest.setTimeout(120_000);
 
 const DAY = 86_400_000;
 const SHOTS = process.env.SCREENSHOTS === '1' ? join(__dirname, '..', 'docs', 'screenshots') : undefined;
-let stack: TestStack;
 let browser: Browser;
 
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([startStack('sandbox'), chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox'] })]);
-  if (SHOTS) mkdirSync(SHOTS, { recursive: true });
-}, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
+const stack = withStack('sandbox', {
+  setUp: async () => {
+    browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
+    if (SHOTS) mkdirSync(SHOTS, { recursive: true });
+  },
+  tearDown: async () => {
+    await browser?.close();
+  },
 });
 
-const post = (path: string, body: unknown, headers: Record<string, string> = {}) => http(stack.baseUrl, 'POST', path, body, headers);
-const clockMs = async () => Date.parse((await http(stack.baseUrl, 'GET', '/v1/sandbox/clock')).body.now);
+const { post } = stack;
+const clockMs = async () => Date.parse((await stack.get('/v1/sandbox/clock')).body.now);
 
 /** A published, boosted video with 9 500 of 10 000 expected views: 5 500 fen refund scheduled (B6). */
 async function boostWithScheduledRefund(): Promise<{ boostOrderId: string; clientId: string }> {
@@ -54,7 +54,7 @@ async function boostWithScheduledRefund(): Promise<{ boostOrderId: string; clien
   expect((await post('/v1/video-stats', { videoId, creatorId: p.creatorId, publishedAt, views: 9_500, observedAt: publishedAt })).status).toBe(201);
   await post('/v1/sandbox/clock/advance', { days: 14, minutes: 1 });
   for (let i = 0; i < 100; i += 1) {
-    const b = (await http(stack.baseUrl, 'GET', `/v1/boost-orders/${boostOrderId}`)).body;
+    const b = (await stack.get(`/v1/boost-orders/${boostOrderId}`)).body;
     if (b.status === 'refund_scheduled') return { boostOrderId, clientId: p.clientId };
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -93,7 +93,7 @@ test('F5: finance release a scheduled boost refund early, after a preview; confi
   const again = await context.request.post(`${stack.baseUrl}/console/refunds/${boostOrderId}/release`, { form: fields, maxRedirects: 0 });
   expect(again.status()).toBe(200); // the same Idempotency-Key: the first answer again
   expect(await balances(stack.database.db, accounts)).toEqual({ client: 5_500n, escrow: 0n });
-  const b = (await http(stack.baseUrl, 'GET', `/v1/boost-orders/${boostOrderId}`, undefined, authHeader('finance'))).body;
+  const b = (await stack.get(`/v1/boost-orders/${boostOrderId}`, authHeader('finance'))).body;
   expect(b.refund).toMatchObject({ early: true, releasedBy: { type: 'finance', id: 'fay' } });
   await page.goto(`${stack.baseUrl}/console/refunds`);
   expect(await page.locator('tr', { hasText: boostOrderId }).count()).toBe(0);

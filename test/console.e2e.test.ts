@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { placement, placementBody } from './support/fixtures';
 import { balances } from './support/ledger';
-import { TEST_PERSON_TOKENS, authHeader, http, startStack, type TestStack } from './support/stack';
+import { TEST_PERSON_TOKENS, authHeader, withStack } from './support/stack';
 
 /**
  * SPEC F6 in a real browser (headless Debian Chromium driven by playwright-core): ops find a stuck
@@ -20,16 +20,17 @@ const SHOTS = process.env.SCREENSHOTS === '1' ? join(__dirname, '..', 'docs', 's
 const WIDE = { width: 1280, height: 900 };
 const NARROW = { width: 390, height: 844 };
 
-let stack: TestStack;
 let browser: Browser;
 
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([startStack('sandbox', process.env.CONSOLE_TEST_LOG === '1' ? { logger: { stream: process.stderr, level: 'error' } } : {}), chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })]);
-  if (SHOTS) mkdirSync(SHOTS, { recursive: true });
-}, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
+const stack = withStack('sandbox', {
+  ...(process.env.CONSOLE_TEST_LOG === '1' ? { logger: { stream: process.stderr, level: 'error' } } : {}),
+  setUp: async () => {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    if (SHOTS) mkdirSync(SHOTS, { recursive: true });
+  },
+  tearDown: async () => {
+    await browser?.close();
+  },
 });
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -61,13 +62,13 @@ async function orderAwaitingArbitration(): Promise<{ orderId: string; clientId: 
   const creatorId = `k-con-${Date.now()}`;
   const p = placement({ clientId, creatorId });
   const o = `/v1/task-orders/${p.orderId}`;
-  expect((await http(stack.baseUrl, 'POST', '/v1/task-orders', placementBody(p))).status).toBe(201);
-  expect((await http(stack.baseUrl, 'POST', `${o}/accept`, { actor: { type: 'creator', id: creatorId } })).status).toBe(200);
-  expect((await http(stack.baseUrl, 'POST', `${o}/videos`, { actor: { type: 'creator', id: creatorId }, draftId: 'd1' })).status).toBe(200);
-  expect((await http(stack.baseUrl, 'POST', `${o}/cancel`, { actor: { type: 'client', id: clientId }, reason: 'brand withdrew' })).status).toBe(200);
-  expect((await http(stack.baseUrl, 'POST', '/v1/sandbox/clock/advance', { hours: 73 })).status).toBe(200);
+  expect((await stack.post('/v1/task-orders', placementBody(p))).status).toBe(201);
+  expect((await stack.post(`${o}/accept`, { actor: { type: 'creator', id: creatorId } })).status).toBe(200);
+  expect((await stack.post(`${o}/videos`, { actor: { type: 'creator', id: creatorId }, draftId: 'd1' })).status).toBe(200);
+  expect((await stack.post(`${o}/cancel`, { actor: { type: 'client', id: clientId }, reason: 'brand withdrew' })).status).toBe(200);
+  expect((await stack.post('/v1/sandbox/clock/advance', { hours: 73 })).status).toBe(200);
   for (let i = 0; i < 100; i += 1) {
-    const entries = (await http(stack.baseUrl, 'GET', '/v1/ops/stuck', undefined, authHeader('ops'))).body.entries as Array<{ orderId: string; reason: string }>;
+    const entries = (await stack.get('/v1/ops/stuck', authHeader('ops'))).body.entries as Array<{ orderId: string; reason: string }>;
     if (entries.some((e) => e.orderId === p.orderId && e.reason === 'awaiting_arbitration')) return { orderId: p.orderId, clientId, creatorId };
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -162,7 +163,7 @@ test('CSRF: a console form without the session\'s token is refused and changes n
   const page = await signIn(context, 'bob');
   const other = await orderAwaitingArbitration();
   const before = await ledgerCount();
-  const statusBefore = (await http(stack.baseUrl, 'GET', `/v1/task-orders/${other.orderId}`)).body.status;
+  const statusBefore = (await stack.get(`/v1/task-orders/${other.orderId}`)).body.status;
   const forged = await context.request.post(`${stack.baseUrl}/console/ops/orders/${other.orderId}/actions`, {
     form: { action: 'cancel', outcome: 'full_refund', reason: 'forged', idem: 'forged-1', seenSeq: '0' },
     maxRedirects: 0,
@@ -174,7 +175,7 @@ test('CSRF: a console form without the session\'s token is refused and changes n
   });
   expect(wrong.status()).toBe(403);
   expect(await ledgerCount()).toBe(before);
-  expect((await http(stack.baseUrl, 'GET', `/v1/task-orders/${other.orderId}`)).body.status).toBe(statusBefore);
+  expect((await stack.get(`/v1/task-orders/${other.orderId}`)).body.status).toBe(statusBefore);
 
   const cookies = await context.cookies();
   expect(cookies.find((c) => c.name === 'xingtu_console')).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/console' });
@@ -223,7 +224,7 @@ test('finance: trial balance, a statement with its running balance, the audit, a
   expect(await main.innerText()).toContain('Clean');
   // Its summary counts what the audit counted: every order checked, and of those the closed ones
   // reconciled (L6) — not every order called "closed".
-  const { body: api } = await http(stack.baseUrl, 'GET', '/v1/ledger/audit', undefined, authHeader('finance'));
+  const { body: api } = await stack.get('/v1/ledger/audit', authHeader('finance'));
   const { checkedOrders, reconciledOrders } = api as { checkedOrders: number; reconciledOrders: number };
   expect(reconciledOrders).toBeGreaterThan(0);
   expect(reconciledOrders).toBeLessThan(checkedOrders); // the stuck orders are open
@@ -243,7 +244,7 @@ test('finance: trial balance, a statement with its running balance, the audit, a
     net.set(debit as string, (net.get(debit as string) ?? 0n) - BigInt(amount as string));
     net.set(credit as string, (net.get(credit as string) ?? 0n) + BigInt(amount as string));
   }
-  const trial = (await http(stack.baseUrl, 'GET', '/v1/ledger/trial-balance', undefined, authHeader('finance'))).body;
+  const trial = (await stack.get('/v1/ledger/trial-balance', authHeader('finance'))).body;
   expect(Object.fromEntries([...net].filter(([, v]) => v !== 0n).sort())).toEqual(
     Object.fromEntries((trial.accounts as Array<{ account: string; balanceFen: number }>).filter((a) => a.balanceFen !== 0).map((a) => [a.account, BigInt(a.balanceFen)]).sort()),
   );
@@ -278,12 +279,12 @@ test('roles: finance is not offered ops actions, and an ops action forced by a f
   });
   expect(preview.status()).toBe(403);
   expect(await ledgerCount()).toBe(before);
-  expect((await http(stack.baseUrl, 'GET', `/v1/task-orders/${target.orderId}`)).body.pendingCancellation).toMatchObject({ escalated: true });
+  expect((await stack.get(`/v1/task-orders/${target.orderId}`)).body.pendingCancellation).toMatchObject({ escalated: true });
   await context.close();
 });
 
 test('the console is not part of the JSON API: its routes are not in the OpenAPI document', async () => {
-  const document = (await http(stack.baseUrl, 'GET', '/v1/openapi.json')).body;
+  const document = (await stack.get('/v1/openapi.json')).body;
   expect(Object.keys(document.paths).filter((p) => p.startsWith('/console'))).toEqual([]);
   const asset = await fetch(`${stack.baseUrl}/console/assets/htmx.min.js`);
   expect(asset.status).toBe(200); // served locally, no CDN

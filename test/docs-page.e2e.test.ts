@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { OpenApiDocument } from '../api/openapi';
 import { placement, placementBody } from './support/fixtures';
-import { TEST_TOKENS, http, startStack, type TestStack } from './support/stack';
+import { TEST_TOKENS, withStack } from './support/stack';
 
 /**
  * Issue 12 item 3 / SPEC §8 "a human-readable docs page": GET /docs is Swagger UI, served by the API
@@ -17,24 +17,24 @@ import { TEST_TOKENS, http, startStack, type TestStack } from './support/stack';
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-let stack: TestStack;
 let doc: OpenApiDocument;
 let browser: Browser;
 let orderId: string;
 
-beforeAll(async () => {
+beforeAll(() => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
-  stack = await startStack('dev');
-  doc = (await http(stack.baseUrl, 'GET', '/v1/openapi.json', undefined, { authorization: '' })).body;
-  const p = placement();
-  orderId = p.orderId;
-  expect((await http(stack.baseUrl, 'POST', '/v1/task-orders', placementBody(p))).status).toBe(201);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
+});
+const stack = withStack('dev', {
+  setUp: async () => {
+    doc = (await stack.get('/v1/openapi.json', { authorization: '' })).body;
+    const p = placement();
+    orderId = p.orderId;
+    expect((await stack.post('/v1/task-orders', placementBody(p))).status).toBe(201);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  },
+  tearDown: async () => {
+    await browser?.close();
+  },
 });
 
 interface Watched {

@@ -1,21 +1,14 @@
 import { placement, placementBody } from './support/fixtures';
-import { authHeader, http, startStack, type TestStack } from './support/stack';
+import { withStack } from './support/stack';
 
 /**
  * E4 through the HTTP API: a reader paging GET /v1/events while commands for many orders commit
  * concurrently (and the same placement is sent twice) sees every notification exactly once, in
  * the order a fresh read from the start gives, and a page asked for twice is the same page.
  */
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startStack('sandbox');
-}, 120_000);
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = withStack('sandbox');
 
-const post = (path: string, body?: unknown) => http(stack.baseUrl, 'POST', path, body);
-const get = (path: string, role: 'backend' | 'ops' = 'backend') => http(stack.baseUrl, 'GET', path, undefined, authHeader(role));
+const { post, get } = stack;
 
 interface Event { id: string; type: string; orderId: string; orderKind: string; orderVersion: number; recipient: { type: string; id: string } }
 
@@ -41,7 +34,7 @@ describe('E4 GET /v1/events', () => {
       let after = '';
       for (;;) {
         const done = !writing;
-        const page = await get(`/v1/events?limit=3${after ? `&after=${after}` : ''}`, 'ops');
+        const page = await stack.as('ops').get(`/v1/events?limit=3${after ? `&after=${after}` : ''}`);
         expect([page.status, page.status === 200 ? null : page.body]).toEqual([200, null]);
         seen.push(...page.body.events);
         after = page.body.nextCursor;

@@ -6,7 +6,7 @@ import type { OpenApiDocument } from '../api/openapi';
 import { API_ROLES, type ApiRole } from '../platform/config';
 import { writeCounts } from './support/db';
 import { placement, placementBody } from './support/fixtures';
-import { TEST_TOKENS, http, startStack, type TestStack } from './support/stack';
+import { TEST_TOKENS, withStack } from './support/stack';
 
 /**
  * SPEC §8 "No input ever yields a 500 or a partial write", checked by property-based fuzzing from
@@ -35,28 +35,27 @@ if (!bin) {
     test.skip('schemathesis fuzzing (schemathesis is not installed)', () => undefined);
   }
 } else {
-  let stack: TestStack;
   let doc: OpenApiDocument;
   let work: string;
   /** Path parameters drawn from real data, so that fuzzed commands reach real orders' workflows. */
   let known: Record<string, string[]>;
 
-  beforeAll(async () => {
-    stack = await startStack('dev');
-    doc = (await http(stack.baseUrl, 'GET', '/v1/openapi.json')).body;
-    work = mkdtempSync(join(tmpdir(), 'xingtu-fuzz-'));
-    const full = placement({ clientId: 'fuzz-client' });
-    const deposit = placement({ clientId: 'fuzz-client', paymentMode: 'deposit' });
-    for (const p of [full, deposit]) expect((await http(stack.baseUrl, 'POST', '/v1/task-orders', placementBody(p))).status).toBe(201);
-    known = {
-      orderId: [full.orderId, deposit.orderId, 'o-missing'],
-      clientId: ['fuzz-client', 'another-client'],
-      account: ['client:fuzz-client', `escrow:task:${full.orderId}`, 'platform:service_fees', 'external:payments', 'creator:nobody'],
-    };
-  }, 120_000);
+  const stack = withStack('dev', {
+    setUp: async () => {
+      doc = (await stack.get('/v1/openapi.json')).body;
+      work = mkdtempSync(join(tmpdir(), 'xingtu-fuzz-'));
+      const full = placement({ clientId: 'fuzz-client' });
+      const deposit = placement({ clientId: 'fuzz-client', paymentMode: 'deposit' });
+      for (const p of [full, deposit]) expect((await stack.post('/v1/task-orders', placementBody(p))).status).toBe(201);
+      known = {
+        orderId: [full.orderId, deposit.orderId, 'o-missing'],
+        clientId: ['fuzz-client', 'another-client'],
+        account: ['client:fuzz-client', `escrow:task:${full.orderId}`, 'platform:service_fees', 'external:payments', 'creator:nobody'],
+      };
+    },
+  });
 
-  afterAll(async () => {
-    await stack?.stop();
+  afterAll(() => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 

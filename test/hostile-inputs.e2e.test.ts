@@ -18,7 +18,7 @@ import {
   type HostileRequest,
   type Role,
 } from './support/hostile';
-import { TEST_TOKENS, http, startStack, type TestStack } from './support/stack';
+import { TEST_TOKENS, withStack } from './support/stack';
 
 /**
  * Issue 18 (SPEC §8, §10 "Hostile peers and inputs"): every route of the OpenAPI document and every
@@ -28,7 +28,6 @@ import { TEST_TOKENS, http, startStack, type TestStack } from './support/stack';
  * write nothing (every table of the schema counted before and after). Amounts beyond 2^53 are
  * answered exactly. Prints what it sent.
  */
-let stack: TestStack;
 let doc: OpenApiDocument;
 const ROLES: readonly Role[] = ['backend', 'ops', 'finance', 'none'];
 const CONCURRENCY = 8;
@@ -36,17 +35,17 @@ const CONCURRENCY = 8;
 const ANSWER_WITHIN_MS = 10_000;
 const tally = { requests: 0, values: new Set<string>(), fiveXx: [] as string[] };
 
-beforeAll(async () => {
-  stack = await startStack('sandbox');
-  doc = (await http(stack.baseUrl, 'GET', '/v1/openapi.json')).body;
-  const p = placement({ orderId: 'o-hostile', clientId: 'c-hostile' });
-  expect((await http(stack.baseUrl, 'POST', '/v1/task-orders', placementBody(p))).status).toBe(201);
-}, 120_000);
-
-afterAll(async () => {
-  process.stdout.write(`hostile inputs: ${tally.requests} requests sent, ${tally.values.size} distinct hostile values tried, ${tally.fiveXx.length} answered 5xx\n`);
-  await stack?.stop();
-}, 60_000);
+const stack = withStack('sandbox', {
+  setUp: async () => {
+    doc = (await stack.get('/v1/openapi.json')).body;
+    const p = placement({ orderId: 'o-hostile', clientId: 'c-hostile' });
+    expect((await stack.post('/v1/task-orders', placementBody(p))).status).toBe(201);
+  },
+  tearDown: async () => {
+    process.stdout.write(`hostile inputs: ${tally.requests} requests sent, ${tally.values.size} distinct hostile values tried, ${tally.fiveXx.length} answered 5xx\n`);
+  },
+  stopTimeoutMs: 60_000,
+});
 
 /** Percent-encoding that can also carry a lone surrogate (as the WTF-8 bytes a hostile client sends). */
 function encodeHostile(text: string): string {

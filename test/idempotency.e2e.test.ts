@@ -3,10 +3,9 @@ import { buildApp } from '../api/app';
 import { defineRoute } from '../api/routes';
 import { writeCounts } from './support/db';
 import { placement, placementBody } from './support/fixtures';
-import { TEST_API_TOKENS, authHeader, http, startStack, type TestStack } from './support/stack';
+import { TEST_API_TOKENS, authHeader, requests, withStack } from './support/stack';
 
 /** SPEC §8: `Idempotency-Key` on every POST — replay, mismatch, concurrency, what is stored. */
-let stack: TestStack;
 let extra: FastifyInstance;
 let extraUrl: string;
 /** A second API instance of the same app on the same database (its own claim keeper), with the slow route. */
@@ -14,61 +13,54 @@ let twin: FastifyInstance;
 let twinUrl: string;
 const executions = { slow: 0, flaky: 0 };
 
-beforeAll(async () => {
-  stack = await startStack('dev');
-  // The same app on the same database, with two test routes registered after buildApp (as a later
-  // module would): one slow, to race duplicates against, one that fails with a 500 once.
-  extra = buildApp({ db: stack.database.db, client: stack.env.client, taskQueue: 'unused', tokens: TEST_API_TOKENS });
-  const slowRoute = (app: FastifyInstance) =>
-    defineRoute(app, {
+const stack = withStack('dev', {
+  setUp: async () => {
+    // The same app on the same database, with two test routes registered after buildApp (as a later
+    // module would): one slow, to race duplicates against, one that fails with a 500 once.
+    extra = buildApp({ db: stack.database.db, client: stack.env.client, taskQueue: 'unused', tokens: TEST_API_TOKENS });
+    const slowRoute = (app: FastifyInstance) =>
+      defineRoute(app, {
+        method: 'POST',
+        path: '/v1/test/slow',
+        roles: ['backend'],
+        summary: 'counts its executions',
+        responses: { 201: { description: 'executed' } },
+        handler: async (_input, _request, reply) => {
+          executions.slow += 1;
+          const n = executions.slow;
+          await new Promise((r) => setTimeout(r, 400));
+          return reply.code(201).send({ execution: n });
+        },
+      });
+    slowRoute(extra);
+    twin = buildApp({ db: stack.database.db, client: stack.env.client, taskQueue: 'unused', tokens: TEST_API_TOKENS });
+    slowRoute(twin);
+    twinUrl = await twin.listen({ host: '127.0.0.1', port: 0 });
+    defineRoute(extra, {
       method: 'POST',
-      path: '/v1/test/slow',
-      roles: ['backend'],
-      summary: 'counts its executions',
-      responses: { 201: { description: 'executed' } },
-      handler: async (_input, _request, reply) => {
-        executions.slow += 1;
-        const n = executions.slow;
-        await new Promise((r) => setTimeout(r, 400));
-        return reply.code(201).send({ execution: n });
+      path: '/v1/test/flaky',
+      roles: ['backend', 'ops'],
+      summary: 'fails with a 500 the first time',
+      responses: { 200: { description: 'executed' } },
+      handler: () => {
+        executions.flaky += 1;
+        if (executions.flaky === 1) throw new Error('transient failure');
+        return { execution: executions.flaky };
       },
     });
-  slowRoute(extra);
-  twin = buildApp({ db: stack.database.db, client: stack.env.client, taskQueue: 'unused', tokens: TEST_API_TOKENS });
-  slowRoute(twin);
-  twinUrl = await twin.listen({ host: '127.0.0.1', port: 0 });
-  defineRoute(extra, {
-    method: 'POST',
-    path: '/v1/test/flaky',
-    roles: ['backend', 'ops'],
-    summary: 'fails with a 500 the first time',
-    responses: { 200: { description: 'executed' } },
-    handler: () => {
-      executions.flaky += 1;
-      if (executions.flaky === 1) throw new Error('transient failure');
-      return { execution: executions.flaky };
-    },
-  });
-  extraUrl = await extra.listen({ host: '127.0.0.1', port: 0 });
-}, 120_000);
-
-afterAll(async () => {
-  await extra?.close();
-  await twin?.close();
-  await stack?.stop();
+    extraUrl = await extra.listen({ host: '127.0.0.1', port: 0 });
+  },
+  tearDown: async () => {
+    await extra?.close();
+    await twin?.close();
+  },
 });
 
 const key = () => `key-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 
-async function post(path: string, body: unknown, idempotencyKey?: string, headers: Record<string, string> = {}, baseUrl = stack.baseUrl) {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...authHeader('backend'), ...(idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey }), ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, text, body: text ? JSON.parse(text) : undefined, replayed: response.headers.get('idempotent-replayed'), contentType: response.headers.get('content-type') };
-}
+/** A POST as the backend with an Idempotency-Key (when given), to the stack or to `baseUrl`. */
+const post = (path: string, body: unknown, idempotencyKey?: string, headers: Record<string, string> = {}, baseUrl = stack.baseUrl) =>
+  requests(baseUrl).post(path, body, { ...(idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey }), ...headers });
 
 describe('Idempotency-Key', () => {
   test('the same key and body → the first response again, byte for byte, and nothing written twice', async () => {
@@ -76,16 +68,16 @@ describe('Idempotency-Key', () => {
     const k = key();
     const first = await post('/v1/task-orders', placementBody(p), k);
     expect(first.status).toBe(201);
-    expect(first.replayed).toBeNull();
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
     const after = await writeCounts(stack.database.db);
 
     // Without the key, T1 answers 200 for the same placement; with it, the 201 is replayed.
     const again = await post('/v1/task-orders', placementBody(p), k);
-    expect({ status: again.status, text: again.text, replayed: again.replayed, contentType: again.contentType }).toEqual({
+    expect({ status: again.status, text: again.text, replayed: again.headers.get('idempotent-replayed'), contentType: again.headers.get('content-type') }).toEqual({
       status: 201,
       text: first.text,
       replayed: 'true',
-      contentType: first.contentType,
+      contentType: first.headers.get('content-type'),
     });
     // Key order in the body does not matter: the body is compared as JSON.
     const reordered = Object.fromEntries(Object.entries(placementBody(p)).reverse());
@@ -102,7 +94,7 @@ describe('Idempotency-Key', () => {
     expect(first.status).toBe(200);
     const after = await writeCounts(stack.database.db);
     const replay = await post(`/v1/task-orders/${p.orderId}/accept`, accept, k);
-    expect([replay.status, replay.text, replay.replayed]).toEqual([200, first.text, 'true']);
+    expect([replay.status, replay.text, replay.headers.get('idempotent-replayed')]).toEqual([200, first.text, 'true']);
     const withoutKey = await post(`/v1/task-orders/${p.orderId}/accept`, accept);
     expect([withoutKey.status, withoutKey.body.error.code]).toEqual([409, 'invalid_state']);
     expect(await writeCounts(stack.database.db)).toEqual(after);
@@ -124,7 +116,7 @@ describe('Idempotency-Key', () => {
       expect({ path, status: response.status, code: response.body?.error?.code }).toEqual({ path, status: 422, code: 'idempotency_mismatch' });
     }
     expect(await writeCounts(stack.database.db)).toEqual(before);
-    expect((await http(stack.baseUrl, 'GET', `/v1/task-orders/${other.orderId}`)).status).toBe(404);
+    expect((await stack.get(`/v1/task-orders/${other.orderId}`)).status).toBe(404);
   });
 
   test('4xx answers are stored and replayed too; requests refused before they run (401, 403) are not', async () => {
@@ -133,7 +125,7 @@ describe('Idempotency-Key', () => {
     const first = await post('/v1/task-orders', invalid, k);
     expect([first.status, first.body.error.code]).toEqual([400, 'validation_failed']);
     const replay = await post('/v1/task-orders', invalid, k);
-    expect([replay.status, replay.text, replay.replayed]).toEqual([400, first.text, 'true']);
+    expect([replay.status, replay.text, replay.headers.get('idempotent-replayed')]).toEqual([400, first.text, 'true']);
 
     const k2 = key();
     const p = placement();
@@ -176,7 +168,7 @@ describe('Idempotency-Key', () => {
       else expect([r.status, r.body.error.code, r.body.error.message]).toEqual([409, 'invalid_state', expect.stringContaining('in progress')]);
     }
     const later = await post('/v1/test/slow', { n: 1 }, k, {}, extraUrl);
-    expect([later.status, later.body, later.replayed]).toEqual([201, { execution: before + 1 }, 'true']);
+    expect([later.status, later.body, later.headers.get('idempotent-replayed')]).toEqual([201, { execution: before + 1 }, 'true']);
     expect(executions.slow).toBe(before + 1);
   });
 
@@ -186,13 +178,13 @@ describe('Idempotency-Key', () => {
     const responses = await Promise.all(Array.from({ length: 30 }, (_, i) => post('/v1/test/slow', { n: 30 }, k, {}, i % 2 === 0 ? extraUrl : twinUrl)));
     expect(executions.slow).toBe(before + 1);
     for (const r of responses) {
-      if (r.status === 201) expect([r.body, r.replayed === null || r.replayed === 'true']).toEqual([{ execution: before + 1 }, true]);
+      if (r.status === 201) expect([r.body, r.headers.get('idempotent-replayed') === null || r.headers.get('idempotent-replayed') === 'true']).toEqual([{ execution: before + 1 }, true]);
       else expect([r.status, r.body.error.code]).toEqual([409, 'invalid_state']);
     }
-    expect(responses.filter((r) => r.status === 201 && r.replayed === null)).toHaveLength(1);
+    expect(responses.filter((r) => r.status === 201 && r.headers.get('idempotent-replayed') === null)).toHaveLength(1);
     // Then every instance replays it, and a retry storm of the same key still runs nothing.
     const replays = await Promise.all(Array.from({ length: 10 }, (_, i) => post('/v1/test/slow', { n: 30 }, k, {}, i % 2 === 0 ? extraUrl : twinUrl)));
-    expect(replays.map((r) => [r.status, r.replayed, r.body])).toEqual(Array.from({ length: 10 }, () => [201, 'true', { execution: before + 1 }]));
+    expect(replays.map((r) => [r.status, r.headers.get('idempotent-replayed'), r.body])).toEqual(Array.from({ length: 10 }, () => [201, 'true', { execution: before + 1 }]));
     expect((await post('/v1/test/slow', { n: 31 }, k, {}, twinUrl)).status).toBe(422);
     expect(executions.slow).toBe(before + 1);
   });

@@ -24,7 +24,7 @@ import { parseExposition, sampleValue, type Sample } from '../platform/metrics-t
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { placement, placementBody } from './support/fixtures';
 import { freePort } from '../platform/free-port';
-import { TEST_API_TOKENS, TEST_TOKENS, authHeader, http } from './support/stack';
+import { TEST_API_TOKENS, TEST_TOKENS, authHeader, http, requests } from './support/stack';
 import { runningWorker } from './support/temporal';
 
 const root = join(__dirname, '..');
@@ -85,7 +85,7 @@ async function eventually(check: (s: Sample[]) => void, timeoutMs = 10_000): Pro
   }
 }
 
-const post = (path: string, body: unknown, headers: Record<string, string> = {}) => http(baseUrl, 'POST', path, body, headers);
+const { post } = requests(() => baseUrl);
 
 describe('GET /metrics is protected (SPEC §10, docs/operations.md)', () => {
   test('refuses without a token (401) and with a token of another role (403); serves the metrics role the text format', async () => {

@@ -2,22 +2,16 @@ import { WorkflowUpdateStage } from '@temporalio/client';
 import { TASK_COMMAND_UPDATES, taskOrderWorkflowId } from '../workflows/task-order-api';
 import { runBurst } from './support/concurrent-updates';
 import { placement, placementBody } from './support/fixtures';
-import { http, startStack, type TestStack } from './support/stack';
+import { withStack } from './support/stack';
 
 /**
  * SPEC §1 Concurrency on the dev server: the same 20-Update burst as order-concurrency.int (on
  * the time-skipping server), and the trios the main backend sent through the API when orders
  * wedged (remind/accept/remind; accept/cancel/reject), many orders at once.
  */
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startStack('dev');
-}, 120_000);
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = withStack('dev');
 
-const post = (path: string, body?: unknown) => http(stack.baseUrl, 'POST', path, body);
+const { post } = stack;
 
 async function placeOrder(mode: 'full' | 'deposit') {
   const p = placement({ paymentMode: mode });
@@ -44,7 +38,7 @@ test('SPEC §1: remind, accept, remind at the same instant on 15 orders → acce
         post(`/v1/task-orders/${orderId}/accept`, { actor: creator }),
         post(`/v1/task-orders/${orderId}/remind`, { actor: client }),
       ]);
-      const order = await http(stack.baseUrl, 'GET', `/v1/task-orders/${orderId}`);
+      const order = await stack.get(`/v1/task-orders/${orderId}`);
       return { statuses: [r1.status, accept.status, r2.status], reminders: [r1, r2].filter((r) => r.status === 200).length, status: order.body.status };
     }),
   );
@@ -73,7 +67,7 @@ test('SPEC §1: accept, client cancel, creator reject at the same instant on 15 
         ['reject', { actor: creator, reason: 'busy' }],
       ] as const;
       const answers = await Promise.all(commands.map(([c, body]) => post(`/v1/task-orders/${orderId}/${c}`, body)));
-      const order = (await http(stack.baseUrl, 'GET', `/v1/task-orders/${orderId}`)).body;
+      const order = (await stack.get(`/v1/task-orders/${orderId}`)).body;
       return {
         statuses: answers.map((a) => a.status),
         applied: commands.filter((_, i) => answers[i]!.status === 200).map(([c]) => c).join(','),

@@ -11,7 +11,6 @@ import { SEARCH_ATTRIBUTES } from '../platform/search-attribute-keys';
 import {
   TASK_COMMAND_UPDATES as U,
   TASK_ORDER_WORKFLOW,
-  placementUpdate,
   stateQuery,
   taskOrderWorkflowId,
   type TaskOrderInput,
@@ -19,7 +18,7 @@ import {
 } from '../workflows/task-order-api';
 import type { TestDatabase } from './support/db';
 import { placement } from './support/fixtures';
-import { withTimeSkippingWorker } from './support/temporal';
+import { taskOrderPlacer, withTimeSkippingWorker } from './support/temporal';
 
 /**
  * Issue 11, the longest legal life: T16 allows any number of uploads (each reviewed, T17) and
@@ -37,12 +36,7 @@ withTimeSkippingWorker(taskQueue, (world) => ({ env, database } = world));
 const creatorOf = (p: TaskPlacement) => ({ actor: { type: 'creator' as const, id: p.creatorId } });
 const clientOf = (p: TaskPlacement) => ({ actor: { type: 'client' as const, id: p.clientId } });
 
-async function place(p: TaskPlacement, historyLimit?: number): Promise<WorkflowHandle> {
-  const input: TaskOrderInput = { placement: p, policy: DEFAULT_TASK_POLICY, ...(historyLimit === undefined ? {} : { historyLimit }) };
-  const handle = await env.client.workflow.start(TASK_ORDER_WORKFLOW, { workflowId: taskOrderWorkflowId(p.orderId), taskQueue, args: [input] });
-  expect((await handle.executeUpdate(placementUpdate)).placed).toBe(true);
-  return handle;
-}
+const place = taskOrderPlacer(() => env, taskQueue);
 
 /** Every run of the order's workflow, first to current, with its history's length. */
 async function runsOf(workflowId: string, firstRunId: string): Promise<Array<{ runId: string; events: number }>> {

@@ -3,19 +3,12 @@ import { join } from 'node:path';
 import { placement, placementBody } from './support/fixtures';
 import { writeCounts } from './support/db';
 import { balances } from './support/ledger';
-import { authHeader, http, startStack, type TestStack } from './support/stack';
+import { authHeader, withStack } from './support/stack';
 
 /** SPEC §2 through the HTTP API on the Temporal dev server (paths with no timer to wait for). */
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startStack('dev');
-}, 120_000);
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = withStack('dev');
 
-const post = (path: string, body?: unknown) => http(stack.baseUrl, 'POST', path, body);
-const get = (path: string) => http(stack.baseUrl, 'GET', path);
+const { post, get } = stack;
 
 async function ok(path: string, body: unknown) {
   const response = await post(path, body);
@@ -189,7 +182,7 @@ describe("F3: finance's one command, against this running system", () => {
     expect(report.workflows).toMatchObject({ unavailable: 0 });
     expect(report.workflows.skipped).toBeUndefined();
 
-    const viaApi = await http(stack.baseUrl, 'GET', '/v1/ledger/audit', undefined, authHeader('finance'));
+    const viaApi = await stack.get('/v1/ledger/audit', authHeader('finance'));
     expect(viaApi.status).toBe(200);
     expect(viaApi.body).toMatchObject({ ok: true, reconciledOrders: report.reconciledOrders, workflows: { unavailable: 0 } });
     expect(viaApi.body.workflows.compared).toBeGreaterThanOrEqual(3);

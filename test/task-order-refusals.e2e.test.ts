@@ -1,17 +1,11 @@
 import { placement, placementBody } from './support/fixtures';
 import { writeCounts } from './support/db';
-import { http, startStack, type TestStack } from './support/stack';
+import { withStack } from './support/stack';
 
 /** SPEC §8: every command refused in a wrong state (409 + its code), by a non-party (403), writes nothing. */
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startStack('dev');
-}, 120_000);
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = withStack('dev');
 
-const post = (path: string, body?: unknown) => http(stack.baseUrl, 'POST', path, body);
+const { post } = stack;
 
 type Case = [command: string, body: Record<string, unknown>, status: number, code: string];
 

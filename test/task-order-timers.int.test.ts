@@ -1,25 +1,20 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ApiError } from '../api/errors';
 import { createTaskOrderService } from '../api/task-order-service';
 import { loadTaskEvents } from '../db/events';
-import { DEFAULT_TASK_POLICY, type TaskPlacement } from '../domain/task-order';
+import type { TaskPlacement } from '../domain/task-order';
 import {
   TASK_COMMAND_UPDATES as U,
-  TASK_ORDER_WORKFLOW,
-  placementUpdate,
   stateQuery,
-  taskOrderWorkflowId,
-  type TaskOrderInput,
   type TaskOrderResult,
 } from '../workflows/task-order-api';
 import { writeCounts, type TestDatabase } from './support/db';
 import { placement } from './support/fixtures';
 import { balances } from './support/ledger';
-import { withTimeSkippingWorker } from './support/temporal';
+import { taskOrderPlacer, withTimeSkippingWorker } from './support/temporal';
 
 /** Every task-order timer (T12–T13, T17, T19, T22) and its race, on the time-skipping server. */
 const SECOND = 1000;
@@ -31,12 +26,7 @@ let env: TestWorkflowEnvironment;
 let database: TestDatabase;
 withTimeSkippingWorker(taskQueue, (world) => ({ env, database } = world));
 
-async function place(p: TaskPlacement): Promise<WorkflowHandle> {
-  const input: TaskOrderInput = { placement: p, policy: DEFAULT_TASK_POLICY };
-  const handle = await env.client.workflow.start(TASK_ORDER_WORKFLOW, { workflowId: taskOrderWorkflowId(p.orderId), taskQueue, args: [input] });
-  expect((await handle.executeUpdate(placementUpdate)).placed).toBe(true);
-  return handle;
-}
+const place = taskOrderPlacer(() => env, taskQueue);
 
 const creatorOf = (p: TaskPlacement) => ({ actor: { type: 'creator' as const, id: p.creatorId } });
 const clientOf = (p: TaskPlacement) => ({ actor: { type: 'client' as const, id: p.clientId } });

@@ -1,19 +1,10 @@
 import { placement, placementBody } from './support/fixtures';
 import { writeCounts } from './support/db';
-import { http, startStack, type TestStack } from './support/stack';
+import { withStack } from './support/stack';
 
-let stack: TestStack;
+const stack = withStack('dev');
 
-beforeAll(async () => {
-  stack = await startStack('dev');
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.stop();
-});
-
-const post = (path: string, body?: unknown) => http(stack.baseUrl, 'POST', path, body);
-const get = (path: string) => http(stack.baseUrl, 'GET', path);
+const { post, get } = stack;
 
 describe('task orders through the HTTP API (dev server + worker + Postgres)', () => {
   test('T1–T3, T6, T15: place in full mode, accept; the read model and the ledger are right', async () => {
@@ -145,7 +136,7 @@ test('T5 §8: the same refused placement POSTed 10 times at once → each answer
   const results = await Promise.all(
     Array.from({ length: 3 }, async (_, round) => {
       const p = placement({ clientId: `c-broke-${Date.now()}-${round}`, funding: { source: 'account' } });
-      const answers = await Promise.all(Array.from({ length: 10 }, () => http(stack.baseUrl, 'POST', '/v1/task-orders', placementBody(p))));
+      const answers = await Promise.all(Array.from({ length: 10 }, () => stack.post('/v1/task-orders', placementBody(p))));
       return answers.map((a) => `${a.status} ${a.body?.error?.code ?? ''}`);
     }),
   );

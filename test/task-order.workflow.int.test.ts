@@ -1,13 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ApiError } from '../api/errors';
 import { createTaskOrderService } from '../api/task-order-service';
 import { loadTaskEvents } from '../db/events';
 import { accountBalance } from '../db/ledger';
-import { DEFAULT_TASK_POLICY, type TaskPlacement } from '../domain/task-order';
+import { DEFAULT_TASK_POLICY } from '../domain/task-order';
 import { SEARCH_ATTRIBUTES } from '../platform/search-attribute-keys';
 import {
   TASK_ORDER_WORKFLOW,
@@ -20,7 +19,7 @@ import {
 } from '../workflows/task-order-api';
 import { writeCounts, type TestDatabase } from './support/db';
 import { placement } from './support/fixtures';
-import { withTimeSkippingWorker } from './support/temporal';
+import { taskOrderPlacer, withTimeSkippingWorker } from './support/temporal';
 
 const HOUR = 3_600_000;
 const taskQueue = 'task-order-workflow-test';
@@ -29,13 +28,7 @@ let env: TestWorkflowEnvironment;
 let database: TestDatabase;
 withTimeSkippingWorker(taskQueue, (world) => ({ env, database } = world));
 
-async function place(p: TaskPlacement): Promise<WorkflowHandle> {
-  const input: TaskOrderInput = { placement: p, policy: DEFAULT_TASK_POLICY };
-  const handle = await env.client.workflow.start(TASK_ORDER_WORKFLOW, { workflowId: taskOrderWorkflowId(p.orderId), taskQueue, args: [input] });
-  const outcome = await handle.executeUpdate(placementUpdate);
-  expect(outcome.placed).toBe(true);
-  return handle;
-}
+const place = taskOrderPlacer(() => env, taskQueue);
 
 async function ledgerOf(orderId: string) {
   return database.db

@@ -1,5 +1,5 @@
 import { createXingtuClient, type XingtuClient } from '../client';
-import { TEST_TOKENS, startStack, type TestStack } from './support/stack';
+import { TEST_TOKENS, withStack } from './support/stack';
 import { tokenFingerprint } from '../api/auth';
 
 /**
@@ -9,20 +9,16 @@ import { tokenFingerprint } from '../api/auth';
  * against client/schema.d.ts, the types generated from the served document. So the document is
  * proven by use: a response that does not match it, or a call it does not allow, fails here.
  */
-let stack: TestStack;
 let backend: XingtuClient;
 let finance: XingtuClient;
 let ops: XingtuClient;
 
-beforeAll(async () => {
-  stack = await startStack('sandbox');
-  backend = createXingtuClient({ baseUrl: stack.baseUrl, token: TEST_TOKENS.backend });
-  finance = createXingtuClient({ baseUrl: stack.baseUrl, token: TEST_TOKENS.finance });
-  ops = createXingtuClient({ baseUrl: stack.baseUrl, token: TEST_TOKENS.ops });
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.stop();
+const stack = withStack('sandbox', {
+  setUp: async ({ baseUrl }) => {
+    backend = createXingtuClient({ baseUrl, token: TEST_TOKENS.backend });
+    finance = createXingtuClient({ baseUrl, token: TEST_TOKENS.finance });
+    ops = createXingtuClient({ baseUrl, token: TEST_TOKENS.ops });
+  },
 });
 
 const DAY_MS = 24 * 3_600_000;

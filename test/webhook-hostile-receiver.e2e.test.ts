@@ -3,7 +3,7 @@ import { createDb, type Db } from '../db/connect';
 import { retryDelayMs } from '../worker/webhook-delivery';
 import { placement, placementBody } from './support/fixtures';
 import { startHostileReceiver, type HostileMode, type HostileReceiver } from './support/hostile-receiver';
-import { authHeader, http, startStack, type TestStack } from './support/stack';
+import { authHeader, withStack } from './support/stack';
 import { until } from './support/until';
 
 /**
@@ -15,13 +15,9 @@ import { until } from './support/until';
  * database refuses to record an attempt, the delivery backs off all the same and shows as failing.
  */
 const KNOBS = { backoffBaseMs: 400, backoffMaxMs: 3_200, timeoutMs: 1_500, leaseMs: 20_000, pollIntervalMs: 100 };
-let stack: TestStack;
+const stack = withStack('dev', { webhooks: KNOBS });
 const receivers: HostileReceiver[] = [];
-beforeAll(async () => {
-  stack = await startStack('dev', { webhooks: KNOBS });
-}, 120_000);
 afterAll(async () => {
-  await stack?.stop();
   for (const r of receivers) await r.close();
 });
 
@@ -29,7 +25,7 @@ interface Attempt { attemptNo: number; attemptedAt: string; outcome: string; sta
 interface Delivery { eventId: string; orderId: string; status: string; attemptCount: number; nextAttemptAt: string | null; lastOutcome: string | null; attempts: Attempt[] }
 
 const ok = async (path: string, body: unknown) => {
-  const answer = await http(stack.baseUrl, 'POST', path, body);
+  const answer = await stack.post(path, body);
   if (![200, 201].includes(answer.status)) throw new Error(`${path} → ${answer.status} ${JSON.stringify(answer.body)}`);
   return answer.body;
 };
@@ -42,7 +38,7 @@ async function hostile(mode: HostileMode, options: Parameters<typeof startHostil
 }
 
 async function deliveries(endpointId: string): Promise<Delivery[]> {
-  const page = await http(stack.baseUrl, 'GET', `/v1/webhook-endpoints/${endpointId}/deliveries?limit=100`);
+  const page = await stack.get(`/v1/webhook-endpoints/${endpointId}/deliveries?limit=100`);
   expect(page.status).toBe(200);
   return page.body.deliveries;
 }
@@ -53,7 +49,7 @@ async function twoOrders(tag: string): Promise<{ a: string[]; b: string[] }> {
   await ok('/v1/task-orders', placementBody(pa));
   await ok(`/v1/task-orders/${pa.orderId}/remind`, { actor: { type: 'client', id: pa.clientId } });
   await ok('/v1/task-orders', placementBody(pb));
-  const events = async (orderId: string) => (await http(stack.baseUrl, 'GET', `/v1/events?orderId=${orderId}`)).body.events.map((e: { id: string }) => e.id) as string[];
+  const events = async (orderId: string) => (await stack.get(`/v1/events?orderId=${orderId}`)).body.events.map((e: { id: string }) => e.id) as string[];
   return { a: await events(pa.orderId), b: await events(pb.orderId) };
 }
 
@@ -141,7 +137,7 @@ describe('§10 hostile webhook receivers (E5)', () => {
         expectBackoff(d.attempts);
         expectEveryPostRecorded(receiver, d.eventId, d);
       }
-      const endpoint = (await http(stack.baseUrl, 'GET', `/v1/webhook-endpoints/${endpointId}`)).body;
+      const endpoint = (await stack.get(`/v1/webhook-endpoints/${endpointId}`)).body;
       expect(endpoint).toMatchObject({ status: 'active', failingStartedAt: expect.any(String) });
       if (mode === 'redirect') expect(heads[0]!.attempts[0]!.error).toBe(`redirect not followed (location: ${trap.url}?from=redirect)`);
       if (mode === 'slow') for (const attempt of heads[0]!.attempts) expect(attempt.latencyMs).toBeLessThan(KNOBS.timeoutMs + 1_000);
@@ -192,7 +188,7 @@ describe('§10 hostile webhook receivers (E5)', () => {
         expectBackoff(d.attempts);
         expectEveryPostRecorded(fallback.receiver, d.eventId, d);
       }
-      expect((await http(stack.baseUrl, 'GET', `/v1/webhook-endpoints/${fallback.endpointId}`)).body.failingStartedAt).toEqual(expect.any(String));
+      expect((await stack.get(`/v1/webhook-endpoints/${fallback.endpointId}`)).body.failingStartedAt).toEqual(expect.any(String));
 
       // Not even an attempt row: the delivery is still backed off (claims spaced by the backoff, not by the 20 s lease).
       const started = Date.now();
@@ -204,13 +200,13 @@ describe('§10 hostile webhook receivers (E5)', () => {
         expect(posts.length - d.attemptCount).toBeLessThanOrEqual(0);
         for (let n = 1; n < posts.length; n += 1) expect(posts[n]! - posts[n - 1]!).toBeGreaterThanOrEqual(leastDelay(n));
       }
-      expect((await http(stack.baseUrl, 'GET', `/v1/webhook-endpoints/${nothing.endpointId}`)).body.failingStartedAt).toEqual(expect.any(String));
+      expect((await stack.get(`/v1/webhook-endpoints/${nothing.endpointId}`)).body.failingStartedAt).toEqual(expect.any(String));
 
       // The database accepts attempts again: everything is delivered, the endpoints recover.
       await sql`drop trigger refuse_attempts on webhook_attempts`.execute(owner);
       for (const { endpointId } of [fallback, nothing]) {
         await until('delivered after the fault', async () => (await deliveries(endpointId)).every((d) => d.status === 'delivered'), 30_000);
-        expect((await http(stack.baseUrl, 'GET', `/v1/webhook-endpoints/${endpointId}`)).body).toMatchObject({ status: 'active', failingStartedAt: null });
+        expect((await stack.get(`/v1/webhook-endpoints/${endpointId}`)).body).toMatchObject({ status: 'active', failingStartedAt: null });
       }
       for (const r of [good, fallback, nothing]) await remove(r.endpointId);
     } finally {

@@ -5,7 +5,7 @@ import { Webhook } from 'standardwebhooks';
 import { createSecretBox } from '../platform/secret-box';
 import { placement, placementBody } from './support/fixtures';
 import { until } from './support/until';
-import { authHeader, http, startStack, type TestStack } from './support/stack';
+import { authHeader, withStack } from './support/stack';
 
 /**
  * E5: signing secrets at rest. With WEBHOOK_SECRETS_KEY set (here for the API and the delivery
@@ -17,15 +17,13 @@ import { authHeader, http, startStack, type TestStack } from './support/stack';
  */
 const KEY = Buffer.alloc(32, 7);
 const KNOBS = { backoffBaseMs: 200, backoffMaxMs: 800, timeoutMs: 1500, leaseMs: 2500, pollIntervalMs: 100 };
-let stack: TestStack;
 let previousKey: string | undefined;
-beforeAll(async () => {
+beforeAll(() => {
   previousKey = process.env.WEBHOOK_SECRETS_KEY;
   process.env.WEBHOOK_SECRETS_KEY = KEY.toString('base64');
-  stack = await startStack('dev', { webhooks: KNOBS });
-}, 120_000);
+});
+const stack = withStack('dev', { webhooks: KNOBS });
 afterAll(async () => {
-  await stack?.stop();
   if (previousKey === undefined) delete process.env.WEBHOOK_SECRETS_KEY;
   else process.env.WEBHOOK_SECRETS_KEY = previousKey;
   await receiver?.close();
@@ -66,7 +64,7 @@ const verifies = (r: Received, secret: string) => {
 
 async function placeOrder(tag: string): Promise<void> {
   const p = placement({ clientId: `c-sec-${tag}`, creatorId: `k-sec-${tag}` });
-  const placed = await http(stack.baseUrl, 'POST', '/v1/task-orders', placementBody(p));
+  const placed = await stack.post('/v1/task-orders', placementBody(p));
   expect(placed.status).toBe(201);
 }
 
@@ -75,7 +73,7 @@ const storedSecrets = async (endpointId: string) =>
 
 test('E5: with WEBHOOK_SECRETS_KEY the database holds only sealed secrets; deliveries verify, with two signatures during a rotation; a value the key cannot open sends nothing and is recorded as secret_unreadable', async () => {
   receiver = await startReceiver();
-  const created = await http(stack.baseUrl, 'POST', '/v1/webhook-endpoints', { url: receiver.url, eventTypes: ['new_task'] });
+  const created = await stack.post('/v1/webhook-endpoints', { url: receiver.url, eventTypes: ['new_task'] });
   expect(created.status).toBe(201);
   const { endpointId } = created.body.endpoint as { endpointId: string };
   const secret = created.body.secret as string;
@@ -90,7 +88,7 @@ test('E5: with WEBHOOK_SECRETS_KEY the database holds only sealed secrets; deliv
   expect(verifies(first, secret)).toBe(true);
 
   // Rotation with grace: both stored sealed, and the next event carries both signatures.
-  const rotated = await http(stack.baseUrl, 'POST', `/v1/webhook-endpoints/${endpointId}/rotate-secret`, { graceSeconds: 3600 });
+  const rotated = await stack.post(`/v1/webhook-endpoints/${endpointId}/rotate-secret`, { graceSeconds: 3600 });
   expect(rotated.status).toBe(200);
   const next = rotated.body.secret as string;
   const afterRotation = await storedSecrets(endpointId);
@@ -105,7 +103,7 @@ test('E5: with WEBHOOK_SECRETS_KEY the database holds only sealed secrets; deliv
   await placeOrder(`c-${Date.now().toString(36)}`);
   const ops = authHeader('ops');
   const listed = await until('an attempt recorded secret_unreadable', async () => {
-    const page = await http(stack.baseUrl, 'GET', `/v1/webhook-endpoints/${endpointId}/deliveries`, undefined, ops);
+    const page = await stack.get(`/v1/webhook-endpoints/${endpointId}/deliveries`, ops);
     return (page.body.deliveries as Array<{ lastOutcome: string | null; status: string; attempts: Array<{ outcome: string; error: string | null }> }>).find((d) => d.lastOutcome === 'secret_unreadable');
   });
   expect(listed.status).toBe('pending');

@@ -4,7 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { startWebhookDelivery, type WebhookDelivery } from '../worker/webhook-delivery';
 import { placement, placementBody } from './support/fixtures';
 import { until } from './support/until';
-import { authHeader, http, startStack, TEST_WEBHOOK_OPTIONS, type TestStack } from './support/stack';
+import { authHeader, TEST_WEBHOOK_OPTIONS, withStack } from './support/stack';
 
 /**
  * E4 + E5 through the HTTP API against real receivers (node:http) started here; every signature
@@ -12,19 +12,18 @@ import { authHeader, http, startStack, TEST_WEBHOOK_OPTIONS, type TestStack } fr
  * the boost's 14 days); the delivery loop's timing knobs are shortened (backoff, timeout, lease).
  */
 const KNOBS = { backoffBaseMs: 200, backoffMaxMs: 800, timeoutMs: 1500, leaseMs: 2500, pollIntervalMs: 100 };
-let stack: TestStack;
 const loops: WebhookDelivery[] = [];
-beforeAll(async () => {
-  stack = await startStack('sandbox', { webhooks: KNOBS });
-}, 120_000);
+const stack = withStack('sandbox', {
+  webhooks: KNOBS,
+  tearDown: async () => {
+    for (const loop of loops) await loop.stop();
+  },
+});
 afterAll(async () => {
-  for (const loop of loops) await loop.stop();
-  await stack?.stop();
   for (const r of receivers) await r.close();
 });
 
-const post = (path: string, body?: unknown, headers?: Record<string, string>) => http(stack.baseUrl, 'POST', path, body, headers);
-const get = (path: string, headers?: Record<string, string>) => http(stack.baseUrl, 'GET', path, undefined, headers);
+const { post, get } = stack;
 const del = async (path: string, headers: Record<string, string> = authHeader('backend')) => {
   const response = await fetch(`${stack.baseUrl}${path}`, { method: 'DELETE', headers });
   return { status: response.status, body: (await response.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -5,7 +5,7 @@ import { tokenFingerprint } from '../api/auth';
 import { writeCounts } from './support/db';
 import { captureLog } from './support/log-capture';
 import { placement, placementBody } from './support/fixtures';
-import { TEST_API_TOKENS, TEST_PERSON_TOKENS, TEST_TOKENS, authHeader, http, personHeader, startStack, type TestStack } from './support/stack';
+import { TEST_API_TOKENS, TEST_PERSON_TOKENS, TEST_TOKENS, authHeader, personHeader, withStack } from './support/stack';
 
 /**
  * Issue 18, on the real stack: an anonymous request writes nothing (§8); no webhook secret is kept
@@ -13,21 +13,20 @@ import { TEST_API_TOKENS, TEST_PERSON_TOKENS, TEST_TOKENS, authHeader, http, per
  * under the token's person, never a typed name (O4, F5, F6); console sign-out is server-side and
  * the cookie is Secure with HSTS behind a trusted TLS proxy (F6).
  */
-let stack: TestStack;
 let proxied: FastifyInstance;
 let proxiedUrl: string;
 const log = captureLog();
 
-beforeAll(async () => {
-  stack = await startStack('dev', { logger: { stream: log.stream, level: 'trace' } });
-  // The same system behind a TLS-terminating proxy: TRUST_PROXY set.
-  proxied = buildApp({ db: stack.database.db, client: stack.env.client, taskQueue: stack.taskQueue, tokens: TEST_API_TOKENS, trustProxy: true });
-  proxiedUrl = await proxied.listen({ host: '127.0.0.1', port: 0 });
-}, 120_000);
-
-afterAll(async () => {
-  await proxied?.close();
-  await stack?.stop();
+const stack = withStack('dev', {
+  logger: { stream: log.stream, level: 'trace' },
+  setUp: async () => {
+    // The same system behind a TLS-terminating proxy: TRUST_PROXY set.
+    proxied = buildApp({ db: stack.database.db, client: stack.env.client, taskQueue: stack.taskQueue, tokens: TEST_API_TOKENS, trustProxy: true });
+    proxiedUrl = await proxied.listen({ host: '127.0.0.1', port: 0 });
+  },
+  tearDown: async () => {
+    await proxied?.close();
+  },
 });
 
 /** Every row count a request could change: the business tables, idempotency keys, endpoints, sign-outs. */
@@ -38,12 +37,6 @@ async function everyCount(): Promise<Record<string, number>> {
     counts[table] = Number(rows[0]?.n ?? 0);
   }
   return counts;
-}
-
-async function post(baseUrl: string, path: string, body: unknown, headers: Record<string, string>) {
-  const response = await fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  const text = await response.text();
-  return { status: response.status, replayed: response.headers.get('idempotent-replayed'), body: text ? JSON.parse(text) : undefined };
 }
 
 /** The console's sign-in form: its CSRF nonce and cookie. */
@@ -73,16 +66,16 @@ describe('§8 issue 18: a request without a valid token writes nothing', () => {
     const longPath = `/v1/${'x'.repeat(2000)}`;
     const key = { 'idempotency-key': 'anon-key-1' };
     for (let attempt = 0; attempt < 2; attempt += 1) {
-      const unknown = await post(stack.baseUrl, longPath, {}, key);
-      expect([unknown.status, unknown.replayed]).toEqual([404, null]);
-      const noToken = await post(stack.baseUrl, '/v1/task-orders', placementBody(placement()), key);
-      expect([noToken.status, noToken.replayed]).toEqual([401, null]);
-      const badToken = await post(stack.baseUrl, '/v1/task-orders', placementBody(placement()), { ...key, authorization: 'Bearer not-a-configured-token-000' });
-      expect([badToken.status, badToken.replayed]).toEqual([401, null]);
-      const unknownWithToken = await post(stack.baseUrl, longPath, {}, { ...key, ...authHeader('backend') });
-      expect([unknownWithToken.status, unknownWithToken.replayed]).toEqual([404, null]);
-      const forbidden = await post(stack.baseUrl, '/v1/task-orders', placementBody(placement()), { ...key, ...authHeader('ops') });
-      expect([forbidden.status, forbidden.replayed]).toEqual([403, null]);
+      const unknown = await stack.post(longPath, {}, { ...key, authorization: '' });
+      expect([unknown.status, unknown.headers.get('idempotent-replayed')]).toEqual([404, null]);
+      const noToken = await stack.post('/v1/task-orders', placementBody(placement()), { ...key, authorization: '' });
+      expect([noToken.status, noToken.headers.get('idempotent-replayed')]).toEqual([401, null]);
+      const badToken = await stack.post('/v1/task-orders', placementBody(placement()), { ...key, authorization: 'Bearer not-a-configured-token-000' });
+      expect([badToken.status, badToken.headers.get('idempotent-replayed')]).toEqual([401, null]);
+      const unknownWithToken = await stack.post(longPath, {}, { ...key, ...authHeader('backend') });
+      expect([unknownWithToken.status, unknownWithToken.headers.get('idempotent-replayed')]).toEqual([404, null]);
+      const forbidden = await stack.post('/v1/task-orders', placementBody(placement()), { ...key, ...authHeader('ops') });
+      expect([forbidden.status, forbidden.headers.get('idempotent-replayed')]).toEqual([403, null]);
     }
     expect(await everyCount()).toEqual(before);
   });
@@ -105,18 +98,18 @@ describe('E5 issue 18: webhook secrets and ownership', () => {
   test('E5: create and rotate with Idempotency-Keys store no secret; a retry answers the same endpoint without its secret and creates no second one', async () => {
     const endpointsBefore = (await everyCount()).webhook_endpoints ?? 0;
     const body = { url: 'http://127.0.0.1:9/hooks', description: 'issue 18' };
-    const created = await post(stack.baseUrl, '/v1/webhook-endpoints', body, { ...backend, 'idempotency-key': 'wh-create-18' });
+    const created = await stack.post('/v1/webhook-endpoints', body, { ...backend, 'idempotency-key': 'wh-create-18' });
     expect([created.status, created.body.secret]).toEqual([201, expect.stringMatching(/^whsec_/)]);
     const endpointId = created.body.endpoint.endpointId as string;
-    const retry = await post(stack.baseUrl, '/v1/webhook-endpoints', body, { ...backend, 'idempotency-key': 'wh-create-18' });
-    expect([retry.status, retry.replayed, retry.body.endpoint.endpointId, retry.body.secret]).toEqual([201, 'true', endpointId, null]);
+    const retry = await stack.post('/v1/webhook-endpoints', body, { ...backend, 'idempotency-key': 'wh-create-18' });
+    expect([retry.status, retry.headers.get('idempotent-replayed'), retry.body.endpoint.endpointId, retry.body.secret]).toEqual([201, 'true', endpointId, null]);
     expect((await everyCount()).webhook_endpoints).toBe(endpointsBefore + 1);
 
     const rotate = `/v1/webhook-endpoints/${endpointId}/rotate-secret`;
-    const rotated = await post(stack.baseUrl, rotate, { graceSeconds: 60 }, { ...backend, 'idempotency-key': 'wh-rotate-18' });
+    const rotated = await stack.post(rotate, { graceSeconds: 60 }, { ...backend, 'idempotency-key': 'wh-rotate-18' });
     expect([rotated.status, rotated.body.secret]).toEqual([200, expect.stringMatching(/^whsec_/)]);
-    const again = await post(stack.baseUrl, rotate, { graceSeconds: 60 }, { ...backend, 'idempotency-key': 'wh-rotate-18' });
-    expect([again.status, again.replayed, again.body.secret]).toEqual([200, 'true', null]);
+    const again = await stack.post(rotate, { graceSeconds: 60 }, { ...backend, 'idempotency-key': 'wh-rotate-18' });
+    expect([again.status, again.headers.get('idempotent-replayed'), again.body.secret]).toEqual([200, 'true', null]);
 
     const rows = await sql<{ row: string }>`select row_to_json(k)::text as row from idempotency_keys k`.execute(stack.database.db);
     expect(rows.rows.length).toBeGreaterThan(0);
@@ -128,18 +121,18 @@ describe('E5 issue 18: webhook secrets and ownership', () => {
   });
 
   test('E5: only the backend registers, rotates and deletes endpoints; ops get 403 there and 200 on listing, deliveries and redelivery', async () => {
-    const created = await post(stack.baseUrl, '/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/ops-18' }, backend);
+    const created = await stack.post('/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/ops-18' }, backend);
     const endpointId = created.body.endpoint.endpointId as string;
     const before = await everyCount();
-    const byOps = await post(stack.baseUrl, '/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/mine' }, ops);
+    const byOps = await stack.post('/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/mine' }, ops);
     expect([byOps.status, byOps.body.error.code]).toEqual([403, 'forbidden']);
-    expect((await post(stack.baseUrl, `/v1/webhook-endpoints/${endpointId}/rotate-secret`, { graceSeconds: 0 }, ops)).status).toBe(403);
+    expect((await stack.post(`/v1/webhook-endpoints/${endpointId}/rotate-secret`, { graceSeconds: 0 }, ops)).status).toBe(403);
     expect((await fetch(`${stack.baseUrl}/v1/webhook-endpoints/${endpointId}`, { method: 'DELETE', headers: ops })).status).toBe(403);
     expect(await everyCount()).toEqual(before);
 
-    expect((await http(stack.baseUrl, 'GET', '/v1/webhook-endpoints', undefined, ops)).status).toBe(200);
-    expect((await http(stack.baseUrl, 'GET', `/v1/webhook-endpoints/${endpointId}/deliveries`, undefined, ops)).status).toBe(200);
-    const redelivered = await post(stack.baseUrl, `/v1/webhook-endpoints/${endpointId}/redeliver`, { sinceAt: new Date().toISOString() }, ops);
+    expect((await stack.get('/v1/webhook-endpoints', ops)).status).toBe(200);
+    expect((await stack.get(`/v1/webhook-endpoints/${endpointId}/deliveries`, ops)).status).toBe(200);
+    const redelivered = await stack.post(`/v1/webhook-endpoints/${endpointId}/redeliver`, { sinceAt: new Date().toISOString() }, ops);
     expect([redelivered.status, redelivered.body.endpointId]).toEqual([200, endpointId]);
     expect((await fetch(`${stack.baseUrl}/v1/webhook-endpoints/${endpointId}`, { method: 'DELETE', headers: backend })).status).toBe(200);
   });
@@ -148,13 +141,13 @@ describe('E5 issue 18: webhook secrets and ownership', () => {
 describe('O4/F6 issue 18: the token\'s person is recorded, never a typed name', () => {
   async function acceptedOrder(): Promise<string> {
     const p = placement();
-    expect((await http(stack.baseUrl, 'POST', '/v1/task-orders', placementBody(p))).status).toBe(201);
-    expect((await http(stack.baseUrl, 'POST', `/v1/task-orders/${p.orderId}/accept`, { actor: { type: 'creator', id: p.creatorId } })).status).toBe(200);
+    expect((await stack.post('/v1/task-orders', placementBody(p))).status).toBe(201);
+    expect((await stack.post(`/v1/task-orders/${p.orderId}/accept`, { actor: { type: 'creator', id: p.creatorId } })).status).toBe(200);
     return p.orderId;
   }
 
   async function operatorOf(orderId: string, headers: Record<string, string>): Promise<unknown> {
-    const inspection = (await http(stack.baseUrl, 'GET', `/v1/ops/orders/${orderId}`, undefined, headers)).body;
+    const inspection = (await stack.get(`/v1/ops/orders/${orderId}`, headers)).body;
     return inspection.events.find((e: { type: string }) => e.type === 'TaskOrderCancelled')?.payload.by;
   }
 
@@ -162,17 +155,17 @@ describe('O4/F6 issue 18: the token\'s person is recorded, never a typed name', 
     const orderId = await acceptedOrder();
     const action = `/v1/ops/orders/${orderId}/actions`;
     const before = await everyCount();
-    const mallory = await post(stack.baseUrl, action, { action: 'cancel', operator: 'mallory', outcome: 'full_refund', reason: 'duplicate' }, personHeader('alice'));
+    const mallory = await stack.post(action, { action: 'cancel', operator: 'mallory', outcome: 'full_refund', reason: 'duplicate' }, personHeader('alice'));
     expect([mallory.status, mallory.body.error.code]).toEqual([400, 'validation_failed']);
     expect(await everyCount()).toEqual(before);
-    const done = await post(stack.baseUrl, action, { action: 'cancel', outcome: 'full_refund', reason: 'duplicate' }, personHeader('alice'));
+    const done = await stack.post(action, { action: 'cancel', outcome: 'full_refund', reason: 'duplicate' }, personHeader('alice'));
     expect(done.status).toBe(200);
     expect(await operatorOf(orderId, personHeader('alice'))).toEqual({ type: 'ops', id: 'alice' });
   });
 
   test('O4: a token that names nobody is recorded by its fingerprint, never the token itself', async () => {
     const orderId = await acceptedOrder();
-    const done = await post(stack.baseUrl, `/v1/ops/orders/${orderId}/actions`, { action: 'cancel', outcome: 'full_refund', reason: 'duplicate' }, authHeader('ops'));
+    const done = await stack.post(`/v1/ops/orders/${orderId}/actions`, { action: 'cancel', outcome: 'full_refund', reason: 'duplicate' }, authHeader('ops'));
     expect(done.status).toBe(200);
     const by = await operatorOf(orderId, authHeader('ops'));
     expect(by).toEqual({ type: 'ops', id: tokenFingerprint(TEST_TOKENS.ops) });

@@ -59,7 +59,14 @@ export const TEST_WEBHOOK_OPTIONS: WebhookDeliveryOptions = { urlPolicy: { allow
  * The whole system for an e2e test: a real Temporal server (the dev server, or the time-skipping
  * server for the sandbox), a real PostgreSQL database, the worker and the HTTP API on a free port.
  */
-export async function startStack(mode: 'dev' | 'sandbox' = 'dev', options: { logger?: AppDeps['logger']; policies?: AppDeps['policies']; webhooks?: Partial<WebhookDeliveryOptions>; trustProxy?: AppDeps['trustProxy'] } = {}): Promise<TestStack> {
+export interface StartStackOptions {
+  logger?: AppDeps['logger'];
+  policies?: AppDeps['policies'];
+  webhooks?: Partial<WebhookDeliveryOptions>;
+  trustProxy?: AppDeps['trustProxy'];
+}
+
+export async function startStack(mode: 'dev' | 'sandbox' = 'dev', options: StartStackOptions = {}): Promise<TestStack> {
   installQuietRuntime();
   const taskQueue = `e2e-${mode}-${process.pid}`;
   const [env, database] = await Promise.all([mode === 'dev' ? startDevServer() : startTimeSkippingServer(), createTestDatabase()]);
@@ -94,6 +101,9 @@ export async function startStack(mode: 'dev' | 'sandbox' = 'dev', options: { log
 export interface JsonResponse {
   readonly status: number;
   readonly body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** The body as it came, byte for byte. */
+  readonly text: string;
+  readonly headers: Headers;
 }
 
 /**
@@ -110,5 +120,85 @@ export async function http(baseUrl: string, method: 'GET' | 'POST', path: string
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  return { status: response.status, body: text ? JSON.parse(text) : undefined, text, headers: response.headers };
+}
+
+/** Requests to the API as one role (its test token), unless `headers` carries another `authorization`. */
+export interface Requests {
+  readonly post: (path: string, body?: unknown, headers?: Record<string, string>) => Promise<JsonResponse>;
+  readonly get: (path: string, headers?: Record<string, string>) => Promise<JsonResponse>;
+}
+
+/** `post` and `get` to `baseUrl` (or the URL it returns when called) as `role`. */
+export function requests(baseUrl: string | (() => string), role: ApiRole = 'backend'): Requests {
+  const url = typeof baseUrl === 'string' ? () => baseUrl : baseUrl;
+  const as = (headers: Record<string, string> = {}) => (Object.keys(headers).some((name) => name.toLowerCase() === 'authorization') ? headers : { ...authHeader(role), ...headers });
+  return {
+    post: (path, body, headers) => http(url(), 'POST', path, body, as(headers)),
+    get: (path, headers) => http(url(), 'GET', path, undefined, as(headers)),
+  };
+}
+
+export interface WithStackOptions extends StartStackOptions {
+  /** The file's own set-up, once the stack runs (in the same `beforeAll`). */
+  readonly setUp?: (stack: TestStack) => Promise<void>;
+  /** The file's own tear-down, before the stack stops (in the same `afterAll`). */
+  readonly tearDown?: () => Promise<void>;
+  /** The `beforeAll`'s timeout (120 s). */
+  readonly timeoutMs?: number;
+  /** The `afterAll`'s timeout (jest's default). */
+  readonly stopTimeoutMs?: number;
+}
+
+/** A test file's stack: read through it once its `beforeAll` ran; `post`/`get` as the backend, `as(role)` as another. */
+export interface StackAccess extends TestStack, Requests {
+  readonly as: (role: ApiRole) => Requests;
+}
+
+/**
+ * The whole system for a test file (`startStack`), started before its tests and stopped after them
+ * (the e2e counterpart of `withTimeSkippingWorker`); the accessor it returns reads the running stack.
+ */
+export function withStack(mode: 'dev' | 'sandbox' = 'dev', options: WithStackOptions = {}): StackAccess {
+  const { setUp, tearDown, timeoutMs = 120_000, stopTimeoutMs, ...start } = options;
+  let started: TestStack | undefined;
+  const running = (): TestStack => {
+    if (!started) throw new Error('the test stack is not running (read it inside a test or hook, after withStack)');
+    return started;
+  };
+  beforeAll(async () => {
+    started = await startStack(mode, start);
+    await setUp?.(started);
+  }, timeoutMs);
+  afterAll(async () => {
+    try {
+      await tearDown?.();
+    } finally {
+      await started?.stop();
+    }
+  }, stopTimeoutMs);
+  const backend = requests(() => running().baseUrl);
+  return {
+    get baseUrl() {
+      return running().baseUrl;
+    },
+    get taskQueue() {
+      return running().taskQueue;
+    },
+    get database() {
+      return running().database;
+    },
+    get env() {
+      return running().env;
+    },
+    get webhooks() {
+      return running().webhooks;
+    },
+    pauseWorker: () => running().pauseWorker(),
+    resumeWorker: () => running().resumeWorker(),
+    stop: () => running().stop(),
+    post: backend.post,
+    get: backend.get,
+    as: (role) => requests(() => running().baseUrl, role),
+  };
 }

@@ -1,9 +1,12 @@
+import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Db } from '../../db/connect';
 import { startTimeSkippingServer } from '../../platform/temporal-env';
 import { createTestDatabase, type TestDatabase } from './db';
 import { bundleWorkflows, createWorker } from '../../worker/create-worker';
+import { DEFAULT_TASK_POLICY, type TaskPlacement } from '../../domain/task-order';
+import { TASK_ORDER_WORKFLOW, placementUpdate, taskOrderWorkflowId, type TaskOrderInput } from '../../workflows/task-order-api';
 
 let runtimeInstalled = false;
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -61,4 +64,17 @@ export function withTimeSkippingWorker(taskQueue: string, use: (world: { env: Te
     await world?.env.teardown();
     await world?.database.drop();
   });
+}
+
+/**
+ * `place(p, historyLimit?)`: starts the task order's workflow on `taskQueue` (the default policy)
+ * and places it through its placement Update, which must answer `placed`; the workflow's handle.
+ */
+export function taskOrderPlacer(env: () => TestWorkflowEnvironment, taskQueue: string): (p: TaskPlacement, historyLimit?: number) => Promise<WorkflowHandle> {
+  return async (p, historyLimit) => {
+    const input: TaskOrderInput = { placement: p, policy: DEFAULT_TASK_POLICY, ...(historyLimit === undefined ? {} : { historyLimit }) };
+    const handle = await env().client.workflow.start(TASK_ORDER_WORKFLOW, { workflowId: taskOrderWorkflowId(p.orderId), taskQueue, args: [input] });
+    expect((await handle.executeUpdate(placementUpdate)).placed).toBe(true);
+    return handle;
+  };
 }
