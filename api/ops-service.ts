@@ -2,6 +2,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { sql } from 'kysely';
 import type { Db } from '../db/connect';
 import { loadTaskEvents } from '../db/events';
+import { CLOSED_BOOST_STATUSES } from '../domain/boost/types';
 import { OPEN_TASK_STATUSES } from '../domain/task-order/types';
 import { BOOST_ORDER_WORKFLOW, boostOrderWorkflowId } from '../workflows/boost-order-api';
 import { taskOrderWorkflowId } from '../workflows/task-order-api';
@@ -213,7 +214,7 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
         'video_stats.views',
         sql<string[] | null>`boost_orders.details -> 'state' -> 'refund' -> 'calendarMissingYears'`.as('missing_years'),
       ])
-      .where('boost_orders.status', '<>', 'closed')
+      .where('boost_orders.status', 'not in', [...CLOSED_BOOST_STATUSES])
       .where('boost_orders.boost_order_id', '>', after)
       .where((eb) =>
         eb.or([
@@ -298,7 +299,7 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
   async function openWorkflowsOfReadModel(): Promise<{ runs: Array<{ workflowId: string; runId: string }>; truncated: boolean }> {
     const cap = MAX_WORKFLOWS_DESCRIBED + 1;
     const rows = await db.selectFrom('task_orders').select('order_id').where('status', 'in', [...OPEN_TASK_STATUSES]).orderBy('order_id').limit(cap).execute();
-    const boosts = await db.selectFrom('boost_orders').select('boost_order_id').where('status', '<>', 'closed').orderBy('boost_order_id').limit(cap).execute();
+    const boosts = await db.selectFrom('boost_orders').select('boost_order_id').where('status', 'not in', [...CLOSED_BOOST_STATUSES]).orderBy('boost_order_id').limit(cap).execute();
     const ids = [...rows.map((r) => taskOrderWorkflowId(r.order_id)), ...boosts.map((r) => boostOrderWorkflowId(r.boost_order_id))];
     return { runs: ids.slice(0, MAX_WORKFLOWS_DESCRIBED).map((workflowId) => ({ workflowId, runId: '' })), truncated: ids.length > MAX_WORKFLOWS_DESCRIBED };
   }

@@ -1,9 +1,9 @@
 import type { Transaction } from 'kysely';
-import { boostLedgerTransactionFor, evolveBoost, type BoostEvent, type BoostOrderState } from '../domain/boost';
+import { boostLedgerTransactionFor, CLOSED_BOOST_STATUSES, evolveBoost, type BoostEvent, type BoostOrderState } from '../domain/boost';
 import { fromStoredJson } from '../domain/json';
 import { boostEscrowAccount, taskEscrowAccount } from '../domain/ledger/accounts';
 import type { LedgerTransaction } from '../domain/ledger/types';
-import { evolve, ledgerTransactionFor, type TaskEvent, type TaskOrderState } from '../domain/task-order';
+import { CLOSED_TASK_STATUSES, evolve, ledgerTransactionFor, type TaskEvent, type TaskOrderState } from '../domain/task-order';
 import { boostOrderRow, boostStreamId } from './boost-orders';
 import type { Db } from './connect';
 import type { Database, NewBoostOrderRow, NewTaskOrderRow } from './schema';
@@ -45,7 +45,7 @@ export const TASK_ORDERS: OrderKindSpec<TaskOrderState, TaskEvent, NewTaskOrderR
   streamId: (orderId) => orderId,
   escrowAccount: taskEscrowAccount,
   txPrefix: 'task:',
-  closedStatuses: ['completed', 'cancelled'],
+  closedStatuses: CLOSED_TASK_STATUSES,
   evolve,
   ledgerTransactionFor,
   row: taskOrderRow,
@@ -67,7 +67,7 @@ export const BOOST_ORDERS: OrderKindSpec<BoostOrderState, BoostEvent, NewBoostOr
   streamId: boostStreamId,
   escrowAccount: boostEscrowAccount,
   txPrefix: 'boost:',
-  closedStatuses: ['closed'],
+  closedStatuses: CLOSED_BOOST_STATUSES,
   evolve: evolveBoost,
   ledgerTransactionFor: boostLedgerTransactionFor,
   row: boostOrderRow,

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connect';
-import { BOOST_STATUSES } from '../domain/boost/types';
+import { OPEN_BOOST_STATUSES } from '../domain/boost/types';
 import { OPEN_TASK_STATUSES } from '../domain/task-order/types';
 import { STUCK_REASONS, type StuckReason } from '../api/ops-service';
 
@@ -9,8 +9,7 @@ import { STUCK_REASONS, type StuckReason } from '../api/ops-service';
  * read models and the ops stuck list; pure counting apart from the one query.
  */
 
-export { OPEN_TASK_STATUSES };
-export const OPEN_BOOST_STATUSES = BOOST_STATUSES.filter((s) => s !== 'closed');
+export { OPEN_TASK_STATUSES, OPEN_BOOST_STATUSES };
 
 export { STUCK_REASONS };
 

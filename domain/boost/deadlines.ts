@@ -1,4 +1,4 @@
-import type { BoostOrderState } from './types';
+import { isClosedBoostStatus, type BoostOrderState } from './types';
 
 export const BOOST_DEADLINE_KINDS = ['publication', 'boost_period', 'refund'] as const;
 /** The timers of a boost order; when one's time comes the workflow runs `{ type: `${kind}_deadline` }`. */
@@ -16,6 +16,7 @@ export interface BoostDeadline {
  * for a view count (B8) and shows in the ops stuck list instead.
  */
 export function pendingBoostDeadlines(state: BoostOrderState): BoostDeadline[] {
+  if (isClosedBoostStatus(state.status)) return [];
   switch (state.status) {
     case 'awaiting_publication':
       return [{ kind: 'publication', atMs: state.validUntilMs, consequence: 'expire the boost and refund the whole fee within 7 business days (B4, B7)' }];

@@ -6,7 +6,7 @@ import { evaluateBoost } from './compensation';
 import { isQuoteValid, type BoostQuote } from './pricing';
 import { assertValidBoostPolicy, DEFAULT_BOOST_POLICY, type BoostPolicy } from './policy';
 import { publicationDeadlineMs } from './validity';
-import type { BoostCommand, BoostEvent, BoostOrderState, BoostTermsSnapshot, RefundReleaser } from './types';
+import { isClosedBoostStatus, type BoostCommand, type BoostEvent, type BoostOrderState, type BoostTermsSnapshot, type RefundReleaser } from './types';
 
 export type BoostDecision = { readonly ok: true; readonly events: readonly BoostEvent[] } | { readonly ok: false; readonly rejection: Rejection };
 
@@ -170,7 +170,7 @@ function decideReleaseRefund(state: BoostOrderState, by: RefundReleaser, reason:
   if (!by || (by.type !== 'finance' && by.type !== 'ops') || typeof by.id !== 'string' || by.id.trim().length === 0) {
     return no(reject('validation_failed', 'release_refund needs the releasing finance or ops user (F5)'));
   }
-  if (state.status === 'closed' && state.refund?.postedAt !== undefined) {
+  if (isClosedBoostStatus(state.status) && state.refund?.postedAt !== undefined) {
     return state.refund.early
       ? no(reject('invalid_state', 'the refund was already released (F5)'))
       : no(reject('deadline_passed', 'the refund was already posted at its due time (B7)'));

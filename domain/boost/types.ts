@@ -17,6 +17,14 @@ import type { BusinessCalendar } from './business-days';
 export const BOOST_STATUSES = ['awaiting_publication', 'boosting', 'evaluating', 'refund_scheduled', 'closed'] as const;
 export type BoostStatus = (typeof BOOST_STATUSES)[number];
 
+/** The statuses in which a boost order is closed: nothing more happens to it (SPEC §3). The one definition. */
+export const CLOSED_BOOST_STATUSES: readonly BoostStatus[] = ['closed'];
+export const OPEN_BOOST_STATUSES: readonly BoostStatus[] = BOOST_STATUSES.filter((s) => !CLOSED_BOOST_STATUSES.includes(s));
+
+export function isClosedBoostStatus(status: BoostStatus): boolean {
+  return CLOSED_BOOST_STATUSES.includes(status);
+}
+
 /** Why the boost ended (B4, B6). */
 export const BOOST_END_REASONS = ['evaluated', 'expired', 'task_cancelled'] as const;
 export type BoostEndReason = (typeof BOOST_END_REASONS)[number];

@@ -1,4 +1,4 @@
-import type { TaskOrderState } from './types';
+import { isClosedTaskStatus, type TaskOrderState } from './types';
 
 export const TASK_DEADLINE_KINDS = ['acceptance', 'balance', 'review', 'cancellation_answer', 'publish_overdue'] as const;
 /**
@@ -33,7 +33,7 @@ export function expectedPublishAtMs(state: TaskOrderState): number | undefined {
  */
 export function pendingDeadlines(state: TaskOrderState): TaskDeadline[] {
   const deadlines: TaskDeadline[] = [];
-  if (state.status === 'completed' || state.status === 'cancelled') return deadlines;
+  if (isClosedTaskStatus(state.status)) return deadlines;
   if (state.status === 'awaiting_acceptance') {
     deadlines.push({
       kind: 'acceptance',

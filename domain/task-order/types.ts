@@ -43,7 +43,7 @@ export const TASK_STATUSES = [
 ] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-/** The statuses in which an order is closed: nothing more happens to it (SPEC §2). */
+/** The statuses in which an order is closed: nothing more happens to it (SPEC §2). The one definition. */
 export const CLOSED_TASK_STATUSES: readonly TaskStatus[] = ['completed', 'cancelled'];
 export const OPEN_TASK_STATUSES: readonly TaskStatus[] = TASK_STATUSES.filter((s) => !CLOSED_TASK_STATUSES.includes(s));
 
