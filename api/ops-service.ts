@@ -4,8 +4,9 @@ import type { Db } from '../db/connect';
 import { loadTaskEvents } from '../db/events';
 import { CLOSED_BOOST_STATUSES } from '../domain/boost/types';
 import { OPEN_TASK_STATUSES } from '../domain/task-order/types';
-import { BOOST_ORDER_WORKFLOW, boostOrderWorkflowId } from '../workflows/boost-order-api';
-import { taskOrderWorkflowId } from '../workflows/task-order-api';
+import { BOOST_ORDER_WORKFLOW } from '../workflows/boost-order-api';
+import { boostOrderIdOfWorkflowId, boostOrderWorkflowId } from '../domain/boost/ids';
+import { taskOrderIdOfWorkflowId, taskOrderWorkflowId } from '../domain/task-order/ids';
 import { loadBoostEvents } from '../db/boost-orders';
 import { disabledEndpoints } from '../db/webhooks';
 import { mapLimit } from '../platform/map-limit';
@@ -49,8 +50,6 @@ const READ_BATCH = 1000;
 const DESCRIBE_CONCURRENCY = 8;
 /** A workflow's description is reused this long (the console refreshes every 10 s; ops act in minutes). */
 const DESCRIBE_TTL_MS = 15_000;
-const WORKFLOW_PREFIX = 'task-order:';
-const BOOST_WORKFLOW_PREFIX = 'boost-order:';
 
 /** Where a page of the stuck list starts: after this subject (entries are ordered by orderId, then kind). */
 export interface StuckCursor {
@@ -305,9 +304,9 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
   }
 
   async function describeProblems(workflowId: string): Promise<StuckEntry[]> {
-    const kind = workflowId.startsWith(BOOST_WORKFLOW_PREFIX) ? ('boost' as const) : ('task' as const);
-    const prefix = kind === 'boost' ? BOOST_WORKFLOW_PREFIX : WORKFLOW_PREFIX;
-    const orderId = workflowId.startsWith(prefix) ? workflowId.slice(prefix.length) : workflowId;
+    const boostOrderId = boostOrderIdOfWorkflowId(workflowId);
+    const kind = boostOrderId !== undefined ? ('boost' as const) : ('task' as const);
+    const orderId = boostOrderId ?? taskOrderIdOfWorkflowId(workflowId) ?? workflowId;
     const description = await client.workflow
       .getHandle(workflowId)
       .describe()
