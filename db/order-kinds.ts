@@ -1,9 +1,9 @@
 import type { Transaction } from 'kysely';
-import { boostLedgerTransactionFor, CLOSED_BOOST_STATUSES, evolveBoost, type BoostEvent, type BoostOrderState } from '../domain/boost';
+import { BOOST_LEDGER_TX_PREFIX, boostLedgerTransactionFor, CLOSED_BOOST_STATUSES, evolveBoost, type BoostEvent, type BoostOrderState } from '../domain/boost';
 import { fromStoredJson } from '../domain/json';
 import { boostEscrowAccount, taskEscrowAccount } from '../domain/ledger/accounts';
 import type { LedgerTransaction } from '../domain/ledger/types';
-import { CLOSED_TASK_STATUSES, evolve, ledgerTransactionFor, type TaskEvent, type TaskOrderState } from '../domain/task-order';
+import { CLOSED_TASK_STATUSES, evolve, TASK_LEDGER_TX_PREFIX, ledgerTransactionFor, type TaskEvent, type TaskOrderState } from '../domain/task-order';
 import { boostOrderRow, boostStreamId } from './boost-orders';
 import type { Db } from './connect';
 import type { Database, NewBoostOrderRow, NewTaskOrderRow } from './schema';
@@ -44,7 +44,7 @@ export const TASK_ORDERS: OrderKindSpec<TaskOrderState, TaskEvent, NewTaskOrderR
   idColumn: 'order_id',
   streamId: (orderId) => orderId,
   escrowAccount: taskEscrowAccount,
-  txPrefix: 'task:',
+  txPrefix: TASK_LEDGER_TX_PREFIX,
   closedStatuses: CLOSED_TASK_STATUSES,
   evolve,
   ledgerTransactionFor,
@@ -66,7 +66,7 @@ export const BOOST_ORDERS: OrderKindSpec<BoostOrderState, BoostEvent, NewBoostOr
   idColumn: 'boost_order_id',
   streamId: boostStreamId,
   escrowAccount: boostEscrowAccount,
-  txPrefix: 'boost:',
+  txPrefix: BOOST_LEDGER_TX_PREFIX,
   closedStatuses: CLOSED_BOOST_STATUSES,
   evolve: evolveBoost,
   ledgerTransactionFor: boostLedgerTransactionFor,

@@ -12,3 +12,9 @@ export const boostOrderWorkflowId = (boostOrderId: string): string => `${BOOST_O
 export function boostOrderIdOfWorkflowId(workflowId: string): string | undefined {
   return workflowId.startsWith(BOOST_ORDER_WORKFLOW_ID_PREFIX) ? workflowId.slice(BOOST_ORDER_WORKFLOW_ID_PREFIX.length) : undefined;
 }
+
+/** Every ledger transaction id of a boost order starts with it (L3); a task order's may otherwise be equal. */
+export const BOOST_LEDGER_TX_PREFIX = 'boost:';
+
+/** L3: the deterministic id of the ledger transaction of one event (`boost:{boostOrderId}:v{version}:{kind}`). */
+export const boostLedgerTxId = (boostOrderId: string, version: number, kind: string): string => `${BOOST_LEDGER_TX_PREFIX}${boostOrderId}:v${version}:${kind}`;
