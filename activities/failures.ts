@@ -3,6 +3,7 @@ import { TaskAlreadyBoostedError } from '../db/boost-orders';
 import { IdempotencyConflictError, InsufficientFundsError, PaymentRefReusedError, translatePgError } from '../db/errors';
 import { canonicalJson } from '../db/hash';
 import { toStoredJson } from '../domain/json';
+import type { RecordedEvent } from '../domain/recorded-event';
 import { ACTIVITY_FAILURE, type ActivityFailureType } from '../workflows/activity-failures';
 
 const BUSINESS_FAILURES: ReadonlyArray<[new (message: string) => Error, ActivityFailureType]> = [
@@ -22,6 +23,6 @@ export function toActivityFailure(error: unknown): unknown {
 }
 
 /** L3: a retried append carries the same event at the same version and time. */
-export function sameRecordedEvent(a: { occurredAt: number; event: unknown }, b: { occurredAt: number; event: unknown }): boolean {
+export function sameRecordedEvent(a: Omit<RecordedEvent<unknown>, 'version'>, b: Omit<RecordedEvent<unknown>, 'version'>): boolean {
   return a.occurredAt === b.occurredAt && canonicalJson(toStoredJson(a.event)) === canonicalJson(toStoredJson(b.event));
 }

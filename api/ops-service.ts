@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/connect';
 import { loadTaskEvents } from '../db/events';
 import { CLOSED_BOOST_STATUSES } from '../domain/boost/types';
+import type { RecordedEvent } from '../domain/recorded-event';
 import { OPEN_TASK_STATUSES } from '../domain/task-order/types';
 import { BOOST_ORDER_WORKFLOW } from '../workflows/boost-order-api';
 import { boostOrderIdOfWorkflowId, boostOrderWorkflowId } from '../domain/boost/ids';
@@ -348,7 +349,7 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
     return inspectOrder(boostOrderId, boostOrderWorkflowId(boostOrderId), loadBoostEvents(db, boostOrderId));
   }
 
-  async function inspectOrder(orderId: string, workflowId: string, loadingEvents: Promise<ReadonlyArray<{ version: number; occurredAt: number; event: { type: string } }>>) {
+  async function inspectOrder(orderId: string, workflowId: string, loadingEvents: Promise<ReadonlyArray<RecordedEvent<{ type: string }>>>) {
     const events = await loadingEvents;
     const transactions = await db
       .selectFrom('ledger_transactions')

@@ -3,6 +3,7 @@ import { BOOST_LEDGER_TX_PREFIX, boostLedgerTransactionFor, CLOSED_BOOST_STATUSE
 import { fromStoredJson } from '../domain/json';
 import { boostEscrowAccount, taskEscrowAccount } from '../domain/ledger/accounts';
 import type { LedgerTransaction } from '../domain/ledger/types';
+import type { RecordedEvent as Recorded } from '../domain/recorded-event';
 import { CLOSED_TASK_STATUSES, evolve, TASK_LEDGER_TX_PREFIX, ledgerTransactionFor, type TaskEvent, type TaskOrderState } from '../domain/task-order';
 import { boostOrderRow, boostStreamId } from './boost-orders';
 import type { Db } from './connect';
@@ -11,11 +12,6 @@ import { taskOrderRow } from './task-orders';
 
 export type OrderKind = 'task' | 'boost';
 
-export interface Recorded<E> {
-  readonly version: number;
-  readonly occurredAt: number;
-  readonly event: E;
-}
 
 /**
  * How one kind of order is stored and what its events imply (task orders, boost orders): what the

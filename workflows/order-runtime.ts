@@ -9,12 +9,9 @@ import { stopForOpsOnConflict } from './workflow-support';
  * brings only what differs: its decider, its deadlines, its links.
  */
 
-/** One event as recorded in the order's stream (E1): its version and workflow time. */
-export interface RecordedEvent<E> {
-  readonly version: number;
-  readonly occurredAt: number;
-  readonly event: E;
-}
+/** One event as recorded in the order's stream (E1): the one declaration is in domain/. */
+export type { RecordedEvent } from '../domain/recorded-event';
+import type { RecordedEvent } from '../domain/recorded-event';
 
 export type DecisionOf<E> = { readonly ok: true; readonly events: readonly E[] } | { readonly ok: false; readonly rejection: Rejection };
 

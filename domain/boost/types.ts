@@ -10,6 +10,7 @@
  * - B7: `refund_scheduled` ends when finance releases the refund early (F5) or at its due time.
  * A zero refund (a boost fee of 0 fen) closes the order at once.
  */
+import type { RecordedEvent } from '../recorded-event';
 import type { Funding } from '../task-order/types';
 import type { BoostPolicy } from './policy';
 import type { BusinessCalendar } from './business-days';
@@ -124,8 +125,4 @@ export type BoostEvent =
 
 export type BoostEventType = BoostEvent['type'];
 
-export interface RecordedBoostEvent {
-  readonly version: number;
-  readonly occurredAt: number; // epoch ms, workflow time
-  readonly event: BoostEvent;
-}
+export type RecordedBoostEvent = RecordedEvent<BoostEvent>;

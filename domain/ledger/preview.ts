@@ -1,4 +1,5 @@
 import type { Rejection } from '../errors';
+import type { RecordedEvent } from '../recorded-event';
 import type { LedgerTransaction } from './types';
 
 /**
@@ -11,8 +12,8 @@ import type { LedgerTransaction } from './types';
  */
 export interface PreviewKind<S, C, E> {
   decide(state: S, command: C, nowMs: number): { readonly ok: true; readonly events: readonly E[] } | { readonly ok: false; readonly rejection: Rejection };
-  evolve(state: S | undefined, recorded: { readonly version: number; readonly occurredAt: number; readonly event: E }): S;
-  ledgerTransactionFor(before: S | undefined, recorded: { readonly version: number; readonly occurredAt: number; readonly event: E }): LedgerTransaction | undefined;
+  evolve(state: S | undefined, recorded: RecordedEvent<E>): S;
+  ledgerTransactionFor(before: S | undefined, recorded: RecordedEvent<E>): LedgerTransaction | undefined;
 }
 
 /** One account's net change: credits − debits (L1), positive when the account receives money. */

@@ -1,3 +1,4 @@
+import type { RecordedEvent } from '../recorded-event';
 import type { TaskPolicy } from './policy';
 import type { TaskDeadlineKind } from './deadlines';
 
@@ -234,8 +235,4 @@ export type TaskEvent =
 export type TaskEventType = TaskEvent['type'];
 
 /** An event as the workflow records it: the payload plus its place in the stream and its time. */
-export interface RecordedTaskEvent {
-  readonly version: number;
-  readonly occurredAt: number; // epoch ms, workflow time
-  readonly event: TaskEvent;
-}
+export type RecordedTaskEvent = RecordedEvent<TaskEvent>;
