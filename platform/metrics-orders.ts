@@ -13,8 +13,8 @@ export { OPEN_TASK_STATUSES, OPEN_BOOST_STATUSES };
 
 export { STUCK_REASONS };
 
-export const ORDER_KINDS = ['task', 'boost'] as const;
-export type OrderKind = (typeof ORDER_KINDS)[number];
+export { ORDER_KINDS, type OrderKind } from '../domain/order-kind';
+import type { OrderKind } from '../domain/order-kind';
 
 export interface CountRow {
   readonly kind: OrderKind;

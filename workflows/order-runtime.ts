@@ -55,7 +55,7 @@ export class Mutex {
   }
 }
 
-export interface OrderKind<S extends { readonly version: number }, E> {
+export interface OrderWorkflowKind<S extends { readonly version: number }, E> {
   readonly evolve: (state: S | undefined, recorded: RecordedEvent<E>) => S;
   readonly isTerminal: (state: S) => boolean;
   /** The kind's recording activity (events, ledger, read model and outbox in one transaction). */
@@ -79,7 +79,7 @@ export type NextDeadline<S, C> = (state: S) => DueDeadline<S, C> | undefined;
 const MAX_CATCH_UP = 8;
 
 export function createOrderRuntime<S extends { readonly version: number }, E, C>(
-  kind: OrderKind<S, E>,
+  kind: OrderWorkflowKind<S, E>,
   decide: (state: S, command: C, nowMs: number) => DecisionOf<E>,
   nextDeadline: NextDeadline<S, C>,
 ) {

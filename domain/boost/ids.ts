@@ -2,6 +2,12 @@
  * The ids of a boost order, in one place (issue 19): everyone builds and parses them from here.
  */
 
+/**
+ * E1: a boost order's stream id in order_events and the outbox (`boost:{boostOrderId}`): a task
+ * order's id never contains ':' (api/schemas.ts Id), so it never collides with a task stream.
+ */
+export const boostStreamId = (boostOrderId: string): string => `boost:${boostOrderId}`;
+
 /** Every boost-order workflow's id starts with it (`boost-order:{boostOrderId}`). */
 export const BOOST_ORDER_WORKFLOW_ID_PREFIX = 'boost-order:';
 

@@ -1,5 +1,5 @@
 import type { Rejection } from '../errors';
-import type { RecordedEvent } from '../recorded-event';
+import type { OrderKindDefinition } from '../order-kind';
 import type { LedgerTransaction } from './types';
 
 /**
@@ -10,11 +10,7 @@ import type { LedgerTransaction } from './types';
  * arrives, so a deadline firing in between may change the outcome: the result page shows what was
  * actually posted.
  */
-export interface PreviewKind<S, C, E> {
-  decide(state: S, command: C, nowMs: number): { readonly ok: true; readonly events: readonly E[] } | { readonly ok: false; readonly rejection: Rejection };
-  evolve(state: S | undefined, recorded: RecordedEvent<E>): S;
-  ledgerTransactionFor(before: S | undefined, recorded: RecordedEvent<E>): LedgerTransaction | undefined;
-}
+export type PreviewKind<S, C, E> = Pick<OrderKindDefinition<S, C, E, string, string>, 'decide' | 'evolve' | 'ledgerTransactionFor'>;
 
 /** One account's net change: credits − debits (L1), positive when the account receives money. */
 export interface AccountChange {
