@@ -4,14 +4,11 @@ import type { OutboxNotification } from '../db/notifications';
 import type { NewBoostOrderRow, NewTaskOrderRow } from '../db/schema';
 import { isStreamVersionTaken, writeStreamAppend, type StreamWrite } from '../db/stream-append';
 import type { LedgerTransaction } from '../domain/ledger/types';
+import type { RecordedEvent } from '../domain/recorded-event';
 import { sameRecordedEvent, toActivityFailure } from './failures';
 import { countLedgerPostings } from '../platform/metrics';
 
-interface Recorded {
-  readonly version: number;
-  readonly occurredAt: number;
-  readonly event: { readonly type: string };
-}
+type Recorded = RecordedEvent<{ readonly type: string }>;
 
 /** How one kind of order stream is stored: its events, its pure core, its read model. */
 export interface OrderStream<S, E extends Recorded> {

@@ -4,6 +4,7 @@ import { IdempotencyConflictError, InsufficientFundsError, PaymentRefReusedError
 import { canonicalJson } from '../db/hash';
 import { toStoredJson } from '../domain/json';
 import { ACTIVITY_FAILURE, type ActivityFailureType } from '../domain/activity-failures';
+import type { RecordedEvent } from '../domain/recorded-event';
 
 const BUSINESS_FAILURES: ReadonlyArray<[new (message: string) => Error, ActivityFailureType]> = [
   [InsufficientFundsError, ACTIVITY_FAILURE.insufficientFunds],
@@ -22,6 +23,6 @@ export function toActivityFailure(error: unknown): unknown {
 }
 
 /** L3: a retried append carries the same event at the same version and time. */
-export function sameRecordedEvent(a: { occurredAt: number; event: unknown }, b: { occurredAt: number; event: unknown }): boolean {
+export function sameRecordedEvent(a: Omit<RecordedEvent<unknown>, 'version'>, b: Omit<RecordedEvent<unknown>, 'version'>): boolean {
   return a.occurredAt === b.occurredAt && canonicalJson(toStoredJson(a.event)) === canonicalJson(toStoredJson(b.event));
 }

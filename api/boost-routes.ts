@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { boostOrderDetails } from '../db/boost-orders';
 import type { Db } from '../db/connect';
 import type { BoostOrderRow, VideoStatsRow } from '../db/schema';
-import { BOOST_END_REASONS, BOOST_STATUSES, DEFAULT_BOOST_POLICY, MAX_EXCLUDED_VIDEOS, QUOTE_UNAVAILABLE_REASONS, VIDEO_EXCLUSION_REASONS, type BoostProgress, type BoostQuote } from '../domain/boost';
+import { BOOST_END_REASONS, BOOST_STATUSES, MAX_EXCLUDED_VIDEOS, QUOTE_UNAVAILABLE_REASONS, VIDEO_EXCLUSION_REASONS, type BoostProgress, type BoostQuote } from '../domain/boost';
 import { ApiError } from './errors';
 import { createBoostService, type BoostService } from './boost-service';
 import { defineRoute } from './routes';
@@ -306,7 +306,7 @@ export function registerBoostRoutes(app: FastifyInstance, deps: BoostRoutesDeps)
     responses: { 201: { description: 'the stored quotes, in the order of the items', schema: BoostQuotesView } },
     handler: async ({ body }, _request, reply) => {
       const quotes = await boosts.quote(body.clientId, body.items);
-      return reply.code(201).send({ quotes: quotes.map(({ quoteId, quote }) => boostQuoteJson(quoteId, quote, DEFAULT_BOOST_POLICY.quoteValidityMs)) });
+      return reply.code(201).send({ quotes: quotes.map(({ quoteId, quote }) => boostQuoteJson(quoteId, quote, boosts.policy.quoteValidityMs)) });
     },
   });
 

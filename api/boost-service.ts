@@ -235,7 +235,8 @@ export function createBoostService({ db, client, taskQueue, nowMs, policy = DEFA
     return { now, progress: progressOfBoostOrder(state, views ?? undefined, now) };
   }
 
-  return { findOrder, postVideoStats, quote, order, releaseRefund, progressOf };
+  // The policy the quotes and orders carry: what the routes state of them (B1's validity) comes from it too.
+  return { policy, findOrder, postVideoStats, quote, order, releaseRefund, progressOf };
 }
 
 function mismatch(boostOrderId: string): ApiError {

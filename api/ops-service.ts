@@ -1,8 +1,10 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../db/connect';
 import { loadTaskEvents } from '../db/events';
-import { BOOST_ORDER_WORKFLOW, boostOrderWorkflowId } from '../workflows/boost-order-api';
-import { taskOrderWorkflowId } from '../workflows/task-order-api';
+import type { RecordedEvent } from '../domain/recorded-event';
+import { BOOST_ORDER_WORKFLOW } from '../workflows/boost-order-api';
+import { boostOrderIdOfWorkflowId, boostOrderWorkflowId } from '../domain/boost/ids';
+import { taskOrderIdOfWorkflowId, taskOrderWorkflowId } from '../domain/task-order/ids';
 import { loadBoostEvents } from '../db/boost-orders';
 import { disabledEndpoints } from '../db/webhooks';
 import { orderLedger } from '../db/order-ledger';
@@ -48,8 +50,6 @@ const READ_BATCH = 1000;
 const DESCRIBE_CONCURRENCY = 8;
 /** A workflow's description is reused this long (the console refreshes every 10 s; ops act in minutes). */
 const DESCRIBE_TTL_MS = 15_000;
-const WORKFLOW_PREFIX = 'task-order:';
-const BOOST_WORKFLOW_PREFIX = 'boost-order:';
 
 /** Where a page of the stuck list starts: after this subject (entries are ordered by orderId, then kind). */
 export interface StuckCursor {
@@ -242,9 +242,9 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
   }
 
   async function describeProblems(workflowId: string): Promise<StuckEntry[]> {
-    const kind = workflowId.startsWith(BOOST_WORKFLOW_PREFIX) ? ('boost' as const) : ('task' as const);
-    const prefix = kind === 'boost' ? BOOST_WORKFLOW_PREFIX : WORKFLOW_PREFIX;
-    const orderId = workflowId.startsWith(prefix) ? workflowId.slice(prefix.length) : workflowId;
+    const boostOrderId = boostOrderIdOfWorkflowId(workflowId);
+    const kind = boostOrderId !== undefined ? ('boost' as const) : ('task' as const);
+    const orderId = boostOrderId ?? taskOrderIdOfWorkflowId(workflowId) ?? workflowId;
     const description = await client.workflow
       .getHandle(workflowId)
       .describe()
@@ -286,7 +286,7 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
     return inspectOrder(boostOrderId, boostOrderWorkflowId(boostOrderId), loadBoostEvents(db, boostOrderId));
   }
 
-  async function inspectOrder(orderId: string, workflowId: string, loadingEvents: Promise<ReadonlyArray<{ version: number; occurredAt: number; event: { type: string } }>>) {
+  async function inspectOrder(orderId: string, workflowId: string, loadingEvents: Promise<ReadonlyArray<RecordedEvent<{ type: string }>>>) {
     const events = await loadingEvents;
     const { transactions, transfers } = await orderLedger(db, orderId);
     // SPEC §1 names: Temporal's startTime/closeTime/scheduledTime are shown as …At (api/ops-routes.ts documents them).

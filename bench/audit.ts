@@ -44,9 +44,9 @@ import { migrateToLatest } from '../db/migrate';
 import { streamWriteJson } from '../db/stream-append';
 import { taskOrderRow } from '../db/task-orders';
 import { postTopUp } from '../db/top-ups';
-import { boostLedgerTransactionFor, evolveBoost, type BoostOrderState, type RecordedBoostEvent } from '../domain/boost';
+import { boostLedgerTransactionFor, evolveBoost, isClosedBoostStatus, type BoostOrderState, type RecordedBoostEvent } from '../domain/boost';
 import type { LedgerTransaction } from '../domain/ledger/types';
-import { evolve, ledgerTransactionFor, notificationsFor, type Funding, type RecordedTaskEvent, type TaskOrderState } from '../domain/task-order';
+import { evolve, isClosedTaskStatus, ledgerTransactionFor, notificationsFor, type Funding, type RecordedTaskEvent, type TaskOrderState } from '../domain/task-order';
 import { ensureDatabase, startEmbeddedPostgres } from '../platform/embedded-postgres';
 import { Rng, TASK_LIFECYCLES, advanceOpenOrder, boostable, generateOrder, type BoostHistory, type GeneratedOrder, type OrderParties, type TaskHistory } from './audit-orders';
 
@@ -405,8 +405,8 @@ class Generator {
 
   /** A reservoir sample of the open orders, for the increment to move on. */
   private keepOpen(order: GeneratedOrder): void {
-    const openTask = !['completed', 'cancelled'].includes(order.task.state.status);
-    const openBoost = order.boost !== undefined && order.boost.state.status !== 'closed';
+    const openTask = !isClosedTaskStatus(order.task.state.status);
+    const openBoost = order.boost !== undefined && !isClosedBoostStatus(order.boost.state.status);
     if (!openTask && !openBoost) return;
     this.openSeen += 1;
     const entry = { task: order.task, ...(order.boost ? { boost: order.boost } : {}) };

@@ -14,6 +14,7 @@ import { sql } from 'kysely';
 import { buildApp } from '../api/app';
 import { createDb, type Db } from '../db/connect';
 import { migrateToLatest } from '../db/migrate';
+import { taskOrderWorkflowId } from '../domain/task-order/ids';
 import { ensureDatabase, startEmbeddedPostgres } from '../platform/embedded-postgres';
 import { OPEN_BOOST_STATUSES, OPEN_TASK_STATUSES } from '../api/metrics-orders';
 import { mapLimit } from '../platform/map-limit';
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
     const db = createDb({ connectionString: server.url('bench') });
     await explainQueries(db);
     // The stuck list also describes each open workflow (at most 500, 8 at a time): their cost here.
-    const ids = Array.from({ length: 500 }, (_, i) => `task-order:o-${i}`);
+    const ids = Array.from({ length: 500 }, (_, i) => taskOrderWorkflowId(`o-${i}`));
     const describing = performance.now();
     await mapLimit(ids, 8, (id) => env.client.workflow.getHandle(id).describe().catch(() => undefined));
     console.log(`500 workflow describes, 8 at a time (the stuck list's maximum): ${(performance.now() - describing).toFixed(0)} ms\n`);

@@ -31,7 +31,7 @@ import { WithStartWorkflowOperation, WorkflowUpdateStage, type Client } from '@t
 import { BASELINE_WORKFLOW, baselineStepUpdate, type BaselineInput } from './baseline-api';
 import { REQUIRED_COMMANDS, derivationRows, fetchHistory, meanCounts, minimumEvents, sequenceByWorkflowTask, total, type EventCounts, type History } from './orders-history';
 import { BASELINE_TASK_QUEUE, MEASURED, startBenchStack, type BenchStack, type Measured } from './orders-stack';
-import { DEFAULT_HISTORY_LIMIT } from '../workflows/task-order-api';
+import { DEFAULT_HISTORY_LIMIT, taskOrderWorkflowId } from '../workflows/task-order-api';
 
 const USAGE = `usage: npm run bench:orders [-- --seconds N] [--quick] [--rate R] [--temporal-db file|memory] [--dynamic-config KEY=JSON]…
   --seconds N       measured seconds per phase (default 3; --quick: 1.5)
@@ -363,7 +363,7 @@ function productOrder(api: Api, prefix: string, mode: Mode, extras: Extras = {})
     await post('upload', `${order}/videos`, { actor: creator, draftId: 'draft-final' });
     await post('approve', `${order}/reviews`, { actor: client, decision: 'approve' });
     await post('publish', `${order}/publish`, { actor: creator, videoId: `v-${orderId}`, publishedAt: new Date().toISOString() });
-    return `task-order:${orderId}`;
+    return taskOrderWorkflowId(orderId);
   };
 }
 

@@ -17,7 +17,8 @@ type Reader = Db | Transaction<Database>;
  * boost stream can never collide with a task stream. Ledger transactions keep the boost order's own
  * id as their order_id (domain/boost/ledger.ts); their tx ids start with `boost:`.
  */
-export const boostStreamId = (boostOrderId: string): string => `boost:${boostOrderId}`;
+import { boostStreamId } from '../domain/boost/ids';
+export { boostStreamId };
 
 /** B3: what makes two POST /v1/boost-orders the same order (T1's rule, for boosts). */
 export interface BoostOrderRequestKey {

@@ -1,5 +1,6 @@
 import type { Transaction } from 'kysely';
 import { fromStoredJson } from '../domain/json';
+import type { RecordedEvent as Recorded } from '../domain/recorded-event';
 import type { RecordedTaskEvent, TaskEvent } from '../domain/task-order';
 import type { Database, OrderEventsTable } from './schema';
 import type { Db } from './connect';
@@ -7,11 +8,6 @@ import type { Db } from './connect';
 type Reader = Db | Transaction<Database>;
 type OrderKind = OrderEventsTable['order_kind'];
 
-interface Recorded<E> {
-  readonly version: number;
-  readonly occurredAt: number;
-  readonly event: E;
-}
 
 /** E1: a stream's events, oldest first. */
 export async function loadStreamEvents<E>(db: Reader, kind: OrderKind, streamId: string): Promise<Array<Recorded<E>>> {

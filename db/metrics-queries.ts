@@ -1,14 +1,13 @@
 import { sql } from 'kysely';
 import type { Db } from './connect';
-import { BOOST_STATUSES } from '../domain/boost/types';
+import { OPEN_BOOST_STATUSES } from '../domain/boost/types';
 import { OPEN_TASK_STATUSES } from '../domain/task-order/types';
 
 /** The queries behind the order and webhook gauges (SPEC §10; api/metrics-orders.ts, api/metrics-route.ts). */
 
-export const OPEN_BOOST_STATUSES = BOOST_STATUSES.filter((s) => s !== 'closed');
-
-export const ORDER_KINDS = ['task', 'boost'] as const;
-export type OrderKind = (typeof ORDER_KINDS)[number];
+export { OPEN_BOOST_STATUSES };
+export { ORDER_KINDS, type OrderKind } from '../domain/order-kind';
+import type { OrderKind } from '../domain/order-kind';
 
 export interface CountRow {
   readonly kind: OrderKind;

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './connect';
+import { CLOSED_BOOST_STATUSES } from '../domain/boost/types';
 import { OPEN_TASK_STATUSES } from '../domain/task-order/types';
 
 /**
@@ -61,7 +62,7 @@ export function stuckBoostRows(db: Db, { overdueBefore, after, limit }: { overdu
       'video_stats.views',
       sql<string[] | null>`boost_orders.details -> 'state' -> 'refund' -> 'calendarMissingYears'`.as('missing_years'),
     ])
-    .where('boost_orders.status', '<>', 'closed')
+    .where('boost_orders.status', 'not in', [...CLOSED_BOOST_STATUSES])
     .where('boost_orders.boost_order_id', '>', after)
     .where((eb) =>
       eb.or([
@@ -80,6 +81,6 @@ export type StuckBoostRow = Awaited<ReturnType<typeof stuckBoostRows>>[number];
 /** The read model's open task and boost orders, by id, at most `cap` of each. */
 export async function openOrderIds(db: Db, cap: number): Promise<{ taskOrderIds: string[]; boostOrderIds: string[] }> {
   const rows = await db.selectFrom('task_orders').select('order_id').where('status', 'in', [...OPEN_TASK_STATUSES]).orderBy('order_id').limit(cap).execute();
-  const boosts = await db.selectFrom('boost_orders').select('boost_order_id').where('status', '<>', 'closed').orderBy('boost_order_id').limit(cap).execute();
+  const boosts = await db.selectFrom('boost_orders').select('boost_order_id').where('status', 'not in', [...CLOSED_BOOST_STATUSES]).orderBy('boost_order_id').limit(cap).execute();
   return { taskOrderIds: rows.map((r) => r.order_id), boostOrderIds: boosts.map((r) => r.boost_order_id) };
 }

@@ -1,21 +1,18 @@
 import type { Transaction } from 'kysely';
-import { boostLedgerTransactionFor, evolveBoost, type BoostEvent, type BoostOrderState } from '../domain/boost';
+import type { BoostEvent, BoostOrderState } from '../domain/boost';
+import { BOOST_ORDER_KIND } from '../domain/boost/kind';
 import { fromStoredJson } from '../domain/json';
-import { boostEscrowAccount, taskEscrowAccount } from '../domain/ledger/accounts';
 import type { LedgerTransaction } from '../domain/ledger/types';
-import { evolve, ledgerTransactionFor, type TaskEvent, type TaskOrderState } from '../domain/task-order';
-import { boostOrderRow, boostStreamId } from './boost-orders';
+import type { OrderKind } from '../domain/order-kind';
+import type { RecordedEvent as Recorded } from '../domain/recorded-event';
+import type { TaskEvent, TaskOrderState } from '../domain/task-order';
+import { TASK_ORDER_KIND } from '../domain/task-order/kind';
+import { boostOrderRow } from './boost-orders';
 import type { Db } from './connect';
 import type { Database, NewBoostOrderRow, NewTaskOrderRow } from './schema';
 import { taskOrderRow } from './task-orders';
 
-export type OrderKind = 'task' | 'boost';
-
-export interface Recorded<E> {
-  readonly version: number;
-  readonly occurredAt: number;
-  readonly event: E;
-}
+export type { OrderKind };
 
 /**
  * How one kind of order is stored and what its events imply (task orders, boost orders): what the
@@ -39,15 +36,16 @@ export interface OrderKindSpec<S extends { status: string }, E, R extends object
 }
 
 export const TASK_ORDERS: OrderKindSpec<TaskOrderState, TaskEvent, NewTaskOrderRow> = {
-  kind: 'task',
+  // The kind's rules come from domain/ (issue 19); the storage is this file's.
+  kind: TASK_ORDER_KIND.kind,
   table: 'task_orders',
   idColumn: 'order_id',
-  streamId: (orderId) => orderId,
-  escrowAccount: taskEscrowAccount,
-  txPrefix: 'task:',
-  closedStatuses: ['completed', 'cancelled'],
-  evolve,
-  ledgerTransactionFor,
+  streamId: TASK_ORDER_KIND.streamId,
+  escrowAccount: TASK_ORDER_KIND.escrowAccount,
+  txPrefix: TASK_ORDER_KIND.ledgerTxPrefix,
+  closedStatuses: TASK_ORDER_KIND.closedStatuses,
+  evolve: TASK_ORDER_KIND.evolve,
+  ledgerTransactionFor: TASK_ORDER_KIND.ledgerTransactionFor,
   row: taskOrderRow,
   async upsertIfNotNewer(db, row) {
     const { order_id: _id, ...changes } = row;
@@ -61,15 +59,16 @@ export const TASK_ORDERS: OrderKindSpec<TaskOrderState, TaskEvent, NewTaskOrderR
 };
 
 export const BOOST_ORDERS: OrderKindSpec<BoostOrderState, BoostEvent, NewBoostOrderRow> = {
-  kind: 'boost',
+  // The kind's rules come from domain/ (issue 19); the storage is this file's.
+  kind: BOOST_ORDER_KIND.kind,
   table: 'boost_orders',
   idColumn: 'boost_order_id',
-  streamId: boostStreamId,
-  escrowAccount: boostEscrowAccount,
-  txPrefix: 'boost:',
-  closedStatuses: ['closed'],
-  evolve: evolveBoost,
-  ledgerTransactionFor: boostLedgerTransactionFor,
+  streamId: BOOST_ORDER_KIND.streamId,
+  escrowAccount: BOOST_ORDER_KIND.escrowAccount,
+  txPrefix: BOOST_ORDER_KIND.ledgerTxPrefix,
+  closedStatuses: BOOST_ORDER_KIND.closedStatuses,
+  evolve: BOOST_ORDER_KIND.evolve,
+  ledgerTransactionFor: BOOST_ORDER_KIND.ledgerTransactionFor,
   row: boostOrderRow,
   async upsertIfNotNewer(db, row) {
     const { boost_order_id: _id, ...changes } = row;

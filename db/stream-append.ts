@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { storedJsonText } from '../domain/json';
 import type { LedgerTransaction } from '../domain/ledger/types';
+import type { RecordedEvent } from '../domain/recorded-event';
 import type { Db } from './connect';
 import { pgError } from './errors';
 import { ledgerChainFor, transactionContentHash } from './ledger';
@@ -14,7 +15,7 @@ export interface StreamWrite {
   readonly streamId: string;
   readonly causation: string;
   /** New events only, in version order. */
-  readonly events: ReadonlyArray<{ readonly version: number; readonly occurredAt: number; readonly event: { readonly type: string } }>;
+  readonly events: ReadonlyArray<RecordedEvent<{ readonly type: string }>>;
   readonly notifications: ReadonlyArray<{ readonly eventVersion: number; readonly notification: OutboxNotification }>;
   /** The read-model row of the state after the events (task_orders for 'task', boost_orders for 'boost'). */
   readonly readModel: NewTaskOrderRow | NewBoostOrderRow;

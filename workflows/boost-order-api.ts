@@ -8,7 +8,8 @@ import type { BoostOrderState, BoostTermsSnapshot, RefundReleaser } from '../dom
 
 export const BOOST_ORDER_WORKFLOW = 'boostOrderWorkflow';
 
-export const boostOrderWorkflowId = (boostOrderId: string): string => `boost-order:${boostOrderId}`;
+/** The workflow id is the kind's (domain/boost/ids.ts). */
+export { boostOrderWorkflowId } from '../domain/boost/ids';
 
 /** B3: the terms fixed when the boost was ordered, and the policy in force then (§1 policy snapshot). */
 export interface BoostOrderInput {

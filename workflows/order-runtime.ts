@@ -9,12 +9,9 @@ import { stopForOpsOnConflict } from './workflow-support';
  * brings only what differs: its decider, its deadlines, its links.
  */
 
-/** One event as recorded in the order's stream (E1): its version and workflow time. */
-export interface RecordedEvent<E> {
-  readonly version: number;
-  readonly occurredAt: number;
-  readonly event: E;
-}
+/** One event as recorded in the order's stream (E1): the one declaration is in domain/. */
+export type { RecordedEvent } from '../domain/recorded-event';
+import type { RecordedEvent } from '../domain/recorded-event';
 
 export type DecisionOf<E> = { readonly ok: true; readonly events: readonly E[] } | { readonly ok: false; readonly rejection: Rejection };
 
@@ -58,7 +55,7 @@ export class Mutex {
   }
 }
 
-export interface OrderKind<S extends { readonly version: number }, E> {
+export interface OrderWorkflowKind<S extends { readonly version: number }, E> {
   readonly evolve: (state: S | undefined, recorded: RecordedEvent<E>) => S;
   readonly isTerminal: (state: S) => boolean;
   /** The kind's recording activity (events, ledger, read model and outbox in one transaction). */
@@ -82,7 +79,7 @@ export type NextDeadline<S, C> = (state: S) => DueDeadline<S, C> | undefined;
 const MAX_CATCH_UP = 8;
 
 export function createOrderRuntime<S extends { readonly version: number }, E, C>(
-  kind: OrderKind<S, E>,
+  kind: OrderWorkflowKind<S, E>,
   decide: (state: S, command: C, nowMs: number) => DecisionOf<E>,
   nextDeadline: NextDeadline<S, C>,
 ) {

@@ -8,7 +8,8 @@ import type { TaskPolicy } from '../domain/task-order/policy';
 
 export const TASK_ORDER_WORKFLOW = 'taskOrderWorkflow';
 
-export const taskOrderWorkflowId = (orderId: string): string => `task-order:${orderId}`;
+/** The workflow id is the kind's (domain/task-order/ids.ts). */
+export { taskOrderWorkflowId } from '../domain/task-order/ids';
 
 export interface TaskOrderInput {
   readonly placement: TaskPlacement;

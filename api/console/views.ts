@@ -1,4 +1,6 @@
+import { CLOSED_BOOST_STATUSES, type BoostStatus } from '../../domain/boost/types';
 import type { AccountChange } from '../../domain/ledger/preview';
+import { CLOSED_TASK_STATUSES, type TaskStatus } from '../../domain/task-order/types';
 import type { TemporalDescriptionJson } from '../ops-service';
 import { duration, html, money, time, type Html } from './html';
 import { num, table } from './layout';
@@ -125,6 +127,7 @@ ${table(
 }
 
 export function statusBadge(status: string | null | undefined): Html {
-  const kind = status === 'cancelled' ? 'bad' : status === 'completed' || status === 'closed' ? 'good' : 'warn';
+  const closed = status != null && (CLOSED_TASK_STATUSES.includes(status as TaskStatus) || CLOSED_BOOST_STATUSES.includes(status as BoostStatus));
+  const kind = status === 'cancelled' ? 'bad' : closed ? 'good' : 'warn';
   return html`<span class="badge ${kind}">${status ?? '—'}</span>`;
 }

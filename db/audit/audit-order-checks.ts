@@ -2,7 +2,8 @@ import { toStoredJson } from '../../domain/json';
 import { PLATFORM_ACCOUNTS } from '../../domain/ledger/accounts';
 import { ledgerContentHash } from './audit-hash';
 import { canonicalJson } from '../hash';
-import { BOOST_ORDERS, TASK_ORDERS, type OrderKind, type OrderKindSpec, type Recorded } from '../order-kinds';
+import type { RecordedEvent as Recorded } from '../../domain/recorded-event';
+import { BOOST_ORDERS, TASK_ORDERS, type OrderKind, type OrderKindSpec } from '../order-kinds';
 
 /**
  * The order part of the audit (F3: E2, L3/E1, L6) for one batch of orders, from their rows as read

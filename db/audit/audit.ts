@@ -8,6 +8,8 @@ import {
   type WorkflowComparison,
   type WorkflowOutcomes,
 } from './audit-orders';
+import { BOOST_LEDGER_TX_PREFIX } from '../../domain/boost/ids';
+import { TASK_LEDGER_TX_PREFIX } from '../../domain/task-order/ids';
 import { contentHash, sha256Hex } from './audit-hash';
 import { eventIdGaps, latestCheckpoint, recordCheckpoint, type ChainPosition, type Checkpoint, type IdGap } from './audit-checkpoints';
 import type { Db } from '../connect';
@@ -303,7 +305,7 @@ class Touched {
   credits = 0n;
 
   transaction(txId: string, orderId: string | null, transfers: readonly StoredTransfer[]): void {
-    const kind: OrderKind | undefined = txId.startsWith('task:') ? 'task' : txId.startsWith('boost:') ? 'boost' : undefined;
+    const kind: OrderKind | undefined = txId.startsWith(TASK_LEDGER_TX_PREFIX) ? 'task' : txId.startsWith(BOOST_LEDGER_TX_PREFIX) ? 'boost' : undefined;
     if (kind) {
       if (orderId === null) this.strays.push({ kind, txId });
       else this[kind].add(orderId);

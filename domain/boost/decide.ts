@@ -6,7 +6,8 @@ import { evaluateBoost } from './compensation';
 import { isQuoteValid, type BoostQuote } from './pricing';
 import { assertValidBoostPolicy, DEFAULT_BOOST_POLICY, type BoostPolicy } from './policy';
 import { publicationDeadlineMs } from './validity';
-import type { BoostCommand, BoostEvent, BoostOrderState, BoostTermsSnapshot, RefundReleaser } from './types';
+import { isBoostDeadlineDue } from './deadlines';
+import { isClosedBoostStatus, type BoostCommand, type BoostEvent, type BoostOrderState, type BoostTermsSnapshot, type RefundReleaser } from './types';
 
 export type BoostDecision = { readonly ok: true; readonly events: readonly BoostEvent[] } | { readonly ok: false; readonly rejection: Rejection };
 
@@ -111,13 +112,13 @@ export function decideBoost(state: BoostOrderState, command: BoostCommand, nowMs
     case 'video_published':
       return decideVideoPublished(state, command.videoId, command.publishedAtMs);
     case 'publication_deadline':
-      if (state.status !== 'awaiting_publication' || nowMs < state.validUntilMs) return ok();
+      if (!isBoostDeadlineDue(state, 'publication', nowMs)) return ok();
       return ok({ type: 'BoostExpired', validUntilMs: state.validUntilMs }, ...refundOf(state, state.escrowFen, nowMs, command.calendar)); // B4
     case 'task_cancelled':
       if (state.status !== 'awaiting_publication') return ok(); // after publication the task is complete (T18)
       return ok({ type: 'BoostEndedByTaskCancellation', taskOrderId: state.terms.taskOrderId }, ...refundOf(state, state.escrowFen, nowMs, command.calendar));
     case 'boost_period_deadline':
-      if (state.status !== 'boosting' || state.boostEndsAtMs === undefined || nowMs < state.boostEndsAtMs) return ok();
+      if (state.boostEndsAtMs === undefined || !isBoostDeadlineDue(state, 'boost_period', nowMs)) return ok();
       return ok({ type: 'BoostPeriodEnded', boostEndsAtMs: state.boostEndsAtMs });
     case 'evaluate':
       return decideEvaluate(state, command.actualViews, command.refundFromEvaluation ? nowMs : (state.boostEndsAtMs ?? nowMs), command.calendar);
@@ -125,7 +126,7 @@ export function decideBoost(state: BoostOrderState, command: BoostCommand, nowMs
       return decideReleaseRefund(state, command.by, command.reason);
     case 'refund_deadline': {
       const refund = state.refund;
-      if (state.status !== 'refund_scheduled' || !refund || nowMs < refund.dueAtMs) return ok();
+      if (!refund || !isBoostDeadlineDue(state, 'refund', nowMs)) return ok();
       return ok({ type: 'RefundPosted', amountFen: refund.amountFen, early: false }); // B7: automatically at the due time
     }
     default: {
@@ -170,7 +171,7 @@ function decideReleaseRefund(state: BoostOrderState, by: RefundReleaser, reason:
   if (!by || (by.type !== 'finance' && by.type !== 'ops') || typeof by.id !== 'string' || by.id.trim().length === 0) {
     return no(reject('validation_failed', 'release_refund needs the releasing finance or ops user (F5)'));
   }
-  if (state.status === 'closed' && state.refund?.postedAt !== undefined) {
+  if (isClosedBoostStatus(state.status) && state.refund?.postedAt !== undefined) {
     return state.refund.early
       ? no(reject('invalid_state', 'the refund was already released (F5)'))
       : no(reject('deadline_passed', 'the refund was already posted at its due time (B7)'));

@@ -1,4 +1,4 @@
-import type { BoostOrderState, BoostTermsSnapshot, RecordedBoostEvent } from './types';
+import { isClosedBoostStatus, type BoostOrderState, type BoostTermsSnapshot, type RecordedBoostEvent } from './types';
 
 /** Applies one recorded boost event to the state (undefined before BoostOrdered). Pure and total. */
 export function evolveBoost(state: BoostOrderState | undefined, recorded: RecordedBoostEvent): BoostOrderState {
@@ -72,5 +72,5 @@ export function foldBoost(events: readonly RecordedBoostEvent[]): BoostOrderStat
 }
 
 export function isBoostTerminal(state: BoostOrderState): boolean {
-  return state.status === 'closed';
+  return isClosedBoostStatus(state.status);
 }

@@ -7,6 +7,7 @@ export * from './business-days';
 export * from './calendar-data';
 export * from './validity';
 export * from './types';
+export * from './ids';
 export * from './decide';
 export * from './evolve';
 export * from './deadlines';

@@ -1,5 +1,6 @@
 import { PLATFORM_ACCOUNTS, boostEscrowAccount, clientAccount } from '../ledger/accounts';
 import { transfers, type LedgerTransaction } from '../ledger/types';
+import { boostLedgerTxId } from './ids';
 import type { BoostOrderState, RecordedBoostEvent } from './types';
 
 /**
@@ -55,9 +56,8 @@ export function boostLedgerTransactionFor(before: BoostOrderState | undefined, r
   }
 }
 
-export function boostTxId(boostOrderId: string, version: number, kind: string): string {
-  return `boost:${boostOrderId}:v${version}:${kind}`;
-}
+/** L3: the id of one event's ledger transaction (domain/boost/ids.ts). */
+export const boostTxId = boostLedgerTxId;
 
 function required(before: BoostOrderState | undefined, type: string): BoostOrderState {
   if (!before) throw new Error(`${type} before BoostOrdered`);

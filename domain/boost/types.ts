@@ -10,12 +10,21 @@
  * - B7: `refund_scheduled` ends when finance releases the refund early (F5) or at its due time.
  * A zero refund (a boost fee of 0 fen) closes the order at once.
  */
+import type { RecordedEvent } from '../recorded-event';
 import type { Funding } from '../task-order/types';
 import type { BoostPolicy } from './policy';
 import type { BusinessCalendar } from './business-days';
 
 export const BOOST_STATUSES = ['awaiting_publication', 'boosting', 'evaluating', 'refund_scheduled', 'closed'] as const;
 export type BoostStatus = (typeof BOOST_STATUSES)[number];
+
+/** The statuses in which a boost order is closed: nothing more happens to it (SPEC §3). The one definition. */
+export const CLOSED_BOOST_STATUSES: readonly BoostStatus[] = ['closed'];
+export const OPEN_BOOST_STATUSES: readonly BoostStatus[] = BOOST_STATUSES.filter((s) => !CLOSED_BOOST_STATUSES.includes(s));
+
+export function isClosedBoostStatus(status: BoostStatus): boolean {
+  return CLOSED_BOOST_STATUSES.includes(status);
+}
 
 /** Why the boost ended (B4, B6). */
 export const BOOST_END_REASONS = ['evaluated', 'expired', 'task_cancelled'] as const;
@@ -116,8 +125,4 @@ export type BoostEvent =
 
 export type BoostEventType = BoostEvent['type'];
 
-export interface RecordedBoostEvent {
-  readonly version: number;
-  readonly occurredAt: number; // epoch ms, workflow time
-  readonly event: BoostEvent;
-}
+export type RecordedBoostEvent = RecordedEvent<BoostEvent>;

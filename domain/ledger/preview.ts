@@ -1,4 +1,5 @@
 import type { Rejection } from '../errors';
+import type { OrderKindDefinition } from '../order-kind';
 import type { LedgerTransaction } from './types';
 
 /**
@@ -9,11 +10,7 @@ import type { LedgerTransaction } from './types';
  * arrives, so a deadline firing in between may change the outcome: the result page shows what was
  * actually posted.
  */
-export interface PreviewKind<S, C, E> {
-  decide(state: S, command: C, nowMs: number): { readonly ok: true; readonly events: readonly E[] } | { readonly ok: false; readonly rejection: Rejection };
-  evolve(state: S | undefined, recorded: { readonly version: number; readonly occurredAt: number; readonly event: E }): S;
-  ledgerTransactionFor(before: S | undefined, recorded: { readonly version: number; readonly occurredAt: number; readonly event: E }): LedgerTransaction | undefined;
-}
+export type PreviewKind<S, C, E> = Pick<OrderKindDefinition<S, C, E, string, string>, 'decide' | 'evolve' | 'ledgerTransactionFor'>;
 
 /** One account's net change: credits − debits (L1), positive when the account receives money. */
 export interface AccountChange {

@@ -1,4 +1,4 @@
-import type { TaskDeadlineKind, TaskOrderState } from './types';
+import { TASK_DEADLINE_KINDS, isClosedTaskStatus, type TaskDeadlineKind, type TaskOrderState } from './types';
 
 export interface TaskDeadline {
   readonly kind: TaskDeadlineKind;
@@ -20,50 +20,61 @@ export function expectedPublishAtMs(state: TaskOrderState): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
+interface TaskDeadlineRule {
+  /**
+   * When the deadline falls due, or undefined when it does not apply to the order as it is. The one
+   * place that says when a deadline applies: pendingDeadlines lists it from here and the decider of
+   * its command (decide.ts) acts on it from here, so the two cannot disagree.
+   */
+  readonly dueAtMs: (state: TaskOrderState) => number | undefined;
+  /** What happens when it fires, for ops (O2). */
+  readonly consequence: (state: TaskOrderState) => string;
+}
+
+/** Each deadline of a task order: when it applies and what it does (issue 19: one definition). */
+export const TASK_DEADLINE_RULES: { readonly [K in TaskDeadlineKind]: TaskDeadlineRule } = {
+  acceptance: {
+    dueAtMs: (state) => (state.status === 'awaiting_acceptance' ? acceptanceDueAtMs(state) : undefined),
+    consequence: () => 'cancel (not_accepted_in_time) and refund the client in full (T6)',
+  },
+  balance: {
+    dueAtMs: (state) => (state.status === 'awaiting_balance' ? balanceDueAtMs(state) : undefined),
+    consequence: () => 'cancel (balance_not_paid); the deposit is forfeited to the platform, the creator gets nothing (T13)',
+  },
+  review: {
+    dueAtMs: (state) => (state.status === 'in_review' ? state.reviewDueAtMs : undefined),
+    consequence: (state) => `approve upload #${state.latestUpload?.uploadNo ?? state.uploads} automatically (T17)`,
+  },
+  cancellation_answer: {
+    dueAtMs: (state) => (state.pendingCancellation && !state.pendingCancellation.escalated ? state.pendingCancellation.answerDueAtMs : undefined),
+    consequence: (state) => `escalate the ${state.pendingCancellation?.by.type}'s cancellation request to ops arbitration (T22, O4)`,
+  },
+  publish_overdue: {
+    dueAtMs: (state) => (!state.publishOverdue && !state.publishedVideo ? expectedPublishAtMs(state) : undefined),
+    consequence: () => 'flag the order for ops as publish_overdue; nothing is cancelled (T19)',
+  },
+};
+
+/** When the deadline `kind` falls due on this order; undefined when it does not apply (a closed order has none). */
+export function taskDeadlineDueAtMs(state: TaskOrderState, kind: TaskDeadlineKind): number | undefined {
+  return isClosedTaskStatus(state.status) ? undefined : TASK_DEADLINE_RULES[kind].dueAtMs(state);
+}
+
+/** True when the deadline `kind` applies and its time has come at `nowMs`: its command then decides events. */
+export function isTaskDeadlineDue(state: TaskOrderState, kind: TaskDeadlineKind, nowMs: number): boolean {
+  const atMs = taskDeadlineDueAtMs(state, kind);
+  return atMs !== undefined && nowMs >= atMs;
+}
+
 /**
  * Every deadline pending on the order, earliest first. Each one listed here produces at least one
  * event when its command runs at `atMs` (so a workflow sleeping until the next one never spins).
  */
 export function pendingDeadlines(state: TaskOrderState): TaskDeadline[] {
   const deadlines: TaskDeadline[] = [];
-  if (state.status === 'completed' || state.status === 'cancelled') return deadlines;
-  if (state.status === 'awaiting_acceptance') {
-    deadlines.push({
-      kind: 'acceptance',
-      atMs: acceptanceDueAtMs(state),
-      consequence: 'cancel (not_accepted_in_time) and refund the client in full (T6)',
-    });
-  }
-  const balanceAt = balanceDueAtMs(state);
-  if (state.status === 'awaiting_balance' && balanceAt !== undefined) {
-    deadlines.push({
-      kind: 'balance',
-      atMs: balanceAt,
-      consequence: 'cancel (balance_not_paid); the deposit is forfeited to the platform, the creator gets nothing (T13)',
-    });
-  }
-  if (state.status === 'in_review' && state.reviewDueAtMs !== undefined) {
-    deadlines.push({
-      kind: 'review',
-      atMs: state.reviewDueAtMs,
-      consequence: `approve upload #${state.latestUpload?.uploadNo ?? state.uploads} automatically (T17)`,
-    });
-  }
-  const request = state.pendingCancellation;
-  if (request && !request.escalated) {
-    deadlines.push({
-      kind: 'cancellation_answer',
-      atMs: request.answerDueAtMs,
-      consequence: `escalate the ${request.by.type}'s cancellation request to ops arbitration (T22, O4)`,
-    });
-  }
-  const publishAt = expectedPublishAtMs(state);
-  if (publishAt !== undefined && !state.publishOverdue && !state.publishedVideo) {
-    deadlines.push({
-      kind: 'publish_overdue',
-      atMs: publishAt,
-      consequence: 'flag the order for ops as publish_overdue; nothing is cancelled (T19)',
-    });
+  for (const kind of TASK_DEADLINE_KINDS) {
+    const atMs = taskDeadlineDueAtMs(state, kind);
+    if (atMs !== undefined) deadlines.push({ kind, atMs, consequence: TASK_DEADLINE_RULES[kind].consequence(state) });
   }
   return deadlines.sort((a, b) => a.atMs - b.atMs);
 }

@@ -1,6 +1,6 @@
 import { percentOf, divCeil } from '../money';
 import { reject, type Rejection } from '../errors';
-import { acceptanceDueAtMs, balanceDueAtMs, expectedPublishAtMs } from './deadlines';
+import { isTaskDeadlineDue } from './deadlines';
 import type { TaskPolicy } from './policy';
 import { isClosedTaskStatus } from './types';
 import type {
@@ -433,15 +433,13 @@ function decideArbitrate(state: TaskOrderState, command: Extract<TaskCommand, { 
 
 /** T6: the acceptance timer; a no-op if the order left the state or the time has not come. */
 function decideAcceptanceDeadline(state: TaskOrderState, nowMs: number): Decision {
-  if (state.status !== 'awaiting_acceptance') return ok();
-  if (nowMs < acceptanceDueAtMs(state)) return ok();
+  if (!isTaskDeadlineDue(state, 'acceptance', nowMs)) return ok();
   return ok(cancelled('not_accepted_in_time', { type: 'system' }, undefined, fullRefund(state)));
 }
 
 /** T13: the balance timer: the deposit (everything in escrow) is forfeited to the platform. */
 function decideBalanceDeadline(state: TaskOrderState, nowMs: number): Decision {
-  const dueAt = balanceDueAtMs(state);
-  if (state.status !== 'awaiting_balance' || dueAt === undefined || nowMs < dueAt) return ok();
+  if (!isTaskDeadlineDue(state, 'balance', nowMs)) return ok();
   return ok(
     cancelled('balance_not_paid', { type: 'system' }, undefined, { refundFen: 0n, creatorFen: 0n, serviceFeeFen: 0n, forfeitedFen: state.paidInFen }),
   );
@@ -449,21 +447,20 @@ function decideBalanceDeadline(state: TaskOrderState, nowMs: number): Decision {
 
 /** T17: the review timer of the upload under review. */
 function decideReviewDeadline(state: TaskOrderState, nowMs: number): Decision {
-  if (state.status !== 'in_review' || state.reviewDueAtMs === undefined || nowMs < state.reviewDueAtMs) return ok();
+  if (!isTaskDeadlineDue(state, 'review', nowMs)) return ok();
   return ok({ type: 'VideoAutoApproved', uploadNo: state.uploads });
 }
 
 /** T22: the answer timer of a pending cancellation request. */
 function decideCancellationAnswerDeadline(state: TaskOrderState, nowMs: number): Decision {
   const request = state.pendingCancellation;
-  if (isClosed(state) || !request || request.escalated || nowMs < request.answerDueAtMs) return ok();
+  if (!request || !isTaskDeadlineDue(state, 'cancellation_answer', nowMs)) return ok();
   return ok({ type: 'CancellationEscalated', requestedBy: request.by });
 }
 
 /** T19: flags the order once when the expected publish time passes without publication. */
 function decidePublishOverdueDeadline(state: TaskOrderState, nowMs: number): Decision {
-  const dueAt = expectedPublishAtMs(state);
-  if (isClosed(state) || state.publishOverdue || state.publishedVideo || dueAt === undefined || nowMs < dueAt) return ok();
+  if (!isTaskDeadlineDue(state, 'publish_overdue', nowMs)) return ok();
   return ok({ type: 'PublishOverdueFlagged', expectedPublishAt: state.placement.brief.expectedPublishAt });
 }
 

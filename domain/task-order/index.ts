@@ -1,4 +1,5 @@
 export * from './types';
+export * from './ids';
 export * from './policy';
 export * from './decide';
 export * from './evolve';

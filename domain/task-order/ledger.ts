@@ -1,5 +1,6 @@
 import { PLATFORM_ACCOUNTS, clientAccount, creatorAccount, taskEscrowAccount } from '../ledger/accounts';
 import { transfers, type LedgerTransaction } from '../ledger/types';
+import { taskLedgerTxId } from './ids';
 import type { Funding, RecordedTaskEvent, TaskOrderState } from './types';
 
 /**
@@ -85,6 +86,4 @@ function required(before: TaskOrderState | undefined, type: string): TaskOrderSt
   return before;
 }
 
-function txId(orderId: string, version: number, kind: string): string {
-  return `task:${orderId}:v${version}:${kind}`;
-}
+const txId = taskLedgerTxId;

@@ -1,3 +1,4 @@
+import type { RecordedEvent } from '../recorded-event';
 import type { TaskPolicy } from './policy';
 
 export const TASK_TYPES = ['douyin_video', 'douyin_live', 'xigua_video', 'huoshan_video', 'toutiao_post'] as const;
@@ -42,7 +43,7 @@ export const TASK_STATUSES = [
 ] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-/** The statuses in which an order is closed: nothing more happens to it (SPEC §2). */
+/** The statuses in which an order is closed: nothing more happens to it (SPEC §2). The one definition. */
 export const CLOSED_TASK_STATUSES: readonly TaskStatus[] = ['completed', 'cancelled'];
 export const OPEN_TASK_STATUSES: readonly TaskStatus[] = TASK_STATUSES.filter((s) => !CLOSED_TASK_STATUSES.includes(s));
 
@@ -240,8 +241,4 @@ export type TaskEvent =
 export type TaskEventType = TaskEvent['type'];
 
 /** An event as the workflow records it: the payload plus its place in the stream and its time. */
-export interface RecordedTaskEvent {
-  readonly version: number;
-  readonly occurredAt: number; // epoch ms, workflow time
-  readonly event: TaskEvent;
-}
+export type RecordedTaskEvent = RecordedEvent<TaskEvent>;

@@ -1,0 +1,33 @@
+import type { Rejection } from './errors';
+import type { LedgerTransaction } from './ledger/types';
+import type { RecordedEvent } from './recorded-event';
+
+/** The kinds of order (`order_events.order_kind`, metrics labels, the audit): the one list. */
+export const ORDER_KINDS = ['task', 'boost'] as const;
+/** A kind of order by name. (The workflow's wiring of a kind is `OrderWorkflowKind`, its storage `OrderKindSpec`.) */
+export type OrderKind = (typeof ORDER_KINDS)[number];
+
+
+/**
+ * One kind of order's rules in one object (issue 19): its ids, statuses, pure core, deadlines and
+ * postings. The layers take what they need from it (db/order-kinds.ts `OrderKindSpec`,
+ * domain/ledger/preview.ts `PreviewKind`) instead of restating them.
+ */
+export interface OrderKindDefinition<S, C, E, Status extends string, D extends string> {
+  readonly kind: OrderKind;
+  /** The order's workflow id (Temporal). */
+  readonly workflowId: (orderId: string) => string;
+  /** The order's stream id in order_events and the outbox (E1). */
+  readonly streamId: (orderId: string) => string;
+  /** Every ledger transaction id of this kind starts with it (L3). */
+  readonly ledgerTxPrefix: string;
+  readonly ledgerTxId: (orderId: string, version: number, kind: string) => string;
+  readonly escrowAccount: (orderId: string) => string;
+  readonly statuses: readonly Status[];
+  readonly closedStatuses: readonly Status[];
+  readonly decide: (state: S, command: C, nowMs: number) => { readonly ok: true; readonly events: readonly E[] } | { readonly ok: false; readonly rejection: Rejection };
+  readonly evolve: (state: S | undefined, recorded: RecordedEvent<E>) => S;
+  /** When each deadline applies and what it does (domain/<kind>/deadlines.ts). */
+  readonly deadlines: { readonly [K in D]: { readonly dueAtMs: (state: S) => number | undefined; readonly consequence: (state: S) => string } };
+  readonly ledgerTransactionFor: (before: S | undefined, recorded: RecordedEvent<E>) => LedgerTransaction | undefined;
+}
