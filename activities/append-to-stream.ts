@@ -2,7 +2,7 @@ import type { Db } from '../db/connect';
 import { IdempotencyConflictError } from '../db/errors';
 import type { OutboxNotification } from '../db/notifications';
 import type { NewBoostOrderRow, NewTaskOrderRow } from '../db/schema';
-import { isStreamVersionTaken, writeStreamAppend, type StreamWrite } from '../db/stream-append';
+import { isStreamVersionTaken, writeStreamAppend, type StreamWrite, type TaskOrderRequirement } from '../db/stream-append';
 import type { LedgerTransaction } from '../domain/ledger/types';
 import type { RecordedEvent } from '../domain/recorded-event';
 import { sameRecordedEvent, toActivityFailure } from './failures';
@@ -20,6 +20,8 @@ export interface OrderStream<S, E extends Recorded> {
   notificationsFor(after: S, recorded: E): readonly OutboxNotification[];
   ledgerTransactionFor(before: S | undefined, recorded: E): LedgerTransaction | undefined;
   readModelRow(state: S): NewTaskOrderRow | NewBoostOrderRow;
+  /** A task order some events require open, checked inside the write (B3's placement). */
+  requiresTaskOrder?(events: readonly E[]): TaskOrderRequirement | undefined;
   /** Write failures that are this stream's business outcomes (e.g. B3's one boost per task). */
   translateError?(error: unknown): unknown;
 }
@@ -175,8 +177,18 @@ function planAppendFrom<S, E extends Recorded>(
   const result = { appended: toWrite.length, alreadyRecorded: events.length - toWrite.length };
   const after = state === undefined ? undefined : { version, state };
   if (toWrite.length === 0 || state === undefined) return { write: undefined, result, after };
+  const requiresTaskOrder = stream.requiresTaskOrder?.(toWrite);
   return {
-    write: { kind: stream.kind, streamId: stream.streamId, causation, events: toWrite, notifications, readModel: stream.readModelRow(state), ledger },
+    write: {
+      kind: stream.kind,
+      streamId: stream.streamId,
+      causation,
+      events: toWrite,
+      notifications,
+      readModel: stream.readModelRow(state),
+      ledger,
+      ...(requiresTaskOrder === undefined ? {} : { requiresTaskOrder }),
+    },
     result,
     after,
   };

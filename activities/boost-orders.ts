@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import {
   boostNotificationsFor,
+  boostPlacementRequirement,
   boostOrderRow,
   boostStreamId,
   loadBoostEvents,
@@ -42,6 +43,7 @@ export function createBoostOrderActivities({ db, streams }: { db: Db; streams?: 
           notificationsFor: boostNotificationsFor,
           ledgerTransactionFor: boostLedgerTransactionFor,
           readModelRow: boostOrderRow,
+          requiresTaskOrder: boostPlacementRequirement,
           translateError: translateBoostWriteError,
         },
         input.events,

@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TaskAlreadyBoostedError } from '../db/boost-orders';
 import { IdempotencyConflictError, InsufficientFundsError, PaymentRefReusedError, translatePgError } from '../db/errors';
 import { canonicalJson } from '../db/hash';
+import { TaskOrderNotOpenError } from '../db/stream-append';
 import { toStoredJson } from '../domain/json';
 import { ACTIVITY_FAILURE, type ActivityFailureType } from '../domain/activity-failures';
 import type { RecordedEvent } from '../domain/recorded-event';
@@ -10,6 +11,7 @@ const BUSINESS_FAILURES: ReadonlyArray<[new (message: string) => Error, Activity
   [InsufficientFundsError, ACTIVITY_FAILURE.insufficientFunds],
   [PaymentRefReusedError, ACTIVITY_FAILURE.paymentRefReused],
   [TaskAlreadyBoostedError, ACTIVITY_FAILURE.taskAlreadyBoosted],
+  [TaskOrderNotOpenError, ACTIVITY_FAILURE.taskOrderNotOpen],
   [IdempotencyConflictError, ACTIVITY_FAILURE.idempotencyConflict],
 ];
 

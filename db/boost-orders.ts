@@ -7,6 +7,8 @@ import { loadStreamEvents } from './events';
 import { canonicalJson, sha256Hex } from './hash';
 import type { OutboxNotification } from './notifications';
 import type { BoostOrderRow, Database, NewBoostOrderRow } from './schema';
+import type { TaskOrderRequirement } from './stream-append';
+import { CLOSED_TASK_STATUSES } from '../domain/task-order';
 
 type Reader = Db | Transaction<Database>;
 
@@ -69,6 +71,14 @@ export function boostOrderRow(state: BoostOrderState): NewBoostOrderRow {
     updated_at: new Date(state.updatedAt),
     details: JSON.stringify(toStoredJson({ state, deadlines })),
   };
+}
+
+/** B3: the placement's write requires its task order open and at the quoted price (db/stream-append.ts). */
+export function boostPlacementRequirement(events: readonly RecordedBoostEvent[]): TaskOrderRequirement | undefined {
+  for (const { event } of events) {
+    if (event.type === 'BoostOrdered') return { taskOrderId: event.taskOrderId, priceFen: event.priceFen, closedStatuses: CLOSED_TASK_STATUSES };
+  }
+  return undefined;
 }
 
 /** B3: a second boost order for the same task order (the unique key of boost_orders). */

@@ -4,6 +4,7 @@ export const ACTIVITY_FAILURE = {
   paymentRefReused: 'payment_ref_reused',
   idempotencyConflict: 'idempotency_conflict',
   taskAlreadyBoosted: 'task_already_boosted', // B3: a second boost order for one task order
+  taskOrderNotOpen: 'task_order_not_open', // B3: the task closed (or was repriced) before the placement's write
 } as const;
 
 export type ActivityFailureType = (typeof ACTIVITY_FAILURE)[keyof typeof ACTIVITY_FAILURE];

@@ -7,6 +7,7 @@
 import { appendFileSync, chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setImmediate } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
 import { dataConverter } from '../platform/data-converter';
@@ -257,7 +258,14 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
     // ── Invariants ───────────────────────────────────────────────────────────────────────────
     const checkHttp = http('check');
     const windows = timerWindows(injector.records);
-    const checked = records.map((r) => withFaultWindows(r, windows, policy));
+    // Re-deriving the expectations of 1,000 lifecycles took 68 s of CPU: done in one go, it blocked
+    // the event loop past the API's 72 s keep-alive, so the first check reused a socket the API had
+    // closed meanwhile (seed 18103: UND_ERR_SOCKET). One lifecycle per turn lets sockets close.
+    const checked: LifecycleRecord[] = [];
+    for (const record of records) {
+      checked.push(withFaultWindows(record, windows, policy));
+      await setImmediate();
+    }
     const timed = async (name: string, check: () => Promise<InvariantResult>) => {
       const started = Date.now();
       log('check', `${name} …`);

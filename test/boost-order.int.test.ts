@@ -17,7 +17,8 @@ import { createDb } from '../db/connect';
 import { postTopUp } from '../db/top-ups';
 import { latestViewsOf, recordVideoStats } from '../db/video-stats';
 import { unavailableDependency } from '../platform/faults';
-import { DEFAULT_BOOST_POLICY, type BoostOrderState, type BoostTermsSnapshot } from '../domain/boost';
+import { boostOrderedEvent, DEFAULT_BOOST_POLICY, type BoostOrderState, type BoostTermsSnapshot } from '../domain/boost';
+import { createBoostOrderActivities } from '../activities/boost-orders';
 import type { Funding, TaskPlacement } from '../domain/task-order';
 import {
   BOOST_ORDER_WORKFLOW,
@@ -38,7 +39,7 @@ import { writeCounts, type TestDatabase } from './support/db';
 import { placement } from './support/fixtures';
 import { balances } from './support/ledger';
 import { expectedOneMonthLater, expectedRefundDue } from './support/rule-oracle';
-import { withTimeSkippingWorker } from './support/temporal';
+import { runningWorker, withTimeSkippingWorker } from './support/temporal';
 
 /** Boost orders (SPEC §3) as workflows on the time-skipping server, linked to real task-order workflows. */
 const SECOND = 1000;
@@ -522,31 +523,55 @@ describe('B4: the publication window and the linked task order', () => {
     ]);
   });
 
-  test('B3/B4 race: a task already cancelled or published before the link is learnt from its read model', async () => {
-    // Started directly (the API would refuse a terminal task): the task workflow has closed, so the link fails.
-    const cancelled = await task('placed');
-    await tasks().command(cancelled.orderId, 'cancel', clientOf(cancelled));
-    const published = await task('approved');
-    const videoId = unique('v');
-    const publishedAtMs = await publish(published, videoId);
-
-    const start = async (p: TaskPlacement) => {
-      const boostOrderId = unique('b');
-      const terms: BoostTermsSnapshot = {
-        boostOrderId, taskOrderId: p.orderId, clientId: p.clientId, creatorId: p.creatorId, quoteId: 'q-direct',
-        priceFen: p.priceFen, boostFeeFen: FEE, expectedViews: V, premiumBp: 1000n, funding: { source: 'external', paymentRef: unique('pay') },
+  test('B3/B4 race: a task cancelled or published between the placement and the link is learnt from its read model', async () => {
+    // The boost runs on a worker of its own whose placement write, once committed, cancels (or
+    // publishes) the task and waits for its workflow to close: the link then fails, and the
+    // boost learns what happened from the task's read model.
+    const heldQueue = `${taskQueue}-held`;
+    let afterPlacement: (taskOrderId: string) => Promise<void> = async () => {};
+    const held = await runningWorker(env, database.db, heldQueue, (activities) => ({
+      ...activities,
+      async recordBoostEvents(input) {
+        const result = await activities.recordBoostEvents(input);
+        const placed = input.events.find((e) => e.event.type === 'BoostOrdered');
+        if (placed?.event.type === 'BoostOrdered' && result.appended > 0) await afterPlacement(placed.event.taskOrderId);
+        return result;
+      },
+    }));
+    try {
+      const closeTask = async (taskOrderId: string) => (await env.client.workflow.getHandle(taskOrderWorkflowId(taskOrderId)).result()) as unknown;
+      const start = async (p: TaskPlacement, then: (taskOrderId: string) => Promise<void>) => {
+        afterPlacement = then;
+        const boostOrderId = unique('b');
+        const terms: BoostTermsSnapshot = {
+          boostOrderId, taskOrderId: p.orderId, clientId: p.clientId, creatorId: p.creatorId, quoteId: 'q-direct',
+          priceFen: p.priceFen, boostFeeFen: FEE, expectedViews: V, premiumBp: 1000n, funding: { source: 'external', paymentRef: unique('pay') },
+        };
+        const input: BoostOrderInput = { terms, policy: DEFAULT_BOOST_POLICY };
+        const handle = await env.client.workflow.start(BOOST_ORDER_WORKFLOW, { workflowId: boostOrderWorkflowId(boostOrderId), taskQueue: heldQueue, args: [input] });
+        expect((await handle.executeUpdate(boostPlacementUpdate)).placed).toBe(true);
+        return boostOrderId;
       };
-      const input: BoostOrderInput = { terms, policy: DEFAULT_BOOST_POLICY };
-      const handle = await env.client.workflow.start(BOOST_ORDER_WORKFLOW, { workflowId: boostOrderWorkflowId(boostOrderId), taskQueue, args: [input] });
-      expect((await handle.executeUpdate(boostPlacementUpdate)).placed).toBe(true);
-      return boostOrderId;
-    };
-    const a = await start(cancelled);
-    const b = await start(published);
-    expect(await boostState(a, (s) => s.status === 'refund_scheduled')).toMatchObject({ endReason: 'task_cancelled' });
-    expect(await boostState(b, (s) => s.status === 'boosting')).toMatchObject({ video: { videoId, publishedAtMs } });
-    await env.client.workflow.getHandle(boostOrderWorkflowId(a)).terminate('test done');
-    await env.client.workflow.getHandle(boostOrderWorkflowId(b)).terminate('test done');
+      const cancelled = await task('placed');
+      const a = await start(cancelled, async (id) => {
+        await tasks().command(id, 'cancel', clientOf(cancelled));
+        await closeTask(id);
+      });
+      expect(await boostState(a, (s) => s.status === 'refund_scheduled')).toMatchObject({ endReason: 'task_cancelled' });
+
+      const published = await task('approved');
+      const videoId = unique('v');
+      let publishedAtMs = 0;
+      const b = await start(published, async (id) => {
+        publishedAtMs = await publish(published, videoId);
+        await closeTask(id);
+      });
+      expect(await boostState(b, (s) => s.status === 'boosting')).toMatchObject({ video: { videoId, publishedAtMs } });
+      await env.client.workflow.getHandle(boostOrderWorkflowId(a)).terminate('test done');
+      await env.client.workflow.getHandle(boostOrderWorkflowId(b)).terminate('test done');
+    } finally {
+      await held.stop();
+    }
   });
 });
 
@@ -618,6 +643,45 @@ describe('B3 placement refusals', () => {
     const view = await env.client.workflow.getHandle(boostOrderWorkflowId(request.boostOrderId)).query(boostStateQuery);
     expect(view?.state.status).toBe('awaiting_publication');
     await env.client.workflow.getHandle(boostOrderWorkflowId(request.boostOrderId)).terminate('test done');
+  });
+});
+
+describe('B3: the task order closed between the API\'s check and the placement\'s write', () => {
+  /** Terms the API accepted while the task was open; the run is started past the API's check. */
+  async function acceptedTerms(p: TaskPlacement, boostOrderId: string): Promise<BoostTermsSnapshot> {
+    await seedCreatorStats(p.creatorId);
+    const { quoteId } = (await boosts().quote(p.clientId, [{ creatorId: p.creatorId, priceFen: p.priceFen }]))[0]!;
+    return { boostOrderId, taskOrderId: p.orderId, clientId: p.clientId, creatorId: p.creatorId, quoteId, priceFen: p.priceFen, boostFeeFen: FEE, expectedViews: V, premiumBp: 1000n, funding: { source: 'account' } };
+  }
+
+  test('B3/L2: a task rejected (its deposit refunded) before the placement is written → invalid_state; the refund does not pay the boost, nothing written', async () => {
+    // Found by the simulation (seed 18103): the boost's POST was slowed by faults past the task's
+    // cancellation; its placement then paid the fee with the cancelled task's refund and was placed.
+    const p = await task('placed');
+    const boostOrderId = unique('b');
+    const terms = await acceptedTerms(p, boostOrderId);
+    await postTopUp(database.db, { clientId: p.clientId, paymentRef: unique('top'), amountFen: FEE }, new Date());
+    await tasks().command(p.orderId, 'reject', creatorOf(p));
+    const before = await writeCounts(database.db);
+    const run = await env.client.workflow.start(BOOST_ORDER_WORKFLOW, { workflowId: boostOrderWorkflowId(boostOrderId), taskQueue, args: [{ terms, policy: DEFAULT_BOOST_POLICY }] });
+    expect(await run.executeUpdate(boostPlacementUpdate)).toMatchObject({ placed: false, rejection: { code: 'invalid_state' } });
+    expect(await writeCounts(database.db)).toEqual(before);
+    expect(await getBoostOrderRow(database.db, boostOrderId)).toBeUndefined();
+  });
+
+  test('B3/L3: a placement written while the task was open, retried after the task closed → already recorded, not refused', async () => {
+    const p = await task('placed');
+    const boostOrderId = unique('b');
+    const terms = await acceptedTerms(p, boostOrderId);
+    await postTopUp(database.db, { clientId: p.clientId, paymentRef: unique('top'), amountFen: FEE }, new Date());
+    const activities = createBoostOrderActivities({ db: database.db });
+    const ordered = { version: 1, occurredAt: await nowMs(), event: boostOrderedEvent(terms, await nowMs(), DEFAULT_BOOST_POLICY) };
+    expect(await activities.recordBoostEvents({ boostOrderId, events: [ordered], causation: 'test' })).toEqual({ appended: 1, alreadyRecorded: 0 });
+    await tasks().command(p.orderId, 'reject', creatorOf(p));
+    expect((await database.db.selectFrom('task_orders').select('status').where('order_id', '=', p.orderId).executeTakeFirstOrThrow()).status).toBe('cancelled');
+    const before = await writeCounts(database.db);
+    expect(await activities.recordBoostEvents({ boostOrderId, events: [ordered], causation: 'test' })).toEqual({ appended: 0, alreadyRecorded: 1 });
+    expect(await writeCounts(database.db)).toEqual(before);
   });
 });
 

@@ -1,6 +1,6 @@
 import type { NativeConnection} from '@temporalio/worker';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createActivities } from '../activities';
+import { createActivities, type Activities } from '../activities';
 import type { Db } from '../db/connect';
 import { dataConverter } from '../platform/data-converter';
 import { activityMetricsInterceptor } from './metrics-interceptor';
@@ -14,15 +14,18 @@ export interface WorkerDeps {
   readonly db: Db;
   /** A prebuilt bundle (tests build it once); otherwise the worker bundles the workflows itself. */
   readonly workflowBundle?: WorkflowBundleWithSourceMap;
+  /** Tests hold a step between two activities (a race): the real activities, wrapped. */
+  readonly wrapActivities?: (activities: Activities) => Activities;
 }
 
-export async function createWorker({ connection, namespace, taskQueue, db, workflowBundle }: WorkerDeps): Promise<Worker> {
+export async function createWorker({ connection, namespace, taskQueue, db, workflowBundle, wrapActivities }: WorkerDeps): Promise<Worker> {
+  const activities = createActivities({ db });
   return Worker.create({
     connection,
     namespace,
     taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ db }),
+    activities: wrapActivities ? wrapActivities(activities) : activities,
     dataConverter,
     interceptors: { activity: [activityMetricsInterceptor] }, // SPEC §10 activity retries (platform/metrics.ts)
   });

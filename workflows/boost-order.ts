@@ -199,9 +199,13 @@ function releaseCommand(args: ReleaseRefundArgs): BoostCommand {
   return { type: 'release_refund', by: args.by, ...(args.reason === undefined ? {} : { reason: args.reason }) };
 }
 
-/** B3, L2, L5: a fee payment that cannot be funded (or a second boost for the task) is refused, not retried. */
+/**
+ * B3, L2, L5: a fee payment that cannot be funded, a second boost for the task, or a task closed
+ * (or repriced) since the API's check is refused, not retried.
+ */
 function placementRejection(error: unknown): Rejection | undefined {
   if (failureType(error) === ACTIVITY_FAILURE.taskAlreadyBoosted) return reject('invalid_state', 'the task order already has a boost order (B3)');
+  if (failureType(error) === ACTIVITY_FAILURE.taskOrderNotOpen) return reject('invalid_state', 'the task order was closed or repriced before the boost was placed (B3)');
   return paymentRejection(error, 'the boost fee payment');
 }
 

@@ -4,7 +4,7 @@ import { DefaultLogger, Runtime, type Worker, type WorkflowBundleWithSourceMap }
 import type { Db } from '../../db/connect';
 import { startTimeSkippingServer } from '../../platform/temporal-env';
 import { createTestDatabase, type TestDatabase } from './db';
-import { bundleWorkflows, createWorker } from '../../worker/create-worker';
+import { bundleWorkflows, createWorker, type WorkerDeps } from '../../worker/create-worker';
 import { DEFAULT_TASK_POLICY, type TaskPlacement } from '../../domain/task-order';
 import { TASK_ORDER_WORKFLOW, placementUpdate, taskOrderWorkflowId, type TaskOrderInput } from '../../workflows/task-order-api';
 
@@ -28,13 +28,18 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundle;
 }
 
-export async function testWorker(env: TestWorkflowEnvironment, db: Db, taskQueue: string): Promise<Worker> {
-  return createWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, db, workflowBundle: await workflowBundle() });
+export async function testWorker(env: TestWorkflowEnvironment, db: Db, taskQueue: string, wrapActivities?: WorkerDeps['wrapActivities']): Promise<Worker> {
+  return createWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, db, workflowBundle: await workflowBundle(), ...(wrapActivities ? { wrapActivities } : {}) });
 }
 
-/** A worker running for the whole test file; `stop` shuts it down and waits for it. */
-export async function runningWorker(env: TestWorkflowEnvironment, db: Db, taskQueue: string): Promise<{ worker: Worker; stop: () => Promise<void> }> {
-  const worker = await testWorker(env, db, taskQueue);
+/** A worker running for the whole test file (or until `stop`, which shuts it down and waits for it). */
+export async function runningWorker(
+  env: TestWorkflowEnvironment,
+  db: Db,
+  taskQueue: string,
+  wrapActivities?: WorkerDeps['wrapActivities'],
+): Promise<{ worker: Worker; stop: () => Promise<void> }> {
+  const worker = await testWorker(env, db, taskQueue, wrapActivities);
   const running = worker.run();
   return {
     worker,
