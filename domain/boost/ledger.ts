@@ -1,4 +1,4 @@
-import { PLATFORM_ACCOUNTS, boostEscrowAccount, clientAccount } from '../ledger/accounts';
+import { PLATFORM_ACCOUNTS, boostEscrowAccount, clientAccount, fundingAccount } from '../ledger/accounts';
 import { transfers, type LedgerTransaction } from '../ledger/types';
 import { boostLedgerTxId } from './ids';
 import type { BoostOrderState, RecordedBoostEvent } from './types';
@@ -16,7 +16,7 @@ export function boostLedgerTransactionFor(before: BoostOrderState | undefined, r
   switch (event.type) {
     case 'BoostOrdered': {
       const { boostOrderId, clientId, funding, boostFeeFen } = event;
-      const source = funding.source === 'external' ? PLATFORM_ACCOUNTS.externalPayments : clientAccount(clientId);
+      const source = fundingAccount(funding, clientId);
       return {
         txId: boostTxId(boostOrderId, version, 'boost_payment'),
         kind: 'boost_payment',

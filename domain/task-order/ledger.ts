@@ -1,4 +1,4 @@
-import { PLATFORM_ACCOUNTS, clientAccount, creatorAccount, taskEscrowAccount } from '../ledger/accounts';
+import { PLATFORM_ACCOUNTS, clientAccount, creatorAccount, fundingAccount, taskEscrowAccount } from '../ledger/accounts';
 import { transfers, type LedgerTransaction } from '../ledger/types';
 import { taskLedgerTxId } from './ids';
 import type { Funding, RecordedTaskEvent, TaskOrderState } from './types';
@@ -71,7 +71,7 @@ export function ledgerTransactionFor(before: TaskOrderState | undefined, recorde
 
 /** A client payment into the order's escrow (L5: from its account or from external:payments). */
 function payment(orderId: string, clientId: string, funding: Funding, version: number, kind: string, amountFen: bigint): LedgerTransaction {
-  const source = funding.source === 'external' ? PLATFORM_ACCOUNTS.externalPayments : clientAccount(clientId);
+  const source = fundingAccount(funding, clientId);
   return {
     txId: txId(orderId, version, kind),
     kind,

@@ -7,8 +7,15 @@ export type TaskType = (typeof TASK_TYPES)[number];
 export const PAYMENT_MODES = ['full', 'deposit'] as const;
 export type PaymentMode = (typeof PAYMENT_MODES)[number];
 
-/** L5: where a payment comes from. */
-export type Funding = { readonly source: 'account' } | { readonly source: 'external'; readonly paymentRef: string };
+/**
+ * L5: where a payment comes from. `checkout` is C4's: a line of a paid checkout is funded from
+ * `escrow:checkout:{checkoutId}`; only the checkout's own workflow places with it (the API never
+ * accepts it from a caller).
+ */
+export type Funding =
+  | { readonly source: 'account' }
+  | { readonly source: 'external'; readonly paymentRef: string }
+  | { readonly source: 'checkout'; readonly checkoutId: string };
 
 export interface Brief {
   readonly title: string;
