@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { TaskAlreadyBoostedError } from '../db/boost-orders';
-import { IdempotencyConflictError, InsufficientFundsError, PaymentRefReusedError, translatePgError } from '../db/errors';
+import { IdempotencyConflictError, InsufficientFundsError, OrderIdTakenError, PaymentRefReusedError, translatePgError } from '../db/errors';
 import { canonicalJson } from '../db/hash';
 import { TaskOrderNotOpenError } from '../db/stream-append';
 import { toStoredJson } from '../domain/json';
@@ -12,6 +12,7 @@ const BUSINESS_FAILURES: ReadonlyArray<[new (message: string) => Error, Activity
   [PaymentRefReusedError, ACTIVITY_FAILURE.paymentRefReused],
   [TaskAlreadyBoostedError, ACTIVITY_FAILURE.taskAlreadyBoosted],
   [TaskOrderNotOpenError, ACTIVITY_FAILURE.taskOrderNotOpen],
+  [OrderIdTakenError, ACTIVITY_FAILURE.orderIdTaken],
   [IdempotencyConflictError, ACTIVITY_FAILURE.idempotencyConflict],
 ];
 

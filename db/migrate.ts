@@ -12,6 +12,7 @@ import * as m0008 from './migrations/0008_event_feed_and_webhooks';
 import * as m0009 from './migrations/0009_webhook_secrets_at_rest';
 import * as m0010 from './migrations/0010_console_session_revocations';
 import * as m0011 from './migrations/0011_webhook_unrecordable_attempts';
+import * as m0012 from './migrations/0012_checkouts';
 
 /** Migrations are listed statically, so bundling or a different working directory cannot lose one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009_webhook_secrets_at_rest': m0009,
   '0010_console_session_revocations': m0010,
   '0011_webhook_unrecordable_attempts': m0011,
+  '0012_checkouts': m0012,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

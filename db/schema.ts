@@ -8,7 +8,7 @@ type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 export interface OrderEventsTable {
   id: Generated<bigint>;
   order_id: string;
-  order_kind: 'task' | 'boost';
+  order_kind: 'task' | 'boost' | 'checkout';
   version: number;
   type: string;
   payload: unknown;
@@ -237,6 +237,32 @@ export interface BoostOrdersTable {
   details: unknown;
 }
 
+/** C1–C5: a checkout's read model (migration 0012). */
+export interface CheckoutsTable {
+  checkout_id: string;
+  client_id: string;
+  status: string;
+  payment_mode: string;
+  total_fen: bigint;
+  escrow_fen: bigint;
+  line_count: number;
+  failed_line_index: number | null;
+  failure_code: string | null;
+  request_hash: string;
+  version: number;
+  created_at: Timestamp;
+  updated_at: ColumnType<Date, Date | string, Date | string>;
+  details: unknown;
+}
+
+/** C3/C4: which task and boost order ids are taken, and by which checkout (null: a single placement). */
+export interface OrderIdClaimsTable {
+  id_kind: 'task' | 'boost';
+  id: string;
+  checkout_id: string | null;
+  claimed_at: CreatedAt;
+}
+
 export interface Database {
   order_events: OrderEventsTable;
   ledger_transactions: LedgerTransactionsTable;
@@ -256,6 +282,8 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  checkouts: CheckoutsTable;
+  order_id_claims: OrderIdClaimsTable;
 }
 
 export type OrderEventRow = Selectable<OrderEventsTable>;
@@ -266,5 +294,7 @@ export type LedgerTransactionRow = Selectable<LedgerTransactionsTable>;
 export type LedgerTransferRow = Selectable<LedgerTransfersTable>;
 export type BoostOrderRow = Selectable<BoostOrdersTable>;
 export type NewBoostOrderRow = Insertable<BoostOrdersTable>;
+export type CheckoutRow = Selectable<CheckoutsTable>;
+export type NewCheckoutRow = Insertable<CheckoutsTable>;
 export type VideoStatsRow = Selectable<VideoStatsTable>;
 export type BoostQuoteRow = Selectable<BoostQuotesTable>;

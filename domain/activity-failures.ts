@@ -4,6 +4,7 @@ export const ACTIVITY_FAILURE = {
   paymentRefReused: 'payment_ref_reused',
   idempotencyConflict: 'idempotency_conflict',
   taskAlreadyBoosted: 'task_already_boosted', // B3: a second boost order for one task order
+  orderIdTaken: 'order_id_taken', // C3/C4: the id is already used by an order or claimed by a checkout
   taskOrderNotOpen: 'task_order_not_open', // B3: the task closed (or was repriced) before the placement's write
 } as const;
 

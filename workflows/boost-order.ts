@@ -22,7 +22,7 @@ import {
 } from '../domain/boost';
 import { reject, type Rejection } from '../domain/errors';
 import { ACTIVITY_FAILURE } from '../domain/activity-failures';
-import { failure, failureType, paymentRejection } from './workflow-support';
+import { failure, failureType, placementWriteRejection } from './workflow-support';
 import { createOrderRuntime, type CommandBuilder, type DueDeadline } from './order-runtime';
 import {
   boostPlacementUpdate,
@@ -206,6 +206,6 @@ function releaseCommand(args: ReleaseRefundArgs): BoostCommand {
 function placementRejection(error: unknown): Rejection | undefined {
   if (failureType(error) === ACTIVITY_FAILURE.taskAlreadyBoosted) return reject('invalid_state', 'the task order already has a boost order (B3)');
   if (failureType(error) === ACTIVITY_FAILURE.taskOrderNotOpen) return reject('invalid_state', 'the task order was closed or repriced before the boost was placed (B3)');
-  return paymentRejection(error, 'the boost fee payment');
+  return placementWriteRejection(error, 'the boost fee payment');
 }
 

@@ -12,7 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { Activities } from '../activities';
-import { failure, paymentRejection } from './workflow-support';
+import { failure, paymentRejection, placementWriteRejection } from './workflow-support';
 import { createOrderRuntime, type RecordedEvent } from './order-runtime';
 import { boostOrderWorkflowId, taskCancelledSignal, videoPublishedSignal } from './boost-order-api';
 import { taskOrderSearchAttributes } from './search-attributes';
@@ -175,7 +175,7 @@ export async function taskOrderWorkflow(input: TaskOrderInput): Promise<TaskOrde
   if (!continued) {
     // T1–T5: placement. A refused payment leaves nothing behind: the order is not placed.
     const placed = await order.place(() => placementEvent(placement, policy), `workflow:${workflowInfo().workflowId}`, (error) =>
-      paymentRejection(error, 'the placement payment'),
+      placementWriteRejection(error, 'the placement payment'),
     );
     if (!placed) {
       await order.finishUnplaced();

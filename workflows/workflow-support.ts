@@ -24,6 +24,15 @@ export function paymentRejection(error: unknown, what: string): Rejection | unde
   return undefined;
 }
 
+/** T1–T5, B3, C3: a placement refused by its write: its payment (above), or its id taken by a checkout (or an order). */
+export function placementWriteRejection(error: unknown, what: string): Rejection | undefined {
+  if (failureType(error) === ACTIVITY_FAILURE.orderIdTaken) {
+    const message = error instanceof ActivityFailure && error.cause ? error.cause.message : 'the id is already used';
+    return reject('invalid_state', `${message} (C3)`);
+  }
+  return paymentRejection(error, what);
+}
+
 /**
  * L3: the same idempotency key with another content must stop the workflow for ops, never be
  * overwritten. A plain Error fails the workflow task, which Temporal retries until the code or the
