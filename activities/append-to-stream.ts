@@ -1,7 +1,7 @@
 import type { Db } from '../db/connect';
 import { IdempotencyConflictError } from '../db/errors';
 import type { OutboxNotification } from '../db/notifications';
-import type { NewBoostOrderRow, NewTaskOrderRow } from '../db/schema';
+import type { NewBoostOrderRow, NewCheckoutRow, NewTaskOrderRow } from '../db/schema';
 import { isStreamVersionTaken, writeStreamAppend, type StreamWrite, type TaskOrderRequirement } from '../db/stream-append';
 import type { LedgerTransaction } from '../domain/ledger/types';
 import type { RecordedEvent } from '../domain/recorded-event';
@@ -19,7 +19,7 @@ export interface OrderStream<S, E extends Recorded> {
   evolve(state: S | undefined, recorded: E): S;
   notificationsFor(after: S, recorded: E): readonly OutboxNotification[];
   ledgerTransactionFor(before: S | undefined, recorded: E): LedgerTransaction | undefined;
-  readModelRow(state: S): NewTaskOrderRow | NewBoostOrderRow;
+  readModelRow(state: S): NewTaskOrderRow | NewBoostOrderRow | NewCheckoutRow;
   /** A task order some events require open, checked inside the write (B3's placement). */
   requiresTaskOrder?(events: readonly E[]): TaskOrderRequirement | undefined;
   /** Write failures that are this stream's business outcomes (e.g. B3's one boost per task). */

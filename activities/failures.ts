@@ -20,7 +20,10 @@ const BUSINESS_FAILURES: ReadonlyArray<[new (message: string) => Error, Activity
 export function toActivityFailure(error: unknown): unknown {
   const translated = translatePgError(error);
   for (const [errorClass, type] of BUSINESS_FAILURES) {
-    if (translated instanceof errorClass) return ApplicationFailure.create({ type, message: translated.message, nonRetryable: true });
+    if (!(translated instanceof errorClass)) continue;
+    // C3: which id was taken (`task:{id}` or `boost:{id}`), so a checkout can name its line.
+    const details = translated instanceof OrderIdTakenError ? [translated.taken] : undefined;
+    return ApplicationFailure.create({ type, message: translated.message, nonRetryable: true, ...(details ? { details } : {}) });
   }
   return translated;
 }

@@ -1,6 +1,7 @@
 import type { Db } from '../db/connect';
 import { StreamStateCache } from './append-to-stream';
 import { createBoostOrderActivities } from './boost-orders';
+import { createCheckoutActivities } from './checkouts';
 import { createTaskOrderActivities } from './task-orders';
 
 /**
@@ -12,6 +13,7 @@ export function createActivities(deps: { db: Db; streams?: StreamStateCache }) {
   return {
     ...createTaskOrderActivities(withStreams),
     ...createBoostOrderActivities(withStreams),
+    ...createCheckoutActivities(withStreams),
   };
 }
 

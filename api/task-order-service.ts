@@ -210,7 +210,7 @@ export type TaskOrderService = ReturnType<typeof createTaskOrderService>;
  * Waits for `promise` at most `ms`. Past that the caller answers "pending"; a later failure of the
  * promise is the workflow's business (it retries, and the order shows in the ops stuck list).
  */
-async function within<T>(promise: Promise<T>, ms: number): Promise<{ done: true; value: T } | { done: false }> {
+export async function within<T>(promise: Promise<T>, ms: number): Promise<{ done: true; value: T } | { done: false }> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<{ done: false }>((resolve) => {
     timer = setTimeout(() => resolve({ done: false }), ms);

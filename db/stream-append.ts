@@ -6,7 +6,7 @@ import type { Db } from './connect';
 import { pgError } from './errors';
 import { ledgerChainFor, transactionContentHash } from './ledger';
 import type { OutboxNotification } from './notifications';
-import type { NewBoostOrderRow, NewTaskOrderRow, OrderEventsTable } from './schema';
+import type { NewBoostOrderRow, NewCheckoutRow, NewTaskOrderRow, OrderEventsTable } from './schema';
 
 /** One activity's append, as the database function append_order_stream takes it (migration 0006). */
 export interface StreamWrite {
@@ -17,8 +17,8 @@ export interface StreamWrite {
   /** New events only, in version order. */
   readonly events: ReadonlyArray<RecordedEvent<{ readonly type: string }>>;
   readonly notifications: ReadonlyArray<{ readonly eventVersion: number; readonly notification: OutboxNotification }>;
-  /** The read-model row of the state after the events (task_orders for 'task', boost_orders for 'boost'). */
-  readonly readModel: NewTaskOrderRow | NewBoostOrderRow;
+  /** The read-model row of the state after the events (task_orders, boost_orders or checkouts, by kind). */
+  readonly readModel: NewTaskOrderRow | NewBoostOrderRow | NewCheckoutRow;
   readonly ledger: ReadonlyArray<{ readonly tx: LedgerTransaction; readonly occurredAt: Date }>;
   /** A task order the write depends on, checked under a row lock in the same statement (B3). */
   readonly requiresTaskOrder?: TaskOrderRequirement;

@@ -22,7 +22,7 @@ import {
 } from '../domain/boost';
 import { reject, type Rejection } from '../domain/errors';
 import { ACTIVITY_FAILURE } from '../domain/activity-failures';
-import { failure, failureType, placementWriteRejection } from './workflow-support';
+import { failure, failureType, placementWriteRejection, tellCheckout } from './workflow-support';
 import { createOrderRuntime, type CommandBuilder, type DueDeadline } from './order-runtime';
 import {
   boostPlacementUpdate,
@@ -156,6 +156,7 @@ export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Pr
     if (!rejection) throw new Error('unreachable: unplaced without a rejection');
     return { placed: false, rejection };
   }
+  await tellCheckout(terms.funding, { kind: 'boost', id: terms.boostOrderId });
 
   // ── B3/B4: link to the task order, then catch up with what it did before the link ───────────
   try {

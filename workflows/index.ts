@@ -1,2 +1,3 @@
 export { taskOrderWorkflow } from './task-order';
 export { boostOrderWorkflow } from './boost-order';
+export { checkoutWorkflow } from './checkout';

@@ -12,7 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { Activities } from '../activities';
-import { failure, paymentRejection, placementWriteRejection } from './workflow-support';
+import { failure, paymentRejection, placementWriteRejection, tellCheckout } from './workflow-support';
 import { createOrderRuntime, type RecordedEvent } from './order-runtime';
 import { boostOrderWorkflowId, taskCancelledSignal, videoPublishedSignal } from './boost-order-api';
 import { taskOrderSearchAttributes } from './search-attributes';
@@ -183,6 +183,7 @@ export async function taskOrderWorkflow(input: TaskOrderInput): Promise<TaskOrde
       if (!rejection) throw new Error('unreachable: unplaced without a rejection');
       return { placed: false, rejection };
     }
+    await tellCheckout(placement.funding, { kind: 'task', id: placement.orderId });
   }
 
   // Deadlines (T6 …): sleep until the next one or until a command changes the state; a long

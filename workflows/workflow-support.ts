@@ -1,4 +1,6 @@
-import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, getExternalWorkflowHandle, log } from '@temporalio/workflow';
+import type { Funding } from '../domain/task-order/types';
+import { checkoutOrderPlacedSignal, checkoutWorkflowId } from './checkout-api';
 import { reject, type Rejection } from '../domain/errors';
 import { ACTIVITY_FAILURE } from '../domain/activity-failures';
 
@@ -43,4 +45,18 @@ export function stopForOpsOnConflict(error: unknown): unknown {
     return new Error(`stopped for ops: ${error instanceof ActivityFailure && error.cause ? error.cause.message : 'idempotency conflict'}`);
   }
   return error;
+}
+
+/**
+ * C4: a checkout's line, once placed, tells the checkout (which also finds it in the read model
+ * on a durable timer, should this signal be lost). Orders not placed by a checkout send nothing,
+ * so their histories are unchanged.
+ */
+export async function tellCheckout(funding: Funding, placed: { readonly kind: 'task' | 'boost'; readonly id: string }): Promise<void> {
+  if (funding.source !== 'checkout') return;
+  try {
+    await getExternalWorkflowHandle(checkoutWorkflowId(funding.checkoutId)).signal(checkoutOrderPlacedSignal, placed);
+  } catch (error) {
+    log.info('the checkout could not be told of its placed line', { checkoutId: funding.checkoutId, ...placed, error: String(error) });
+  }
 }

@@ -72,7 +72,7 @@ async function admin(statement: string): Promise<void> {
 
 /** Row counts of every table a command could write, to prove a refused request wrote nothing. */
 export async function writeCounts(db: Db): Promise<Record<string, number>> {
-  const tables = ['order_events', 'ledger_transactions', 'ledger_transfers', 'task_orders', 'notifications', 'client_balances', 'boost_orders', 'boost_quotes', 'video_stats'];
+  const tables = ['order_events', 'ledger_transactions', 'ledger_transfers', 'task_orders', 'notifications', 'client_balances', 'boost_orders', 'boost_quotes', 'video_stats', 'checkouts', 'order_id_claims'];
   const counts: Record<string, number> = {};
   for (const table of tables) {
     const { rows } = await sql<{ n: string }>`select count(*)::text as n from ${sql.table(table)}`.execute(db);
