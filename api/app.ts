@@ -9,6 +9,7 @@ import { registerFinanceRoutes } from './finance-routes';
 import { createReadGuards, loadReadLimits, type ReadLimits } from './rate-limit';
 import { temporalWorkflowOutcomes } from './workflow-outcomes';
 import { registerBoostRoutes } from './boost-routes';
+import { registerCheckoutRoutes } from './checkout-routes';
 import { registerOpsRoutes } from './ops-routes';
 import { registerEventRoutes } from './events-routes';
 import { registerWebhookRoutes } from './webhook-routes';
@@ -148,6 +149,7 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
   // ── Finance (SPEC §7) ──────────────────────────────────────────────────────────────────────
   registerFinanceRoutes(app, { db, workflows: temporalWorkflowOutcomes(client), guards });
   const boosts = registerBoostRoutes(app, { db, client, taskQueue, nowMs, ...(policies.boost ? { policy: policies.boost } : {}) });
+  registerCheckoutRoutes(app, { db, client, taskQueue, nowMs, taskPolicy: policies.task, boostPolicy: policies.boost, waitMs: commandWaitMs });
   registerOpsRoutes(app, { db, ops: createOpsService({ db, client, nowMs }), orders, boosts, guards });
   // ── Events and webhooks (SPEC E4, E5) ──────────────────────────────────────────────────────
   registerEventRoutes(app, { db });

@@ -88,6 +88,7 @@ export const TaskOrderView = TaskOrderSummary.extend({
   creatorId: z.string(),
   taskType: z.enum(TASK_TYPES),
   paymentMode: z.enum(PAYMENT_MODES),
+  checkoutId: z.string().nullable().describe('C5: the checkout that placed this order, if one did'),
   originalPriceFen: NonNegativeFen,
   serviceFeeFen: NonNegativeFen,
   depositFen: NonNegativeFen,

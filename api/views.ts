@@ -18,6 +18,7 @@ export function taskOrderJson(row: TaskOrderRow) {
     creatorId: row.creator_id,
     taskType: row.task_type,
     paymentMode: row.payment_mode,
+    checkoutId: state.placement.funding.source === 'checkout' ? state.placement.funding.checkoutId : null,
     originalPriceFen: state.originalPriceFen,
     serviceFeeFen: row.service_fee_fen,
     depositFen: state.depositFen,

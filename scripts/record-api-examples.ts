@@ -214,6 +214,35 @@ async function boostLifecycle(r: Recorder): Promise<void> {
   await r.call('GET', '/v1/ledger/accounts/{account}', { name: 'boost-escrow', summary: "F1: the boost's escrow, zero once closed", role: 'finance', params: { account: `escrow:boost:${boost.boostOrderId}` }, expect: 200 });
 }
 
+/** C1–C5: a basket of two creators, one boosted, previewed, placed and paid once; a refusal names its line. */
+async function checkoutStory(r: Recorder): Promise<void> {
+  const now = Date.parse((await r.call('GET', '/v1/sandbox/clock', { name: 'clock-before-checkout', summary: '', expect: 200, record: false })).now);
+  const boosted = 'k-ex-basket';
+  for (const ageDays of [4, 11, 20]) {
+    const stats = { videoId: `v-ex-basket-${ageDays}`, creatorId: boosted, publishedAt: new Date(now - ageDays * DAY_MS).toISOString(), views: 20_000, observedAt: new Date(now).toISOString() };
+    await r.call('POST', '/v1/video-stats', { name: `basket-count-${ageDays}`, summary: '', body: stats, expect: 201, record: false });
+  }
+  const quotes = await r.call('POST', '/v1/boost-quotes', { name: 'quote-for-basket', summary: '', body: { clientId: CLIENT, items: [{ creatorId: boosted, priceFen: 200_000 }] }, expect: 201, record: false });
+  const brief = { title: 'Autumn launch', industry: 'beauty', expectedPublishAt: '2030-01-01T00:00:00.000Z' };
+  const checkout = {
+    checkoutId: 'co-ex-1',
+    clientId: CLIENT,
+    paymentMode: 'deposit',
+    funding: { source: 'external', paymentRef: 'pay-co-ex-1' },
+    lines: [
+      { orderId: 'o-ex-basket-1', creatorId: boosted, taskType: 'douyin_video', priceFen: 200_000, brief, boost: { boostOrderId: 'b-ex-basket-1', quoteId: quotes.quotes[0].quoteId as string } },
+      { orderId: 'o-ex-basket-2', creatorId: 'k-ex-basket-2', taskType: 'xigua_video', priceFen: 80_000, brief },
+    ],
+  };
+  await r.call('POST', '/v1/checkouts/preview', { name: 'preview', summary: "C2: each line's amounts, the boost's availability and the total; nothing is written", body: checkout, expect: 200 });
+  await r.call('POST', '/v1/checkouts', { name: 'place', summary: 'C1–C4: every line checked, the total paid once, then every order placed', body: checkout, expect: 201 });
+  await r.call('POST', '/v1/checkouts', { name: 'place-again', summary: 'C4: the same checkout again answers it', body: checkout, expect: 200 });
+  await r.call('GET', '/v1/checkouts/{checkoutId}', { name: 'completed', summary: 'C5: the checkout with its lines, orders and boosts', params: { checkoutId: checkout.checkoutId }, expect: 200 });
+  await r.call('GET', ORDER, { name: 'placed-by-checkout', summary: 'C5: an order names the checkout that placed it', params: { orderId: 'o-ex-basket-2' }, expect: 200 });
+  const refused = { ...checkout, checkoutId: 'co-ex-2', funding: { source: 'account' }, lines: [{ ...checkout.lines[1], orderId: 'o-ex-basket-3', creatorId: 'k-ex-basket-3' }, { ...checkout.lines[1], orderId: 'o-ex-basket-2' }] };
+  await r.call('POST', '/v1/checkouts', { name: 'id-used', summary: 'C3: an orderId already used refuses the checkout at that line; nothing is placed or paid', body: refused, expect: 409 });
+}
+
 /** Timers fire in the worker shortly after the clock moves: poll (bounded, not recorded). */
 async function waitForBoost(r: Recorder, boostOrderId: string, status: string): Promise<void> {
   for (let i = 0; i < 200; i += 1) {
@@ -244,6 +273,7 @@ async function main(): Promise<void> {
     await taskLifecycle(recorder);
     await otherCommands(recorder);
     await boostLifecycle(recorder);
+    await checkoutStory(recorder);
     await financeAndOps(recorder);
     const files = recorder.write(EXAMPLES_DIR);
     console.log(`wrote ${files} files of examples to ${EXAMPLES_DIR}`);
