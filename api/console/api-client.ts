@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { parseJsonExact } from '../../client/json';
+import { parseJsonExact } from '../../platform/exact-json';
 import type { ConsoleSession } from './session';
 
 /**
@@ -12,7 +12,7 @@ import type { ConsoleSession } from './session';
  */
 export interface ApiAnswer {
   readonly status: number;
-  /** The JSON body, read exactly: an integer beyond 2^53 (a large total) arrives as a bigint (client/json.ts). */
+  /** The JSON body, read exactly: an integer beyond 2^53 (a large total) arrives as a bigint (platform/exact-json.ts). */
   readonly body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
   readonly text: string;
   readonly headers: Headers;
