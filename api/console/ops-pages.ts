@@ -108,6 +108,26 @@ function filterForm(filter: StuckFilter): Html {
 </form>`;
 }
 
+/** A task order as GET /v1/task-orders lists it (its amount a bigint: api-client.ts amountsAsBigint). */
+export interface FoundOrder {
+  readonly orderId: string;
+  readonly title: string;
+  readonly clientId: string;
+  readonly priceFen: bigint;
+  readonly createdAt: string;
+  readonly status: string;
+}
+
+/** The search's results. */
+export function foundOrdersTable(orders: readonly FoundOrder[]): Html {
+  return table(
+    'Task orders, oldest first',
+    ['Order', 'Title', 'Client', num('Price'), 'Placed', 'Status'],
+    orders.map((o) => html`<tr><td><a href="${CONSOLE_PATH}/ops/orders/${seg(o.orderId)}">${o.orderId}</a></td><td>${o.title}</td><td>${o.clientId}</td><td class="num">${money(o.priceFen)}</td><td>${time(o.createdAt)}</td><td>${statusBadge(o.status)}</td></tr>`),
+    'no order matches',
+  );
+}
+
 function searchForm(q: Record<string, string | undefined>): Html {
   return html`<form method="get" action="${CONSOLE_PATH}/ops/orders" class="inline" role="search">
 <label>Order id<input name="orderId" value="${q.orderId ?? ''}" maxlength="64"></label>
@@ -147,14 +167,9 @@ export function registerOpsPages(router: ConsoleRouter, context: ConsoleContext)
     if (searched) {
       const answer = await signed.api('GET', `/v1/task-orders${query({ clientId: q.clientId, creatorId: q.creatorId, status: q.status, cursor: q.cursor, limit: 50 })}`);
       if (answer.status !== 200) return refusalPage(reply, signed.session, answer, 'The search');
-      const orders = answer.body.orders as Array<{ orderId: string; title: string; clientId: string; priceFen: number; createdAt: string; status: string }>;
+      const orders = answer.body.orders as FoundOrder[];
       const next = answer.body.nextCursor as string | null;
-      results = html`${table(
-        'Task orders, oldest first',
-        ['Order', 'Title', 'Client', num('Price'), 'Placed', 'Status'],
-        orders.map((o) => html`<tr><td><a href="${CONSOLE_PATH}/ops/orders/${seg(o.orderId)}">${o.orderId}</a></td><td>${o.title}</td><td>${o.clientId}</td><td class="num">${money(o.priceFen)}</td><td>${time(o.createdAt)}</td><td>${statusBadge(o.status)}</td></tr>`),
-        'no order matches',
-      )}${next ? html`<p class="pager"><a href="${CONSOLE_PATH}/ops/orders${query({ clientId: q.clientId, creatorId: q.creatorId, status: q.status, cursor: next })}">Next page →</a></p>` : ''}`;
+      results = html`${foundOrdersTable(orders)}${next ? html`<p class="pager"><a href="${CONSOLE_PATH}/ops/orders${query({ clientId: q.clientId, creatorId: q.creatorId, status: q.status, cursor: next })}">Next page →</a></p>` : ''}`;
     }
     return page({ title: 'Search orders', session: signed.session, current: `${CONSOLE_PATH}/ops/orders`, body: html`${searchForm(q)}${results}` });
   });
