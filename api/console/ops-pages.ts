@@ -70,7 +70,7 @@ function stuckRows(entries: readonly StuckEntry[], generatedAt: string): Html[] 
   return entries.map(
     (e) => html`<tr>
 <td><span class="badge bad">${REASON_LABELS[e.reason]}</span></td>
-<td>${e.stuckSinceAt ? html`<span title="since ${e.stuckSinceAt}">${duration(now - Date.parse(e.stuckSinceAt))}</span>` : html`<span class="muted">—</span>`}</td>
+<td>${e.stuckSinceAt ? html`<span class="age" title="since ${e.stuckSinceAt}">${duration(now - Date.parse(e.stuckSinceAt))}</span>` : html`<span class="muted">—</span>`}</td>
 <td>${subject(e)}</td>
 <td>${e.kind}</td><td>${statusBadge(e.status)}</td>
 <td>${e.detail}${e.lastFailure ? html`<br><span class="muted">last failure: ${e.lastFailure}</span>` : ''}</td></tr>`,

@@ -127,7 +127,8 @@ ${table(
 }
 
 export function statusBadge(status: string | null | undefined): Html {
-  const closed = status != null && (CLOSED_TASK_STATUSES.includes(status as TaskStatus) || CLOSED_BOOST_STATUSES.includes(status as BoostStatus));
+  if (status == null) return html`<span class="muted">—</span>`; // a webhook endpoint's entry has none
+  const closed = (CLOSED_TASK_STATUSES.includes(status as TaskStatus) || CLOSED_BOOST_STATUSES.includes(status as BoostStatus));
   const kind = status === 'cancelled' ? 'bad' : closed ? 'good' : 'warn';
-  return html`<span class="badge ${kind}">${status ?? '—'}</span>`;
+  return html`<span class="badge ${kind}">${status}</span>`;
 }
