@@ -24,7 +24,7 @@ import { installIdempotency } from './idempotency';
 import { installRequestMetrics, registerMetricsRoute, type MetricsOptions } from './metrics-route';
 import { unavailableDependency } from '../platform/faults';
 import { checkHealth } from './health';
-import { stringifyExact } from './json-reply';
+import { stringifyExact } from '../platform/exact-json';
 import { logController, loggerOptions, type LoggerOption } from './request-log';
 export { REDACTED_LOG_PATHS } from './request-log';
 import { DOCS_PATH, OPENAPI_PATH, RETRY_AFTER_HEADER, buildOpenApiDocument, type OpenApiDocument } from './openapi';

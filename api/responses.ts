@@ -10,7 +10,7 @@ import { CANCEL_REASONS, PAYMENT_MODES, TASK_STATUSES, TASK_TYPES } from '../dom
 
 /**
  * An amount or total in a response: a JSON integer of fen with no upper bound (issue 18: totals
- * may pass 2^53 and are written exactly, api/json-reply.ts; a JavaScript client reads them with
+ * may pass 2^53 and are written exactly, platform/exact-json.ts; a JavaScript client reads them with
  * client/json.ts). `int64` tells api/openapi.ts to drop the ±2^53 bounds zod puts on integers.
  */
 export const Fen = z.number().int().meta({ format: 'int64' }).describe('an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)');

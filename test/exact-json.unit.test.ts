@@ -1,5 +1,4 @@
-import { stringifyExact } from '../api/json-reply';
-import { parseJsonExact } from '../client/json';
+import { parseJsonExact, stringifyExact } from '../platform/exact-json';
 
 /** Issue 18: amounts beyond 2^53 written and read exactly, everything else as JSON.stringify/parse do. */
 describe('exact JSON for amounts beyond 2^53', () => {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { parseJsonExact } from '../../client/json';
+import { parseJsonExact, stringifyExact } from '../../platform/exact-json';
 import type { ConsoleSession } from './session';
 
 /**
@@ -12,7 +12,11 @@ import type { ConsoleSession } from './session';
  */
 export interface ApiAnswer {
   readonly status: number;
-  /** The JSON body, read exactly: an integer beyond 2^53 (a large total) arrives as a bigint (client/json.ts). */
+  /**
+   * The JSON body, read exactly (platform/exact-json.ts), with every amount a bigint: an integer
+   * named `…Fen` (SPEC §1: units in names) is a bigint whatever its size, so the pages handle money
+   * as bigint fen only (amountsAsBigint).
+   */
   readonly body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
   readonly text: string;
   readonly headers: Headers;
@@ -59,7 +63,21 @@ function withTimeout(signal: AbortSignal | undefined, ms: number): AbortSignal {
 /** An API answer from a response and its text. */
 export function answerOf(response: Response, text: string): ApiAnswer {
   const isJson = (response.headers.get('content-type') ?? '').startsWith('application/json');
-  return { status: response.status, body: isJson && text ? parseJsonExact(text) : undefined, text, headers: response.headers };
+  return { status: response.status, body: isJson && text ? amountsAsBigint(parseJsonExact(text)) : undefined, text, headers: response.headers };
+}
+
+/** An amount's name: `priceFen`, `amountFen`, `totalFen` (SPEC §1: units in names). */
+const AMOUNT_KEY = /Fen$/;
+
+/**
+ * Every integer of a JSON value whose key names an amount (`…Fen`, or an element of a list so
+ * named) as a bigint; everything else as it is. The API writes amounts as JSON integers, which
+ * parseJsonExact reads as a number up to 2^53 and a bigint beyond: after this, always a bigint.
+ */
+export function amountsAsBigint(value: unknown, key = ''): unknown {
+  if (Array.isArray(value)) return value.map((item: unknown) => amountsAsBigint(item, key));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, amountsAsBigint(v, k)]));
+  return typeof value === 'number' && Number.isInteger(value) && AMOUNT_KEY.test(key) ? BigInt(value) : value;
 }
 
 /**
@@ -74,7 +92,7 @@ export function consoleDownload(app: FastifyInstance, session: ConsoleSession, u
 /** The `{error: {code, message}}` of a refusal, as one line for the page. */
 export function errorLine(answer: ApiAnswer): { code: string; message: string } {
   const error = answer.body?.error as { code?: string; message?: string; details?: unknown } | undefined;
-  const details = error?.details === undefined ? '' : ` ${JSON.stringify(error.details)}`;
+  const details = error?.details === undefined ? '' : ` ${stringifyExact(error.details)}`;
   return { code: error?.code ?? `http_${answer.status}`, message: `${error?.message ?? 'the API refused the request'}${details}` };
 }
 

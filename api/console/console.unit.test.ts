@@ -5,16 +5,59 @@ import { loadConsoleSessionKey } from '../../platform/config';
 import { registerConsole } from './plugin';
 import { createSessionSealer, csrfMatches, SESSION_COOKIE } from './session';
 import { homeOf } from './sign-in';
-import { duration, escapeHtml, fromShanghaiLocal, html, shanghai, time, toShanghaiLocal, yuan } from './html';
+import { answerOf } from './api-client';
+import { duration, escapeHtml, fromShanghaiLocal, html, money, shanghai, time, toShanghaiLocal, yuan } from './html';
+import { foundOrdersTable } from './ops-pages';
+import { changesOf, eventsTable, ledgerTable } from './views';
 
 describe('F6 console formatting', () => {
   test('§1: amounts are ¥ with two decimals from integer fen, exact beyond 2^53, never a float', () => {
     expect(yuan(0n)).toBe('¥0.00');
     expect(yuan(5n)).toBe('¥0.05');
     expect(yuan(110_000n)).toBe('¥1,100.00');
-    expect(yuan(-220_000)).toBe('−¥2,200.00');
+    expect(yuan(-220_000n)).toBe('−¥2,200.00');
     expect(yuan(12_345_678_901_234_567_891n)).toBe('¥123,456,789,012,345,678.91');
-    expect(yuan('99')).toBe('¥0.99');
+    expect(yuan(99n)).toBe('¥0.99');
+    const _compileTimeOnly = () => {
+      // @ts-expect-error money is bigint fen (issue 19): a number does not compile
+      yuan(99);
+      // @ts-expect-error nor does a string
+      money('99');
+    };
+  });
+
+  test('§1 (issue 19): the pages take every amount of an API answer as bigint; above 2^53 they render exactly', () => {
+    const text = `{"orders":[{"orderId":"o-big","title":"Launch","clientId":"c-1","priceFen":9007199254740993,"createdAt":"2026-12-01T00:00:00.000Z","status":"completed"},{"orderId":"o-1","title":"Small","clientId":"c-1","priceFen":110000,"createdAt":"2026-12-01T00:00:00.000Z","status":"completed"}],"total":2,"seq":[3],"note":"9007199254740993","refund":{"amountFen":0},"amountsFen":[5,9007199254740995]}`;
+    const answer = answerOf(new Response(text, { headers: { 'content-type': 'application/json' } }), text);
+    expect(answer.body).toEqual({
+      orders: [
+        { orderId: 'o-big', title: 'Launch', clientId: 'c-1', priceFen: 9_007_199_254_740_993n, createdAt: '2026-12-01T00:00:00.000Z', status: 'completed' },
+        { orderId: 'o-1', title: 'Small', clientId: 'c-1', priceFen: 110_000n, createdAt: '2026-12-01T00:00:00.000Z', status: 'completed' },
+      ],
+      total: 2,
+      seq: [3],
+      note: '9007199254740993',
+      refund: { amountFen: 0n },
+      amountsFen: [5n, 9_007_199_254_740_995n],
+    });
+
+    // The search results (ops-pages.ts): the exact amount, and a normal one as before.
+    const found = foundOrdersTable(answer.body.orders).value;
+    expect(found).toContain('<td class="num"><span class="amount" data-fen="9007199254740993">¥90,071,992,547,409.93</span></td>');
+    expect(found).toContain('<td class="num"><span class="amount" data-fen="110000">¥1,100.00</span></td>');
+
+    // A ledger (views.ts): transfers and their net changes, exactly.
+    const big = 2n ** 60n + 1n;
+    const ledger = [{ txId: 'task:o-big:v1:placement_payment', seq: 1, kind: 'placement_payment', occurredAt: '2026-12-01T00:00:00.000Z', transfers: [{ debitAccount: 'client:c-1', creditAccount: 'escrow:task:o-big', amountFen: big }] }];
+    expect(ledgerTable('Ledger', ledger, false).value).toContain('<td class="num"><span class="amount" data-fen="1152921504606846977">¥11,529,215,046,068,469.77</span></td>');
+    expect(changesOf(ledger)).toEqual([{ account: 'client:c-1', changeFen: -big }, { account: 'escrow:task:o-big', changeFen: big }]);
+
+    // An event's payload shows its amounts as the JSON integers they are (JSON.stringify throws on a bigint).
+    const events = (payload: Record<string, unknown>) => eventsTable([{ version: 1, type: 'TaskOrderPlaced', occurredAt: '2026-12-01T00:00:00.000Z', payload }]).value;
+    expect(events({ priceFen: big, title: 'Launch' })).toContain('<pre class="json">{\n  &quot;priceFen&quot;: 1152921504606846977,\n  &quot;title&quot;: &quot;Launch&quot;\n}</pre>');
+    const normal = { priceFen: 110_000, serviceFeeFen: 5_500, title: 'Launch' };
+    expect(events({ ...normal, priceFen: 110_000n, serviceFeeFen: 5_500n })).toBe(events(normal));
+    expect(events(normal)).toContain(`<pre class="json">${escapeHtml(JSON.stringify(normal, null, 2))}</pre>`);
   });
 
   test('§1: times in Asia/Shanghai (UTC+8), UTC on hover; a datetime-local in Shanghai time is the same instant', () => {

@@ -36,21 +36,19 @@ export function html(strings: TemplateStringsArray, ...values: Renderable[]): Ht
 
 // ── Formatting (SPEC §1): amounts from integer fen, times in Asia/Shanghai with UTC on hover ──────
 
-/** `12345n` → `¥123.45`; exact bigint arithmetic, never a float (SPEC §1). */
-export function yuan(fen: bigint | number | string): string {
-  const value = typeof fen === 'bigint' ? fen : BigInt(fen);
-  const negative = value < 0n;
-  const abs = negative ? -value : value;
+/** `12345n` → `¥123.45`; exact bigint arithmetic, never a float (SPEC §1): money is bigint fen, never a number. */
+export function yuan(fen: bigint): string {
+  const negative = fen < 0n;
+  const abs = negative ? -fen : fen;
   const whole = (abs / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   const cents = (abs % 100n).toString().padStart(2, '0');
   return `${negative ? '−' : ''}¥${whole}.${cents}`;
 }
 
-/** A fen amount as a cell: right-aligned, negative amounts marked. */
-export function money(fen: bigint | number | string | null | undefined): Html {
+/** A fen amount as a cell: right-aligned, negative amounts marked; none: a dash. */
+export function money(fen: bigint | null | undefined): Html {
   if (fen === null || fen === undefined) return html`<span class="muted">—</span>`;
-  const value = typeof fen === 'bigint' ? fen : BigInt(fen);
-  return html`<span class="${value < 0n ? 'amount neg' : 'amount'}" data-fen="${value.toString()}">${yuan(value)}</span>`;
+  return html`<span class="${fen < 0n ? 'amount neg' : 'amount'}" data-fen="${fen.toString()}">${yuan(fen)}</span>`;
 }
 
 const SHANGHAI_OFFSET_MS = 8 * 3600_000; // UTC+8, no daylight saving (SPEC §1)

@@ -70,7 +70,7 @@ function stuckRows(entries: readonly StuckEntry[], generatedAt: string): Html[] 
   return entries.map(
     (e) => html`<tr>
 <td><span class="badge bad">${REASON_LABELS[e.reason]}</span></td>
-<td>${e.stuckSinceAt ? html`<span title="since ${e.stuckSinceAt}">${duration(now - Date.parse(e.stuckSinceAt))}</span>` : html`<span class="muted">—</span>`}</td>
+<td>${e.stuckSinceAt ? html`<span class="age" title="since ${e.stuckSinceAt}">${duration(now - Date.parse(e.stuckSinceAt))}</span>` : html`<span class="muted">—</span>`}</td>
 <td>${subject(e)}</td>
 <td>${e.kind}</td><td>${statusBadge(e.status)}</td>
 <td>${e.detail}${e.lastFailure ? html`<br><span class="muted">last failure: ${e.lastFailure}</span>` : ''}</td></tr>`,
@@ -106,6 +106,26 @@ function filterForm(filter: StuckFilter): Html {
 <label>Kind<select name="kind">${option('', 'all kinds', !filter.kind)}${Object.entries(KIND_LABELS).map(([k, l]) => option(k, l, filter.kind === k))}</select></label>
 <button type="submit">Filter</button>
 </form>`;
+}
+
+/** A task order as GET /v1/task-orders lists it (its amount a bigint: api-client.ts amountsAsBigint). */
+export interface FoundOrder {
+  readonly orderId: string;
+  readonly title: string;
+  readonly clientId: string;
+  readonly priceFen: bigint;
+  readonly createdAt: string;
+  readonly status: string;
+}
+
+/** The search's results. */
+export function foundOrdersTable(orders: readonly FoundOrder[]): Html {
+  return table(
+    'Task orders, oldest first',
+    ['Order', 'Title', 'Client', num('Price'), 'Placed', 'Status'],
+    orders.map((o) => html`<tr><td><a href="${CONSOLE_PATH}/ops/orders/${seg(o.orderId)}">${o.orderId}</a></td><td>${o.title}</td><td>${o.clientId}</td><td class="num">${money(o.priceFen)}</td><td>${time(o.createdAt)}</td><td>${statusBadge(o.status)}</td></tr>`),
+    'no order matches',
+  );
 }
 
 function searchForm(q: Record<string, string | undefined>): Html {
@@ -147,14 +167,9 @@ export function registerOpsPages(router: ConsoleRouter, context: ConsoleContext)
     if (searched) {
       const answer = await signed.api('GET', `/v1/task-orders${query({ clientId: q.clientId, creatorId: q.creatorId, status: q.status, cursor: q.cursor, limit: 50 })}`);
       if (answer.status !== 200) return refusalPage(reply, signed.session, answer, 'The search');
-      const orders = answer.body.orders as Array<{ orderId: string; title: string; clientId: string; priceFen: number; createdAt: string; status: string }>;
+      const orders = answer.body.orders as FoundOrder[];
       const next = answer.body.nextCursor as string | null;
-      results = html`${table(
-        'Task orders, oldest first',
-        ['Order', 'Title', 'Client', num('Price'), 'Placed', 'Status'],
-        orders.map((o) => html`<tr><td><a href="${CONSOLE_PATH}/ops/orders/${seg(o.orderId)}">${o.orderId}</a></td><td>${o.title}</td><td>${o.clientId}</td><td class="num">${money(o.priceFen)}</td><td>${time(o.createdAt)}</td><td>${statusBadge(o.status)}</td></tr>`),
-        'no order matches',
-      )}${next ? html`<p class="pager"><a href="${CONSOLE_PATH}/ops/orders${query({ clientId: q.clientId, creatorId: q.creatorId, status: q.status, cursor: next })}">Next page →</a></p>` : ''}`;
+      results = html`${foundOrdersTable(orders)}${next ? html`<p class="pager"><a href="${CONSOLE_PATH}/ops/orders${query({ clientId: q.clientId, creatorId: q.creatorId, status: q.status, cursor: next })}">Next page →</a></p>` : ''}`;
     }
     return page({ title: 'Search orders', session: signed.session, current: `${CONSOLE_PATH}/ops/orders`, body: html`${searchForm(q)}${results}` });
   });

@@ -11,7 +11,7 @@ import { html, money, time, type Html } from './html';
 import { CONSOLE_PATH, csrfField, notice, num, page, table } from './layout';
 import { errorPage, refusalPage, sendPage, type ConsoleContext, type ConsoleRouter } from './respond';
 import type { ConsoleSession } from './session';
-import { changesOf, changesTable, countdown, ledgerTable, type LedgerTxJson } from './views';
+import { changesOf, changesTable, countdown, ledgerTable, statusBadge, type LedgerTxJson } from './views';
 
 /** Due within this many days counts as "due soon". */
 const DUE_SOON_DAYS = 3;
@@ -57,11 +57,11 @@ export function registerRefundPages(router: ConsoleRouter, context: ConsoleConte
     return page({
       title: `Release the refund of ${boostOrderId}`,
       session,
-      body: html`<div class="card"><dl class="facts"><dt>Status</dt><dd>${b.status}</dd><dt>Client</dt><dd>${b.clientId}</dd>
+      body: html`<div class="card"><dl class="facts"><dt>Status</dt><dd>${statusBadge(b.status)}</dd><dt>Client</dt><dd>${b.clientId}</dd>
 <dt>Refund</dt><dd>${b.refund ? html`${money(b.refund.amountFen)} due ${time(b.refund.dueAt)}` : 'none scheduled'}</dd></dl></div>
-<form method="post" action="${refundPath(boostOrderId)}/preview" class="card actions">${csrfField(session)}
+<div class="actions"><form method="post" action="${refundPath(boostOrderId)}/preview" class="card" aria-label="release the refund early">${csrfField(session)}
 <label for="release-reason">Reason (recorded with your name)</label><textarea id="release-reason" name="reason" required maxlength="500"></textarea>
-<button type="submit">Preview…</button></form>`,
+<button type="submit">Preview…</button></form></div>`,
     });
   });
 

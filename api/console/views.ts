@@ -1,6 +1,7 @@
 import { CLOSED_BOOST_STATUSES, type BoostStatus } from '../../domain/boost/types';
 import type { AccountChange } from '../../domain/ledger/preview';
 import { CLOSED_TASK_STATUSES, type TaskStatus } from '../../domain/task-order/types';
+import { stringifyExact } from '../../platform/exact-json';
 import type { TemporalDescriptionJson } from '../ops-service';
 import { duration, html, money, time, type Html } from './html';
 import { num, table } from './layout';
@@ -49,7 +50,7 @@ export function eventsTable(events: readonly EventJson[]): Html {
     ['#', 'When', 'Event', 'Who · reason', 'Payload'],
     events.map(
       (e) => html`<tr><td>${e.version}</td><td>${time(e.occurredAt)}</td><td><code>${e.type}</code></td><td>${attribution(e.payload)}</td>
-<td><details><summary>payload</summary><pre class="json">${JSON.stringify(e.payload, null, 2)}</pre></details></td></tr>`,
+<td><details><summary>payload</summary><pre class="json">${stringifyExact(e.payload, 2)}</pre></details></td></tr>`,
     ),
     'no events',
   );
@@ -60,7 +61,7 @@ export interface LedgerTxJson {
   readonly seq: number;
   readonly kind: string;
   readonly occurredAt: string;
-  readonly transfers: ReadonlyArray<{ readonly debitAccount: string; readonly creditAccount: string; readonly amountFen: number | bigint }>;
+  readonly transfers: ReadonlyArray<{ readonly debitAccount: string; readonly creditAccount: string; readonly amountFen: bigint }>;
 }
 
 /** Transactions with their transfers; account names link to their statements when `statementLinks`. */
@@ -96,9 +97,8 @@ export function changesOf(transactions: readonly LedgerTxJson[]): AccountChange[
   const net = new Map<string, bigint>();
   for (const t of transactions) {
     for (const f of t.transfers) {
-      const amount = BigInt(f.amountFen);
-      net.set(f.debitAccount, (net.get(f.debitAccount) ?? 0n) - amount);
-      net.set(f.creditAccount, (net.get(f.creditAccount) ?? 0n) + amount);
+      net.set(f.debitAccount, (net.get(f.debitAccount) ?? 0n) - f.amountFen);
+      net.set(f.creditAccount, (net.get(f.creditAccount) ?? 0n) + f.amountFen);
     }
   }
   return [...net].filter(([, v]) => v !== 0n).map(([account, changeFen]) => ({ account, changeFen }));
@@ -127,7 +127,8 @@ ${table(
 }
 
 export function statusBadge(status: string | null | undefined): Html {
-  const closed = status != null && (CLOSED_TASK_STATUSES.includes(status as TaskStatus) || CLOSED_BOOST_STATUSES.includes(status as BoostStatus));
+  if (status == null) return html`<span class="muted">—</span>`; // a webhook endpoint's entry has none
+  const closed = (CLOSED_TASK_STATUSES.includes(status as TaskStatus) || CLOSED_BOOST_STATUSES.includes(status as BoostStatus));
   const kind = status === 'cancelled' ? 'bad' : closed ? 'good' : 'warn';
-  return html`<span class="badge ${kind}">${status ?? '—'}</span>`;
+  return html`<span class="badge ${kind}">${status}</span>`;
 }
