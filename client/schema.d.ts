@@ -159,6 +159,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/checkouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Place a basket of task orders (some boosted) and pay once: every line placed, or nothing (C1–C4)
+         * @description Every line is checked, then the total is paid once into escrow:checkout:{id}, then each line is placed as its own task order (and boost order) funded from it. A refusal names the first failing line in details.lineIndex and leaves no order and no money. The same checkoutId with the same content answers the same outcome; with another content 409 invalid_state. After 30 s the answer is 202 with the checkout as it stands; its lines are placed all the same.
+         */
+        post: operations["postV1Checkouts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/checkouts/{checkoutId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A checkout with its lines, their order and boost ids, and the money (C5) */
+        get: operations["getV1CheckoutsCheckoutId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/checkouts/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Price a basket: each line's amounts, each boost's availability, the total; changes nothing (C2) */
+        post: operations["postV1CheckoutsPreview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/clients/{clientId}/top-ups": {
         parameters: {
             query?: never;
@@ -1179,6 +1233,8 @@ export interface operations {
                         clientId: string;
                         creatorId: string;
                         quoteId: string;
+                        /** @description C5: the checkout that ordered this boost, if one did */
+                        checkoutId: string | null;
                         /** @enum {string} */
                         status: "awaiting_publication" | "boosting" | "evaluating" | "refund_scheduled" | "closed";
                         /** @enum {string|null} */
@@ -1341,6 +1397,8 @@ export interface operations {
                         clientId: string;
                         creatorId: string;
                         quoteId: string;
+                        /** @description C5: the checkout that ordered this boost, if one did */
+                        checkoutId: string | null;
                         /** @enum {string} */
                         status: "awaiting_publication" | "boosting" | "evaluating" | "refund_scheduled" | "closed";
                         /** @enum {string|null} */
@@ -1593,6 +1651,8 @@ export interface operations {
                         clientId: string;
                         creatorId: string;
                         quoteId: string;
+                        /** @description C5: the checkout that ordered this boost, if one did */
+                        checkoutId: string | null;
                         /** @enum {string} */
                         status: "awaiting_publication" | "boosting" | "evaluating" | "refund_scheduled" | "closed";
                         /** @enum {string|null} */
@@ -1854,6 +1914,8 @@ export interface operations {
                         clientId: string;
                         creatorId: string;
                         quoteId: string;
+                        /** @description C5: the checkout that ordered this boost, if one did */
+                        checkoutId: string | null;
                         /** @enum {string} */
                         status: "awaiting_publication" | "boosting" | "evaluating" | "refund_scheduled" | "closed";
                         /** @enum {string|null} */
@@ -2216,6 +2278,697 @@ export interface operations {
                                 maxPremiumBp: number;
                             };
                         }[];
+                    };
+                };
+            };
+            /** @description refused: validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: unauthenticated */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: invalid_state, deadline_passed, insufficient_funds, price_out_of_range, price_change_not_allowed, price_locked */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: idempotency_mismatch */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: rate_limited */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unavailable: PostgreSQL or Temporal cannot be reached right now; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1Checkouts: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retrying with the same key and the same body replays the first response (for 24 hours) instead of running the request again; the same key with another body is 422 idempotency_mismatch. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    checkoutId: string;
+                    clientId: string;
+                    /** @enum {string} */
+                    paymentMode: "full" | "deposit";
+                    funding: {
+                        /** @enum {string} */
+                        source: "account";
+                    } | {
+                        /** @enum {string} */
+                        source: "external";
+                        paymentRef: string;
+                    };
+                    lines: {
+                        orderId: string;
+                        creatorId: string;
+                        /** @enum {string} */
+                        taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
+                        priceFen: number;
+                        brief: {
+                            title: string;
+                            industry: string;
+                            /**
+                             * Format: date-time
+                             * @description an ISO 8601 instant with Z or a UTC offset of at most ±14:00, from 1970 to 9999
+                             */
+                            expectedPublishAt: string;
+                        };
+                        /** @description B3: order a boost for this line, citing a valid quote for its creator and price */
+                        boost?: {
+                            boostOrderId: string;
+                            quoteId: string;
+                        };
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description already placed with this content */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        checkoutId: string;
+                        clientId: string;
+                        /** @enum {string} */
+                        status: "placing" | "completed" | "failed";
+                        /** @enum {string} */
+                        paymentMode: "full" | "deposit";
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        totalFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what escrow:checkout:{id} holds: 0 once every line is placed (C4, L6)
+                         */
+                        escrowFen: number | bigint;
+                        lines: {
+                            lineIndex: number;
+                            orderId: string;
+                            creatorId: string;
+                            /** @enum {string} */
+                            taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            priceFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            lineTotalFen: number | bigint;
+                            orderPlaced: boolean;
+                            boost: {
+                                boostOrderId: string;
+                                quoteId: string;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                boostFeeFen: number | bigint;
+                                boostPlaced: boolean;
+                            } | null;
+                        }[];
+                        failure: {
+                            /** @description the first line that failed; null: the whole checkout (e.g. its payment) */
+                            lineIndex: number | null;
+                            code: string;
+                            message: string;
+                        } | null;
+                        /**
+                         * Format: date-time
+                         * @description an instant, ISO 8601 UTC
+                         */
+                        createdAt: string | null;
+                        /**
+                         * Format: date-time
+                         * @description an instant, ISO 8601 UTC
+                         */
+                        completedAt: string | null;
+                        version: number;
+                    };
+                };
+            };
+            /** @description every line placed and the total paid */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        checkoutId: string;
+                        clientId: string;
+                        /** @enum {string} */
+                        status: "placing" | "completed" | "failed";
+                        /** @enum {string} */
+                        paymentMode: "full" | "deposit";
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        totalFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what escrow:checkout:{id} holds: 0 once every line is placed (C4, L6)
+                         */
+                        escrowFen: number | bigint;
+                        lines: {
+                            lineIndex: number;
+                            orderId: string;
+                            creatorId: string;
+                            /** @enum {string} */
+                            taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            priceFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            lineTotalFen: number | bigint;
+                            orderPlaced: boolean;
+                            boost: {
+                                boostOrderId: string;
+                                quoteId: string;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                boostFeeFen: number | bigint;
+                                boostPlaced: boolean;
+                            } | null;
+                        }[];
+                        failure: {
+                            /** @description the first line that failed; null: the whole checkout (e.g. its payment) */
+                            lineIndex: number | null;
+                            code: string;
+                            message: string;
+                        } | null;
+                        /**
+                         * Format: date-time
+                         * @description an instant, ISO 8601 UTC
+                         */
+                        createdAt: string | null;
+                        /**
+                         * Format: date-time
+                         * @description an instant, ISO 8601 UTC
+                         */
+                        completedAt: string | null;
+                        version: number;
+                    };
+                };
+            };
+            /** @description paid or being paid; its lines are still being placed: GET it later */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        checkoutId: string;
+                        clientId: string;
+                        /** @enum {string} */
+                        status: "placing" | "completed" | "failed";
+                        /** @enum {string} */
+                        paymentMode: "full" | "deposit";
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        totalFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what escrow:checkout:{id} holds: 0 once every line is placed (C4, L6)
+                         */
+                        escrowFen: number | bigint;
+                        lines: {
+                            lineIndex: number;
+                            orderId: string;
+                            creatorId: string;
+                            /** @enum {string} */
+                            taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            priceFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            lineTotalFen: number | bigint;
+                            orderPlaced: boolean;
+                            boost: {
+                                boostOrderId: string;
+                                quoteId: string;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                boostFeeFen: number | bigint;
+                                boostPlaced: boolean;
+                            } | null;
+                        }[];
+                        failure: {
+                            /** @description the first line that failed; null: the whole checkout (e.g. its payment) */
+                            lineIndex: number | null;
+                            code: string;
+                            message: string;
+                        } | null;
+                        /**
+                         * Format: date-time
+                         * @description an instant, ISO 8601 UTC
+                         */
+                        createdAt: string | null;
+                        /**
+                         * Format: date-time
+                         * @description an instant, ISO 8601 UTC
+                         */
+                        completedAt: string | null;
+                        version: number;
+                    };
+                };
+            };
+            /** @description refused: validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: unauthenticated */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: invalid_state, deadline_passed, insufficient_funds, price_out_of_range, price_change_not_allowed, price_locked */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: idempotency_mismatch */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: rate_limited */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unavailable: PostgreSQL or Temporal cannot be reached right now; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1CheckoutsCheckoutId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                checkoutId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the checkout */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        checkoutId: string;
+                        clientId: string;
+                        /** @enum {string} */
+                        status: "placing" | "completed" | "failed";
+                        /** @enum {string} */
+                        paymentMode: "full" | "deposit";
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        totalFen: number | bigint;
+                        /**
+                         * Format: int64
+                         * @description what escrow:checkout:{id} holds: 0 once every line is placed (C4, L6)
+                         */
+                        escrowFen: number | bigint;
+                        lines: {
+                            lineIndex: number;
+                            orderId: string;
+                            creatorId: string;
+                            /** @enum {string} */
+                            taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            priceFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            lineTotalFen: number | bigint;
+                            orderPlaced: boolean;
+                            boost: {
+                                boostOrderId: string;
+                                quoteId: string;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                boostFeeFen: number | bigint;
+                                boostPlaced: boolean;
+                            } | null;
+                        }[];
+                        failure: {
+                            /** @description the first line that failed; null: the whole checkout (e.g. its payment) */
+                            lineIndex: number | null;
+                            code: string;
+                            message: string;
+                        } | null;
+                        /**
+                         * Format: date-time
+                         * @description an instant, ISO 8601 UTC
+                         */
+                        createdAt: string | null;
+                        /**
+                         * Format: date-time
+                         * @description an instant, ISO 8601 UTC
+                         */
+                        completedAt: string | null;
+                        version: number;
+                    };
+                };
+            };
+            /** @description refused: validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: unauthenticated */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: invalid_state, deadline_passed, insufficient_funds, price_out_of_range, price_change_not_allowed, price_locked */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: idempotency_mismatch */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: rate_limited */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unavailable: PostgreSQL or Temporal cannot be reached right now; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postV1CheckoutsPreview: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retrying with the same key and the same body replays the first response (for 24 hours) instead of running the request again; the same key with another body is 422 idempotency_mismatch. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    checkoutId: string;
+                    clientId: string;
+                    /** @enum {string} */
+                    paymentMode: "full" | "deposit";
+                    funding: {
+                        /** @enum {string} */
+                        source: "account";
+                    } | {
+                        /** @enum {string} */
+                        source: "external";
+                        paymentRef: string;
+                    };
+                    lines: {
+                        orderId: string;
+                        creatorId: string;
+                        /** @enum {string} */
+                        taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
+                        priceFen: number;
+                        brief: {
+                            title: string;
+                            industry: string;
+                            /**
+                             * Format: date-time
+                             * @description an ISO 8601 instant with Z or a UTC offset of at most ±14:00, from 1970 to 9999
+                             */
+                            expectedPublishAt: string;
+                        };
+                        /** @description B3: order a boost for this line, citing a valid quote for its creator and price */
+                        boost?: {
+                            boostOrderId: string;
+                            quoteId: string;
+                        };
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description the priced basket, and why it would be refused now (or null) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        lines: {
+                            lineIndex: number;
+                            orderId: string;
+                            creatorId: string;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            priceFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            serviceFeeFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description what the placement pays now (T3: price + fee; T4: the fee)
+                             */
+                            placementFen: number | bigint;
+                            boost: {
+                                boostOrderId: string;
+                                quoteId: string;
+                                available: boolean;
+                                reason: string | null;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                boostFeeFen: number | bigint;
+                                expectedViews: number | null;
+                            } | null;
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            lineTotalFen: number | bigint;
+                        }[];
+                        /**
+                         * Format: int64
+                         * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                         */
+                        totalFen: number | bigint;
+                        /** @description C3: why POST /v1/checkouts would be refused now (the first failing line), or null */
+                        refusal: {
+                            /** @description the first line that failed; null: the whole checkout (e.g. its payment) */
+                            lineIndex: number | null;
+                            code: string;
+                            message: string;
+                        } | null;
                     };
                 };
             };
@@ -4221,6 +4974,8 @@ export interface operations {
                             clientId: string;
                             creatorId: string;
                             quoteId: string;
+                            /** @description C5: the checkout that ordered this boost, if one did */
+                            checkoutId: string | null;
                             /** @enum {string} */
                             status: "awaiting_publication" | "boosting" | "evaluating" | "refund_scheduled" | "closed";
                             /** @enum {string|null} */
@@ -4585,6 +5340,8 @@ export interface operations {
                             taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                             /** @enum {string} */
                             paymentMode: "full" | "deposit";
+                            /** @description C5: the checkout that placed this order, if one did */
+                            checkoutId: string | null;
                             /**
                              * Format: int64
                              * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -4954,6 +5711,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -5737,6 +6496,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -5909,6 +6670,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -6184,6 +6947,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -6460,6 +7225,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -6632,6 +7399,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -6908,6 +7677,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -7080,6 +7851,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -7357,6 +8130,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -7529,6 +8304,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -7812,6 +8589,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -7984,6 +8763,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -8265,6 +9046,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -8437,6 +9220,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -8713,6 +9498,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -8885,6 +9672,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -9160,6 +9949,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -9332,6 +10123,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -9607,6 +10400,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -9779,6 +10574,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -10057,6 +10854,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -10229,6 +11028,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -10515,6 +11316,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
@@ -10687,6 +11490,8 @@ export interface operations {
                         taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
                         /** @enum {string} */
                         paymentMode: "full" | "deposit";
+                        /** @description C5: the checkout that placed this order, if one did */
+                        checkoutId: string | null;
                         /**
                          * Format: int64
                          * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)

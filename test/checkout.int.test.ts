@@ -5,6 +5,7 @@ import { createBoostService } from '../api/boost-service';
 import { createCheckoutService } from '../api/checkout-service';
 import { createTaskOrderService } from '../api/task-order-service';
 import { postTopUp } from '../db/top-ups';
+import { auditLedger } from '../db/audit/audit';
 import type { CheckoutLineRequest, CheckoutRequest } from '../domain/checkout';
 import { writeCounts, type TestDatabase } from './support/db';
 import { placement } from './support/fixtures';
@@ -232,5 +233,10 @@ describe('C1–C4: a basket placed and paid once', () => {
     } finally {
       await held.stop();
     }
+  });
+
+  test('F3/L6: after every checkout above, the audit is clean: each checkout escrow reconciled to zero, each order\'s ledger matching its events', async () => {
+    const report = await auditLedger(database.db);
+    expect(report.discrepancies).toEqual([]);
   });
 });
