@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
 import {
-  boostNotificationsFor,
   boostPlacementRequirement,
   boostOrderRow,
   boostStreamId,
@@ -10,7 +9,7 @@ import {
 import { loadBusinessCalendar } from '../db/calendar';
 import type { Db } from '../db/connect';
 import { latestViewsOf } from '../db/video-stats';
-import { boostLedgerTransactionFor, evolveBoost, type BoostOrderState, type BusinessCalendar, type RecordedBoostEvent } from '../domain/boost';
+import { boostLedgerTransactionFor, boostNotificationsFor, evolveBoost, type BoostOrderState, type BusinessCalendar, type RecordedBoostEvent } from '../domain/boost';
 import { appendToStream, type AppendResult, type StreamStateCache } from './append-to-stream';
 
 export interface RecordBoostEventsInput {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Db } from '../db/connect';
 import { FEED_START, decodeFeedCursor, encodeFeedCursor, feedEventJson, positionOf, readFeed } from '../db/event-feed';
 import { ARBITRATION_DECISIONS, CANCEL_REASONS, REVIEW_DECISIONS } from '../domain/task-order/types';
+import { BOOST_NOTIFICATION_KINDS } from '../domain/boost/notifications';
 import { NOTIFICATION_KINDS } from '../domain/task-order/notifications';
 import { defineRoute } from './routes';
 import { Id, QueryLimit } from './schemas';
@@ -19,7 +20,7 @@ const Views = z.number().int().min(0);
 const task = <T extends z.ZodRawShape>(shape: T) => z.object({ orderId: z.string(), ...shape });
 const boost = <T extends z.ZodRawShape>(shape: T) => z.object({ boostOrderId: z.string(), taskOrderId: z.string(), ...shape });
 
-/** Each event type's payload (E3: domain/task-order/notifications.ts, db/boost-orders.ts boostNotificationsFor). */
+/** Each event type's payload (E3: domain/task-order/notifications.ts, domain/boost/notifications.ts). */
 const PAYLOADS = {
   new_task: task({ title: z.string() }),
   reminder: task({}),
@@ -48,9 +49,9 @@ const PAYLOADS = {
 } as const;
 
 export const EVENT_TYPES = Object.keys(PAYLOADS) as Array<keyof typeof PAYLOADS>;
-// Every task notification kind has a payload here (a new kind fails to compile until it does).
-const _allTaskKinds: ReadonlyArray<keyof typeof PAYLOADS> = NOTIFICATION_KINDS;
-void _allTaskKinds;
+// Every notification kind of every order kind has a payload here (a new one fails to compile until it does).
+const _allKinds: ReadonlyArray<keyof typeof PAYLOADS> = [...NOTIFICATION_KINDS, ...BOOST_NOTIFICATION_KINDS];
+void _allKinds;
 
 const EventBase = {
   id: z.string().describe('stable for ever; the webhook-id of every delivery of this event'),

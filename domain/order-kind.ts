@@ -1,5 +1,6 @@
 import type { Rejection } from './errors';
 import type { LedgerTransaction } from './ledger/types';
+import type { OrderNotification } from './notification';
 import type { RecordedEvent } from './recorded-event';
 
 /** The kinds of order (`order_events.order_kind`, metrics labels, the audit): the one list. */
@@ -30,4 +31,6 @@ export interface OrderKindDefinition<S, C, E, Status extends string, D extends s
   /** When each deadline applies and what it does (domain/<kind>/deadlines.ts). */
   readonly deadlines: { readonly [K in D]: { readonly dueAtMs: (state: S) => number | undefined; readonly consequence: (state: S) => string } };
   readonly ledgerTransactionFor: (before: S | undefined, recorded: RecordedEvent<E>) => LedgerTransaction | undefined;
+  /** E3: whom to tell what about an event; `after` is the state it produced (domain/<kind>/notifications.ts). */
+  readonly notificationsFor: (after: S, recorded: RecordedEvent<E>) => readonly OrderNotification[];
 }
