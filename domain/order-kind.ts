@@ -34,3 +34,10 @@ export interface OrderKindDefinition<S, C, E, Status extends string, D extends s
   /** E3: whom to tell what about an event; `after` is the state it produced (domain/<kind>/notifications.ts). */
   readonly notificationsFor: (after: S, recorded: RecordedEvent<E>) => readonly OrderNotification[];
 }
+
+/**
+ * A kind's definition as a layer takes it that folds, stores and posts but neither decides nor
+ * times (activities/append-to-stream.ts, db/order-kinds.ts): its state and events known, its
+ * commands, statuses and deadline kinds left open.
+ */
+export type OrderKindOf<S, E> = OrderKindDefinition<S, never, E, string, string>;
