@@ -5,7 +5,7 @@ import type { RecordedEvent } from './recorded-event';
 
 /** The kinds of order (`order_events.order_kind`, metrics labels, the audit): the one list. */
 export const ORDER_KINDS = ['task', 'boost'] as const;
-/** A kind of order by name. (The workflow's wiring of a kind is `OrderWorkflowKind`, its storage `OrderKindSpec`.) */
+/** A kind of order by name. (Its rules are `OrderKindDefinition`, by name in domain/kinds.ts; its storage `OrderKindSpec`, db/order-kinds.ts.) */
 export type OrderKind = (typeof ORDER_KINDS)[number];
 
 
@@ -41,3 +41,14 @@ export interface OrderKindDefinition<S, C, E, Status extends string, D extends s
  * commands, statuses and deadline kinds left open.
  */
 export type OrderKindOf<S, E> = OrderKindDefinition<S, never, E, string, string>;
+
+/** A kind's statuses that are not closed, in the order of `statuses`. */
+export function openStatusesOf<Status extends string>(definition: Pick<OrderKindDefinition<never, never, never, Status, never>, 'statuses' | 'closedStatuses'>): Status[] {
+  return definition.statuses.filter((status) => !definition.closedStatuses.includes(status));
+}
+
+/** The order id of one of a kind's stream ids (the inverse of its streamId); undefined for a stream id of no order of this kind. */
+export function orderIdOfStreamId(definition: Pick<OrderKindDefinition<never, never, never, string, never>, 'streamId'>, streamId: string): string | undefined {
+  const prefix = definition.streamId('');
+  return streamId.startsWith(prefix) ? streamId.slice(prefix.length) : undefined;
+}
