@@ -67,18 +67,10 @@ export const ORDER_KIND_SPECS = {
   boost: BOOST_ORDERS,
 } as const satisfies Record<OrderKind, unknown>;
 
-/** What of a kind names its streams: its name and stream ids. */
-type StreamNaming = { readonly definition: Pick<OrderKindOf<unknown, unknown>, 'kind' | 'streamId'> };
-
-/** The order id of one of this kind's stream ids (the inverse of streamId). */
-export function orderIdOfStream(spec: StreamNaming, streamId: string): string {
-  return orderIdOfStreamId(spec.definition, streamId) ?? streamId;
-}
-
 /** E1: the event streams of several orders of one kind in one query, oldest first, by order id. */
 export async function loadStreamsOf<E>(
   db: Db | Transaction<Database>,
-  spec: StreamNaming,
+  spec: { readonly definition: Pick<OrderKindOf<unknown, unknown>, 'kind' | 'streamId'> },
   orderIds: readonly string[],
 ): Promise<Map<string, Array<Recorded<E>>>> {
   const byOrder = new Map<string, Array<Recorded<E>>>();
@@ -92,7 +84,7 @@ export async function loadStreamsOf<E>(
     .orderBy('version')
     .execute();
   for (const row of rows) {
-    const orderId = orderIdOfStream(spec, row.order_id);
+    const orderId = orderIdOfStreamId(spec.definition, row.order_id);
     const list = byOrder.get(orderId) ?? [];
     list.push({ version: row.version, occurredAt: row.occurred_at.getTime(), event: fromStoredJson<E>(row.payload) });
     byOrder.set(orderId, list);

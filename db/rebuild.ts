@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from './connect';
-import { BOOST_ORDERS, TASK_ORDERS, loadStreamsOf, orderIdOfStream, type OrderKindSpec } from './order-kinds';
+import { orderIdOfStreamId } from '../domain/order-kind';
+import { BOOST_ORDERS, TASK_ORDERS, loadStreamsOf, type OrderKindSpec } from './order-kinds';
 
 export interface RebuildReport {
   /** Orders whose row was recomputed from their events (inserted or overwritten). */
@@ -52,7 +53,7 @@ async function rebuildReadModels<S extends { status: string }, E, R extends obje
       .limit(BATCH)
       .execute();
     if (heads.length === 0) break;
-    const ids = heads.map((h) => orderIdOfStream(spec, h.order_id));
+    const ids = heads.map((h) => orderIdOfStreamId(spec.definition, h.order_id));
     const streams = await loadStreamsOf<E>(db, spec, ids);
     for (const orderId of ids) {
       let row: R;

@@ -8,6 +8,10 @@ export const ORDER_KINDS = ['task', 'boost'] as const;
 /** A kind of order by name. (Its rules are `OrderKindDefinition`, by name in domain/kinds.ts; its storage `OrderKindSpec`, db/order-kinds.ts.) */
 export type OrderKind = (typeof ORDER_KINDS)[number];
 
+/** One value per kind (`{ task: …, boost: … }`), made by `value` for each. */
+export function byKind<T>(value: (kind: OrderKind) => T): Record<OrderKind, T> {
+  return Object.fromEntries(ORDER_KINDS.map((kind) => [kind, value(kind)])) as Record<OrderKind, T>;
+}
 
 /**
  * One kind of order's rules in one object (issue 19): its ids, statuses, pure core, deadlines and
@@ -47,8 +51,8 @@ export function openStatusesOf<Status extends string>(definition: Pick<OrderKind
   return definition.statuses.filter((status) => !definition.closedStatuses.includes(status));
 }
 
-/** The order id of one of a kind's stream ids (the inverse of its streamId); undefined for a stream id of no order of this kind. */
-export function orderIdOfStreamId(definition: Pick<OrderKindDefinition<never, never, never, string, never>, 'streamId'>, streamId: string): string | undefined {
+/** The order id of one of a kind's stream ids, the inverse of its streamId (`boost:{id}` → `{id}`); any other id as it is. */
+export function orderIdOfStreamId(definition: Pick<OrderKindDefinition<never, never, never, string, never>, 'streamId'>, streamId: string): string {
   const prefix = definition.streamId('');
-  return streamId.startsWith(prefix) ? streamId.slice(prefix.length) : undefined;
+  return streamId.startsWith(prefix) ? streamId.slice(prefix.length) : streamId;
 }

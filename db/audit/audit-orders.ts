@@ -11,7 +11,7 @@ import {
   type TransferRow,
 } from './audit-order-checks';
 import { OrderCheckPool, checkOn } from './audit-workers';
-import { ORDER_KINDS } from '../../domain/order-kind';
+import { ORDER_KINDS, byKind } from '../../domain/order-kind';
 import { ORDER_KIND_SPECS, type OrderKind, type OrderKindSpec } from '../order-kinds';
 import type { Database } from '../schema';
 
@@ -55,10 +55,7 @@ export interface OrderAuditResult {
 }
 
 /** Which orders an incremental audit goes through (ids of each kind); all of them when absent. */
-export interface OrderScope {
-  readonly task: readonly string[];
-  readonly boost: readonly string[];
-}
+export type OrderScope = Readonly<Record<OrderKind, readonly string[]>>;
 
 export interface OrderAuditOptions {
   readonly workflows?: WorkflowOutcomes;
@@ -100,7 +97,7 @@ export async function auditOrders(trx: Trx, report: (d: OrderDiscrepancy) => voi
   const result: OrderAuditResult = {
     checkedOrders: 0,
     reconciledOrders: 0,
-    byKind: { task: { checked: 0, reconciled: 0 }, boost: { checked: 0, reconciled: 0 } },
+    byKind: byKind(() => ({ checked: 0, reconciled: 0 })),
     workflows: { compared: 0, running: 0, unavailable: 0, ...(workflows ? {} : { skipped: options.workflowsSkipped ?? 'no Temporal client: final states not compared' }) },
   };
   const queue = workflows ? new WorkflowQueue(workflows, options.workflowConcurrency ?? WORKFLOW_CONCURRENCY, result.workflows, options.signal) : undefined;
