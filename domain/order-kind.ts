@@ -14,9 +14,12 @@ export function byKind<T>(value: (kind: OrderKind) => T): Record<OrderKind, T> {
 }
 
 /**
- * One kind of order's rules in one object (issue 19): its ids, statuses, pure core, deadlines and
- * postings. The layers take what they need from it (db/order-kinds.ts `OrderKindSpec`,
- * domain/ledger/preview.ts `PreviewKind`) instead of restating them.
+ * One kind of order's rules in one object (issue 19): its ids, statuses, pure core, deadlines,
+ * postings and notifications. Every layer takes it instead of restating a piece of the kind: the
+ * workflow runtime (workflows/order-runtime.ts), the append (activities/append-to-stream.ts
+ * `OrderStream`), the storage (db/order-kinds.ts `OrderKindSpec`), the feed, the audit, the ops and
+ * metrics reads, the preview (domain/ledger/preview.ts `PreviewKind`). docs/architecture.md "An
+ * order kind" says which takes what, and how a new kind plugs in.
  */
 export interface OrderKindDefinition<S, C, E, Status extends string, D extends string> {
   readonly kind: OrderKind;
