@@ -1,27 +1,24 @@
 import type { Db } from '../db/connect';
 import { IdempotencyConflictError } from '../db/errors';
-import type { OutboxNotification } from '../db/notifications';
 import type { NewBoostOrderRow, NewCheckoutRow, NewTaskOrderRow } from '../db/schema';
 import { isStreamVersionTaken, writeStreamAppend, type StreamWrite, type TaskOrderRequirement } from '../db/stream-append';
-import type { LedgerTransaction } from '../domain/ledger/types';
+import type { OrderKindOf } from '../domain/order-kind';
 import type { RecordedEvent } from '../domain/recorded-event';
 import { sameRecordedEvent, toActivityFailure } from './failures';
 import { countLedgerPostings } from '../platform/metrics';
 
-type Recorded = RecordedEvent<{ readonly type: string }>;
-
-/** How one kind of order stream is stored: its events, its pure core, its read model. */
-export interface OrderStream<S, E extends Recorded> {
-  readonly kind: StreamWrite['kind'];
-  /** The stream's id in order_events and the outbox. */
-  readonly streamId: string;
-  load(db: Db): Promise<E[]>;
-  evolve(state: S | undefined, recorded: E): S;
-  notificationsFor(after: S, recorded: E): readonly OutboxNotification[];
-  ledgerTransactionFor(before: S | undefined, recorded: E): LedgerTransaction | undefined;
+/**
+ * One order's stream as the append takes it: the kind's definition whole (domain/<kind>/kind.ts:
+ * its name, stream id, fold, notifications and ledger postings) and only what storage adds.
+ */
+export interface OrderStream<S, E extends { readonly type: string }> {
+  readonly definition: OrderKindOf<S, E>;
+  /** The order's id; its stream's id in order_events and the outbox is `definition.streamId(orderId)`. */
+  readonly orderId: string;
+  load(db: Db): Promise<Array<RecordedEvent<E>>>;
   readModelRow(state: S): NewTaskOrderRow | NewBoostOrderRow | NewCheckoutRow;
   /** A task order some events require open, checked inside the write (B3's placement). */
-  requiresTaskOrder?(events: readonly E[]): TaskOrderRequirement | undefined;
+  requiresTaskOrder?(events: ReadonlyArray<RecordedEvent<E>>): TaskOrderRequirement | undefined;
   /** Write failures that are this stream's business outcomes (e.g. B3's one boost per task). */
   translateError?(error: unknown): unknown;
 }
@@ -83,14 +80,15 @@ export class StreamStateCache {
  * The read is skipped for a stream's first event (a placement: the stream is almost always empty
  * then) and when `cache` has the state just before the first event (the worker's last write).
  */
-export async function appendToStream<S, E extends Recorded>(
+export async function appendToStream<S, E extends { readonly type: string }>(
   db: Db,
   stream: OrderStream<S, E>,
-  events: readonly E[],
+  events: ReadonlyArray<RecordedEvent<E>>,
   causation: string,
   cache?: StreamStateCache,
 ): Promise<AppendResult> {
-  const key = `${stream.kind}:${stream.streamId}`;
+  const { kind, streamId } = streamOf(stream);
+  const key = `${kind}:${streamId}`;
   try {
     const first = events[0]?.version;
     const cached = cache?.get<S>(key);
@@ -123,20 +121,25 @@ export async function appendToStream<S, E extends Recorded>(
 interface StreamBase<S, E> {
   readonly version: number;
   readonly state: S | undefined;
-  readonly stored: readonly E[];
+  readonly stored: ReadonlyArray<RecordedEvent<E>>;
 }
 
 const EMPTY_BASE = { version: 0, state: undefined, stored: [] } as const;
 
-function baseOf<S, E extends Recorded>(stream: OrderStream<S, E>, stored: readonly E[]): StreamBase<S, E> {
-  return { version: stored[stored.length - 1]?.version ?? 0, state: stored.reduce<S | undefined>((s, e) => stream.evolve(s, e), undefined), stored };
+/** The stream's kind and id, as order_events and the outbox store them. */
+function streamOf<S, E extends { readonly type: string }>(stream: OrderStream<S, E>): { kind: StreamWrite['kind']; streamId: string } {
+  return { kind: stream.definition.kind, streamId: stream.definition.streamId(stream.orderId) };
+}
+
+function baseOf<S, E extends { readonly type: string }>(stream: OrderStream<S, E>, stored: ReadonlyArray<RecordedEvent<E>>): StreamBase<S, E> {
+  return { version: stored[stored.length - 1]?.version ?? 0, state: stored.reduce<S | undefined>((s, e) => stream.definition.evolve(s, e), undefined), stored };
 }
 
 /** What to write for `events` given the `stored` stream; throws IdempotencyConflictError (L3). */
-export function planAppend<S, E extends Recorded>(
+export function planAppend<S, E extends { readonly type: string }>(
   stream: OrderStream<S, E>,
-  stored: readonly E[],
-  events: readonly E[],
+  stored: ReadonlyArray<RecordedEvent<E>>,
+  events: ReadonlyArray<RecordedEvent<E>>,
   causation: string,
 ): { write: StreamWrite | undefined; result: AppendResult } {
   const { write, result } = planAppendFrom(stream, baseOf(stream, stored), events, causation);
@@ -144,33 +147,35 @@ export function planAppend<S, E extends Recorded>(
 }
 
 /** planAppend from a known state; `after` is the stream's state once the write is stored. */
-function planAppendFrom<S, E extends Recorded>(
+function planAppendFrom<S, E extends { readonly type: string }>(
   stream: OrderStream<S, E>,
   base: StreamBase<S, E>,
-  events: readonly E[],
+  events: ReadonlyArray<RecordedEvent<E>>,
   causation: string,
 ): { write: StreamWrite | undefined; result: AppendResult; after: StreamPoint<S> | undefined } {
+  const { definition } = stream;
+  const { kind, streamId } = streamOf(stream);
   let { state, version } = base;
-  const toWrite: E[] = [];
+  const toWrite: Array<RecordedEvent<E>> = [];
   const notifications: Array<StreamWrite['notifications'][number]> = [];
   const ledger: Array<StreamWrite['ledger'][number]> = [];
   for (const recorded of events) {
     const existing = base.stored.find((e) => e.version === recorded.version);
     if (existing) {
       if (!sameRecordedEvent(existing, recorded)) {
-        throw new IdempotencyConflictError(`event ${stream.streamId} v${recorded.version} is stored with a different content (L3)`);
+        throw new IdempotencyConflictError(`event ${streamId} v${recorded.version} is stored with a different content (L3)`);
       }
       continue;
     }
     if (recorded.version !== version + 1) {
-      throw new IdempotencyConflictError(`event ${stream.streamId} v${recorded.version} does not follow v${version}`);
+      throw new IdempotencyConflictError(`event ${streamId} v${recorded.version} does not follow v${version}`);
     }
     const before = state;
-    state = stream.evolve(before, recorded);
+    state = definition.evolve(before, recorded);
     version = recorded.version;
     toWrite.push(recorded);
-    for (const notification of stream.notificationsFor(state, recorded)) notifications.push({ eventVersion: recorded.version, notification });
-    const tx = stream.ledgerTransactionFor(before, recorded);
+    for (const notification of definition.notificationsFor(state, recorded)) notifications.push({ eventVersion: recorded.version, notification });
+    const tx = definition.ledgerTransactionFor(before, recorded);
     // A movement of 0 fen (e.g. a 0-fen boost fee) posts nothing.
     if (tx && tx.transfers.length > 0) ledger.push({ tx, occurredAt: new Date(recorded.occurredAt) });
   }
@@ -180,8 +185,8 @@ function planAppendFrom<S, E extends Recorded>(
   const requiresTaskOrder = stream.requiresTaskOrder?.(toWrite);
   return {
     write: {
-      kind: stream.kind,
-      streamId: stream.streamId,
+      kind,
+      streamId,
       causation,
       events: toWrite,
       notifications,

@@ -1,17 +1,11 @@
 import { sql } from 'kysely';
-import {
-  boostNotificationsFor,
-  boostPlacementRequirement,
-  boostOrderRow,
-  boostStreamId,
-  loadBoostEvents,
-  translateBoostWriteError,
-} from '../db/boost-orders';
+import { boostPlacementRequirement, boostOrderRow, loadBoostEvents, translateBoostWriteError } from '../db/boost-orders';
 import { loadBusinessCalendar } from '../db/calendar';
 import type { Db } from '../db/connect';
 import { latestViewsOf } from '../db/video-stats';
-import { boostLedgerTransactionFor, evolveBoost, type BoostOrderState, type BusinessCalendar, type RecordedBoostEvent } from '../domain/boost';
-import { appendToStream, type AppendResult, type StreamStateCache } from './append-to-stream';
+import type { BoostEvent, BoostOrderState, BusinessCalendar, RecordedBoostEvent } from '../domain/boost';
+import { BOOST_ORDER_KIND } from '../domain/boost/kind';
+import { appendToStream, type AppendResult, type OrderStream, type StreamStateCache } from './append-to-stream';
 
 export interface RecordBoostEventsInput {
   readonly boostOrderId: string;
@@ -28,28 +22,23 @@ export interface TaskOrderFacts {
   readonly publishedVideo?: { readonly videoId: string; readonly publishedAtMs: number };
 }
 
+/** A boost order's stream: the kind's definition (domain/boost/kind.ts) and its storage (B3's checks in the write). */
+export function boostOrderStream(boostOrderId: string): OrderStream<BoostOrderState, BoostEvent> {
+  return {
+    definition: BOOST_ORDER_KIND,
+    orderId: boostOrderId,
+    load: (reader) => loadBoostEvents(reader, boostOrderId),
+    readModelRow: boostOrderRow,
+    requiresTaskOrder: boostPlacementRequirement,
+    translateError: translateBoostWriteError,
+  };
+}
+
 export function createBoostOrderActivities({ db, streams }: { db: Db; streams?: StreamStateCache }) {
   return {
     /** E1, L3: see appendToStream. */
     async recordBoostEvents(input: RecordBoostEventsInput): Promise<RecordBoostEventsResult> {
-      const { boostOrderId } = input;
-      return appendToStream<BoostOrderState, RecordedBoostEvent>(
-        db,
-        {
-          kind: 'boost',
-          streamId: boostStreamId(boostOrderId),
-          load: (reader) => loadBoostEvents(reader, boostOrderId),
-          evolve: evolveBoost,
-          notificationsFor: boostNotificationsFor,
-          ledgerTransactionFor: boostLedgerTransactionFor,
-          readModelRow: boostOrderRow,
-          requiresTaskOrder: boostPlacementRequirement,
-          translateError: translateBoostWriteError,
-        },
-        input.events,
-        input.causation,
-        streams,
-      );
+      return appendToStream(db, boostOrderStream(input.boostOrderId), input.events, input.causation, streams);
     },
 
     /** B7: the business calendar as ops keep it (read through an activity: replay never sees a change). */

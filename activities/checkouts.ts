@@ -1,7 +1,8 @@
 import { checkoutContext, checkoutRow, loadCheckoutEvents, placedCheckoutOrders } from '../db/checkouts';
 import type { Db } from '../db/connect';
-import { checkoutLedgerTransactionFor, checkoutNotificationsFor, checkoutStreamId, evolveCheckout, type CheckoutContext, type CheckoutRequest, type CheckoutState, type RecordedCheckoutEvent } from '../domain/checkout';
-import { appendToStream, type AppendResult, type StreamStateCache } from './append-to-stream';
+import type { CheckoutContext, CheckoutEvent, CheckoutRequest, CheckoutState, RecordedCheckoutEvent } from '../domain/checkout';
+import { CHECKOUT_KIND } from '../domain/checkout/kind';
+import { appendToStream, type AppendResult, type OrderStream, type StreamStateCache } from './append-to-stream';
 
 export interface RecordCheckoutEventsInput {
   readonly checkoutId: string;
@@ -16,26 +17,16 @@ export interface CheckoutContextPayload {
   readonly usedBoostOrderIds: readonly string[];
 }
 
+/** A checkout's stream: the kind's definition (domain/checkout/kind.ts) and its storage (its payment claims the lines' ids). */
+export function checkoutStream(checkoutId: string): OrderStream<CheckoutState, CheckoutEvent> {
+  return { definition: CHECKOUT_KIND, orderId: checkoutId, load: (reader) => loadCheckoutEvents(reader, checkoutId), readModelRow: checkoutRow };
+}
+
 export function createCheckoutActivities({ db, streams }: { db: Db; streams?: StreamStateCache }) {
   return {
     /** E1, L3, C4: see appendToStream; the payment's write also claims the lines' ids (migration 0012). */
     async recordCheckoutEvents(input: RecordCheckoutEventsInput): Promise<AppendResult> {
-      const { checkoutId } = input;
-      return appendToStream<CheckoutState, RecordedCheckoutEvent>(
-        db,
-        {
-          kind: 'checkout',
-          streamId: checkoutStreamId(checkoutId),
-          load: (reader) => loadCheckoutEvents(reader, checkoutId),
-          evolve: evolveCheckout,
-          notificationsFor: checkoutNotificationsFor,
-          ledgerTransactionFor: checkoutLedgerTransactionFor,
-          readModelRow: checkoutRow,
-        },
-        input.events,
-        input.causation,
-        streams,
-      );
+      return appendToStream(db, checkoutStream(input.checkoutId), input.events, input.causation, streams);
     },
 
     /** C2/C3: the cited quotes and the ids already used, read at the checkout's payment. */

@@ -1,8 +1,9 @@
 import type { Db } from '../db/connect';
 import { loadTaskEvents } from '../db/events';
 import { taskOrderRow } from '../db/task-orders';
-import { evolve, ledgerTransactionFor, notificationsFor, type RecordedTaskEvent, type TaskOrderState } from '../domain/task-order';
-import { appendToStream, type AppendResult, type StreamStateCache } from './append-to-stream';
+import type { RecordedTaskEvent, TaskEvent, TaskOrderState } from '../domain/task-order';
+import { TASK_ORDER_KIND } from '../domain/task-order/kind';
+import { appendToStream, type AppendResult, type OrderStream, type StreamStateCache } from './append-to-stream';
 
 export interface RecordTaskEventsInput {
   readonly orderId: string;
@@ -13,26 +14,16 @@ export interface RecordTaskEventsInput {
 
 export type RecordTaskEventsResult = AppendResult;
 
+/** A task order's stream: the kind's definition (domain/task-order/kind.ts) and its storage. */
+export function taskOrderStream(orderId: string): OrderStream<TaskOrderState, TaskEvent> {
+  return { definition: TASK_ORDER_KIND, orderId, load: (reader) => loadTaskEvents(reader, orderId), readModelRow: taskOrderRow };
+}
+
 export function createTaskOrderActivities({ db, streams }: { db: Db; streams?: StreamStateCache }) {
   return {
     /** E1, L3: see appendToStream. */
     async recordTaskEvents(input: RecordTaskEventsInput): Promise<RecordTaskEventsResult> {
-      const { orderId } = input;
-      return appendToStream<TaskOrderState, RecordedTaskEvent>(
-        db,
-        {
-          kind: 'task',
-          streamId: orderId,
-          load: (reader) => loadTaskEvents(reader, orderId),
-          evolve,
-          notificationsFor,
-          ledgerTransactionFor,
-          readModelRow: taskOrderRow,
-        },
-        input.events,
-        input.causation,
-        streams,
-      );
+      return appendToStream(db, taskOrderStream(input.orderId), input.events, input.causation, streams);
     },
   };
 }

@@ -3,7 +3,10 @@ import { z } from 'zod';
 import type { Db } from '../db/connect';
 import { FEED_START, decodeFeedCursor, encodeFeedCursor, feedEventJson, positionOf, readFeed } from '../db/event-feed';
 import { ARBITRATION_DECISIONS, CANCEL_REASONS, REVIEW_DECISIONS } from '../domain/task-order/types';
+import { BOOST_NOTIFICATION_KINDS } from '../domain/boost/notifications';
 import { NOTIFICATION_KINDS } from '../domain/task-order/notifications';
+import { CHECKOUT_NOTIFICATION_KINDS } from '../domain/checkout/notifications';
+import { ORDER_KINDS } from '../domain/order-kind';
 import { defineRoute } from './routes';
 import { Id, QueryLimit } from './schemas';
 
@@ -19,7 +22,7 @@ const Views = z.number().int().min(0);
 const task = <T extends z.ZodRawShape>(shape: T) => z.object({ orderId: z.string(), ...shape });
 const boost = <T extends z.ZodRawShape>(shape: T) => z.object({ boostOrderId: z.string(), taskOrderId: z.string(), ...shape });
 
-/** Each event type's payload (E3: domain/task-order/notifications.ts, db/boost-orders.ts boostNotificationsFor). */
+/** Each event type's payload (E3: domain/task-order/notifications.ts, domain/boost/notifications.ts). */
 const PAYLOADS = {
   new_task: task({ title: z.string() }),
   reminder: task({}),
@@ -45,19 +48,21 @@ const PAYLOADS = {
   boost_expired: boost({ validUntilAt: At }),
   boost_ended: boost({ reason: z.enum(['task_cancelled']) }),
   refund_scheduled: boost({ amountFen: Fen, dueAt: At }),
+  checkout_completed: z.object({ checkoutId: z.string(), totalFen: Fen, lines: z.array(z.object({ orderId: z.string(), boostOrderId: z.string().nullable() })) }),
+  checkout_failed: z.object({ checkoutId: z.string(), lineIndex: z.number().int().min(0).nullable(), code: z.string(), message: z.string() }),
 } as const;
 
 export const EVENT_TYPES = Object.keys(PAYLOADS) as Array<keyof typeof PAYLOADS>;
-// Every task notification kind has a payload here (a new kind fails to compile until it does).
-const _allTaskKinds: ReadonlyArray<keyof typeof PAYLOADS> = NOTIFICATION_KINDS;
-void _allTaskKinds;
+// Every notification kind of every order kind has a payload here (a new one fails to compile until it does).
+const _allKinds: ReadonlyArray<keyof typeof PAYLOADS> = [...NOTIFICATION_KINDS, ...BOOST_NOTIFICATION_KINDS, ...CHECKOUT_NOTIFICATION_KINDS];
+void _allKinds;
 
 const EventBase = {
   id: z.string().describe('stable for ever; the webhook-id of every delivery of this event'),
   occurredAt: At.describe("when the order's event happened (workflow time)"),
   recordedAt: At.describe('when it was committed to the outbox'),
-  orderId: z.string().describe('the task order or the boost order'),
-  orderKind: z.enum(['task', 'boost']),
+  orderId: z.string().describe('the task order, the boost order or the checkout (orderKind)'),
+  orderKind: z.enum(ORDER_KINDS),
   orderVersion: z.number().int().min(1).describe("the version of the order's event stream this notification belongs to"),
   recipient: z.object({ type: z.string().describe('client or creator'), id: z.string() }).describe('whom the backend should tell'),
 };

@@ -1,4 +1,7 @@
-import { OPEN_BOOST_STATUSES, type CountRow, type OrderKind } from '../db/metrics-queries';
+import type { CountRow } from '../db/metrics-queries';
+import { OPEN_BOOST_STATUSES } from '../domain/boost/types';
+import { ORDER_KIND_DEFINITIONS } from '../domain/kinds';
+import { ORDER_KINDS, openStatusesOf, type OrderKind } from '../domain/order-kind';
 import { OPEN_TASK_STATUSES } from '../domain/task-order/types';
 import { STUCK_REASONS, type StuckReason } from './ops-service';
 
@@ -11,12 +14,9 @@ export { OPEN_TASK_STATUSES, OPEN_BOOST_STATUSES };
 
 export { STUCK_REASONS };
 
-/** Every (kind, status) pair with its count, zero where no row came back (a series never vanishes). */
+/** Every (kind, open status) pair with its count, zero where no row came back (a series never vanishes). */
 export function openOrderSeries(rows: readonly CountRow[]): Array<{ kind: OrderKind; status: string; n: number }> {
-  const series = [
-    ...OPEN_TASK_STATUSES.map((status) => ({ kind: 'task' as const, status, n: 0 })),
-    ...OPEN_BOOST_STATUSES.map((status) => ({ kind: 'boost' as const, status, n: 0 })),
-  ];
+  const series = ORDER_KINDS.flatMap((kind) => openStatusesOf<string>(ORDER_KIND_DEFINITIONS[kind]).map((status) => ({ kind, status, n: 0 })));
   for (const row of rows) {
     const entry = series.find((s) => s.kind === row.kind && s.status === row.status);
     if (entry) entry.n += row.n;

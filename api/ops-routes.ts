@@ -18,7 +18,7 @@ import { eventPayloadJson, taskOrderJson } from './views';
 // ── Responses (for the OpenAPI document; they describe what the routes below produce) ───────
 
 /** O1's kinds. The check below fails to compile when ops-service.ts gains a kind not listed here. */
-const STUCK_KINDS = ['task', 'boost', 'webhook_endpoint'] as const satisfies ReadonlyArray<StuckEntry['kind']>;
+const STUCK_KINDS = ['task', 'boost', 'checkout', 'webhook_endpoint'] as const satisfies ReadonlyArray<StuckEntry['kind']>;
 type Unlisted<T, Listed> = Exclude<T, Listed> extends never ? true : never;
 const everyKindListed: Unlisted<StuckEntry['kind'], (typeof STUCK_KINDS)[number]> = true;
 void everyKindListed;

@@ -3,8 +3,11 @@ import type { Db } from '../db/connect';
 import { loadTaskEvents } from '../db/events';
 import type { RecordedEvent } from '../domain/recorded-event';
 import { BOOST_ORDER_WORKFLOW } from '../workflows/boost-order-api';
-import { boostOrderIdOfWorkflowId, boostOrderWorkflowId } from '../domain/boost/ids';
-import { taskOrderIdOfWorkflowId, taskOrderWorkflowId } from '../domain/task-order/ids';
+import { TASK_ORDER_WORKFLOW } from '../workflows/task-order-api';
+import { BOOST_ORDER_KIND } from '../domain/boost/kind';
+import { orderOfWorkflowId } from '../domain/kinds';
+import type { OrderKind } from '../domain/order-kind';
+import { TASK_ORDER_KIND } from '../domain/task-order/kind';
 import { loadBoostEvents } from '../db/boost-orders';
 import { disabledEndpoints } from '../db/webhooks';
 import { orderLedger } from '../db/order-ledger';
@@ -29,7 +32,7 @@ export type StuckReason = (typeof STUCK_REASONS)[number];
 
 export interface StuckEntry {
   readonly orderId: string;
-  readonly kind: 'task' | 'boost' | 'webhook_endpoint';
+  readonly kind: OrderKind | 'webhook_endpoint';
   readonly status: string | null;
   readonly reason: StuckReason;
   readonly detail: string;
@@ -221,7 +224,7 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
   async function openWorkflows(): Promise<{ runs: Array<{ workflowId: string; runId: string }>; truncated: boolean }> {
     try {
       const runs: Array<{ workflowId: string; runId: string }> = [];
-      const query = `(WorkflowType = 'taskOrderWorkflow' OR WorkflowType = '${BOOST_ORDER_WORKFLOW}') AND ExecutionStatus = 'Running'`;
+      const query = `(WorkflowType = '${TASK_ORDER_WORKFLOW}' OR WorkflowType = '${BOOST_ORDER_WORKFLOW}') AND ExecutionStatus = 'Running'`;
       for await (const execution of client.workflow.list({ query })) {
         if (runs.length >= MAX_WORKFLOWS_DESCRIBED) return { runs, truncated: true };
         runs.push({ workflowId: execution.workflowId, runId: execution.runId });
@@ -237,14 +240,14 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
   async function openWorkflowsOfReadModel(): Promise<{ runs: Array<{ workflowId: string; runId: string }>; truncated: boolean }> {
     const cap = MAX_WORKFLOWS_DESCRIBED + 1;
     const { taskOrderIds, boostOrderIds } = await openOrderIds(db, cap);
-    const ids = [...taskOrderIds.map((id) => taskOrderWorkflowId(id)), ...boostOrderIds.map((id) => boostOrderWorkflowId(id))];
+    const ids = [...taskOrderIds.map((id) => TASK_ORDER_KIND.workflowId(id)), ...boostOrderIds.map((id) => BOOST_ORDER_KIND.workflowId(id))];
     return { runs: ids.slice(0, MAX_WORKFLOWS_DESCRIBED).map((workflowId) => ({ workflowId, runId: '' })), truncated: ids.length > MAX_WORKFLOWS_DESCRIBED };
   }
 
   async function describeProblems(workflowId: string): Promise<StuckEntry[]> {
-    const boostOrderId = boostOrderIdOfWorkflowId(workflowId);
-    const kind = boostOrderId !== undefined ? ('boost' as const) : ('task' as const);
-    const orderId = boostOrderId ?? taskOrderIdOfWorkflowId(workflowId) ?? workflowId;
+    const order = orderOfWorkflowId(workflowId);
+    const kind: OrderKind = order?.kind ?? 'task';
+    const orderId = order?.orderId ?? workflowId;
     const description = await client.workflow
       .getHandle(workflowId)
       .describe()
@@ -278,12 +281,12 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
 
   /** O2: everything about one task order. */
   function inspect(orderId: string) {
-    return inspectOrder(orderId, taskOrderWorkflowId(orderId), loadTaskEvents(db, orderId));
+    return inspectOrder(orderId, TASK_ORDER_KIND.workflowId(orderId), loadTaskEvents(db, orderId));
   }
 
   /** O2: everything about one boost order. */
   function inspectBoost(boostOrderId: string) {
-    return inspectOrder(boostOrderId, boostOrderWorkflowId(boostOrderId), loadBoostEvents(db, boostOrderId));
+    return inspectOrder(boostOrderId, BOOST_ORDER_KIND.workflowId(boostOrderId), loadBoostEvents(db, boostOrderId));
   }
 
   async function inspectOrder(orderId: string, workflowId: string, loadingEvents: Promise<ReadonlyArray<RecordedEvent<{ type: string }>>>) {

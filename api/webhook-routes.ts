@@ -1,7 +1,8 @@
+import { ORDER_KINDS } from '../domain/order-kind';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Db } from '../db/connect';
-import { decodeFeedCursor, encodeFeedCursor, feedEventId, parseFeedEventId } from '../db/event-feed';
+import { decodeFeedCursor, encodeFeedCursor, feedEventId, orderIdOfRow, parseFeedEventId } from '../db/event-feed';
 import { ATTEMPT_OUTCOMES } from '../platform/webhook-outcomes';
 import {
   ATTEMPTS_LISTED,
@@ -89,7 +90,7 @@ const Delivery = z.object({
   eventId: z.string(),
   eventType: z.string(),
   orderId: z.string(),
-  orderKind: z.enum(['task', 'boost']),
+  orderKind: z.enum(ORDER_KINDS),
   status: z.enum(['pending', 'delivered', 'failed']).describe('failed: gave up after 3 days of failures (ops may redeliver)'),
   attemptCount: z.number().int().min(0),
   nextAttemptAt: At.nullable(),
@@ -133,7 +134,7 @@ function endpointJson(row: EndpointRow): z.output<typeof WebhookEndpoint> {
 
 function deliveryJson(row: DeliveryListing): z.output<typeof Delivery> {
   return {
-    eventId: feedEventId(row.notification_id), eventType: row.kind, orderId: row.order_id.replace(/^boost:/, ''), orderKind: row.order_kind,
+    eventId: feedEventId(row.notification_id), eventType: row.kind, orderId: orderIdOfRow(row), orderKind: row.order_kind,
     status: row.status, attemptCount: row.attempt_count, nextAttemptAt: row.status === 'pending' ? row.next_attempt_at.toISOString() : null,
     deliveredAt: iso(row.delivered_at), lastOutcome: row.last_outcome, lastStatusCode: row.last_status_code, createdAt: row.created_at.toISOString(),
     attempts: row.attempts.map((a) => ({ attemptNo: a.attempt_no, attemptedAt: a.attempted_at.toISOString(), outcome: a.outcome, statusCode: a.status_code, latencyMs: a.latency_ms, responseSnippet: a.response_snippet, error: a.error })),

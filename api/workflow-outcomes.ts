@@ -2,8 +2,9 @@ import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { OrderKind, WorkflowOutcome, WorkflowOutcomes } from '../db/audit/audit-orders';
 import { payloadConverter } from '../platform/payload-converter';
-import { boostOrderWorkflowId, type BoostOrderResult } from '../workflows/boost-order-api';
-import { taskOrderWorkflowId, type TaskOrderResult } from '../workflows/task-order-api';
+import { ORDER_KIND_DEFINITIONS } from '../domain/kinds';
+import type { BoostOrderResult } from '../workflows/boost-order-api';
+import type { TaskOrderResult } from '../workflows/task-order-api';
 
 /** gRPC's NOT_FOUND (grpc-js is not a direct dependency). */
 const GRPC_NOT_FOUND = 5;
@@ -26,7 +27,7 @@ type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 export function temporalWorkflowOutcomes(client: Client): WorkflowOutcomes {
   return {
     async outcomeOf(kind: OrderKind, orderId: string): Promise<WorkflowOutcome> {
-      const workflowId = kind === 'task' ? taskOrderWorkflowId(orderId) : boostOrderWorkflowId(orderId);
+      const workflowId = ORDER_KIND_DEFINITIONS[kind].workflowId(orderId);
       let events;
       try {
         const { history } = await client.workflowService.getWorkflowExecutionHistory({

@@ -37,16 +37,17 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { createActivities } from '../activities';
 import { planAppend, type OrderStream } from '../activities/append-to-stream';
-import { boostNotificationsFor, boostOrderRow, boostStreamId } from '../db/boost-orders';
+import { boostOrderStream } from '../activities/boost-orders';
+import { taskOrderStream } from '../activities/task-orders';
 import { APP_ROLE, createDb, type Db } from '../db/connect';
 import { LEDGER_CHAIN_COUNT, ledgerChainFor } from '../db/ledger';
 import { migrateToLatest } from '../db/migrate';
 import { streamWriteJson } from '../db/stream-append';
-import { taskOrderRow } from '../db/task-orders';
 import { postTopUp } from '../db/top-ups';
-import { boostLedgerTransactionFor, evolveBoost, isClosedBoostStatus, type BoostOrderState, type RecordedBoostEvent } from '../domain/boost';
+import { boostLedgerTransactionFor, evolveBoost, isClosedBoostStatus, type BoostEvent } from '../domain/boost';
 import type { LedgerTransaction } from '../domain/ledger/types';
-import { evolve, isClosedTaskStatus, ledgerTransactionFor, notificationsFor, type Funding, type RecordedTaskEvent, type TaskOrderState } from '../domain/task-order';
+import type { RecordedEvent } from '../domain/recorded-event';
+import { evolve, isClosedTaskStatus, ledgerTransactionFor, type Funding, type TaskEvent } from '../domain/task-order';
 import { ensureDatabase, startEmbeddedPostgres } from '../platform/embedded-postgres';
 import { Rng, TASK_LIFECYCLES, advanceOpenOrder, boostable, generateOrder, type BoostHistory, type GeneratedOrder, type OrderParties, type TaskHistory } from './audit-orders';
 
@@ -452,8 +453,8 @@ class Generator {
   /** The product's append of each stream of the order, as one `select append_order_stream(…)` each. */
   private statementsOf(order: GeneratedOrder, causation: string): StreamStatement[] {
     const { task, boost } = order;
-    const statements = [statementOf(taskStream(task.state.placement.orderId), task.events, causation)];
-    if (boost) statements.push(statementOf(boostStream(boost.state.terms.boostOrderId), boost.events, causation));
+    const statements = [statementOf(taskOrderStream(task.state.placement.orderId), task.events, causation)];
+    if (boost) statements.push(statementOf(boostOrderStream(boost.state.terms.boostOrderId), boost.events, causation));
     return statements;
   }
 
@@ -522,24 +523,8 @@ function groupByTime<E extends { occurredAt: number }>(events: readonly E[]): E[
   return groups;
 }
 
-function taskStream(orderId: string): OrderStream<TaskOrderState, RecordedTaskEvent> {
-  return { kind: 'task', streamId: orderId, load: () => Promise.resolve([]), evolve, notificationsFor, ledgerTransactionFor, readModelRow: taskOrderRow };
-}
-
-function boostStream(boostOrderId: string): OrderStream<BoostOrderState, RecordedBoostEvent> {
-  return {
-    kind: 'boost',
-    streamId: boostStreamId(boostOrderId),
-    load: () => Promise.resolve([]),
-    evolve: evolveBoost,
-    notificationsFor: boostNotificationsFor,
-    ledgerTransactionFor: boostLedgerTransactionFor,
-    readModelRow: boostOrderRow,
-  };
-}
-
 /** The activity's plan of the write (planAppend) as the call of append_order_stream writeStreamAppend makes. */
-function statementOf<S, E extends RecordedTaskEvent | RecordedBoostEvent>(stream: OrderStream<S, E>, events: readonly E[], causation: string): StreamStatement {
+function statementOf<S, E extends TaskEvent | BoostEvent>(stream: OrderStream<S, E>, events: ReadonlyArray<RecordedEvent<E>>, causation: string): StreamStatement {
   const { write } = planAppend(stream, [], events, causation);
   if (!write) throw new Error('bench: nothing to write');
   const json = streamWriteJson(write);

@@ -23,13 +23,13 @@ import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { createActivities } from '../activities';
 import { planAppend } from '../activities/append-to-stream';
+import { taskOrderStream } from '../activities/task-orders';
 import { createDb, type Db } from '../db/connect';
 import { ledgerChainFor, postLedgerTransaction } from '../db/ledger';
 import { migrateToLatest } from '../db/migrate';
 import { streamWriteJson } from '../db/stream-append';
-import { taskOrderRow } from '../db/task-orders';
 import type { LedgerTransaction } from '../domain/ledger/types';
-import { DEFAULT_TASK_POLICY, evolve, ledgerTransactionFor, notificationsFor, placementEvent, type TaskPlacement } from '../domain/task-order';
+import { DEFAULT_TASK_POLICY, placementEvent, type TaskPlacement } from '../domain/task-order';
 import { ensureDatabase, startEmbeddedPostgres } from '../platform/embedded-postgres';
 
 const WRITERS = [1, 8, 32] as const;
@@ -155,7 +155,7 @@ function placementDatabaseCall(): Operation {
   const template = `ID-${run}`;
   const p = benchPlacement(template, 0);
   const { write } = planAppend(
-    { kind: 'task', streamId: template, load: () => Promise.resolve([]), evolve, notificationsFor, ledgerTransactionFor, readModelRow: taskOrderRow },
+    taskOrderStream(template),
     [],
     [{ version: 1, occurredAt: Date.now(), event: placementEvent(p, DEFAULT_TASK_POLICY) }],
     'bench',

@@ -5,7 +5,6 @@ import type { Db } from './connect';
 import { pgError } from './errors';
 import { loadStreamEvents } from './events';
 import { canonicalJson, sha256Hex } from './hash';
-import type { OutboxNotification } from './notifications';
 import type { BoostOrderRow, Database, NewBoostOrderRow } from './schema';
 import type { TaskOrderRequirement } from './stream-append';
 import { CLOSED_TASK_STATUSES } from '../domain/task-order';
@@ -108,42 +107,6 @@ export async function boostOrderIdOfTask(db: Reader, taskOrderId: string): Promi
 /** The state and deadlines a read-model row holds. */
 export function boostOrderDetails(row: BoostOrderRow): { state: BoostOrderState; deadlines: ReturnType<typeof pendingBoostDeadlines> } {
   return fromStoredJson(row.details);
-}
-
-const iso = (ms: number): string => new Date(ms).toISOString();
-
-/**
- * E3: what the backend must tell the client about a boost event (`after` is the state it produced).
- * Boost notifications go to the client, who bought the boost; the creator's side of the task order
- * is unchanged by a boost.
- */
-export function boostNotificationsFor(after: BoostOrderState, recorded: RecordedBoostEvent): OutboxNotification[] {
-  const { boostOrderId, taskOrderId, clientId } = after.terms;
-  const client = { type: 'client', id: clientId } as const;
-  const note = (kind: string, data: Record<string, unknown>): OutboxNotification[] => [{ recipient: client, kind, data: { boostOrderId, taskOrderId, ...data } }];
-  const { event } = recorded;
-  switch (event.type) {
-    case 'BoostOrdered':
-      return note('boost_ordered', { boostFeeFen: event.boostFeeFen, expectedViews: event.expectedViews, validUntil: iso(event.validUntilMs) });
-    case 'VideoPublished':
-      return note('boost_started', { videoId: event.videoId, endsAt: iso(event.boostEndsAtMs) });
-    case 'BoostPeriodEnded':
-      return []; // the evaluation that follows tells the outcome
-    case 'BoostEvaluated':
-      return note('boost_evaluated', { succeeded: event.succeeded, actualViews: event.actualViews, expectedViews: after.terms.expectedViews, compensationFen: event.compensationFen });
-    case 'BoostExpired':
-      return note('boost_expired', { validUntil: iso(event.validUntilMs) });
-    case 'BoostEndedByTaskCancellation':
-      return note('boost_ended', { reason: 'task_cancelled' });
-    case 'RefundScheduled':
-      return note('refund_scheduled', { amountFen: event.amountFen, dueAt: iso(event.dueAtMs) });
-    case 'RefundPosted':
-      return note('refund', { amountFen: event.amountFen, early: event.early });
-    default: {
-      const _exhaustive: never = event;
-      return _exhaustive;
-    }
-  }
 }
 
 /** F5: the boost refunds scheduled and not posted yet (the read model), soonest first. */

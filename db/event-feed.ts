@@ -1,4 +1,6 @@
 import { sql } from 'kysely';
+import { ORDER_KIND_DEFINITIONS } from '../domain/kinds';
+import { ORDER_KINDS, orderIdOfStreamId, type OrderKind } from '../domain/order-kind';
 import type { Db } from './connect';
 
 /**
@@ -44,7 +46,7 @@ export interface FeedRow {
   readonly kind: string;
   readonly data: unknown;
   readonly created_at: Date;
-  readonly order_kind: 'task' | 'boost';
+  readonly order_kind: OrderKind;
   readonly occurred_at: Date;
 }
 
@@ -52,7 +54,7 @@ export interface FeedQuery {
   readonly after: FeedPosition;
   readonly limit: number;
   readonly types?: readonly string[] | undefined;
-  /** A task order's id or a boost order's id (a boost stream is `boost:{id}`, db/boost-orders.ts). */
+  /** An order's id, of any kind (its rows are those of each kind's stream id of it, domain/<kind>/kind.ts streamId). */
   readonly orderId?: string | undefined;
   /** Only rows at or before this position (the fan-out of one endpoint); default: no bound. */
   readonly upTo?: FeedPosition | undefined;
@@ -69,7 +71,7 @@ export async function readFeed(db: Db, query: FeedQuery): Promise<FeedRow[]> {
     where (n.writer_xid, n.id) > (${after.xid}::xid8, ${after.id}::bigint)
       and n.writer_xid < pg_snapshot_xmin(pg_current_snapshot())
       ${types && types.length > 0 ? sql`and n.kind = any(${[...types]}::text[])` : sql``}
-      ${orderId === undefined ? sql`` : sql`and n.order_id in (${orderId}, ${`boost:${orderId}`})`}
+      ${orderId === undefined ? sql`` : sql`and n.order_id in (${sql.join(ORDER_KINDS.map((kind) => ORDER_KIND_DEFINITIONS[kind].streamId(orderId)))})`}
     order by n.writer_xid, n.id
     limit ${limit}`.execute(db);
   return rows;
@@ -103,7 +105,6 @@ export function parseFeedEventId(value: string): bigint | undefined {
   return id !== undefined && id < 2n ** 63n ? id : undefined; // an int8
 }
 
-const BOOST_PREFIX = 'boost:';
 /** Stored payload keys that travel under another name (SPEC §1: an instant is named `…At`). */
 const RENAMED_KEYS: Readonly<Record<string, string>> = { validUntil: 'validUntilAt' };
 /** Integer keys stored as decimal strings (bigint in the domain; storedJsonText). */
@@ -125,15 +126,19 @@ function payloadJson(data: unknown): Record<string, unknown> {
   return out;
 }
 
+/** The order id of a notification's stream id (`boost:{id}` → `{id}`), by its kind's streamId: what the feed and the deliveries show. */
+export function orderIdOfRow(row: { readonly order_kind: OrderKind; readonly order_id: string }): string {
+  return orderIdOfStreamId(ORDER_KIND_DEFINITIONS[row.order_kind], row.order_id);
+}
+
 /** E4/E5: one event as the feed lists it and a webhook carries it (the same JSON in both). */
 export function feedEventJson(row: FeedRow) {
-  const boost = row.order_kind === 'boost' && row.order_id.startsWith(BOOST_PREFIX);
   return {
     id: feedEventId(row.id),
     type: row.kind,
     occurredAt: row.occurred_at.toISOString(),
     recordedAt: row.created_at.toISOString(),
-    orderId: boost ? row.order_id.slice(BOOST_PREFIX.length) : row.order_id,
+    orderId: orderIdOfRow(row),
     orderKind: row.order_kind,
     orderVersion: row.event_version,
     recipient: { type: row.recipient_type, id: row.recipient_id },

@@ -1,13 +1,11 @@
 import { sql } from 'kysely';
 import type { Db } from './connect';
-import { OPEN_BOOST_STATUSES } from '../domain/boost/types';
-import { OPEN_TASK_STATUSES } from '../domain/task-order/types';
+import { ORDER_KINDS, openStatusesOf, type OrderKind } from '../domain/order-kind';
+import { ORDER_KIND_SPECS } from './order-kinds';
 
 /** The queries behind the order and webhook gauges (SPEC §10; api/metrics-orders.ts, api/metrics-route.ts). */
 
-export { OPEN_BOOST_STATUSES };
-export { ORDER_KINDS, type OrderKind } from '../domain/order-kind';
-import type { OrderKind } from '../domain/order-kind';
+export { ORDER_KINDS, type OrderKind };
 
 export interface CountRow {
   readonly kind: OrderKind;
@@ -16,15 +14,18 @@ export interface CountRow {
 }
 
 /**
- * Open orders by kind and status. `status = any(open statuses)` rather than `not in (terminal)`:
- * the status index then reads only the open orders' entries (an index-only scan), however many
- * closed orders the table holds (docs/operations.md has the plan and its cost on 100k orders).
+ * Open orders by kind and status, one `select` per kind (its read-model table, its open statuses:
+ * db/order-kinds.ts, domain/<kind>/kind.ts), in one `union all`. `status = any(open statuses)`
+ * rather than `not in (terminal)`: the status index then reads only the open orders' entries (an
+ * index-only scan), however many closed orders the table holds (docs/operations.md has the plan
+ * and its cost on 100k orders).
  */
 export async function countOpenOrders(db: Db): Promise<CountRow[]> {
-  const { rows } = await sql<{ kind: OrderKind; status: string; n: string }>`
-    select 'task' as kind, status, count(*)::text as n from task_orders where status = any(${[...OPEN_TASK_STATUSES]}::text[]) group by status
-    union all
-    select 'boost' as kind, status, count(*)::text as n from boost_orders where status = any(${[...OPEN_BOOST_STATUSES]}::text[]) group by status`.execute(db);
+  const perKind = ORDER_KINDS.map((kind) => {
+    const { table, definition } = ORDER_KIND_SPECS[kind];
+    return sql`select ${sql.lit(kind)} as kind, status, count(*)::text as n from ${sql.table(table)} where status = any(${openStatusesOf(definition)}::text[]) group by status`;
+  });
+  const { rows } = await sql<{ kind: OrderKind; status: string; n: string }>`${sql.join(perKind, sql` union all `)}`.execute(db);
   return rows.map((r) => ({ kind: r.kind, status: r.status, n: Number(r.n) }));
 }
 

@@ -1,6 +1,2 @@
-/** A notification for the outbox (task orders: domain/task-order/notifications.ts; boost orders: db/boost-orders.ts). */
-export interface OutboxNotification {
-  readonly recipient: { readonly type: string; readonly id: string };
-  readonly kind: string;
-  readonly data: Record<string, unknown>;
-}
+/** A notification for the outbox: the domain's one type (domain/notification.ts), each kind's `notificationsFor` makes them. */
+export type { OrderNotification as OutboxNotification } from '../domain/notification';

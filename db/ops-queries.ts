@@ -1,12 +1,17 @@
 import { sql } from 'kysely';
 import type { Db } from './connect';
-import { CLOSED_BOOST_STATUSES } from '../domain/boost/types';
-import { OPEN_TASK_STATUSES } from '../domain/task-order/types';
+import { BOOST_ORDER_KIND } from '../domain/boost/kind';
+import { openStatusesOf } from '../domain/order-kind';
+import { TASK_ORDER_KIND } from '../domain/task-order/kind';
 
 /**
  * The ops reads (O1 stuck list, O2 inspection) over the read models and the ledger; the api's
- * ops service (api/ops-service.ts) turns their rows into entries.
+ * ops service (api/ops-service.ts) turns their rows into entries. Open and closed statuses are the
+ * kinds' (domain/<kind>/kind.ts).
  */
+
+const OPEN_TASK_STATUSES = openStatusesOf(TASK_ORDER_KIND);
+const CLOSED_BOOST_STATUSES = BOOST_ORDER_KIND.closedStatuses;
 
 /**
  * O1: open task orders with a deadline due before `overdueBefore`, an escalated cancellation

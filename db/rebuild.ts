@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from './connect';
-import { BOOST_ORDERS, TASK_ORDERS, loadStreamsOf, orderIdOfStream, type OrderKindSpec } from './order-kinds';
+import { orderIdOfStreamId } from '../domain/order-kind';
+import { BOOST_ORDERS, TASK_ORDERS, loadStreamsOf, type OrderKindSpec } from './order-kinds';
 
 export interface RebuildReport {
   /** Orders whose row was recomputed from their events (inserted or overwritten). */
@@ -45,19 +46,19 @@ async function rebuildReadModels<S extends { status: string }, E, R extends obje
     const heads = await db
       .selectFrom('order_events')
       .select('order_id')
-      .where('order_kind', '=', spec.kind)
+      .where('order_kind', '=', spec.definition.kind)
       .where('version', '=', 1)
       .where('order_id', '>', after)
       .orderBy('order_id')
       .limit(BATCH)
       .execute();
     if (heads.length === 0) break;
-    const ids = heads.map((h) => orderIdOfStream(spec, h.order_id));
+    const ids = heads.map((h) => orderIdOfStreamId(spec.definition, h.order_id));
     const streams = await loadStreamsOf<E>(db, spec, ids);
     for (const orderId of ids) {
       let row: R;
       try {
-        const state = (streams.get(orderId) ?? []).reduce<S | undefined>((s, e) => spec.evolve(s, e), undefined);
+        const state = (streams.get(orderId) ?? []).reduce<S | undefined>((s, e) => spec.definition.evolve(s, e), undefined);
         if (!state) throw new Error('empty stream');
         row = spec.row(state);
       } catch (error) {
@@ -70,9 +71,9 @@ async function rebuildReadModels<S extends { status: string }, E, R extends obje
     after = heads[heads.length - 1]?.order_id as string;
     if (heads.length < BATCH) break;
   }
-  const prefix = spec.streamId('');
+  const prefix = spec.definition.streamId('');
   const deleted = await sql`
     delete from ${sql.table(spec.table)} r
-    where not exists (select 1 from order_events e where e.order_kind = ${spec.kind} and e.order_id = ${prefix} || ${sql.ref(`r.${spec.idColumn}`)})`.execute(db);
+    where not exists (select 1 from order_events e where e.order_kind = ${spec.definition.kind} and e.order_id = ${prefix} || ${sql.ref(`r.${spec.idColumn}`)})`.execute(db);
   return { rebuilt, skipped, deleted: Number(deleted.numAffectedRows ?? 0n), failures };
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import type { Db } from './connect';
+import type { OrderKind } from '../domain/order-kind';
 import { feedHead, positionOf, readFeed, type FeedRow } from './event-feed';
 import type { SecretBox } from '../platform/secret-box';
 import type { AttemptOutcome } from '../platform/webhook-outcomes';
@@ -330,7 +331,7 @@ export interface DeliveryListing {
   readonly writer_xid: string;
   readonly kind: string;
   readonly order_id: string;
-  readonly order_kind: 'task' | 'boost';
+  readonly order_kind: OrderKind;
   readonly status: 'pending' | 'delivered' | 'failed';
   readonly attempt_count: number;
   readonly next_attempt_at: Date;

@@ -1,17 +1,25 @@
 import type { Rejection } from './errors';
 import type { LedgerTransaction } from './ledger/types';
+import type { OrderNotification } from './notification';
 import type { RecordedEvent } from './recorded-event';
 
 /** The kinds of order (`order_events.order_kind`, metrics labels, the audit): the one list. */
-export const ORDER_KINDS = ['task', 'boost'] as const;
-/** A kind of order by name. (The workflow's wiring of a kind is `OrderWorkflowKind`, its storage `OrderKindSpec`.) */
+export const ORDER_KINDS = ['task', 'boost', 'checkout'] as const;
+/** A kind of order by name. (Its rules are `OrderKindDefinition`, by name in domain/kinds.ts; its storage `OrderKindSpec`, db/order-kinds.ts.) */
 export type OrderKind = (typeof ORDER_KINDS)[number];
 
+/** One value per kind (`{ task: …, boost: … }`), made by `value` for each. */
+export function byKind<T>(value: (kind: OrderKind) => T): Record<OrderKind, T> {
+  return Object.fromEntries(ORDER_KINDS.map((kind) => [kind, value(kind)])) as Record<OrderKind, T>;
+}
 
 /**
- * One kind of order's rules in one object (issue 19): its ids, statuses, pure core, deadlines and
- * postings. The layers take what they need from it (db/order-kinds.ts `OrderKindSpec`,
- * domain/ledger/preview.ts `PreviewKind`) instead of restating them.
+ * One kind of order's rules in one object (issue 19): its ids, statuses, pure core, deadlines,
+ * postings and notifications. Every layer takes it instead of restating a piece of the kind: the
+ * workflow runtime (workflows/order-runtime.ts), the append (activities/append-to-stream.ts
+ * `OrderStream`), the storage (db/order-kinds.ts `OrderKindSpec`), the feed, the audit, the ops and
+ * metrics reads, the preview (domain/ledger/preview.ts `PreviewKind`). docs/architecture.md "An
+ * order kind" says which takes what, and how a new kind plugs in.
  */
 export interface OrderKindDefinition<S, C, E, Status extends string, D extends string> {
   readonly kind: OrderKind;
@@ -30,4 +38,24 @@ export interface OrderKindDefinition<S, C, E, Status extends string, D extends s
   /** When each deadline applies and what it does (domain/<kind>/deadlines.ts). */
   readonly deadlines: { readonly [K in D]: { readonly dueAtMs: (state: S) => number | undefined; readonly consequence: (state: S) => string } };
   readonly ledgerTransactionFor: (before: S | undefined, recorded: RecordedEvent<E>) => LedgerTransaction | undefined;
+  /** E3: whom to tell what about an event; `after` is the state it produced (domain/<kind>/notifications.ts). */
+  readonly notificationsFor: (after: S, recorded: RecordedEvent<E>) => readonly OrderNotification[];
+}
+
+/**
+ * A kind's definition as a layer takes it that folds, stores and posts but neither decides nor
+ * times (activities/append-to-stream.ts, db/order-kinds.ts): its state and events known, its
+ * commands, statuses and deadline kinds left open.
+ */
+export type OrderKindOf<S, E> = OrderKindDefinition<S, never, E, string, string>;
+
+/** A kind's statuses that are not closed, in the order of `statuses`. */
+export function openStatusesOf<Status extends string>(definition: Pick<OrderKindDefinition<never, never, never, Status, never>, 'statuses' | 'closedStatuses'>): Status[] {
+  return definition.statuses.filter((status) => !definition.closedStatuses.includes(status));
+}
+
+/** The order id of one of a kind's stream ids, the inverse of its streamId (`boost:{id}` → `{id}`); any other id as it is. */
+export function orderIdOfStreamId(definition: Pick<OrderKindDefinition<never, never, never, string, never>, 'streamId'>, streamId: string): string {
+  const prefix = definition.streamId('');
+  return streamId.startsWith(prefix) ? streamId.slice(prefix.length) : streamId;
 }

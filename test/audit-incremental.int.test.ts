@@ -1,13 +1,13 @@
 import { sql } from 'kysely';
 import { createActivities } from '../activities';
 import { planAppend } from '../activities/append-to-stream';
+import { taskOrderStream } from '../activities/task-orders';
 import fc from 'fast-check';
 import { auditLedger, databaseContentHashes, type AuditReport } from '../db/audit/audit';
 import { createDb, type Db } from '../db/connect';
 import { ledgerChainFor, postLedgerTransaction } from '../db/ledger';
 import { writeStreamAppend } from '../db/stream-append';
-import { taskOrderRow } from '../db/task-orders';
-import { DEFAULT_TASK_POLICY, evolve, ledgerTransactionFor, notificationsFor, placementEvent, type TaskPlacement } from '../domain/task-order';
+import { DEFAULT_TASK_POLICY, placementEvent, type TaskPlacement } from '../domain/task-order';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { placement } from './support/fixtures';
 
@@ -193,7 +193,7 @@ describe('F3 at scale: checkpoints and the incremental audit', () => {
     const late = placementOnChain(0, true);
     const other = placementOnChain(0, false); // another chain: it does not wait for the late append's chain head
     const { write } = planAppend(
-      { kind: 'task', streamId: late.orderId, load: () => Promise.resolve([]), evolve, notificationsFor, ledgerTransactionFor, readModelRow: taskOrderRow },
+      taskOrderStream(late.orderId),
       [],
       [{ version: 1, occurredAt: at(), event: placementEvent(late, DEFAULT_TASK_POLICY) }],
       'test',
@@ -243,7 +243,7 @@ describe('F3 at scale: checkpoints and the incremental audit', () => {
     await full();
     const p = placement();
     const { write } = planAppend(
-      { kind: 'task', streamId: p.orderId, load: () => Promise.resolve([]), evolve, notificationsFor, ledgerTransactionFor, readModelRow: taskOrderRow },
+      taskOrderStream(p.orderId),
       [],
       [{ version: 1, occurredAt: at(), event: placementEvent(p, DEFAULT_TASK_POLICY) }],
       'test',

@@ -2,15 +2,14 @@ import { ApplicationFailure } from '@temporalio/common';
 import { sql } from 'kysely';
 import { createActivities } from '../activities';
 import { StreamStateCache, appendToStream, type OrderStream } from '../activities/append-to-stream';
-import { loadTaskEvents } from '../db/events';
-import { taskOrderRow } from '../db/task-orders';
+import { taskOrderStream } from '../activities/task-orders';
 import { auditLedger } from '../db/audit/audit';
 import { APP_ROLE, type Db } from '../db/connect';
 import { IdempotencyConflictError, InsufficientFundsError, translatePgError } from '../db/errors';
 import { trialBalance } from '../db/finance';
 import { GENESIS_HASH, LEDGER_CHAIN_COUNT, accountBalance, chainHash, ledgerChainFor, postLedgerTransaction, postLedgerTransactions, transactionContentHash } from '../db/ledger';
 import type { LedgerTransaction } from '../domain/ledger/types';
-import { DEFAULT_TASK_POLICY, evolve, ledgerTransactionFor, notificationsFor, placementEvent, type RecordedTaskEvent, type TaskOrderState } from '../domain/task-order';
+import { DEFAULT_TASK_POLICY, placementEvent, type TaskEvent, type TaskOrderState } from '../domain/task-order';
 import { withOwnedTestDatabase, writeCounts } from './support/db';
 import { placement } from './support/fixtures';
 import { postTopUp } from '../db/top-ups';
@@ -470,18 +469,16 @@ describe('E1/L3 with the worker’s stream cache (issue 11: no read before a wri
     occurredAt: at + 1,
     event: { type: 'TaskOrderAccepted' as const, by: { type: 'creator' as const, id: p.creatorId }, priceFen, serviceFeeFen: priceFen / 10n, previousPriceFen: p.priceFen },
   });
-  const counted = (p: ReturnType<typeof placement>, loads: { n: number }): OrderStream<TaskOrderState, RecordedTaskEvent> => ({
-    kind: 'task',
-    streamId: p.orderId,
-    load: (reader) => {
-      loads.n += 1;
-      return loadTaskEvents(reader, p.orderId);
-    },
-    evolve,
-    notificationsFor,
-    ledgerTransactionFor,
-    readModelRow: taskOrderRow,
-  });
+  const counted = (p: ReturnType<typeof placement>, loads: { n: number }): OrderStream<TaskOrderState, TaskEvent> => {
+    const stream = taskOrderStream(p.orderId);
+    return {
+      ...stream,
+      load: (reader) => {
+        loads.n += 1;
+        return stream.load(reader);
+      },
+    };
+  };
 
   test('E1: the next command after this worker’s own write is planned without reading the stream; a retry of it reads and finds it stored', async () => {
     const p = placement();

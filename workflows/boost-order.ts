@@ -10,16 +10,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import {
-  boostOrderedEvent,
-  decideBoost,
-  evolveBoost,
-  isBoostTerminal,
-  pendingBoostDeadlines,
-  type BoostCommand,
-  type BoostEvent,
-  type BoostOrderState,
-} from '../domain/boost';
+import { boostOrderedEvent, pendingBoostDeadlines, type BoostCommand, type BoostOrderState } from '../domain/boost';
+import { BOOST_ORDER_KIND } from '../domain/boost/kind';
 import { reject, type Rejection } from '../domain/errors';
 import { ACTIVITY_FAILURE } from '../domain/activity-failures';
 import { failure, failureType, placementWriteRejection, tellCheckout } from './workflow-support';
@@ -77,14 +69,12 @@ export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Pr
     const deadline = pendingBoostDeadlines(state)[0];
     return deadline && { kind: deadline.kind, atMs: deadline.atMs, command: builders[deadline.kind] };
   };
-  const order = createOrderRuntime<BoostOrderState, BoostEvent, BoostCommand>(
+  const order = createOrderRuntime(
+    BOOST_ORDER_KIND,
     {
-      evolve: evolveBoost,
-      isTerminal: isBoostTerminal,
       persist: (events, causation) => recordBoostEvents({ boostOrderId: terms.boostOrderId, events, causation }),
       afterRecord: (state) => upsertSearchAttributes(boostOrderSearchAttributes(state)), // O3
     },
-    decideBoost,
     nextDeadline,
   );
 
@@ -102,7 +92,7 @@ export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Pr
       const calendar = await loadBusinessCalendar();
       // B7: the refund counts from the end of the 14 days; runs evaluated before this fix keep theirs.
       const refundFromEvaluation = !patched('b7-refund-from-period-end');
-      const decision = decideBoost(current, { type: 'evaluate', actualViews: views, calendar, ...(refundFromEvaluation ? { refundFromEvaluation } : {}) }, now);
+      const decision = BOOST_ORDER_KIND.decide(current, { type: 'evaluate', actualViews: views, calendar, ...(refundFromEvaluation ? { refundFromEvaluation } : {}) }, now);
       // A count the decider refuses cannot come from the API (it validates counts): stop for ops.
       if (!decision.ok) throw new Error(`evaluation refused: ${decision.rejection.code} ${decision.rejection.message}`);
       await order.record(decision.events, 'evaluation', now);

@@ -32,6 +32,7 @@ import { reject } from '../domain/errors';
 import type { TaskPlacement } from '../domain/task-order/types';
 import { BOOST_ORDER_WORKFLOW, boostOrderWorkflowId, type BoostOrderInput, type BoostOrderResult } from './boost-order-api';
 import { checkoutOrderPlacedSignal, checkoutOutcomeUpdate, checkoutStateQuery, type CheckoutInput } from './checkout-api';
+import { CHECKOUT_KIND } from '../domain/checkout/kind';
 import { createOrderRuntime } from './order-runtime';
 import { TASK_ORDER_WORKFLOW, taskOrderWorkflowId, type TaskOrderInput, type TaskOrderResult } from './task-order-api';
 import { failureType, paymentRejection } from './workflow-support';
@@ -53,13 +54,9 @@ const PLACEMENT_RECHECK = '5 seconds';
  */
 export async function checkoutWorkflow({ request, taskPolicy, boostPolicy }: CheckoutInput): Promise<CheckoutState> {
   const { checkoutId } = request;
-  const order = createOrderRuntime<CheckoutState, CheckoutEvent, CheckoutCommand>(
-    {
-      evolve: evolveCheckout,
-      isTerminal: (s) => CLOSED_CHECKOUT_STATUSES.includes(s.status),
-      persist: (events, causation) => recordCheckoutEvents({ checkoutId, events, causation }),
-    },
-    decideCheckout,
+  const order = createOrderRuntime(
+    CHECKOUT_KIND,
+    { persist: (events, causation) => recordCheckoutEvents({ checkoutId, events, causation }) },
     () => undefined, // a checkout has no deadline of its own
   );
   const closed = () => order.state !== undefined && CLOSED_CHECKOUT_STATUSES.includes(order.state.status);

@@ -1,12 +1,15 @@
 import { allHandlersFinished, condition, patched } from '@temporalio/workflow';
 import { reject, type Rejection } from '../domain/errors';
+import type { OrderKindDefinition } from '../domain/order-kind';
 import { stopForOpsOnConflict } from './workflow-support';
 
 /**
  * The skeleton every order workflow shares (task orders, boost orders): the order's state, a FIFO
  * lock so that commands, signals and timers apply strictly one at a time (SPEC §1 Concurrency),
  * recording events through the kind's activity (E1, L3), placement, and the deadline loop. A kind
- * brings only what differs: its decider, its deadlines, its links.
+ * brings its definition (domain/<kind>/kind.ts: decide, evolve, closed statuses) and only what is
+ * the workflow's: its recording activity, what follows a recording, how its deadlines' commands
+ * are built.
  */
 
 /** One event as recorded in the order's stream (E1): the one declaration is in domain/. */
@@ -55,9 +58,11 @@ export class Mutex {
   }
 }
 
-export interface OrderWorkflowKind<S extends { readonly version: number }, E> {
-  readonly evolve: (state: S | undefined, recorded: RecordedEvent<E>) => S;
-  readonly isTerminal: (state: S) => boolean;
+/** What the runtime takes of a kind's definition: it decides and folds with it, and stops at a closed status. */
+export type OrderRuntimeDefinition<S, C, E, Status extends string> = Pick<OrderKindDefinition<S, C, E, Status, never>, 'decide' | 'evolve' | 'closedStatuses'>;
+
+/** A kind's wiring into the workflow: what is the workflow's, not the kind's rules. */
+export interface OrderWorkflowWiring<S, E> {
   /** The kind's recording activity (events, ledger, read model and outbox in one transaction). */
   readonly persist: (events: Array<RecordedEvent<E>>, causation: string) => Promise<unknown>;
   /** What follows a recording: search attributes (O3), telling linked orders (B3). */
@@ -78,11 +83,14 @@ export type NextDeadline<S, C> = (state: S) => DueDeadline<S, C> | undefined;
 /** At most this many overdue deadlines are caught up before one command (each changes the state). */
 const MAX_CATCH_UP = 8;
 
-export function createOrderRuntime<S extends { readonly version: number }, E, C>(
-  kind: OrderWorkflowKind<S, E>,
-  decide: (state: S, command: C, nowMs: number) => DecisionOf<E>,
-  nextDeadline: NextDeadline<S, C>,
+export function createOrderRuntime<S extends { readonly version: number; readonly status: Status }, C, E, Status extends string>(
+  definition: OrderRuntimeDefinition<S, C, E, Status>,
+  wiring: OrderWorkflowWiring<NoInfer<S>, NoInfer<E>>,
+  nextDeadline: NextDeadline<NoInfer<S>, NoInfer<C>>,
 ) {
+  const { decide, evolve, closedStatuses } = definition;
+  /** Closed: nothing more happens to the order (its kind's closed statuses). */
+  const isTerminal = (s: S): boolean => closedStatuses.includes(s.status);
   let state: S | undefined;
   /** undefined: placement not decided yet; null: placed; a rejection: not placed (nothing written). */
   let placement: Rejection | null | undefined;
@@ -93,12 +101,12 @@ export function createOrderRuntime<S extends { readonly version: number }, E, C>
     const base = state?.version ?? 0;
     const recorded = events.map((event, i) => ({ version: base + i + 1, occurredAt: now, event }));
     try {
-      await kind.persist(recorded, causation);
+      await wiring.persist(recorded, causation);
     } catch (error) {
       throw stopForOpsOnConflict(error);
     }
-    for (const r of recorded) state = kind.evolve(state, r);
-    if (state) await kind.afterRecord?.(state, recorded);
+    for (const r of recorded) state = evolve(state, r);
+    if (state) await wiring.afterRecord?.(state, recorded);
   }
 
   /**
@@ -131,7 +139,7 @@ export function createOrderRuntime<S extends { readonly version: number }, E, C>
    * take the patch, so histories recorded before it replay as they were (the command first).
    */
   async function fireOverdue(now: number): Promise<void> {
-    for (let i = 0; i < MAX_CATCH_UP && state && !kind.isTerminal(state); i += 1) {
+    for (let i = 0; i < MAX_CATCH_UP && state && !isTerminal(state); i += 1) {
       const deadline = nextDeadline(state);
       if (!deadline || deadline.atMs > now || !patched('deadlines-before-commands')) return;
       const version = state.version;
@@ -195,10 +203,10 @@ export function createOrderRuntime<S extends { readonly version: number }, E, C>
    * handler has finished, so the state is whole and no Update is left to answer (issue 11).
    */
   async function untilClosedOrLong(step?: (s: S) => Promise<boolean>, long?: () => boolean): Promise<{ readonly state: S; readonly continueAsNew: boolean }> {
-    while (state && !kind.isTerminal(state)) {
+    while (state && !isTerminal(state)) {
       if (long?.()) {
         await condition(() => mutex.idle && allHandlersFinished());
-        if (state && !kind.isTerminal(state)) return { state, continueAsNew: true };
+        if (state && !isTerminal(state)) return { state, continueAsNew: true };
         break;
       }
       if (step && (await step(state))) continue;

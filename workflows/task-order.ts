@@ -16,18 +16,8 @@ import { failure, paymentRejection, placementWriteRejection, tellCheckout } from
 import { createOrderRuntime, type RecordedEvent } from './order-runtime';
 import { boostOrderWorkflowId, taskCancelledSignal, videoPublishedSignal } from './boost-order-api';
 import { taskOrderSearchAttributes } from './search-attributes';
-import {
-  decide,
-  evolve,
-  isTerminal,
-  nextDeadline,
-  pendingDeadlines,
-  placementEvent,
-  type DeadlineCommand,
-  type TaskCommand,
-  type TaskEvent,
-  type TaskOrderState,
-} from '../domain/task-order';
+import { nextDeadline, pendingDeadlines, placementEvent, type DeadlineCommand, type TaskCommand, type TaskEvent, type TaskOrderState } from '../domain/task-order';
+import { TASK_ORDER_KIND } from '../domain/task-order/kind';
 import {
   TASK_COMMAND_UPDATES,
   linkBoostSignal,
@@ -60,10 +50,9 @@ export async function taskOrderWorkflow(input: TaskOrderInput): Promise<TaskOrde
     if (appliedUpdateIds.length > CARRIED_UPDATE_IDS) appliedUpdateIds.shift();
   };
 
-  const order = createOrderRuntime<TaskOrderState, TaskEvent, TaskCommand>(
+  const order = createOrderRuntime(
+    TASK_ORDER_KIND,
     {
-      evolve,
-      isTerminal,
       persist: (events, causation) => recordTaskEvents({ orderId: placement.orderId, events, causation }),
       afterRecord: async (state, recorded) => {
         // O3; patched because histories recorded before search attributes must still replay.
@@ -71,7 +60,6 @@ export async function taskOrderWorkflow(input: TaskOrderInput): Promise<TaskOrde
         await tellLinkedBoosts(recorded);
       },
     },
-    decide,
     (state) => {
       const deadline = nextDeadline(state);
       return deadline && { kind: deadline.kind, atMs: deadline.atMs, command: () => ({ type: `${deadline.kind}_deadline` }) as DeadlineCommand };

@@ -1,6 +1,6 @@
-import { CLOSED_BOOST_STATUSES, type BoostStatus } from '../../domain/boost/types';
+import { ORDER_KIND_DEFINITIONS } from '../../domain/kinds';
 import type { AccountChange } from '../../domain/ledger/preview';
-import { CLOSED_TASK_STATUSES, type TaskStatus } from '../../domain/task-order/types';
+import { ORDER_KINDS } from '../../domain/order-kind';
 import { stringifyExact } from '../../platform/exact-json';
 import type { TemporalDescriptionJson } from '../ops-service';
 import { duration, html, money, time, type Html } from './html';
@@ -128,7 +128,7 @@ ${table(
 
 export function statusBadge(status: string | null | undefined): Html {
   if (status == null) return html`<span class="muted">—</span>`; // a webhook endpoint's entry has none
-  const closed = (CLOSED_TASK_STATUSES.includes(status as TaskStatus) || CLOSED_BOOST_STATUSES.includes(status as BoostStatus));
+  const closed = ORDER_KINDS.some((kind) => (ORDER_KIND_DEFINITIONS[kind].closedStatuses as readonly string[]).includes(status));
   const kind = status === 'cancelled' ? 'bad' : closed ? 'good' : 'warn';
   return html`<span class="badge ${kind}">${status}</span>`;
 }

@@ -3,7 +3,8 @@ import { PLATFORM_ACCOUNTS } from '../../domain/ledger/accounts';
 import { ledgerContentHash } from './audit-hash';
 import { canonicalJson } from '../hash';
 import type { RecordedEvent as Recorded } from '../../domain/recorded-event';
-import { BOOST_ORDERS, TASK_ORDERS, type OrderKind, type OrderKindSpec } from '../order-kinds';
+import type { OrderKindOf } from '../../domain/order-kind';
+import { ORDER_KIND_SPECS, type OrderKind, type OrderKindSpec } from '../order-kinds';
 
 /**
  * The order part of the audit (F3: E2, L3/E1, L6) for one batch of orders, from their rows as read
@@ -122,8 +123,6 @@ export interface OrderBatchResult {
   readonly closed: Array<{ readonly orderId: string; readonly state?: unknown }>;
 }
 
-export const ORDER_KINDS = { task: TASK_ORDERS, boost: BOOST_ORDERS } as const;
-
 /** The read-model rows of a batch by order id, back from columns to objects. */
 function rowsOf(rows: RawOrderBatch['rows'], idColumn: string): Map<string, Record<string, unknown>> {
   const byId = new Map<string, Record<string, unknown>>();
@@ -139,13 +138,14 @@ function rowsOf(rows: RawOrderBatch['rows'], idColumn: string): Map<string, Reco
 
 /** E2, L3/E1 and L6 for the orders of one batch. */
 export function checkOrderBatch(raw: RawOrderBatch, wantStates: boolean): OrderBatchResult {
-  const spec = ORDER_KINDS[raw.kind] as unknown as OrderKindSpec<{ status: string }, unknown, object>;
-  const { kind } = spec;
+  const spec = ORDER_KIND_SPECS[raw.kind] as unknown as OrderKindSpec<{ status: string }, unknown, object>;
+  const { definition } = spec;
+  const { kind } = definition;
   const discrepancies: OrderDiscrepancy[] = [];
   const add: Add = (d) => discrepancies.push({ ...d, orderKind: kind });
   const result = { discrepancies, checked: 0, reconciled: 0, closed: [] as Array<{ orderId: string; state?: unknown }> };
-  const streamPrefix = spec.streamId('');
-  const escrowPrefix = spec.escrowAccount('');
+  const streamPrefix = definition.streamId('');
+  const escrowPrefix = definition.escrowAccount('');
   const wanted = new Set(raw.ids);
 
   const streams = new Map<string, Array<Recorded<unknown>>>();
@@ -207,7 +207,7 @@ export function checkOrderBatch(raw: RawOrderBatch, wantStates: boolean): OrderB
       add({ kind: 'read_model_orphan', orderId, message: `${kind} order ${orderId} has a read-model row but no events` });
       continue;
     }
-    const replayed = replay(spec, stream);
+    const replayed = replay(definition, stream);
     if ('error' in replayed) {
       add({ kind: 'event_stream_invalid', orderId, message: `${kind} order ${orderId}: its events do not fold: ${replayed.error}` });
       continue;
@@ -219,9 +219,9 @@ export function checkOrderBatch(raw: RawOrderBatch, wantStates: boolean): OrderB
     }
     compareReadModel(add, kind, orderId, row, projected.row);
     compareLedger(add, kind, orderId, replayed.expected, ledger.get(orderId) ?? new Map());
-    if (spec.closedStatuses.includes(row.status as string) || spec.closedStatuses.includes(replayed.state.status)) {
+    if (definition.closedStatuses.includes(row.status as string) || definition.closedStatuses.includes(replayed.state.status)) {
       result.reconciled += 1;
-      reconcile(add, kind, orderId, spec.escrowAccount(orderId), flows.get(orderId) ?? [], replayed.escrowFlows);
+      reconcile(add, kind, orderId, definition.escrowAccount(orderId), flows.get(orderId) ?? [], replayed.escrowFlows);
       result.closed.push(wantStates ? { orderId, state: replayed.state } : { orderId });
     }
   }
@@ -270,13 +270,13 @@ interface Replayed<S> {
 }
 
 /** Folds the events, collecting the ledger transactions they imply (L3, E1). */
-function replay<S extends { status: string }, E>(spec: Pick<OrderKindSpec<S, E, object>, 'evolve' | 'ledgerTransactionFor'>, stream: ReadonlyArray<Recorded<E>>): Replayed<S> | { error: string } {
+function replay<S extends { status: string }, E>(definition: Pick<OrderKindOf<S, E>, 'evolve' | 'ledgerTransactionFor'>, stream: ReadonlyArray<Recorded<E>>): Replayed<S> | { error: string } {
   try {
     let state: S | undefined;
     const expected = new Map<string, string>();
     const escrowFlows: EscrowFlow[] = [];
     for (const recorded of stream) {
-      const tx = spec.ledgerTransactionFor(state, recorded);
+      const tx = definition.ledgerTransactionFor(state, recorded);
       if (tx && tx.transfers.length > 0) {
         expected.set(tx.txId, ledgerContentHash(tx, new Date(recorded.occurredAt)));
         for (const t of tx.transfers) {
@@ -284,7 +284,7 @@ function replay<S extends { status: string }, E>(spec: Pick<OrderKindSpec<S, E, 
           if (t.debitAccount.startsWith('escrow:')) escrowFlows.push({ txId: tx.txId, direction: 'out', counterparty: t.creditAccount, amountFen: t.amountFen });
         }
       }
-      state = spec.evolve(state, recorded);
+      state = definition.evolve(state, recorded);
     }
     if (!state) return { error: 'empty stream' };
     return { state, expected, escrowFlows };

@@ -11,7 +11,8 @@ import {
   type TransferRow,
 } from './audit-order-checks';
 import { OrderCheckPool, checkOn } from './audit-workers';
-import { BOOST_ORDERS, TASK_ORDERS, type OrderKind, type OrderKindSpec } from '../order-kinds';
+import { ORDER_KINDS, byKind } from '../../domain/order-kind';
+import { ORDER_KIND_SPECS, type OrderKind, type OrderKindSpec } from '../order-kinds';
 import type { Database } from '../schema';
 
 export type { OrderDiscrepancy, OrderDiscrepancyKind } from './audit-order-checks';
@@ -54,10 +55,7 @@ export interface OrderAuditResult {
 }
 
 /** Which orders an incremental audit goes through (ids of each kind); all of them when absent. */
-export interface OrderScope {
-  readonly task: readonly string[];
-  readonly boost: readonly string[];
-}
+export type OrderScope = Readonly<Record<OrderKind, readonly string[]>>;
 
 export interface OrderAuditOptions {
   readonly workflows?: WorkflowOutcomes;
@@ -99,15 +97,15 @@ export async function auditOrders(trx: Trx, report: (d: OrderDiscrepancy) => voi
   const result: OrderAuditResult = {
     checkedOrders: 0,
     reconciledOrders: 0,
-    byKind: { task: { checked: 0, reconciled: 0 }, boost: { checked: 0, reconciled: 0 } },
+    byKind: byKind(() => ({ checked: 0, reconciled: 0 })),
     workflows: { compared: 0, running: 0, unavailable: 0, ...(workflows ? {} : { skipped: options.workflowsSkipped ?? 'no Temporal client: final states not compared' }) },
   };
   const queue = workflows ? new WorkflowQueue(workflows, options.workflowConcurrency ?? WORKFLOW_CONCURRENCY, result.workflows, options.signal) : undefined;
   const workers = new LazyPool(options.workerThreads ?? OrderCheckPool.defaultSize());
   const batchSize = options.batchSize ?? ORDER_BATCH;
   try {
-    for (const spec of [TASK_ORDERS, BOOST_ORDERS] as const) {
-      await auditKind(trx, spec as unknown as AnySpec, report, queue, result, options.scope?.[spec.kind], workers, batchSize, options.signal);
+    for (const kind of ORDER_KINDS) {
+      await auditKind(trx, ORDER_KIND_SPECS[kind] as unknown as AnySpec, report, queue, result, options.scope?.[kind], workers, batchSize, options.signal);
     }
   } finally {
     await workers.close();
@@ -158,7 +156,8 @@ async function auditKind(
   batchSize: number,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const { kind } = spec;
+  const { definition } = spec;
+  const { kind } = definition;
   signal?.throwIfAborted();
   const add: Add = (d) => report({ ...d, orderKind: kind });
   const columns = await rowColumns(trx, spec.table);
@@ -185,7 +184,7 @@ async function auditKind(
   if (scope) return;
 
   // Event streams without a read-model row (a stream always starts with version 1).
-  const streamOf = spec.streamId('');
+  const streamOf = definition.streamId('');
   const { rows: missing } = await sql<{ order_id: string }>`
     select substr(e.order_id, ${streamOf.length + 1}) as order_id from order_events e
     where e.order_kind = ${kind} and e.version = 1
@@ -197,7 +196,7 @@ async function auditKind(
   // Transactions of this kind whose order has no read-model row.
   const { rows: strays } = await sql<{ tx_id: string; order_id: string | null }>`
     select l.tx_id, l.order_id from ledger_transactions l
-    where l.tx_id like ${`${spec.txPrefix}%`}
+    where l.tx_id like ${`${definition.ledgerTxPrefix}%`}
       and not exists (select 1 from ${sql.table(spec.table)} r where ${sql.ref(`r.${spec.idColumn}`)} = l.order_id)
     order by l.seq limit 1000`.execute(trx);
   for (const { tx_id, order_id } of strays) {
@@ -257,10 +256,11 @@ async function loadBatch(
   selector: { after: string } | { ids: readonly string[] },
   batchSize: number,
 ): Promise<RawOrderBatch> {
+  const { definition } = spec;
   const table = sql.table(spec.table);
   const id = sql.ref(spec.idColumn);
-  const streamPrefix = spec.streamId('');
-  const escrowPrefix = spec.escrowAccount('');
+  const streamPrefix = definition.streamId('');
+  const escrowPrefix = definition.escrowAccount('');
   let queries;
   if ('ids' in selector) {
     // Incremental: scattered ids, each looked up.
@@ -268,8 +268,8 @@ async function loadBatch(
     queries = [
       sql<Record<string, unknown>>`select ${columns} from ${table} where ${id} = any(${ids}::text[]) order by ${id}`,
       sql<EventRow>`select ${EVENT_COLUMNS} from order_events
-        where order_kind = ${spec.kind} and order_id = any(${ids.map((i) => streamPrefix + i)}::text[]) order by order_id, version`,
-      sql<LedgerRow>`select order_id, tx_id, content_hash from ledger_transactions where order_id = any(${ids}::text[]) and tx_id like ${`${spec.txPrefix}%`}`,
+        where order_kind = ${definition.kind} and order_id = any(${ids.map((i) => streamPrefix + i)}::text[]) order by order_id, version`,
+      sql<LedgerRow>`select order_id, tx_id, content_hash from ledger_transactions where order_id = any(${ids}::text[]) and tx_id like ${`${definition.ledgerTxPrefix}%`}`,
       sql<TransferRow>`
         with accounts as (select unnest(${ids.map((i) => escrowPrefix + i)}::text[]) as account)
         select tx_id, transfer_index, debit_account, credit_account, amount_fen from ledger_transfers where debit_account = any(array(select account from accounts))
@@ -286,8 +286,8 @@ async function loadBatch(
     queries = [
       sql<Record<string, unknown>>`select ${columns} from ${table} where ${id} > ${selector.after} order by ${id} limit ${batchSize}`,
       sql<EventRow>`select ${EVENT_COLUMNS} from order_events
-        where order_id between ${bounds(streamPrefix)} and order_kind = ${spec.kind} order by order_id, version`,
-      sql<LedgerRow>`select order_id, tx_id, content_hash from ledger_transactions where order_id between ${bounds('')} and tx_id like ${`${spec.txPrefix}%`}`,
+        where order_id between ${bounds(streamPrefix)} and order_kind = ${definition.kind} order by order_id, version`,
+      sql<LedgerRow>`select order_id, tx_id, content_hash from ledger_transactions where order_id between ${bounds('')} and tx_id like ${`${definition.ledgerTxPrefix}%`}`,
       sql<TransferRow>`
         select tx_id, transfer_index, debit_account, credit_account, amount_fen from ledger_transfers where debit_account between ${bounds(escrowPrefix)}
         union all
@@ -296,7 +296,7 @@ async function loadBatch(
   }
   const [rows, events, ledger, escrow] = await Promise.all([queries[0].execute(trx), queries[1].execute(trx), queries[2].execute(trx), queries[3].execute(trx)]);
   const ids = 'ids' in selector ? selector.ids : rows.rows.map((r) => r[spec.idColumn] as string);
-  return columnarBatch(spec.kind, ids, rows.rows, events.rows, ledger.rows, escrow.rows);
+  return columnarBatch(definition.kind, ids, rows.rows, events.rows, ledger.rows, escrow.rows);
 }
 
 interface PendingComparison {

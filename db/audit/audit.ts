@@ -8,8 +8,8 @@ import {
   type WorkflowComparison,
   type WorkflowOutcomes,
 } from './audit-orders';
-import { BOOST_LEDGER_TX_PREFIX } from '../../domain/boost/ids';
-import { TASK_LEDGER_TX_PREFIX } from '../../domain/task-order/ids';
+import { ORDER_KIND_DEFINITIONS } from '../../domain/kinds';
+import { ORDER_KINDS, byKind, orderIdOfStreamId } from '../../domain/order-kind';
 import { contentHash, sha256Hex } from './audit-hash';
 import { eventIdGaps, latestCheckpoint, recordCheckpoint, type ChainPosition, type Checkpoint, type IdGap } from './audit-checkpoints';
 import type { Db } from '../connect';
@@ -168,7 +168,7 @@ export async function auditLedger(db: Db, options: AuditOptions = {}): Promise<A
       const chains = await auditChains(trx, add, base, touched, options.signal);
       await auditTouchedClientBalances(trx, add, touched);
       const newEvents = await ordersWithEventsAfter(trx, base.eventsWatermark);
-      const scope: OrderScope = { task: touched.orderIds('task', newEvents.task), boost: touched.orderIds('boost', newEvents.boost) };
+      const scope: OrderScope = byKind((kind) => touched.orderIds(kind, newEvents[kind]));
       const orders = await auditOrders(trx, add, { ...orderOptions, scope, strays: touched.strays });
       const events = await eventIdGaps(trx, base.eventsWatermark);
       return { mode: 'incremental', base, ...chains, orders, events };
@@ -294,10 +294,13 @@ function chainPage(reader: Trx, chainId: number, afterSeq: bigint): Promise<Chai
     .then((r) => r.rows);
 }
 
+/** Each kind's ledger transaction id prefix and escrow account prefix (`task:`, `escrow:task:`…), from its definition. */
+const KIND_PREFIXES = ORDER_KINDS.map((kind) => ({ kind, tx: ORDER_KIND_DEFINITIONS[kind].ledgerTxPrefix, escrow: ORDER_KIND_DEFINITIONS[kind].escrowAccount('') }));
+
 /** What the new transactions of an incremental audit touch: their orders, escrows and client accounts. */
 class Touched {
-  readonly task = new Set<string>();
-  readonly boost = new Set<string>();
+  /** The orders touched, by kind. */
+  readonly orders = byKind(() => new Set<string>());
   readonly clients = new Set<string>();
   /** Order transactions (`task:`/`boost:` ids) without an order id. */
   readonly strays: Array<{ kind: OrderKind; txId: string }> = [];
@@ -305,24 +308,27 @@ class Touched {
   credits = 0n;
 
   transaction(txId: string, orderId: string | null, transfers: readonly StoredTransfer[]): void {
-    const kind: OrderKind | undefined = txId.startsWith(TASK_LEDGER_TX_PREFIX) ? 'task' : txId.startsWith(BOOST_LEDGER_TX_PREFIX) ? 'boost' : undefined;
+    const kind = KIND_PREFIXES.find((p) => txId.startsWith(p.tx))?.kind;
     if (kind) {
       if (orderId === null) this.strays.push({ kind, txId });
-      else this[kind].add(orderId);
+      else this.orders[kind].add(orderId);
     }
     for (const t of transfers) {
       this.debits += t.amount_fen;
       this.credits += t.amount_fen;
       for (const account of [t.debit_account, t.credit_account]) {
-        if (account.startsWith('client:')) this.clients.add(account);
-        else if (account.startsWith('escrow:task:')) this.task.add(account.slice('escrow:task:'.length));
-        else if (account.startsWith('escrow:boost:')) this.boost.add(account.slice('escrow:boost:'.length));
+        if (account.startsWith('client:')) {
+          this.clients.add(account);
+          continue;
+        }
+        const escrow = KIND_PREFIXES.find((p) => account.startsWith(p.escrow));
+        if (escrow) this.orders[escrow.kind].add(account.slice(escrow.escrow.length));
       }
     }
   }
 
   orderIds(kind: OrderKind, withNewEvents: readonly string[]): string[] {
-    return [...new Set([...this[kind], ...withNewEvents])].sort();
+    return [...new Set([...this.orders[kind], ...withNewEvents])].sort();
   }
 }
 
@@ -656,7 +662,7 @@ function reportClientBalances(add: (d: Discrepancy) => void, rows: ReadonlyArray
 async function ordersWithEventsAfter(reader: Trx, watermark: bigint): Promise<Record<OrderKind, string[]>> {
   const { rows } = await sql<{ order_kind: OrderKind; order_id: string }>`
     select distinct order_kind, order_id from order_events where id > ${watermark}::int8`.execute(reader);
-  const result: Record<OrderKind, string[]> = { task: [], boost: [] };
-  for (const r of rows) result[r.order_kind].push(r.order_kind === 'boost' ? r.order_id.slice('boost:'.length) : r.order_id);
+  const result = byKind((): string[] => []);
+  for (const r of rows) result[r.order_kind].push(orderIdOfStreamId(ORDER_KIND_DEFINITIONS[r.order_kind], r.order_id));
   return result;
 }

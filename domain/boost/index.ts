@@ -12,3 +12,4 @@ export * from './decide';
 export * from './evolve';
 export * from './deadlines';
 export * from './ledger';
+export * from './notifications';

@@ -5,6 +5,7 @@ import { decideBoost } from './decide';
 import { evolveBoost } from './evolve';
 import { BOOST_LEDGER_TX_PREFIX, boostLedgerTxId, boostOrderWorkflowId, boostStreamId } from './ids';
 import { boostLedgerTransactionFor } from './ledger';
+import { boostNotificationsFor } from './notifications';
 import { BOOST_STATUSES, CLOSED_BOOST_STATUSES, type BoostCommand, type BoostEvent, type BoostOrderState, type BoostStatus } from './types';
 
 /** The boost order as one kind (issue 19): where each of its rules lives (docs/architecture.md "An order kind"). */
@@ -21,4 +22,5 @@ export const BOOST_ORDER_KIND: OrderKindDefinition<BoostOrderState, BoostCommand
   evolve: evolveBoost,
   deadlines: BOOST_DEADLINE_RULES,
   ledgerTransactionFor: boostLedgerTransactionFor,
+  notificationsFor: boostNotificationsFor,
 };

@@ -6,6 +6,7 @@ import { decide } from './decide';
 import { evolve } from './evolve';
 import { TASK_LEDGER_TX_PREFIX, taskLedgerTxId, taskOrderWorkflowId } from './ids';
 import { ledgerTransactionFor } from './ledger';
+import { notificationsFor } from './notifications';
 import { CLOSED_TASK_STATUSES, TASK_STATUSES, type TaskCommand, type TaskEvent, type TaskOrderState, type TaskStatus } from './types';
 
 /** The task order as one kind (issue 19): where each of its rules lives (docs/architecture.md "An order kind"). */
@@ -22,4 +23,5 @@ export const TASK_ORDER_KIND: OrderKindDefinition<TaskOrderState, TaskCommand, T
   evolve,
   deadlines: TASK_DEADLINE_RULES,
   ledgerTransactionFor,
+  notificationsFor,
 };

@@ -1,5 +1,6 @@
 import { balanceDueFen } from './decide';
 import { balanceDueAtMs } from './deadlines';
+import type { OrderNotification } from '../notification';
 import type { Actor, RecordedTaskEvent, TaskOrderState } from './types';
 
 export const NOTIFICATION_KINDS = [
@@ -24,11 +25,7 @@ export const NOTIFICATION_KINDS = [
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
-export interface Notification {
-  readonly recipient: { readonly type: 'client' | 'creator'; readonly id: string };
-  readonly kind: NotificationKind;
-  readonly data: Record<string, unknown>;
-}
+export type Notification = OrderNotification<NotificationKind>;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
