@@ -8,3 +8,6 @@ export interface OrderNotification<K extends string = string> {
   readonly kind: K;
   readonly data: Record<string, unknown>;
 }
+
+/** An instant in a notification's data: ISO 8601 (UTC), from epoch ms. */
+export const notificationInstant = (ms: number): string => new Date(ms).toISOString();

@@ -1,4 +1,4 @@
-import type { OrderNotification } from '../notification';
+import { notificationInstant as iso, type OrderNotification } from '../notification';
 import type { BoostOrderState, RecordedBoostEvent } from './types';
 
 /** The kinds of notification a boost order sends (E3); `refund` is shared with the task order. */
@@ -14,8 +14,6 @@ export const BOOST_NOTIFICATION_KINDS = [
 export type BoostNotificationKind = (typeof BOOST_NOTIFICATION_KINDS)[number];
 
 export type BoostNotification = OrderNotification<BoostNotificationKind>;
-
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 /**
  * E3: what the backend must tell the client about a boost event (`after` is the state it produced).

@@ -1,6 +1,6 @@
 import { balanceDueFen } from './decide';
 import { balanceDueAtMs } from './deadlines';
-import type { OrderNotification } from '../notification';
+import { notificationInstant as iso, type OrderNotification } from '../notification';
 import type { Actor, RecordedTaskEvent, TaskOrderState } from './types';
 
 export const NOTIFICATION_KINDS = [
@@ -26,8 +26,6 @@ export const NOTIFICATION_KINDS = [
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 export type Notification = OrderNotification<NotificationKind>;
-
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** E3: what the backend must tell whom about an event. `after` is the state the event produced. */
 export function notificationsFor(after: TaskOrderState, recorded: RecordedTaskEvent): Notification[] {
