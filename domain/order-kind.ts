@@ -38,6 +38,11 @@ export interface OrderKindDefinition<S, C, E, Status extends string, D extends s
   /** When each deadline applies and what it does (domain/<kind>/deadlines.ts). */
   readonly deadlines: { readonly [K in D]: { readonly dueAtMs: (state: S) => number | undefined; readonly consequence: (state: S) => string } };
   readonly ledgerTransactionFor: (before: S | undefined, recorded: RecordedEvent<E>) => LedgerTransaction | undefined;
+  /**
+   * C4/L6: money an event sends from this kind's escrow into other orders' escrows through their
+   * own postings (a checkout funding its lines): the audit expects these flows from the events.
+   */
+  readonly fundsOthers?: (before: S | undefined, recorded: RecordedEvent<E>) => ReadonlyArray<{ readonly account: string; readonly amountFen: bigint }>;
   /** E3: whom to tell what about an event; `after` is the state it produced (domain/<kind>/notifications.ts). */
   readonly notificationsFor: (after: S, recorded: RecordedEvent<E>) => readonly OrderNotification[];
 }

@@ -1,3 +1,5 @@
+import { CHECKOUT_KIND } from '../domain/checkout/kind';
+import { openStatusesOf } from '../domain/order-kind';
 /**
  * SPEC §10 metrics, the pure parts: which request is which command and what became of it, the
  * bounded collection of the order gauges, the zero-filled series, and the exposition parser the
@@ -133,12 +135,13 @@ describe('the cached collection of the order gauges (bounded cost per scrape)', 
 });
 
 describe('zero-filled series (a series never vanishes)', () => {
-  it('every open status of both kinds, with the counts found', () => {
+  it('every open status of every kind, with the counts found', () => {
     const series = openOrderSeries([
       { kind: 'task', status: 'in_production', n: 4 },
       { kind: 'boost', status: 'boosting', n: 2 },
     ]);
-    expect(series).toHaveLength(OPEN_TASK_STATUSES.length + OPEN_BOOST_STATUSES.length);
+    expect(series).toHaveLength(OPEN_TASK_STATUSES.length + OPEN_BOOST_STATUSES.length + openStatusesOf(CHECKOUT_KIND).length);
+    expect(series).toContainEqual({ kind: 'checkout', status: 'placing', n: 0 }); // C4: a checkout still placing its lines
     expect(series).toContainEqual({ kind: 'task', status: 'in_production', n: 4 });
     expect(series).toContainEqual({ kind: 'task', status: 'awaiting_acceptance', n: 0 });
     expect(series).toContainEqual({ kind: 'boost', status: 'boosting', n: 2 });

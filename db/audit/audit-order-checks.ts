@@ -1,5 +1,5 @@
 import { toStoredJson } from '../../domain/json';
-import { PLATFORM_ACCOUNTS } from '../../domain/ledger/accounts';
+import { PLATFORM_ACCOUNTS, boostEscrowAccount, checkoutEscrowAccount, taskEscrowAccount } from '../../domain/ledger/accounts';
 import { ledgerContentHash } from './audit-hash';
 import { canonicalJson } from '../hash';
 import type { RecordedEvent as Recorded } from '../../domain/recorded-event';
@@ -270,7 +270,7 @@ interface Replayed<S> {
 }
 
 /** Folds the events, collecting the ledger transactions they imply (L3, E1). */
-function replay<S extends { status: string }, E>(definition: Pick<OrderKindOf<S, E>, 'evolve' | 'ledgerTransactionFor'>, stream: ReadonlyArray<Recorded<E>>): Replayed<S> | { error: string } {
+function replay<S extends { status: string }, E>(definition: Pick<OrderKindOf<S, E>, 'evolve' | 'ledgerTransactionFor' | 'fundsOthers'>, stream: ReadonlyArray<Recorded<E>>): Replayed<S> | { error: string } {
   try {
     let state: S | undefined;
     const expected = new Map<string, string>();
@@ -283,6 +283,9 @@ function replay<S extends { status: string }, E>(definition: Pick<OrderKindOf<S,
           if (t.creditAccount.startsWith('escrow:')) escrowFlows.push({ txId: tx.txId, direction: 'in', counterparty: t.debitAccount, amountFen: t.amountFen });
           if (t.debitAccount.startsWith('escrow:')) escrowFlows.push({ txId: tx.txId, direction: 'out', counterparty: t.creditAccount, amountFen: t.amountFen });
         }
+      }
+      for (const funded of definition.fundsOthers?.(state, recorded) ?? []) {
+        escrowFlows.push({ txId: `funds:${funded.account}`, direction: 'out', counterparty: funded.account, amountFen: funded.amountFen });
       }
       state = definition.evolve(state, recorded);
     }
@@ -325,27 +328,34 @@ interface Money {
   refunded: bigint;
   creatorPayout: bigint;
   platformRevenue: bigint;
+  /** C4: what a checkout's escrow paid into its lines' escrows. */
+  placed: bigint;
   escrowBalance: bigint;
 }
 
+/** C4: a checkout's escrow pays its lines into their escrows; a line is paid in from it. */
+const CHECKOUT_ESCROW = checkoutEscrowAccount('');
+const LINE_ESCROWS = [taskEscrowAccount(''), boostEscrowAccount('')];
+
 /** Classifies escrow flows; reports (when `add` is given) a flow that is none of L6's kinds. */
 function money(add: Add | undefined, orderId: string, flows: readonly EscrowFlow[]): Money {
-  const m: Money = { paidIn: 0n, refunded: 0n, creatorPayout: 0n, platformRevenue: 0n, escrowBalance: 0n };
+  const m: Money = { paidIn: 0n, refunded: 0n, creatorPayout: 0n, platformRevenue: 0n, placed: 0n, escrowBalance: 0n };
   for (const flow of flows) {
     const { counterparty, amountFen } = flow;
     m.escrowBalance += flow.direction === 'in' ? amountFen : -amountFen;
     if (flow.direction === 'in') {
-      if (counterparty.startsWith('client:') || counterparty === PLATFORM_ACCOUNTS.externalPayments) m.paidIn += amountFen;
+      if (counterparty.startsWith('client:') || counterparty === PLATFORM_ACCOUNTS.externalPayments || counterparty.startsWith(CHECKOUT_ESCROW)) m.paidIn += amountFen;
       else add?.({ kind: 'unexpected_escrow_flow', orderId, txId: flow.txId, message: `order ${orderId}: ${amountFen} fen came into escrow from ${counterparty}` });
     } else if (counterparty.startsWith('client:')) m.refunded += amountFen;
     else if (counterparty.startsWith('creator:')) m.creatorPayout += amountFen;
     else if (counterparty.startsWith('platform:')) m.platformRevenue += amountFen;
+    else if (LINE_ESCROWS.some((prefix) => counterparty.startsWith(prefix))) m.placed += amountFen;
     else add?.({ kind: 'unexpected_escrow_flow', orderId, txId: flow.txId, message: `order ${orderId}: ${amountFen} fen left escrow to ${counterparty}` });
   }
   return m;
 }
 
-const figures = (m: Money) => `paid in ${m.paidIn}, refunded ${m.refunded}, creator ${m.creatorPayout}, platform ${m.platformRevenue}`;
+const figures = (m: Money) => `paid in ${m.paidIn}, refunded ${m.refunded}, creator ${m.creatorPayout}, platform ${m.platformRevenue}${m.placed === 0n ? '' : `, placed ${m.placed}`}`;
 
 /**
  * L6: a closed order's escrow is empty; paid in = refunded + creator payout + platform revenue;
@@ -361,11 +371,11 @@ function reconcile(add: Add, kind: OrderKind, orderId: string, account: string, 
     ['ledger', ledger],
     ['events', events],
   ] as const) {
-    if (m.paidIn !== m.refunded + m.creatorPayout + m.platformRevenue) {
-      add({ kind: 'money_does_not_add_up', orderId, message: `${kind} order ${orderId} (${source}): ${figures(m)}: paid in ≠ refunded + creator + platform (L6)` });
+    if (m.paidIn !== m.refunded + m.creatorPayout + m.platformRevenue + m.placed) {
+      add({ kind: 'money_does_not_add_up', orderId, message: `${kind} order ${orderId} (${source}): ${figures(m)}: paid in ≠ refunded + creator + platform + placed lines (L6, C4)` });
     }
   }
-  if (ledger.paidIn !== events.paidIn || ledger.refunded !== events.refunded || ledger.creatorPayout !== events.creatorPayout || ledger.platformRevenue !== events.platformRevenue) {
+  if (ledger.paidIn !== events.paidIn || ledger.refunded !== events.refunded || ledger.creatorPayout !== events.creatorPayout || ledger.platformRevenue !== events.platformRevenue || ledger.placed !== events.placed) {
     add({ kind: 'money_differs_from_events', orderId, message: `${kind} order ${orderId}: ledger ${figures(ledger)}; events ${figures(events)} (L6)` });
   }
 }

@@ -3,7 +3,7 @@ import type { OrderKindDefinition } from '../order-kind';
 import { decideCheckout } from './decide';
 import { evolveCheckout } from './evolve';
 import { CHECKOUT_LEDGER_TX_PREFIX, checkoutLedgerTxId, checkoutStreamId, checkoutWorkflowId } from './ids';
-import { checkoutLedgerTransactionFor } from './ledger';
+import { checkoutFundsOthers, checkoutLedgerTransactionFor } from './ledger';
 import { checkoutNotificationsFor } from './notifications';
 import { CHECKOUT_STATUSES, CLOSED_CHECKOUT_STATUSES, type CheckoutCommand, type CheckoutEvent, type CheckoutState, type CheckoutStatus } from './types';
 
@@ -25,4 +25,5 @@ export const CHECKOUT_KIND: OrderKindDefinition<CheckoutState, CheckoutCommand, 
   deadlines: {},
   ledgerTransactionFor: checkoutLedgerTransactionFor,
   notificationsFor: checkoutNotificationsFor,
+  fundsOthers: checkoutFundsOthers,
 };

@@ -1,7 +1,25 @@
-import { checkoutEscrowAccount, fundingAccount } from '../ledger/accounts';
+import { boostEscrowAccount, checkoutEscrowAccount, fundingAccount, taskEscrowAccount } from '../ledger/accounts';
 import { transfers, type LedgerTransaction } from '../ledger/types';
 import { checkoutLedgerTxId } from './ids';
 import type { CheckoutState, RecordedCheckoutEvent } from './types';
+
+/**
+ * C4/L6: what a placed line takes from the checkout's escrow, posted by the line's own task or
+ * boost order (its funding is the checkout): the audit expects these flows from these events.
+ */
+export function checkoutFundsOthers(before: CheckoutState | undefined, recorded: RecordedCheckoutEvent): Array<{ account: string; amountFen: bigint }> {
+  const { event } = recorded;
+  const line = (index: number) => before?.lines[index]?.line;
+  if (event.type === 'CheckoutTaskPlaced') {
+    const placed = line(event.lineIndex);
+    return placed ? [{ account: taskEscrowAccount(placed.orderId), amountFen: placed.placementFen }] : [];
+  }
+  if (event.type === 'CheckoutBoostPlaced') {
+    const boost = line(event.lineIndex)?.boostTerms;
+    return boost ? [{ account: boostEscrowAccount(boost.boostOrderId), amountFen: boost.boostFeeFen }] : [];
+  }
+  return [];
+}
 
 /**
  * C4, L5: the checkout's own posting: the total, once, from the client's account (or
