@@ -69,7 +69,8 @@ export async function up(db: Kysely<any>): Promise<void> {
         return;
       end if;
       select checkout_id into v_owner from public.order_id_claims where id_kind = p_kind and id = p_id;
-      if p_checkout_id is null or v_owner is distinct from p_checkout_id then
+      -- The same owner again is the same order's row stored again (E2's rebuild re-inserts it).
+      if v_owner is distinct from p_checkout_id then
         raise exception 'the % id % is already used%', p_kind, p_id,
           case when v_owner is null then '' else ' by checkout ' || v_owner end
           using errcode = 'XC001', detail = p_kind || ':' || p_id;
