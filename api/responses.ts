@@ -1,3 +1,4 @@
+import { ORDER_KINDS } from '../domain/order-kind';
 import { z } from 'zod';
 import { API_ROLES } from '../platform/config';
 import { API_ERROR_STATUS, type ApiErrorCode } from './errors';
@@ -190,6 +191,7 @@ export const AuditReport = z.object({
   orders: z.object({
     task: z.object({ checked: z.number().int(), reconciled: z.number().int() }),
     boost: z.object({ checked: z.number().int(), reconciled: z.number().int() }),
+    checkout: z.object({ checked: z.number().int(), reconciled: z.number().int() }),
   }),
   workflows: z
     .object({
@@ -210,7 +212,7 @@ export const AuditReport = z.object({
       kind: z.string(),
       txId: z.string().optional(),
       orderId: z.string().optional(),
-      orderKind: z.enum(['task', 'boost']).optional(),
+      orderKind: z.enum(ORDER_KINDS).optional(),
       chainId: z.number().int().optional(),
       account: z.string().optional(),
       message: z.string(),

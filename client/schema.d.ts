@@ -3202,7 +3202,7 @@ export interface operations {
                 after?: string;
                 limit?: number;
                 /** @description only these event types (repeat the parameter for several) */
-                type?: ("new_task" | "reminder" | "accepted" | "balance_due" | "price_restored" | "balance_paid" | "video_uploaded" | "review" | "published" | "settled" | "publish_overdue" | "cancellation_requested" | "cancellation_declined" | "cancellation_escalated" | "cancellation_arbitrated" | "cancelled" | "refund" | "compensation" | "boost_ordered" | "boost_started" | "boost_evaluated" | "boost_expired" | "boost_ended" | "refund_scheduled") | ("new_task" | "reminder" | "accepted" | "balance_due" | "price_restored" | "balance_paid" | "video_uploaded" | "review" | "published" | "settled" | "publish_overdue" | "cancellation_requested" | "cancellation_declined" | "cancellation_escalated" | "cancellation_arbitrated" | "cancelled" | "refund" | "compensation" | "boost_ordered" | "boost_started" | "boost_evaluated" | "boost_expired" | "boost_ended" | "refund_scheduled")[];
+                type?: ("new_task" | "reminder" | "accepted" | "balance_due" | "price_restored" | "balance_paid" | "video_uploaded" | "review" | "published" | "settled" | "publish_overdue" | "cancellation_requested" | "cancellation_declined" | "cancellation_escalated" | "cancellation_arbitrated" | "cancelled" | "refund" | "compensation" | "boost_ordered" | "boost_started" | "boost_evaluated" | "boost_expired" | "boost_ended" | "refund_scheduled" | "checkout_completed" | "checkout_failed") | ("new_task" | "reminder" | "accepted" | "balance_due" | "price_restored" | "balance_paid" | "video_uploaded" | "review" | "published" | "settled" | "publish_overdue" | "cancellation_requested" | "cancellation_declined" | "cancellation_escalated" | "cancellation_arbitrated" | "cancelled" | "refund" | "compensation" | "boost_ordered" | "boost_started" | "boost_evaluated" | "boost_expired" | "boost_ended" | "refund_scheduled" | "checkout_completed" | "checkout_failed")[];
                 /** @description only the events of this task order or boost order */
                 orderId?: string;
             };
@@ -3232,10 +3232,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3263,10 +3263,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3293,10 +3293,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3328,10 +3328,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3368,10 +3368,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3403,10 +3403,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3433,10 +3433,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3469,10 +3469,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3504,10 +3504,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3540,10 +3540,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3575,10 +3575,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3610,10 +3610,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3648,10 +3648,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3681,10 +3681,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3713,10 +3713,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3748,10 +3748,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3780,10 +3780,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3824,10 +3824,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3859,10 +3859,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3901,10 +3901,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3938,10 +3938,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -3977,10 +3977,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -4013,10 +4013,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -4046,10 +4046,10 @@ export interface operations {
                              * @description when it was committed to the outbox
                              */
                             recordedAt: string;
-                            /** @description the task order or the boost order */
+                            /** @description the task order, the boost order or the checkout (orderKind) */
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /** @description the version of the order's event stream this notification belongs to */
                             orderVersion: number;
                             /** @description whom the backend should tell */
@@ -4073,6 +4073,78 @@ export interface operations {
                                  * @description an instant, ISO 8601 UTC
                                  */
                                 dueAt: string;
+                            };
+                        } | {
+                            /** @description stable for ever; the webhook-id of every delivery of this event */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description when the order's event happened (workflow time)
+                             */
+                            occurredAt: string;
+                            /**
+                             * Format: date-time
+                             * @description when it was committed to the outbox
+                             */
+                            recordedAt: string;
+                            /** @description the task order, the boost order or the checkout (orderKind) */
+                            orderId: string;
+                            /** @enum {string} */
+                            orderKind: "task" | "boost" | "checkout";
+                            /** @description the version of the order's event stream this notification belongs to */
+                            orderVersion: number;
+                            /** @description whom the backend should tell */
+                            recipient: {
+                                /** @description client or creator */
+                                type: string;
+                                id: string;
+                            };
+                            /** @enum {string} */
+                            type: "checkout_completed";
+                            payload: {
+                                checkoutId: string;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                totalFen: number | bigint;
+                                lines: {
+                                    orderId: string;
+                                    boostOrderId: string | null;
+                                }[];
+                            };
+                        } | {
+                            /** @description stable for ever; the webhook-id of every delivery of this event */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description when the order's event happened (workflow time)
+                             */
+                            occurredAt: string;
+                            /**
+                             * Format: date-time
+                             * @description when it was committed to the outbox
+                             */
+                            recordedAt: string;
+                            /** @description the task order, the boost order or the checkout (orderKind) */
+                            orderId: string;
+                            /** @enum {string} */
+                            orderKind: "task" | "boost" | "checkout";
+                            /** @description the version of the order's event stream this notification belongs to */
+                            orderVersion: number;
+                            /** @description whom the backend should tell */
+                            recipient: {
+                                /** @description client or creator */
+                                type: string;
+                                id: string;
+                            };
+                            /** @enum {string} */
+                            type: "checkout_failed";
+                            payload: {
+                                checkoutId: string;
+                                lineIndex: number | null;
+                                code: string;
+                                message: string;
                             };
                         })[];
                         /** @description pass as `after` for the next page; when `events` is empty, poll again with it later */
@@ -4330,6 +4402,10 @@ export interface operations {
                                 checked: number;
                                 reconciled: number;
                             };
+                            checkout: {
+                                checked: number;
+                                reconciled: number;
+                            };
                         };
                         /** @description L6 against the workflows' final states */
                         workflows: {
@@ -4365,7 +4441,7 @@ export interface operations {
                             txId?: string;
                             orderId?: string;
                             /** @enum {string} */
-                            orderKind?: "task" | "boost";
+                            orderKind?: "task" | "boost" | "checkout";
                             chainId?: number;
                             account?: string;
                             message: string;
@@ -5961,7 +6037,7 @@ export interface operations {
                             /** @description the task order's id, or the boost order's, or the webhook endpoint's (kind) */
                             orderId: string;
                             /** @enum {string} */
-                            kind: "task" | "boost" | "webhook_endpoint";
+                            kind: "task" | "boost" | "checkout" | "webhook_endpoint";
                             status: string | null;
                             /** @enum {string} */
                             reason: "deadline_overdue" | "activity_retrying" | "workflow_task_failing" | "awaiting_arbitration" | "publish_overdue" | "refund_overdue" | "calendar_missing" | "awaiting_stats" | "webhook_failing";
@@ -12020,7 +12096,7 @@ export interface operations {
                 "application/json": {
                     url: string;
                     /** @description omitted: every event type */
-                    eventTypes?: ("new_task" | "reminder" | "accepted" | "balance_due" | "price_restored" | "balance_paid" | "video_uploaded" | "review" | "published" | "settled" | "publish_overdue" | "cancellation_requested" | "cancellation_declined" | "cancellation_escalated" | "cancellation_arbitrated" | "cancelled" | "refund" | "compensation" | "boost_ordered" | "boost_started" | "boost_evaluated" | "boost_expired" | "boost_ended" | "refund_scheduled")[];
+                    eventTypes?: ("new_task" | "reminder" | "accepted" | "balance_due" | "price_restored" | "balance_paid" | "video_uploaded" | "review" | "published" | "settled" | "publish_overdue" | "cancellation_requested" | "cancellation_declined" | "cancellation_escalated" | "cancellation_arbitrated" | "cancelled" | "refund" | "compensation" | "boost_ordered" | "boost_started" | "boost_evaluated" | "boost_expired" | "boost_ended" | "refund_scheduled" | "checkout_completed" | "checkout_failed")[];
                     description?: string;
                 };
             };
@@ -12452,7 +12528,7 @@ export interface operations {
                             eventType: string;
                             orderId: string;
                             /** @enum {string} */
-                            orderKind: "task" | "boost";
+                            orderKind: "task" | "boost" | "checkout";
                             /**
                              * @description failed: gave up after 3 days of failures (ops may redeliver)
                              * @enum {string}

@@ -52,7 +52,13 @@ const PLACEMENT_RECHECK = '5 seconds';
  * only then is each line placed as its own task order (and boost order), funded from that escrow.
  * A refusal before the payment records only the refusal: no order, no money (C3).
  */
-export async function checkoutWorkflow({ request, taskPolicy, boostPolicy }: CheckoutInput): Promise<CheckoutState> {
+export async function checkoutWorkflow({ request, taskPolicy, boostPolicy }: CheckoutInput): Promise<{ readonly placed: true; readonly final: CheckoutState }> {
+  // Every order kind's run ends with its final state (F3 compares it with the events): a refused
+  // checkout is a checkout too, closed `failed`.
+  return { placed: true, final: await runCheckout({ request, taskPolicy, boostPolicy }) };
+}
+
+async function runCheckout({ request, taskPolicy, boostPolicy }: CheckoutInput): Promise<CheckoutState> {
   const { checkoutId } = request;
   const order = createOrderRuntime(
     CHECKOUT_KIND,
