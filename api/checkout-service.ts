@@ -91,7 +91,8 @@ export function createCheckoutService({ db, client, taskQueue, nowMs, taskPolicy
       await startWorkflowOperation.workflowHandle();
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-      return answer(sameOrConflict((await findRow(request.checkoutId)).request_hash, request) && checkoutStateOf(await findRow(request.checkoutId)), false);
+      const stored = await findRow(request.checkoutId);
+      return answer(sameOrConflict(stored.request_hash, request) && checkoutStateOf(stored), false);
     }
     const waited = await within(outcome, waitMs);
     if (waited.done) return answer(sameOrConflict(checkoutRequestHash(requestOfState(waited.value)), request) && waited.value, true);
