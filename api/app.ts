@@ -18,7 +18,7 @@ import { createSecretBox, type SecretBox } from '../platform/secret-box';
 import type { WebhookUrlPolicy } from '../platform/url-safety';
 import { registerConsole } from './console/plugin';
 import { CONSOLE_PATH } from './console/layout';
-import { errorPage, sendPage } from './console/respond';
+import { SECURITY_HEADERS, errorPage, sendPage } from './console/respond';
 import { createOpsService } from './ops-service';
 import { installIdempotency } from './idempotency';
 import { installRequestMetrics, registerMetricsRoute, type MetricsOptions } from './metrics-route';
@@ -103,7 +103,11 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
 
   app.setReplySerializer((payload) => stringifyExact(payload)); // issue 18: bigint fen exactly, also beyond 2^53
   app.setErrorHandler((error, request, reply) => sendError(reply, error, request));
-  app.setNotFoundHandler((request, reply) => sendError(reply, new ApiError('not_found', `no route ${request.method} ${request.url}`), request));
+  app.setNotFoundHandler((request, reply) => {
+    // SPEC §8: a console address no page has (an id with a slash, a typo) is a page with a way back, not JSON.
+    if (request.url === CONSOLE_PATH || request.url.startsWith(`${CONSOLE_PATH}/`)) return sendPage(reply.headers(SECURITY_HEADERS), 404, errorPage(undefined, 'Not found', 'No console page has this address.'));
+    return sendError(reply, new ApiError('not_found', `no route ${request.method} ${request.url}`), request);
+  });
 
   // ── Public: health, the OpenAPI document and its docs page ─────────────────────────────────
   defineRoute(app, {
@@ -149,8 +153,8 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
   // ── Finance (SPEC §7) ──────────────────────────────────────────────────────────────────────
   registerFinanceRoutes(app, { db, workflows: temporalWorkflowOutcomes(client), guards });
   const boosts = registerBoostRoutes(app, { db, client, taskQueue, nowMs, ...(policies.boost ? { policy: policies.boost } : {}) });
-  registerCheckoutRoutes(app, { db, client, taskQueue, nowMs, taskPolicy: policies.task, boostPolicy: policies.boost, waitMs: commandWaitMs });
-  registerOpsRoutes(app, { db, ops: createOpsService({ db, client, nowMs }), orders, boosts, guards });
+  const checkouts = registerCheckoutRoutes(app, { db, client, taskQueue, nowMs, taskPolicy: policies.task, boostPolicy: policies.boost, waitMs: commandWaitMs });
+  registerOpsRoutes(app, { db, ops: createOpsService({ db, client, nowMs }), orders, boosts, checkouts, guards });
   // ── Events and webhooks (SPEC E4, E5) ──────────────────────────────────────────────────────
   registerEventRoutes(app, { db });
   registerWebhookRoutes(app, { db, urlPolicy: webhookUrlPolicy ?? loadWebhookUrlPolicy(), secrets: webhookSecrets ?? createSecretBox(loadWebhookSecretsKey()) });

@@ -3,7 +3,10 @@ import { z } from 'zod';
 import { OPS_CANCEL_OUTCOMES } from '../domain/task-order/types';
 import type { Db } from '../db/connect';
 import { getBoostOrderRow } from '../db/boost-orders';
+import { checkoutOrderStatuses } from '../db/checkouts';
 import type { BoostService } from './boost-service';
+import { CheckoutIdParams, CheckoutView, checkoutJson } from './checkout-routes';
+import type { CheckoutService } from './checkout-service';
 import { BoostOrderIdParams, BoostOrderView, boostOrderJson } from './boost-routes';
 import { ApiError } from './errors';
 import { STUCK_REASONS, type OpsService, type StuckCursor, type StuckEntry } from './ops-service';
@@ -113,6 +116,38 @@ const inspection = { events: z.array(InspectionEvent), ledger: z.array(Inspectio
 export const TaskInspectionView = z.object({ kind: z.literal('task'), order: TaskOrderView, ...inspection });
 export const BoostInspectionView = z.object({ kind: z.literal('boost'), order: BoostOrderView, ...inspection });
 
+/** C5: each line's task and boost order as they stand now (null: not placed, or no boost). */
+const CheckoutLineOrders = z.object({
+  lineIndex: z.number().int().min(0),
+  orderId: z.string(),
+  orderStatus: z.string().nullable().describe("the task order's status now; null while the line is not placed"),
+  boostOrderId: z.string().nullable(),
+  boostStatus: z.string().nullable().describe("the boost order's status now; null without a boost or while it is not placed"),
+});
+/** A checkout's payment event carries its terms, four levels deep (terms → lines → a line → its brief): one level more than JsonValue. */
+const Json4 = z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(JsonValue), z.record(z.string(), JsonValue)]);
+const CheckoutInspectionEvent = InspectionEvent.extend({ payload: z.object({ type: z.string() }).catchall(Json4).describe(InspectionEvent.shape.payload.description ?? '') });
+export const CheckoutInspectionView = z.object({
+  kind: z.literal('checkout'),
+  checkout: CheckoutView,
+  orders: z.array(CheckoutLineOrders).describe("C5: the checkout's orders, one per line, with their statuses now"),
+  ...inspection,
+  events: z.array(CheckoutInspectionEvent),
+});
+
+/** C5: each line's order and boost ids with their statuses now. */
+async function checkoutLineOrders(db: Db, checkout: ReturnType<typeof checkoutJson>) {
+  const boostIds = checkout.lines.flatMap((l) => (l.boost ? [l.boost.boostOrderId] : []));
+  const { tasks, boosts } = await checkoutOrderStatuses(db, checkout.lines.map((l) => l.orderId), boostIds);
+  return checkout.lines.map((l) => ({
+    lineIndex: l.lineIndex,
+    orderId: l.orderId,
+    orderStatus: tasks.get(l.orderId) ?? null,
+    boostOrderId: l.boost?.boostOrderId ?? null,
+    boostStatus: l.boost ? (boosts.get(l.boost.boostOrderId) ?? null) : null,
+  }));
+}
+
 /** The view of an inspection: event payloads with ISO instants (api/views.ts). */
 function inspectionJson(inspected: Awaited<ReturnType<OpsService['inspect']>>) {
   return { ...inspected, events: inspected.events.map((e) => ({ ...e, payload: eventPayloadJson(e.payload) })) };
@@ -143,11 +178,12 @@ export interface OpsRoutesDeps {
   readonly ops: OpsService;
   readonly orders: TaskOrderService;
   readonly boosts: BoostService;
+  readonly checkouts: CheckoutService;
   /** Issue 18: this instance's limits on the expensive reads (default: from the environment). */
   readonly guards?: ReadGuards;
 }
 
-export function registerOpsRoutes(app: FastifyInstance, { db, ops, orders, boosts, guards = createReadGuards() }: OpsRoutesDeps): void {
+export function registerOpsRoutes(app: FastifyInstance, { db, ops, orders, boosts, checkouts, guards = createReadGuards() }: OpsRoutesDeps): void {
   defineRoute(app, {
     method: 'GET',
     path: '/v1/ops/stuck',
@@ -188,6 +224,21 @@ export function registerOpsRoutes(app: FastifyInstance, { db, ops, orders, boost
       const { now, progress } = await boosts.progressOf(row);
       // The boost order as GET /v1/boost-orders/{id} shows it (ISO instants), not the stored workflow state.
       return { kind: 'boost', order: boostOrderJson(row, now, progress), ...inspectionJson(await ops.inspectBoost(params.boostOrderId)) };
+    },
+  });
+
+  defineRoute(app, {
+    method: 'GET',
+    path: '/v1/ops/checkouts/:checkoutId',
+    roles: ['ops'],
+    tags: ['ops'],
+    summary: "O2, C5: a checkout with its orders and their statuses, the money, its events, its payment's ledger transaction and Temporal's description",
+    description: 'The checkout as GET /v1/checkouts/{checkoutId} shows it, each line\'s task and boost order with its status now, and the checkout\'s own stream and ledger; each order has its own inspection.',
+    params: CheckoutIdParams,
+    responses: { 200: { description: 'the inspection', schema: CheckoutInspectionView } },
+    handler: async ({ params }) => {
+      const checkout = checkoutJson(await checkouts.find(params.checkoutId));
+      return { kind: 'checkout', checkout, orders: await checkoutLineOrders(db, checkout), ...inspectionJson(await ops.inspectCheckout(params.checkoutId)) };
     },
   });
 

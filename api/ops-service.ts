@@ -4,11 +4,14 @@ import { loadTaskEvents } from '../db/events';
 import type { RecordedEvent } from '../domain/recorded-event';
 import { BOOST_ORDER_WORKFLOW } from '../workflows/boost-order-api';
 import { TASK_ORDER_WORKFLOW } from '../workflows/task-order-api';
+import { CHECKOUT_WORKFLOW } from '../workflows/checkout-api';
 import { BOOST_ORDER_KIND } from '../domain/boost/kind';
 import { orderOfWorkflowId } from '../domain/kinds';
 import type { OrderKind } from '../domain/order-kind';
 import { TASK_ORDER_KIND } from '../domain/task-order/kind';
 import { loadBoostEvents } from '../db/boost-orders';
+import { loadCheckoutEvents } from '../db/checkouts';
+import { CHECKOUT_KIND } from '../domain/checkout/kind';
 import { disabledEndpoints } from '../db/webhooks';
 import { orderLedger } from '../db/order-ledger';
 import { openOrderIds, stuckBoostRows, stuckTaskRows, type StuckBoostRow, type StuckTaskRow } from '../db/ops-queries';
@@ -224,7 +227,8 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
   async function openWorkflows(): Promise<{ runs: Array<{ workflowId: string; runId: string }>; truncated: boolean }> {
     try {
       const runs: Array<{ workflowId: string; runId: string }> = [];
-      const query = `(WorkflowType = '${TASK_ORDER_WORKFLOW}' OR WorkflowType = '${BOOST_ORDER_WORKFLOW}') AND ExecutionStatus = 'Running'`;
+      // C4: a checkout's workflow too: one stopped for ops (a line refused after its payment) or retrying belongs here.
+      const query = `(WorkflowType = '${TASK_ORDER_WORKFLOW}' OR WorkflowType = '${BOOST_ORDER_WORKFLOW}' OR WorkflowType = '${CHECKOUT_WORKFLOW}') AND ExecutionStatus = 'Running'`;
       for await (const execution of client.workflow.list({ query })) {
         if (runs.length >= MAX_WORKFLOWS_DESCRIBED) return { runs, truncated: true };
         runs.push({ workflowId: execution.workflowId, runId: execution.runId });
@@ -239,8 +243,8 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
   /** The read model's open orders as workflows (no run id: the cache then keys by workflow id alone). */
   async function openWorkflowsOfReadModel(): Promise<{ runs: Array<{ workflowId: string; runId: string }>; truncated: boolean }> {
     const cap = MAX_WORKFLOWS_DESCRIBED + 1;
-    const { taskOrderIds, boostOrderIds } = await openOrderIds(db, cap);
-    const ids = [...taskOrderIds.map((id) => TASK_ORDER_KIND.workflowId(id)), ...boostOrderIds.map((id) => BOOST_ORDER_KIND.workflowId(id))];
+    const { taskOrderIds, boostOrderIds, checkoutIds } = await openOrderIds(db, cap);
+    const ids = [...taskOrderIds.map((id) => TASK_ORDER_KIND.workflowId(id)), ...boostOrderIds.map((id) => BOOST_ORDER_KIND.workflowId(id)), ...checkoutIds.map((id) => CHECKOUT_KIND.workflowId(id))];
     return { runs: ids.slice(0, MAX_WORKFLOWS_DESCRIBED).map((workflowId) => ({ workflowId, runId: '' })), truncated: ids.length > MAX_WORKFLOWS_DESCRIBED };
   }
 
@@ -281,17 +285,23 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
 
   /** O2: everything about one task order. */
   function inspect(orderId: string) {
-    return inspectOrder(orderId, TASK_ORDER_KIND.workflowId(orderId), loadTaskEvents(db, orderId));
+    return inspectOrder(orderId, TASK_ORDER_KIND, loadTaskEvents(db, orderId));
   }
 
   /** O2: everything about one boost order. */
   function inspectBoost(boostOrderId: string) {
-    return inspectOrder(boostOrderId, BOOST_ORDER_KIND.workflowId(boostOrderId), loadBoostEvents(db, boostOrderId));
+    return inspectOrder(boostOrderId, BOOST_ORDER_KIND, loadBoostEvents(db, boostOrderId));
   }
 
-  async function inspectOrder(orderId: string, workflowId: string, loadingEvents: Promise<ReadonlyArray<RecordedEvent<{ type: string }>>>) {
+  /** O2, C5: everything about one checkout (its own stream and payment; its orders have their own pages). */
+  function inspectCheckout(checkoutId: string) {
+    return inspectOrder(checkoutId, CHECKOUT_KIND, loadCheckoutEvents(db, checkoutId));
+  }
+
+  async function inspectOrder(orderId: string, kind: { workflowId: (id: string) => string; ledgerTxPrefix: string }, loadingEvents: Promise<ReadonlyArray<RecordedEvent<{ type: string }>>>) {
     const events = await loadingEvents;
-    const { transactions, transfers } = await orderLedger(db, orderId);
+    const workflowId = kind.workflowId(orderId);
+    const { transactions, transfers } = await orderLedger(db, orderId, kind.ledgerTxPrefix);
     // SPEC §1 names: Temporal's startTime/closeTime/scheduledTime are shown as …At (api/ops-routes.ts documents them).
     let temporal: TemporalDescriptionJson | null = null;
     try {
@@ -330,7 +340,7 @@ export function createOpsService({ db, client, nowMs }: OpsDeps) {
     };
   }
 
-  return { stuck, stuckPage, inspect, inspectBoost, describeCache: described };
+  return { stuck, stuckPage, inspect, inspectBoost, inspectCheckout, describeCache: described };
 }
 
 export type OpsService = ReturnType<typeof createOpsService>;

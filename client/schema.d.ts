@@ -378,6 +378,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/ops/checkouts/{checkoutId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * O2, C5: a checkout with its orders and their statuses, the money, its events, its payment's ledger transaction and Temporal's description
+         * @description The checkout as GET /v1/checkouts/{checkoutId} shows it, each line's task and boost order with its status now, and the checkout's own stream and ledger; each order has its own inspection.
+         */
+        get: operations["getV1OpsCheckoutsCheckoutId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/ops/orders/{orderId}": {
         parameters: {
             query?: never;
@@ -5224,6 +5244,284 @@ export interface operations {
                                     }) | {
                                         [key: string]: (string | number | boolean | (null)) | (string | number | boolean | (null))[] | {
                                             [key: string]: string | number | boolean | (null);
+                                        };
+                                    };
+                                };
+                            };
+                        }[];
+                        ledger: {
+                            txId: string;
+                            seq: number;
+                            kind: string;
+                            /**
+                             * Format: date-time
+                             * @description an instant, ISO 8601 UTC
+                             */
+                            occurredAt: string;
+                            externalPaymentRef: string | null;
+                            chainHash: string;
+                            transfers: {
+                                debitAccount: string;
+                                creditAccount: string;
+                                amountFen: number;
+                            }[];
+                        }[];
+                        /** @description Temporal's own description of the order's workflow (null if Temporal no longer has it) */
+                        temporal: {
+                            workflowId: string;
+                            runId: string;
+                            /** @description Temporal's execution status: RUNNING, COMPLETED, FAILED, … */
+                            status: string;
+                            historyLength: number;
+                            /**
+                             * Format: date-time
+                             * @description an instant, ISO 8601 UTC
+                             */
+                            startedAt: string;
+                            /**
+                             * Format: date-time
+                             * @description an instant, ISO 8601 UTC
+                             */
+                            closedAt: string | null;
+                            pendingActivities: {
+                                activityType: string | null;
+                                attempt: number;
+                                lastFailure: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description an instant, ISO 8601 UTC
+                                 */
+                                scheduledAt: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description an instant, ISO 8601 UTC
+                                 */
+                                lastStartedAt: string | null;
+                            }[];
+                            pendingWorkflowTask: {
+                                attempt: number;
+                                /**
+                                 * Format: date-time
+                                 * @description an instant, ISO 8601 UTC
+                                 */
+                                scheduledAt: string | null;
+                            } | null;
+                        } | null;
+                    };
+                };
+            };
+            /** @description refused: validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: unauthenticated */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: invalid_state, deadline_passed, insufficient_funds, price_out_of_range, price_change_not_allowed, price_locked */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: idempotency_mismatch */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description refused: rate_limited */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unavailable: PostgreSQL or Temporal cannot be reached right now; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getV1OpsCheckoutsCheckoutId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                checkoutId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the inspection */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        kind: "checkout";
+                        checkout: {
+                            checkoutId: string;
+                            clientId: string;
+                            /** @enum {string} */
+                            status: "placing" | "completed" | "failed";
+                            /** @enum {string} */
+                            paymentMode: "full" | "deposit";
+                            /**
+                             * Format: int64
+                             * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                             */
+                            totalFen: number | bigint;
+                            /**
+                             * Format: int64
+                             * @description what escrow:checkout:{id} holds: 0 once every line is placed (C4, L6)
+                             */
+                            escrowFen: number | bigint;
+                            lines: {
+                                lineIndex: number;
+                                orderId: string;
+                                creatorId: string;
+                                /** @enum {string} */
+                                taskType: "douyin_video" | "douyin_live" | "xigua_video" | "huoshan_video" | "toutiao_post";
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                priceFen: number | bigint;
+                                /**
+                                 * Format: int64
+                                 * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                 */
+                                lineTotalFen: number | bigint;
+                                orderPlaced: boolean;
+                                boost: {
+                                    boostOrderId: string;
+                                    quoteId: string;
+                                    /**
+                                     * Format: int64
+                                     * @description an amount in fen (CNY 0.01); may exceed 2^53 (read it exactly: docs/ledger.md)
+                                     */
+                                    boostFeeFen: number | bigint;
+                                    boostPlaced: boolean;
+                                } | null;
+                            }[];
+                            failure: {
+                                /** @description the first line that failed; null: the whole checkout (e.g. its payment) */
+                                lineIndex: number | null;
+                                code: string;
+                                message: string;
+                            } | null;
+                            /**
+                             * Format: date-time
+                             * @description an instant, ISO 8601 UTC
+                             */
+                            createdAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description an instant, ISO 8601 UTC
+                             */
+                            completedAt: string | null;
+                            version: number;
+                        };
+                        /** @description C5: the checkout's orders, one per line, with their statuses now */
+                        orders: {
+                            lineIndex: number;
+                            orderId: string;
+                            /** @description the task order's status now; null while the line is not placed */
+                            orderStatus: string | null;
+                            boostOrderId: string | null;
+                            /** @description the boost order's status now; null without a boost or while it is not placed */
+                            boostStatus: string | null;
+                        }[];
+                        events: {
+                            version: number;
+                            type: string;
+                            /**
+                             * Format: date-time
+                             * @description an instant, ISO 8601 UTC
+                             */
+                            occurredAt: string;
+                            /** @description the event as recorded (amounts in fen as integers; instants as ISO strings named …At) */
+                            payload: {
+                                type: string;
+                            } & {
+                                [key: string]: string | number | boolean | (null) | ((string | number | boolean | (null)) | (((string | number | boolean | (null)) | (string | number | boolean | (null))[] | {
+                                    [key: string]: string | number | boolean | (null);
+                                }) | {
+                                    [key: string]: (string | number | boolean | (null)) | (string | number | boolean | (null))[] | {
+                                        [key: string]: string | number | boolean | (null);
+                                    };
+                                })[] | {
+                                    [key: string]: ((string | number | boolean | (null)) | (string | number | boolean | (null))[] | {
+                                        [key: string]: string | number | boolean | (null);
+                                    }) | {
+                                        [key: string]: (string | number | boolean | (null)) | (string | number | boolean | (null))[] | {
+                                            [key: string]: string | number | boolean | (null);
+                                        };
+                                    };
+                                })[] | {
+                                    [key: string]: (string | number | boolean | (null)) | (((string | number | boolean | (null)) | (string | number | boolean | (null))[] | {
+                                        [key: string]: string | number | boolean | (null);
+                                    }) | {
+                                        [key: string]: (string | number | boolean | (null)) | (string | number | boolean | (null))[] | {
+                                            [key: string]: string | number | boolean | (null);
+                                        };
+                                    })[] | {
+                                        [key: string]: ((string | number | boolean | (null)) | (string | number | boolean | (null))[] | {
+                                            [key: string]: string | number | boolean | (null);
+                                        }) | {
+                                            [key: string]: (string | number | boolean | (null)) | (string | number | boolean | (null))[] | {
+                                                [key: string]: string | number | boolean | (null);
+                                            };
                                         };
                                     };
                                 };

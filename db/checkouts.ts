@@ -88,3 +88,15 @@ export async function placedCheckoutOrders(db: Db, orderIds: readonly string[], 
   ]);
   return { orderIds: tasks.map((t) => t.order_id), boostOrderIds: boosts.map((b) => b.boost_order_id) };
 }
+
+/**
+ * C5, O2: the status of each of a checkout's task and boost orders, by id (an id absent: not
+ * placed yet). Ops and the console show a checkout with its orders as they stand now.
+ */
+export async function checkoutOrderStatuses(db: Reader, orderIds: readonly string[], boostOrderIds: readonly string[]): Promise<{ tasks: Map<string, string>; boosts: Map<string, string> }> {
+  const [tasks, boosts] = await Promise.all([
+    orderIds.length === 0 ? [] : db.selectFrom('task_orders').select(['order_id', 'status']).where('order_id', 'in', [...orderIds]).execute(),
+    boostOrderIds.length === 0 ? [] : db.selectFrom('boost_orders').select(['boost_order_id', 'status']).where('boost_order_id', 'in', [...boostOrderIds]).execute(),
+  ]);
+  return { tasks: new Map(tasks.map((t) => [t.order_id, t.status])), boosts: new Map(boosts.map((b) => [b.boost_order_id, b.status])) };
+}

@@ -3,6 +3,7 @@ import type { Db } from './connect';
 import { BOOST_ORDER_KIND } from '../domain/boost/kind';
 import { openStatusesOf } from '../domain/order-kind';
 import { TASK_ORDER_KIND } from '../domain/task-order/kind';
+import { CLOSED_CHECKOUT_STATUSES } from '../domain/checkout/types';
 
 /**
  * The ops reads (O1 stuck list, O2 inspection) over the read models and the ledger; the api's
@@ -83,9 +84,10 @@ export function stuckBoostRows(db: Db, { overdueBefore, after, limit }: { overdu
 
 export type StuckBoostRow = Awaited<ReturnType<typeof stuckBoostRows>>[number];
 
-/** The read model's open task and boost orders, by id, at most `cap` of each. */
-export async function openOrderIds(db: Db, cap: number): Promise<{ taskOrderIds: string[]; boostOrderIds: string[] }> {
+/** The read model's open task orders, boost orders and checkouts (C4: still placing), by id, at most `cap` of each. */
+export async function openOrderIds(db: Db, cap: number): Promise<{ taskOrderIds: string[]; boostOrderIds: string[]; checkoutIds: string[] }> {
   const rows = await db.selectFrom('task_orders').select('order_id').where('status', 'in', [...OPEN_TASK_STATUSES]).orderBy('order_id').limit(cap).execute();
   const boosts = await db.selectFrom('boost_orders').select('boost_order_id').where('status', 'not in', [...CLOSED_BOOST_STATUSES]).orderBy('boost_order_id').limit(cap).execute();
-  return { taskOrderIds: rows.map((r) => r.order_id), boostOrderIds: boosts.map((r) => r.boost_order_id) };
+  const checkouts = await db.selectFrom('checkouts').select('checkout_id').where('status', 'not in', [...CLOSED_CHECKOUT_STATUSES]).orderBy('checkout_id').limit(cap).execute();
+  return { taskOrderIds: rows.map((r) => r.order_id), boostOrderIds: boosts.map((r) => r.boost_order_id), checkoutIds: checkouts.map((r) => r.checkout_id) };
 }

@@ -2,12 +2,16 @@ import type { Db } from './connect';
 
 /** One order's ledger transactions, as ops (O2) and the console's refund pages (F5) read them. */
 
-/** O2: an order's ledger transactions in order, and their transfers. */
-export async function orderLedger(db: Db, orderId: string) {
+/**
+ * O2: an order's ledger transactions in order, and their transfers. `txPrefix` is its kind's (L3):
+ * a task order, a boost order and a checkout may share an id, and order_id alone would mix them.
+ */
+export async function orderLedger(db: Db, orderId: string, txPrefix: string) {
   const transactions = await db
     .selectFrom('ledger_transactions')
     .select(['tx_id', 'seq', 'kind', 'occurred_at', 'external_payment_ref', 'chain_hash'])
     .where('order_id', '=', orderId)
+    .where('tx_id', 'like', `${txPrefix.replace(/[\\%_]/g, '\\$&')}%`)
     .orderBy('seq')
     .execute();
   const transfers = transactions.length

@@ -238,6 +238,7 @@ async function checkoutStory(r: Recorder): Promise<void> {
   await r.call('POST', '/v1/checkouts', { name: 'place', summary: 'C1–C4: every line checked, the total paid once, then every order placed', body: checkout, expect: 201 });
   await r.call('POST', '/v1/checkouts', { name: 'place-again', summary: 'C4: the same checkout again answers it', body: checkout, expect: 200 });
   await r.call('GET', '/v1/checkouts/{checkoutId}', { name: 'completed', summary: 'C5: the checkout with its lines, orders and boosts', params: { checkoutId: checkout.checkoutId }, expect: 200 });
+  await r.call('GET', '/v1/ops/checkouts/{checkoutId}', { name: 'inspect-checkout', summary: 'O2, C5: a checkout with its orders and their statuses, its events and its payment', role: 'ops', params: { checkoutId: checkout.checkoutId }, expect: 200 });
   await r.call('GET', ORDER, { name: 'placed-by-checkout', summary: 'C5: an order names the checkout that placed it', params: { orderId: 'o-ex-basket-2' }, expect: 200 });
   const refused = { ...checkout, checkoutId: 'co-ex-2', funding: { source: 'account' }, lines: [{ ...checkout.lines[1], orderId: 'o-ex-basket-3', creatorId: 'k-ex-basket-3' }, { ...checkout.lines[1], orderId: 'o-ex-basket-2' }] };
   await r.call('POST', '/v1/checkouts', { name: 'id-used', summary: 'C3: an orderId already used refuses the checkout at that line; nothing is placed or paid', body: refused, expect: 409 });

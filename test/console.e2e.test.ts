@@ -299,3 +299,72 @@ test('the console has an icon: every page links it, and it is served without a s
   expect(icon.headers.get('content-type')).toBe('image/svg+xml');
   expect(await icon.text()).toMatch(/^<svg /);
 });
+
+/** C1: a three-line basket for a new client, its first line boosted (B8 counts, a B1 quote), paid from its account. */
+async function placedCheckout(): Promise<{ checkoutId: string; orderIds: string[]; boostOrderId: string }> {
+  const stamp = `${Date.now().toString(36)}`;
+  const clientId = `c-co-${stamp}`;
+  const boosted = `k-co-${stamp}-0`;
+  const now = Date.parse((await stack.get('/v1/sandbox/clock')).body.now);
+  for (const ageDays of [5, 10, 15]) {
+    const stats = { videoId: `v-co-${stamp}-${ageDays}`, creatorId: boosted, publishedAt: new Date(now - ageDays * 86_400_000).toISOString(), views: 10_000, observedAt: new Date(now).toISOString() };
+    expect((await stack.post('/v1/video-stats', stats)).status).toBe(201);
+  }
+  const quote = (await stack.post('/v1/boost-quotes', { clientId, items: [{ creatorId: boosted, priceFen: 100_000 }] })).body.quotes[0];
+  expect((await stack.post(`/v1/clients/${clientId}/top-ups`, { paymentRef: `top-co-${stamp}`, amountFen: 263_000 })).status).toBe(201);
+  const brief = { title: 'Autumn <launch> & "friends"', industry: 'beauty', expectedPublishAt: '2031-01-01T00:00:00.000Z' };
+  const orderIds = [0, 1, 2].map((i) => `o-co-${stamp}-${i}`);
+  const boostOrderId = `b-co-${stamp}`;
+  const checkout = {
+    checkoutId: `co-${stamp}`,
+    clientId,
+    paymentMode: 'full',
+    funding: { source: 'account' },
+    lines: [
+      { orderId: orderIds[0], creatorId: boosted, taskType: 'douyin_video', priceFen: 100_000, brief, boost: { boostOrderId, quoteId: quote.quoteId } },
+      { orderId: orderIds[1], creatorId: `k-co-${stamp}-1`, taskType: 'douyin_live', priceFen: 50_000, brief },
+      { orderId: orderIds[2], creatorId: `k-co-${stamp}-2`, taskType: 'xigua_video', priceFen: 80_000, brief },
+    ],
+  };
+  const placed = await stack.post('/v1/checkouts', checkout);
+  expect([placed.status, placed.body.status]).toEqual([201, 'completed']);
+  return { checkoutId: checkout.checkoutId, orderIds, boostOrderId };
+}
+
+test('C5: ops open a checkout, see its lines with their orders and money, follow a line to its order and back; bad ids get an error page with the navigation', async () => {
+  const { checkoutId, orderIds, boostOrderId } = await placedCheckout();
+  const context = await browser.newContext({ viewport: WIDE });
+  const page = await signIn(context, 'alice');
+
+  // Found from the search by its id.
+  await page.goto(`${stack.baseUrl}/console/ops/orders`);
+  await page.fill('input[name=checkoutId]', checkoutId);
+  await page.press('input[name=checkoutId]', 'Enter');
+  await page.waitForURL(`**/console/ops/checkouts/${checkoutId}`);
+  const text = await page.locator('main').innerText();
+  expect(text).toContain('completed');
+  expect(text).toContain('¥2,630.00'); // the total: 120 000 + 55 000 + 88 000 fen
+  expect(text).toContain('CheckoutPaid');
+  const rows = page.locator('table').filter({ hasText: 'Task order' }).locator('tbody tr');
+  await expect(rows.count()).resolves.toBe(3);
+  for (const [i, orderId] of orderIds.entries()) await expect(rows.nth(i).locator(`a[href="/console/ops/orders/${orderId}"]`).count()).resolves.toBe(1);
+  await expect(rows.nth(0).innerText()).resolves.toMatch(/awaiting_acceptance[\s\S]*awaiting_publication/);
+  await shot(page, 'checkout-page');
+
+  // A line's order page links back to its checkout; so does its boost.
+  await rows.nth(0).locator(`a[href="/console/ops/orders/${orderIds[0]}"]`).click();
+  await page.waitForURL(`**/console/ops/orders/${orderIds[0]}`);
+  await page.locator(`a[href="/console/ops/checkouts/${checkoutId}"]`).click();
+  await page.waitForURL(`**/console/ops/checkouts/${checkoutId}`);
+  await page.locator(`a[href="/console/ops/boost-orders/${boostOrderId}"]`).click();
+  await page.waitForURL(`**/console/ops/boost-orders/${boostOrderId}`);
+  await expect(page.locator(`a[href="/console/ops/checkouts/${checkoutId}"]`).count()).resolves.toBe(1);
+
+  // §8: an unknown id, an id with a slash or a NUL: an error page with the navigation, never a 5xx.
+  for (const [id, status] of [['co-unknown', 404], ['a%2Fb', 400], ['a%00b', 400]] as const) {
+    const answer = await page.goto(`${stack.baseUrl}/console/ops/checkouts/${id}`);
+    expect([id, answer?.status()]).toEqual([id, status]);
+    await expect(page.locator('nav').count()).resolves.toBe(1);
+  }
+  await context.close();
+});

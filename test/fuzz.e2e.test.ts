@@ -47,7 +47,12 @@ if (!bin) {
       const full = placement({ clientId: 'fuzz-client' });
       const deposit = placement({ clientId: 'fuzz-client', paymentMode: 'deposit' });
       for (const p of [full, deposit]) expect((await stack.post('/v1/task-orders', placementBody(p))).status).toBe(201);
+      // C5: a placed checkout, so the checkout reads (GET /v1/checkouts/{id}, /v1/ops/checkouts/{id}) reach a real one.
+      const basket = placement({ clientId: 'fuzz-client' });
+      const checkout = { checkoutId: `co-${basket.orderId}`, clientId: 'fuzz-client', paymentMode: 'full', funding: { source: 'external', paymentRef: `pay-co-${basket.orderId}` }, lines: [{ orderId: basket.orderId, creatorId: basket.creatorId, taskType: basket.taskType, priceFen: Number(basket.priceFen), brief: basket.brief }] };
+      expect((await stack.post('/v1/checkouts', checkout)).status).toBe(201);
       known = {
+        checkoutId: [checkout.checkoutId, 'co-missing'],
         orderId: [full.orderId, deposit.orderId, 'o-missing'],
         clientId: ['fuzz-client', 'another-client'],
         account: ['client:fuzz-client', `escrow:task:${full.orderId}`, 'platform:service_fees', 'external:payments', 'creator:nobody'],

@@ -6,6 +6,7 @@ import type { StuckListView } from '../ops-routes';
 import { query, seg, type ApiAnswer } from './api-client';
 import { duration, html, money, time, type Html } from './html';
 import { CONSOLE_PATH, notice, num, page, table } from './layout';
+import { checkoutPath, registerCheckoutPages } from './checkout-page';
 import { registerOrderPages } from './order-page';
 import { refusalPage, type ConsoleContext, type ConsoleRouter, type Signed } from './respond';
 import { statusBadge } from './views';
@@ -51,7 +52,8 @@ export function orderHref(entry: { kind: StuckKind; orderId: string }): string |
       return `${CONSOLE_PATH}/ops/orders/${seg(entry.orderId)}`;
     case 'boost':
       return `${CONSOLE_PATH}/ops/boost-orders/${seg(entry.orderId)}`;
-    case 'checkout': // no console page of its own yet (issue 20): its id is shown
+    case 'checkout':
+      return checkoutPath(entry.orderId);
     case 'webhook_endpoint':
       return undefined;
     default: {
@@ -132,6 +134,7 @@ export function foundOrdersTable(orders: readonly FoundOrder[]): Html {
 function searchForm(q: Record<string, string | undefined>): Html {
   return html`<form method="get" action="${CONSOLE_PATH}/ops/orders" class="inline" role="search">
 <label>Order id<input name="orderId" value="${q.orderId ?? ''}" maxlength="64"></label>
+<label>Checkout id<input name="checkoutId" value="${q.checkoutId ?? ''}" maxlength="64"></label>
 <label>Client<input name="clientId" value="${q.clientId ?? ''}" maxlength="64"></label>
 <label>Creator<input name="creatorId" value="${q.creatorId ?? ''}" maxlength="64"></label>
 <label>Status<select name="status"><option value="">any</option>${TASK_STATUSES.map((s) => html`<option${q.status === s ? html` selected` : ''}>${s}</option>`)}</select></label>
@@ -163,6 +166,7 @@ export function registerOpsPages(router: ConsoleRouter, context: ConsoleContext)
     const raw = (request.query ?? {}) as Record<string, string | undefined>;
     const q = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, typeof v === 'string' ? v.trim() : undefined]));
     if (q.orderId) return reply.redirect(`${CONSOLE_PATH}/ops/orders/${seg(q.orderId)}`, 303);
+    if (q.checkoutId) return reply.redirect(checkoutPath(q.checkoutId), 303); // C5: a checkout has its own page
     const searched = q.clientId || q.creatorId || q.status;
     let results: Html = html``;
     if (searched) {
@@ -176,4 +180,5 @@ export function registerOpsPages(router: ConsoleRouter, context: ConsoleContext)
   });
 
   registerOrderPages(router, context);
+  registerCheckoutPages(router, context);
 }

@@ -7,6 +7,7 @@ import { taskOrderWorkflowId } from '../../workflows/task-order-api';
 import { boostOrderWorkflowId } from '../../workflows/boost-order-api';
 import { IDEMPOTENCY_KEY_PATTERN } from '../idempotency';
 import { seg, type ConsoleApi } from './api-client';
+import { checkoutLink } from './checkout-page';
 import { html, money, time, type Html } from './html';
 import { CONSOLE_PATH, csrfField, notice, page } from './layout';
 import { errorPage, refusalPage, sendPage, type ConsoleContext, type ConsoleRouter } from './respond';
@@ -58,6 +59,7 @@ function facts(order: OrderJson): Html {
 <dt>Status</dt><dd>${statusBadge(order.status)}${order.cancelReason ? html` <code>${order.cancelReason}</code>` : ''}</dd>
 <dt>Title</dt><dd>${order.title}</dd>
 <dt>Client</dt><dd>${order.clientId}</dd><dt>Creator</dt><dd>${order.creatorId}</dd>
+${checkoutLink(order.checkoutId)}
 <dt>Placed</dt><dd>${time(order.createdAt)}</dd><dt>Accepted</dt><dd>${time(order.acceptedAt)}</dd>
 <dt>Uploads</dt><dd>${order.uploads}</dd><dt>Expected publish</dt><dd>${time(order.expectedPublishAt)}</dd>
 </dl></div>
@@ -172,7 +174,7 @@ ${ledgerTable('Transactions posted', posted, false)}
       session,
       body: html`<div class="card"><dl class="facts">
 <dt>Status</dt><dd>${statusBadge(b.status)} ${b.endReason ?? ''}</dd><dt>Task order</dt><dd><a href="${orderPath(b.taskOrderId)}">${b.taskOrderId}</a></dd>
-<dt>Client</dt><dd>${b.clientId}</dd><dt>Boost fee</dt><dd>${money(b.boostFeeFen)}</dd><dt>In escrow</dt><dd>${money(b.escrowFen)}</dd>
+<dt>Client</dt><dd>${b.clientId}</dd>${checkoutLink(b.checkoutId)}<dt>Boost fee</dt><dd>${money(b.boostFeeFen)}</dd><dt>In escrow</dt><dd>${money(b.escrowFen)}</dd>
 <dt>Expected views</dt><dd>${b.expectedViews}</dd>
 <dt>Refund</dt><dd>${b.refund ? html`${money(b.refund.amountFen)} due ${time(b.refund.dueAt)}${b.refund.postedAt ? html`, posted ${time(b.refund.postedAt)}` : html` — <a href="${CONSOLE_PATH}/refunds/${seg(boostOrderId)}">release early…</a>`}` : html`<span class="muted">none</span>`}</dd>
 </dl></div>

@@ -129,6 +129,7 @@ ${table(
 export function statusBadge(status: string | null | undefined): Html {
   if (status == null) return html`<span class="muted">—</span>`; // a webhook endpoint's entry has none
   const closed = ORDER_KINDS.some((kind) => (ORDER_KIND_DEFINITIONS[kind].closedStatuses as readonly string[]).includes(status));
-  const kind = status === 'cancelled' ? 'bad' : closed ? 'good' : 'warn';
+  const ended = status === 'cancelled' || status === 'failed'; // an order cancelled, a checkout refused (C3): closed, not done
+  const kind = ended ? 'bad' : closed ? 'good' : 'warn';
   return html`<span class="badge ${kind}">${status}</span>`;
 }
