@@ -30,7 +30,7 @@ export { REDACTED_LOG_PATHS } from './request-log';
 import { DOCS_PATH, OPENAPI_PATH, RETRY_AFTER_HEADER, buildOpenApiDocument, type OpenApiDocument } from './openapi';
 import { ClockAdvanced, ClockNow, Health, OpenApiDocumentView } from './responses';
 import { defineRoute, recordRoutes } from './routes';
-import { ClockAdvanceBody } from './schemas';
+import { ClockAdvanceBody, inputDepthIssue } from './schemas';
 import { registerTaskOrderRoutes } from './task-order-routes';
 import type { TaskPolicy } from '../domain/task-order/policy';
 import type { BoostPolicy } from '../domain/boost/policy';
@@ -98,6 +98,12 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
   // is recorded for the OpenAPI document, must declare its roles, and takes Idempotency-Key.
   const routes = recordRoutes(app);
   installAuth(app, tokens);
+  // SPEC §8: a body nested deeper than any schema is refused before anything walks it (the
+  // Idempotency-Key's fingerprint, the text check, zod): a walk that deep would overflow the stack.
+  app.addHook('preValidation', async (request) => {
+    const tooDeep = inputDepthIssue(request.body);
+    if (tooDeep) throw new ApiError('validation_failed', 'the request is not valid', [tooDeep]);
+  });
   installIdempotency(app, db, idempotencyLeaseSeconds === undefined ? {} : { leaseSeconds: idempotencyLeaseSeconds });
   installRequestMetrics(app); // SPEC §10: every request by route pattern and status, every command by outcome
 

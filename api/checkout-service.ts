@@ -3,7 +3,7 @@ import { checkoutContext, checkoutRequestHash, checkoutStateOf, getCheckoutRow, 
 import type { Db } from '../db/connect';
 import { clientBalanceFen } from '../db/top-ups';
 import { DEFAULT_BOOST_POLICY, type BoostPolicy } from '../domain/boost';
-import { priceCheckout, type CheckoutRequest, type CheckoutState } from '../domain/checkout';
+import { firstRepeatedLine, priceCheckout, type CheckoutRequest, type CheckoutState } from '../domain/checkout';
 import { reject } from '../domain/errors';
 import { DEFAULT_TASK_POLICY, placementEvent, type TaskPolicy } from '../domain/task-order';
 import { CHECKOUT_WORKFLOW, checkoutOutcomeUpdate, checkoutStateQuery, checkoutWorkflowId, type CheckoutInput } from '../workflows/checkout-api';
@@ -58,7 +58,9 @@ export function createCheckoutService({ db, client, taskQueue, nowMs, taskPolicy
       return { lineIndex, orderId: line.orderId, creatorId: line.creatorId, priceFen: line.priceFen, serviceFeeFen: placed.serviceFeeFen, placementFen: placed.paidFen, boost, lineTotalFen };
     });
     const totalFen = lines.reduce((sum, l) => sum + l.lineTotalFen, 0n);
-    let refusal: CheckoutPreview['refusal'] = pricing.ok ? null : { lineIndex: pricing.failure.lineIndex ?? null, code: pricing.failure.rejection.code, message: pricing.failure.rejection.message };
+    // C1 repeats first, as POST /v1/checkouts refuses them (before any line's own checks).
+    const failure = firstRepeatedLine(request.lines) ?? (pricing.ok ? undefined : pricing.failure);
+    let refusal: CheckoutPreview['refusal'] = failure ? { lineIndex: failure.lineIndex ?? null, code: failure.rejection.code, message: failure.rejection.message } : null;
     if (!refusal && request.funding.source === 'account' && (await clientBalanceFen(db, request.clientId)) < totalFen) {
       refusal = { lineIndex: null, code: 'insufficient_funds', message: `the client account holds less than the total of ${totalFen} fen (L2)` };
     }
@@ -71,6 +73,7 @@ export function createCheckoutService({ db, client, taskQueue, nowMs, taskPolicy
    * outcome awaited for `waitMs`, then 202 with the checkout as it stands.
    */
   async function place(request: CheckoutRequest): Promise<{ created: boolean; pending: boolean; state: CheckoutState }> {
+    refuseRepeatedLines(request);
     const existing = await getCheckoutRow(db, request.checkoutId);
     if (existing) return answer(sameOrConflict(existing.request_hash, request) && checkoutStateOf(existing), false);
     const workflowId = checkoutWorkflowId(request.checkoutId);
@@ -125,6 +128,17 @@ function answer(state: CheckoutState, created: boolean): { created: boolean; pen
     throw ApiError.from(reject(rejection.code, rejection.message, { ...rejection.details, ...(lineIndex === undefined ? {} : { lineIndex }), checkoutId: state.checkoutId }));
   }
   return { created, pending: state.status === 'placing', state };
+}
+
+/**
+ * C1, §8: a creator, order id or boost id twice is a malformed request: 400 validation_failed at
+ * its line before any workflow starts, so nothing is recorded and the backend may send the
+ * corrected basket under the same checkoutId (a recorded refusal would make that a 409 conflict).
+ */
+function refuseRepeatedLines(request: CheckoutRequest): void {
+  const repeated = firstRepeatedLine(request.lines);
+  if (!repeated) return;
+  throw ApiError.from(reject(repeated.rejection.code, repeated.rejection.message, { ...repeated.rejection.details, checkoutId: request.checkoutId }));
 }
 
 function sameOrConflict(storedHash: string, request: CheckoutRequest): true {

@@ -44,12 +44,33 @@ export const STORABLE_TEXT_MESSAGE = 'text must be well-formed Unicode without N
 export const StorableString = z.string().refine(isStorableText, STORABLE_TEXT_MESSAGE);
 
 /**
+ * SPEC §8/§10: how deeply a request's JSON may nest. No schema nests more than a few levels (a
+ * checkout's line's boost is 4); a hostile body of 64 KB can nest 30 000 levels, and every
+ * recursive walk of it (the Idempotency-Key's fingerprint, the text check below) would overflow
+ * the stack: a 500. api/app.ts refuses deeper bodies before any of them runs.
+ */
+export const MAX_INPUT_DEPTH = 32;
+const TOO_DEEP_MESSAGE = `the request nests arrays and objects more than ${MAX_INPUT_DEPTH} levels deep`;
+
+/** A `400 validation_failed` issue when `value` nests deeper than MAX_INPUT_DEPTH; walked without recursion. */
+export function inputDepthIssue(value: unknown): { path: string; message: string } | undefined {
+  const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    if (next.value === null || typeof next.value !== 'object') continue;
+    if (next.depth >= MAX_INPUT_DEPTH) return { path: '', message: TOO_DEEP_MESSAGE };
+    for (const child of Object.values(next.value)) pending.push({ value: child, depth: next.depth + 1 });
+  }
+  return undefined;
+}
+
+/**
  * Issue 18, the class fix: every string of a request's input — params, query, body, at any depth,
  * keys included — is checked before its schema runs (api/routes.ts parseInput), so a route whose
  * schema forgot the refinement still never hands PostgreSQL a NUL or a lone surrogate.
  */
 export function unstorableTextIssues(value: unknown, path: readonly (string | number)[] = []): { path: string; message: string }[] {
   if (typeof value === 'string') return isStorableText(value) ? [] : [{ path: path.join('.'), message: STORABLE_TEXT_MESSAGE }];
+  if (path.length > MAX_INPUT_DEPTH) return [{ path: path.join('.'), message: TOO_DEEP_MESSAGE }]; // never recurse as deep as a hostile body nests
   if (Array.isArray(value)) return value.flatMap((item, index) => unstorableTextIssues(item, [...path, index]));
   if (value === null || typeof value !== 'object') return [];
   return Object.entries(value as Record<string, unknown>).flatMap(([key, item]) => [

@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { sql } from 'kysely';
 import type { OpenApiDocument } from '../api/openapi';
 import { parseJsonExact } from '../client/json';
 import { mapLimit } from '../platform/map-limit';
@@ -6,6 +7,7 @@ import { placement, placementBody } from './support/fixtures';
 import {
   CONTROL_TEXT,
   HOSTILE_INSTANTS,
+  HOSTILE_NUMBERS,
   HOSTILE_QUERY_NUMBERS,
   UNSTORABLE_TEXT,
   forgedCursors,
@@ -305,3 +307,186 @@ describe('the console', () => {
   });
 });
 
+
+/**
+ * C1–C5 (SPEC §8, §10): the checkout's own fields, one hostile value at a time, on POST
+ * /v1/checkouts and its preview: odd ids, briefs, amounts, line lists, funding shapes, unknown
+ * fields, repeated creators and ids, huge bodies; and odd ids in the GET paths. Each is a §8 4xx,
+ * never a 5xx, and writes nothing: no checkout, order, claim, event or money for any of its ids.
+ */
+describe('checkouts (C1–C5): hostile bodies and ids', () => {
+  const BRIEF = { title: 'Spring launch', industry: 'beauty', expectedPublishAt: '2030-01-01T00:00:00.000Z' };
+  /** A valid basket (two lines, the second boosted with a well-formed quote id) the cases mutate one value of. */
+  const basket = () => ({
+    checkoutId: 'co-hostile',
+    clientId: 'c-hostile',
+    paymentMode: 'full',
+    funding: { source: 'external', paymentRef: 'pay-co-hostile' },
+    lines: [
+      { orderId: 'o-co-hostile-1', creatorId: 'k-co-hostile-1', taskType: 'douyin_video', priceFen: 100_000, brief: BRIEF },
+      { orderId: 'o-co-hostile-2', creatorId: 'k-co-hostile-2', taskType: 'douyin_live', priceFen: 50_000, brief: BRIEF, boost: { boostOrderId: 'b-co-hostile-2', quoteId: 'q-co-hostile' } },
+    ],
+  });
+  const IDS = ['co-hostile', 'o-co-hostile-1', 'o-co-hostile-2', 'b-co-hostile-2'];
+  /** `repeat`: a C1 repeat, well-formed JSON: POST refuses it 400, the preview answers it as its refusal (200, C2). */
+  type Case = { readonly what: string; readonly body: string; readonly repeat?: true };
+  const json = (value: unknown) => JSON.stringify(value);
+  const at = (path: ReadonlyArray<string | number>, token: string): Case => ({ what: `${path.join('.')}=${token.slice(0, 60)}`, body: withRawLeaf(basket(), path, token) });
+  const edited = (what: string, edit: (b: ReturnType<typeof basket>) => unknown): Case => ({ what, body: json(edit(basket())) });
+
+  const ODD_IDS = [...UNSTORABLE_TEXT, ...CONTROL_TEXT, '', ' ', 'a/b', '../x', '%00', 'a b', 'x'.repeat(65), '\u202eevil', '\uff4f-1', 'o-1\n', '<script>'].map(json);
+  const NOT_STRINGS = ['1', 'null', 'true', '[]', '{}'];
+  const ID_PATHS: ReadonlyArray<ReadonlyArray<string | number>> = [['checkoutId'], ['clientId'], ['lines', 0, 'orderId'], ['lines', 0, 'creatorId'], ['lines', 1, 'boost', 'boostOrderId'], ['lines', 1, 'boost', 'quoteId'], ['funding', 'paymentRef']];
+  const BAD_TEXT = [...UNSTORABLE_TEXT.map(json), json(''), json('   '), json('x'.repeat(201)), ...NOT_STRINGS];
+  const BAD_AMOUNTS = [...HOSTILE_NUMBERS, '-1', '0', '1.5', '-0.5', '10000000000001', '9007199254740992', json('100000'), 'null', 'true', '[]', '{}'];
+  const line = (i: number) => ({ orderId: `o-co-many-${i}`, creatorId: `k-co-many-${i}`, taskType: 'douyin_live', priceFen: 10_000, brief: BRIEF });
+
+  function cases(): Case[] {
+    return [
+      ...ID_PATHS.flatMap((path) => [...ODD_IDS, ...NOT_STRINGS].map((token) => at(path, token))),
+      ...(['title', 'industry'] as const).flatMap((field) => BAD_TEXT.map((token) => at(['lines', 0, 'brief', field], token))),
+      ...[...HOSTILE_INSTANTS.map(json), json('tomorrow'), json('2030-01-01'), ...NOT_STRINGS].map((token) => at(['lines', 0, 'brief', 'expectedPublishAt'], token)),
+      ...BAD_AMOUNTS.map((token) => at(['lines', 0, 'priceFen'], token)),
+      ...[json('partial'), json('FULL'), 'null', '1'].map((token) => at(['paymentMode'], token)),
+      ...[json('tiktok'), 'null', '1'].map((token) => at(['lines', 1, 'taskType'], token)),
+      // C1: 1–50 lines, as an array of lines.
+      edited('0 lines', (b) => ({ ...b, lines: [] })),
+      edited('51 lines', (b) => ({ ...b, lines: Array.from({ length: 51 }, (_v, i) => line(i)) })),
+      ...['{}', json('x'), 'null', '1', '[null]', '[1]', '[[]]', json([json(basket().lines[0])])].map((token) => at(['lines'], token)),
+      edited('no lines', ({ lines: _lines, ...b }) => b),
+      edited('no brief', (b) => ({ ...b, lines: [{ ...b.lines[0], brief: undefined }] })),
+      // L5: the funding, once for the whole checkout.
+      ...[{ source: 'bank' }, { source: 'external' }, { source: 'external', paymentRef: '' }, { source: 'account', paymentRef: 'x' }, { source: 'checkout', checkoutId: 'co-x' }, 'account', null, [], {}].map((funding) => at(['funding'], json(funding))),
+      // Unknown fields, at every level.
+      edited('unknown top-level field', (b) => ({ ...b, discountFen: 1 })),
+      edited('unknown line field', (b) => ({ ...b, lines: [{ ...b.lines[0], discountFen: 1 }, b.lines[1]] })),
+      edited('unknown brief field', (b) => ({ ...b, lines: [{ ...b.lines[0], brief: { ...BRIEF, extra: 'x' } }, b.lines[1]] })),
+      edited('unknown boost field', (b) => ({ ...b, lines: [b.lines[0], { ...b.lines[1], boost: { ...b.lines[1]!.boost, boostFeeFen: 1 } }] })),
+      edited('unknown funding field', (b) => ({ ...b, funding: { ...b.funding, amountFen: 1 } })),
+      { what: 'a __proto__ key', body: json(basket()).replace('{', '{"__proto__":{"admin":true},') },
+      { what: 'a key with NUL', body: json(basket()).replace('{', '{"k\\u0000":1,') },
+      // C1: a creator, an order id or a boost id at most once.
+      ...[
+        edited('a creator twice', (b) => ({ ...b, lines: [b.lines[0], { ...b.lines[1], creatorId: b.lines[0]!.creatorId }] })),
+        edited('an orderId twice', (b) => ({ ...b, lines: [b.lines[0], { ...b.lines[1], orderId: b.lines[0]!.orderId }] })),
+        edited('a boostOrderId twice', (b) => ({ ...b, lines: [{ ...b.lines[0], boost: b.lines[1]!.boost }, b.lines[1]] })),
+        edited('a boost id equal to its own line\'s orderId', (b) => ({ ...b, lines: [b.lines[0], { ...b.lines[1], boost: { ...b.lines[1]!.boost, boostOrderId: b.lines[1]!.orderId } }] })),
+        edited('an orderId used as a boost id', (b) => ({ ...b, lines: [b.lines[0], { ...b.lines[1], boost: { ...b.lines[1]!.boost, boostOrderId: b.lines[0]!.orderId }, orderId: b.lines[1]!.boost!.boostOrderId }] })),
+      ].map((c): Case => ({ ...c, repeat: true })),
+      // Huge bodies, malformed JSON.
+      at(['lines', 0, 'brief', 'title'], json('x'.repeat(2 * 1024 * 1024))),
+      edited('50 lines with 1 KB titles', (b) => ({ ...b, lines: Array.from({ length: 50 }, (_v, i) => ({ ...line(i), brief: { ...BRIEF, title: 't'.repeat(1000) } })) })),
+      { what: 'nested 30 000 deep (the body limit allows it)', body: `${'['.repeat(30_000)}${']'.repeat(30_000)}` },
+      { what: 'a line nested 30 000 deep', body: json(basket()).replace('"lines":[', `"lines":[${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)},`) },
+      { what: '33 levels deep', body: `${'['.repeat(33)}${']'.repeat(33)}` },
+      { what: 'truncated JSON', body: json(basket()).slice(0, 40) },
+      { what: 'not JSON', body: 'checkoutId=co-hostile' },
+      { what: 'an array', body: json([basket()]) },
+    ];
+  }
+
+  /** The rows of any kind for the cases' ids: none, whatever was sent. */
+  async function rowsForIds(): Promise<number> {
+    const db = stack.database.db;
+    const like = [...IDS, 'o-co-many-%', 'k-co-many-%'];
+    const { rows } = await sql<{ n: string }>`
+      select ((select count(*) from checkouts where checkout_id like any(${like}))
+            + (select count(*) from task_orders where order_id like any(${like}))
+            + (select count(*) from boost_orders where boost_order_id like any(${like}))
+            + (select count(*) from order_id_claims where id like any(${like}))
+            + (select count(*) from order_events where order_id like any(${like.map((id) => `%${id}`)})))::text as n`.execute(db);
+    return Number(rows[0]?.n ?? -1);
+  }
+
+  async function sendCase(path: string, c: Case): Promise<{ what: string; status: number; text: string }> {
+    tally.requests += 1;
+    const response = await fetch(`${stack.baseUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${TEST_TOKENS.backend}`, 'content-type': 'application/json' }, body: c.body, signal: AbortSignal.timeout(ANSWER_WITHIN_MS) });
+    const text = await response.text();
+    if (response.status >= 500) tally.fiveXx.push(`${response.status} POST ${path} (${c.what}): ${text.slice(0, 200)}`);
+    return { what: c.what, status: response.status, text };
+  }
+
+  /** SPEC §8: a 4xx in the error shape; a 400 is validation_failed. */
+  const notSpec = (a: { what: string; status: number; text: string }) => {
+    let body: { error?: { code?: unknown; message?: unknown } } = {};
+    try {
+      body = JSON.parse(a.text) as typeof body;
+    } catch {
+      // not JSON: reported below
+    }
+    const shaped = typeof body.error?.code === 'string' && typeof body.error.message === 'string' && (a.status !== 400 || body.error.code === 'validation_failed');
+    return a.status >= 400 && a.status < 500 && shaped ? undefined : `${a.status} ${a.what}: ${a.text.slice(0, 160)}`;
+  };
+
+  test.each(['/v1/checkouts', '/v1/checkouts/preview'])('POST %s: every hostile field is a §8 4xx, never a 5xx, and writes nothing', async (path) => {
+    const before = await tableCounts(stack.database.db);
+    const earlier = tally.fiveXx.length;
+    const preview = path.endsWith('/preview');
+    const all = cases();
+    const answers = await mapLimit(all, CONCURRENCY, (c) => sendCase(path, c));
+    expect(tally.fiveXx.slice(earlier)).toEqual([]);
+    const repeats = new Set(all.filter((c) => c.repeat).map((c) => c.what));
+    expect(repeats.size).toBe(5);
+    expect(answers.filter((a) => !(preview && repeats.has(a.what))).map(notSpec).filter(Boolean)).toEqual([]);
+    // C2: the preview names the repeat as its refusal, at line 1, and changes nothing.
+    const previewed = answers.filter((a) => preview && repeats.has(a.what)).map((a) => ({ what: a.what, status: a.status, refusal: (JSON.parse(a.text) as { refusal?: unknown }).refusal }));
+    expect(previewed).toEqual(preview ? [...repeats].map((what) => ({ what, status: 200, refusal: expect.objectContaining({ lineIndex: 1, code: 'validation_failed' }) })) : []);
+    expect(answers.filter((a) => a.text.includes('SQLSTATE')).map((a) => a.what)).toEqual([]); // refused by validation, not by PostgreSQL
+    expect(await tableCounts(stack.database.db)).toEqual(before);
+    expect(await rowsForIds()).toBe(0);
+    process.stdout.write(`hostile inputs (${path}): ${answers.length} bodies, all refused 4xx\n`);
+  }, 60_000);
+
+  test('§8: a body nested deeper than any schema, with an Idempotency-Key (its fingerprint walks the body), is a 400 on every POST route, never a 5xx', async () => {
+    const before = await tableCounts(stack.database.db);
+    const posts = operationsOf(doc).filter((op) => op.method === 'POST');
+    const deep = `{"a":${'['.repeat(30_000)}${']'.repeat(30_000)}}`;
+    const answers = await mapLimit(posts, CONCURRENCY, async (op) => {
+      tally.requests += 1;
+      const response = await fetch(`${stack.baseUrl}${pathWith(op.path)}`, { method: 'POST', headers: { authorization: `Bearer ${TEST_TOKENS.backend}`, 'content-type': 'application/json', 'idempotency-key': `deep-${op.path}`.replace(/[^A-Za-z0-9-]/g, '-') }, body: deep });
+      return { what: `POST ${op.path}`, status: response.status, text: await response.text() };
+    });
+    expect(answers.filter((a) => a.status !== 400 && a.status !== 403).map((a) => `${a.status} ${a.what}: ${a.text.slice(0, 120)}`)).toEqual([]);
+    expect(answers.map(notSpec).filter(Boolean)).toEqual([]);
+    expect(await tableCounts(stack.database.db)).toEqual(before);
+  });
+
+  test('C1: a creator twice is refused 400 at its line before anything is recorded, so the corrected basket may use the same checkoutId', async () => {
+    const b = basket();
+    const twice = { ...b, checkoutId: 'co-hostile-twice', lines: [b.lines[0]!, { ...b.lines[0]!, orderId: 'o-co-hostile-twice' }] };
+    const refused = await sendCase('/v1/checkouts', { what: 'a creator twice', body: json(twice) });
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.text).error).toMatchObject({ code: 'validation_failed', details: { lineIndex: 1, checkoutId: 'co-hostile-twice' } });
+    const row = await stack.database.db.selectFrom('checkouts').select('checkout_id').where('checkout_id', '=', 'co-hostile-twice').executeTakeFirst();
+    expect(row).toBeUndefined();
+    // The preview says the same as data (C2: it answers why the checkout would be refused).
+    const preview = await sendCase('/v1/checkouts/preview', { what: 'preview: a creator twice', body: json(twice) });
+    expect([preview.status, JSON.parse(preview.text).refusal]).toEqual([200, expect.objectContaining({ lineIndex: 1, code: 'validation_failed' })]);
+    // Corrected, under the same checkoutId: placed (a recorded refusal would have made it a 409 conflict).
+    const corrected = await sendCase('/v1/checkouts', { what: 'the corrected basket', body: json({ ...twice, lines: [twice.lines[0], { ...twice.lines[1], creatorId: 'k-co-hostile-twice' }] }) });
+    expect([corrected.status, JSON.parse(corrected.text).status]).toEqual([201, 'completed']);
+  });
+
+  test('GET /v1/checkouts/{id} and /v1/ops/checkouts/{id}: odd ids in the path are a §8 4xx, never a 5xx', async () => {
+    const before = await tableCounts(stack.database.db);
+    const ids = ['a%2Fb', '%2F', '..%2F..%2Fv1%2Fevents', 'a%00b', '%00', '%ED%A0%80', '%FF', '%3Cscript%3E', 'a%20b', 'x'.repeat(65), '%C0%AF', 'co%2Fhostile%00', 'a/b', 'co-unknown', encodeURIComponent('\u202eevil')];
+    const answers = await mapLimit(
+      ids.flatMap((id) => [
+        { path: `/v1/checkouts/${id}`, role: 'backend' as const },
+        { path: `/v1/checkouts/${id}`, role: 'finance' as const },
+        { path: `/v1/ops/checkouts/${id}`, role: 'ops' as const },
+      ]),
+      CONCURRENCY,
+      async ({ path, role }) => {
+        tally.requests += 1;
+        const response = await fetch(`${stack.baseUrl}${path}`, { headers: { authorization: `Bearer ${TEST_TOKENS[role]}` } });
+        const what = `GET ${path} (${role})`;
+        return { what, status: response.status, text: await response.text() };
+      },
+    );
+    expect(answers.filter((a) => a.status >= 500).map((a) => a.what)).toEqual([]);
+    expect(answers.map(notSpec).filter(Boolean)).toEqual([]);
+    expect(answers.filter((a) => a.what.includes('co-unknown') || a.what.includes('a/b')).map((a) => a.status)).toEqual([404, 404, 404, 404, 404, 404]);
+    expect(await tableCounts(stack.database.db)).toEqual(before);
+  });
+});

@@ -96,6 +96,19 @@ function priceLine(
   return { line: { ...base, boostTerms, lineTotalFen: placed.paidFen + ordered.boostFeeFen } };
 }
 
+/**
+ * C1: the first line that repeats a creator, an order id or a boost id of an earlier line, and why;
+ * undefined when none does. A malformed request, refused before anything is recorded (§8).
+ */
+export function firstRepeatedLine(lines: readonly CheckoutLineRequest[]): CheckoutFailure | undefined {
+  const seen: Seen = { creators: new Set(), orders: new Set(), boosts: new Set() };
+  for (const [lineIndex, line] of lines.entries()) {
+    const repeated = repeatedId(line, seen);
+    if (repeated) return { lineIndex, rejection: withLine(repeated, lineIndex) };
+  }
+  return undefined;
+}
+
 /** C1: a creator at most once per checkout; an order or boost id at most once. */
 function repeatedId(line: CheckoutLineRequest, seen: Seen): Rejection | undefined {
   if (seen.creators.has(line.creatorId)) return reject('validation_failed', `creator ${line.creatorId} appears twice (C1: at most once per checkout)`, { creatorId: line.creatorId });
@@ -103,7 +116,8 @@ function repeatedId(line: CheckoutLineRequest, seen: Seen): Rejection | undefine
   seen.creators.add(line.creatorId);
   seen.orders.add(line.orderId);
   if (line.boost) {
-    if (seen.boosts.has(line.boost.boostOrderId)) return reject('validation_failed', `boostOrderId ${line.boost.boostOrderId} appears twice in the checkout (C1)`, { boostOrderId: line.boost.boostOrderId });
+    // Either way round, and on its own line: one id naming a task order and a boost order of one basket would confuse its readers.
+    if (seen.boosts.has(line.boost.boostOrderId) || seen.orders.has(line.boost.boostOrderId)) return reject('validation_failed', `boostOrderId ${line.boost.boostOrderId} appears twice in the checkout (C1)`, { boostOrderId: line.boost.boostOrderId });
     seen.boosts.add(line.boost.boostOrderId);
   }
   return undefined;
