@@ -613,7 +613,7 @@ async function releaseRefund(d: Driver, boostOrderId: string): Promise<void> {
 }
 
 // ── Checkouts (C1–C5) ────────────────────────────────────────────────────────────────────────
-const CHECKOUT_TWISTS = ['none', 'none', 'none', 'none', 'short', 'used', 'race-single', 'race-checkout', 'duplicate-creator', 'foreign-quote', 'live-boost', 'other-content'] as const;
+const CHECKOUT_TWISTS = ['none', 'none', 'none', 'none', 'none', 'none', 'short', 'used', 'race-single', 'race-checkout', 'duplicate-creator', 'foreign-quote', 'live-boost', 'other-content'] as const;
 type CheckoutTwist = (typeof CHECKOUT_TWISTS)[number];
 
 /** B8/B1: a creator's recent videos (3 make a boost available, 2 do not), then one quote for the basket's boosted lines. */
@@ -621,7 +621,7 @@ async function quoteBasket(d: Driver, cast: Cast, items: ReadonlyArray<{ creator
   if (items.length === 0) return [];
   const now = Date.now();
   for (const { creatorId } of items) {
-    const videos = d.rng.chance(0.85) ? 3 : 2;
+    const videos = d.rng.chance(0.95) ? 3 : 2; // 2: boost unavailable (B2), the line refused (C3)
     for (let i = 0; i < videos; i += 1) {
       await d.post('/v1/video-stats', {
         videoId: d.id(`old-${creatorId.slice(-2)}-${i}`),
