@@ -235,6 +235,19 @@ describe('C1–C4: a basket placed and paid once', () => {
     }
   });
 
+  test('C5/L6/F3: a checkout\'s lines closed on their own (rejected, cancelled) reconcile like any order: refunded to the client, the audit clean (found by the simulation)', async () => {
+    const request = await basket(TOTAL);
+    await checkouts().place(request);
+    const [boosted, plain] = request.lines;
+    const creator = (l: CheckoutLineRequest) => ({ actor: { type: 'creator' as const, id: l.creatorId } });
+    await tasks().command(boosted!.orderId, 'reject', creator(boosted!)); // T7; B4: the boost ends with it
+    await tasks().command(plain!.orderId, 'cancel', { actor: { type: 'client' as const, id: request.clientId } }); // T11
+    const money = await balances(database.db, { client: `client:${request.clientId}`, checkout: escrow(request.checkoutId), task0: `escrow:task:${boosted!.orderId}`, task1: `escrow:task:${plain!.orderId}` });
+    expect(money).toEqual({ client: 165_000n, checkout: 0n, task0: 0n, task1: 0n }); // both placements back; the boost fee follows B7
+    const report = await auditLedger(database.db);
+    expect(report.discrepancies.filter((d) => d.orderId === boosted!.orderId || d.orderId === plain!.orderId)).toEqual([]);
+  });
+
   test('F3/L6: after every checkout above, the audit is clean: each checkout escrow reconciled to zero, each order\'s ledger matching its events', async () => {
     const report = await auditLedger(database.db);
     expect(report.discrepancies).toEqual([]);
