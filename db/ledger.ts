@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { LedgerTransaction } from '../domain/ledger/types';
-import { IdempotencyConflictError } from './errors';
+import { storedJsonText } from '../domain/json';
+import { LEDGER_ID_CONFLICT, pgError, translatePgError } from './errors';
 import { canonicalJson, sha256Hex } from './hash';
 import type { Database } from './schema';
 
@@ -42,42 +43,56 @@ export function ledgerChainFor(tx: Pick<LedgerTransaction, 'txId' | 'orderId'>):
   return Number.parseInt(sha256Hex(key).slice(0, 8), 16) % LEDGER_CHAIN_COUNT;
 }
 
-/**
- * Posts a ledger transaction exactly once (L1, L3, L4). Same id and content: a no-op. Same id,
- * other content: IdempotencyConflictError. Overdrawing a client account fails in the database
- * (client_balances check). The database links the transaction into its chain and locks that
- * chain's head until commit: call it last in the surrounding transaction. To post transactions of
- * several orders in one database transaction, use postLedgerTransactions.
- */
-export async function postLedgerTransaction(trx: Transaction<Database>, tx: LedgerTransaction, occurredAt: Date): Promise<PostingResult> {
+/** A ledger transaction as the database functions take it (post_ledger_transaction, append_order_stream). */
+export function ledgerTransactionRow(tx: LedgerTransaction, occurredAt: Date) {
   if (tx.transfers.length === 0) throw new Error(`ledger transaction ${tx.txId} has no transfers`);
-  const contentHash = transactionContentHash(tx, occurredAt);
-  // One round trip: the idempotency check, the transaction row (its chain link comes from the
-  // trigger) and its transfers. When the id exists, nothing is inserted and its hash comes back.
-  const { rows } = await sql<{ existing_hash: string | null; seq: bigint | null }>`
-    with existing as (
-      select content_hash from ledger_transactions where tx_id = ${tx.txId}::text
-    ), inserted as (
-      insert into ledger_transactions (tx_id, kind, order_id, external_payment_ref, occurred_at, content_hash, chain_id)
-      select ${tx.txId}::text, ${tx.kind}::text, ${tx.orderId}::text, ${tx.externalPaymentRef ?? null}::text, ${occurredAt}::timestamptz,
-             ${contentHash}::text, ${ledgerChainFor(tx)}::integer
-      where not exists (select 1 from existing)
-      returning seq
-    ), transfers as (
-      insert into ledger_transfers (tx_id, tx_seq, transfer_index, debit_account, credit_account, amount_fen)
-      select ${tx.txId}::text, inserted.seq, (t.n - 1)::integer, t.debit_account, t.credit_account, t.amount_fen
-      from inserted,
-           unnest(${tx.transfers.map((t) => t.debitAccount)}::text[], ${tx.transfers.map((t) => t.creditAccount)}::text[],
-                  ${tx.transfers.map((t) => t.amountFen.toString())}::int8[]) with ordinality as t(debit_account, credit_account, amount_fen, n)
-    )
-    select (select content_hash from existing) as existing_hash, (select seq from inserted) as seq`.execute(trx);
-  const result = rows[0];
-  if (result?.existing_hash) {
-    if (result.existing_hash === contentHash) return 'duplicate';
-    throw new IdempotencyConflictError(`ledger transaction ${tx.txId} exists with a different content (L3)`);
+  return {
+    tx_id: tx.txId,
+    kind: tx.kind,
+    order_id: tx.orderId,
+    external_payment_ref: tx.externalPaymentRef ?? null,
+    occurred_at: occurredAt,
+    content_hash: transactionContentHash(tx, occurredAt),
+    chain_id: ledgerChainFor(tx),
+    transfers: tx.transfers.map((t) => [t.debitAccount, t.creditAccount, t.amountFen]),
+  };
+}
+
+/** L3: what makes a stored transaction with the same id the same transaction. */
+export interface PostingOptions {
+  /**
+   * true (the default): the same content hash, time included. false: the same kind, order, payment
+   * reference and transfers at any time — for a top-up, whose time is when its request arrived, so
+   * a retry of it comes later.
+   */
+  readonly timeIsContent?: boolean;
+}
+
+/**
+ * Posts a ledger transaction exactly once (L1, L3, L4) through the database function
+ * post_ledger_transaction (migration 0013), the one place L3's check lives. Same id and content: a
+ * no-op. Same id, other content: IdempotencyConflictError. Overdrawing a client account fails in
+ * the database (client_balances check). The database links the transaction into its chain and
+ * locks that chain's head until commit: call it last in the surrounding transaction. To post
+ * transactions of several orders in one database transaction, use postLedgerTransactions.
+ */
+export async function postLedgerTransaction(
+  trx: Transaction<Database>,
+  tx: LedgerTransaction,
+  occurredAt: Date,
+  { timeIsContent = true }: PostingOptions = {},
+): Promise<PostingResult> {
+  const row = storedJsonText(ledgerTransactionRow(tx, occurredAt));
+  try {
+    const { rows } = await sql<{ result: PostingResult }>`select post_ledger_transaction(${row}::jsonb, ${timeIsContent}::boolean) as result`.execute(trx);
+    const result = rows[0]?.result;
+    if (result !== 'posted' && result !== 'duplicate') throw new Error(`ledger transaction ${tx.txId} was not stored`);
+    return result;
+  } catch (error) {
+    // Only L3's conflict is translated here (callers read the others' SQLSTATE, or translate them).
+    if (pgError(error).code === LEDGER_ID_CONFLICT) throw translatePgError(error);
+    throw error;
   }
-  if (result?.seq === null || result?.seq === undefined) throw new Error(`ledger transaction ${tx.txId} was not stored`);
-  return 'posted';
 }
 
 /**

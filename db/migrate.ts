@@ -13,9 +13,10 @@ import * as m0009 from './migrations/0009_webhook_secrets_at_rest';
 import * as m0010 from './migrations/0010_console_session_revocations';
 import * as m0011 from './migrations/0011_webhook_unrecordable_attempts';
 import * as m0012 from './migrations/0012_checkouts';
+import * as m0013 from './migrations/0013_post_ledger_transaction';
 
 /** Migrations are listed statically, so bundling or a different working directory cannot lose one. */
-const MIGRATIONS: Record<string, Migration> = {
+export const MIGRATIONS: Record<string, Migration> = {
   '0001_orders_and_ledger': m0001,
   '0002_ledger_integrity': m0002,
   '0003_client_balance_debits': m0003,
@@ -28,6 +29,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0010_console_session_revocations': m0010,
   '0011_webhook_unrecordable_attempts': m0011,
   '0012_checkouts': m0012,
+  '0013_post_ledger_transaction': m0013,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -4,7 +4,7 @@ import type { LedgerTransaction } from '../domain/ledger/types';
 import type { RecordedEvent } from '../domain/recorded-event';
 import type { Db } from './connect';
 import { pgError } from './errors';
-import { ledgerChainFor, transactionContentHash } from './ledger';
+import { ledgerTransactionRow } from './ledger';
 import type { OutboxNotification } from './notifications';
 import type { NewBoostOrderRow, NewCheckoutRow, NewTaskOrderRow, OrderEventsTable } from './schema';
 
@@ -57,19 +57,7 @@ export function streamWriteJson(write: StreamWrite): { events: string; notificat
     };
   });
   const events = write.events.map((e) => ({ version: e.version, type: e.event.type, payload: e.event, occurred_at: new Date(e.occurredAt) }));
-  const ledger = write.ledger.map(({ tx, occurredAt }) => {
-    if (tx.transfers.length === 0) throw new Error(`ledger transaction ${tx.txId} has no transfers`);
-    return {
-      tx_id: tx.txId,
-      kind: tx.kind,
-      order_id: tx.orderId,
-      external_payment_ref: tx.externalPaymentRef ?? null,
-      occurred_at: occurredAt,
-      content_hash: transactionContentHash(tx, occurredAt),
-      chain_id: ledgerChainFor(tx),
-      transfers: tx.transfers.map((t) => [t.debitAccount, t.creditAccount, t.amountFen]),
-    };
-  });
+  const ledger = write.ledger.map(({ tx, occurredAt }) => ledgerTransactionRow(tx, occurredAt));
   return {
     events: storedJsonText(events),
     notifications: storedJsonText(notifications),

@@ -4,7 +4,7 @@
  * worker and the API in this process) with the simulation's short policies; N lifecycles one after
  * the other, then M at once, then `checkLifecycle` on each and the stuck list against the records.
  *
- *   node --import tsx sim/dev-run.ts [--seed 1] [--sequential 20] [--concurrent 5] [--out /tmp/sim-dev.json]
+ *   node --import tsx sim/dev-run.ts [--seed 1] [--sequential 20] [--concurrent 5] [--story checkout] [--out /tmp/sim-dev.json]
  *   node --import tsx sim/dev-run.ts --replay <violations.json>   (a run's records through the model again, offline)
  *
  * Needs the Temporal CLI (`eval "$(node scripts/provision-temporal.mjs --print-env)"; export TEMPORAL_CLI_PATH`).
@@ -44,6 +44,7 @@ async function main(): Promise<void> {
   const sequential = Number(arg('sequential', '20'));
   const concurrent = Number(arg('concurrent', '5'));
   const out = arg('out', `/tmp/sim-dev-${seed}.json`);
+  const story = arg('story', ''); // one story only (sim/lifecycles.ts STORIES), e.g. checkout
   const t0 = Date.now();
   const log = (line: string) => console.log(`+${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s ${line}`);
 
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
       const record = await runLifecycle(
         { http: http(label), rng: rng.fork(`lifecycle-${index}`), idPrefix: `${label}-`, policy: SIM_POLICY, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
         index,
+        story || undefined,
       );
       records[index] = record;
       log(`${record.label}: ${record.commands} commands, ${record.exchanges.length} exchanges, ${record.taskOrderIds.length} task / ${record.boostOrderIds.length} boost orders`);

@@ -117,7 +117,15 @@ const KIND_OF_EVENT: Record<string, { kind: string; amount: (payload: Record<str
   BoostOrdered: { kind: 'boost_payment', amount: (p) => fen(p.boostFeeFen) },
   BoostEvaluated: { kind: 'boost_premium', amount: (p) => fen(p.platformKeepsFen) },
   RefundPosted: { kind: 'boost_refund', amount: (p) => fen(p.amountFen) },
+  CheckoutPaid: { kind: 'checkout_payment', amount: (p) => fen((p.terms as Record<string, unknown> | undefined)?.totalFen) },
 };
+/** The order kinds whose stream id is `{kind}:{id}` (a task order's stream id is its bare id). */
+const PREFIXED_STREAMS = ['boost', 'checkout'] as const;
+const streamOf = (kindOfOrder: string, id: string): string => (kindOfOrder === 'task' ? id : `${kindOfOrder}:${id}`);
+function parseStream(stream: string): { kindOfOrder: string; id: string } {
+  const kindOfOrder = PREFIXED_STREAMS.find((k) => stream.startsWith(`${k}:`));
+  return kindOfOrder ? { kindOfOrder, id: stream.slice(kindOfOrder.length + 1) } : { kindOfOrder: 'task', id: stream };
+}
 /**
  * The money an event moves (the amount its ledger posting carries), or undefined for an event that
  * posts nothing; an amount the check cannot read throws (a renamed field is a violation, never 0).
@@ -161,10 +169,10 @@ export async function checkLedger(pool: pg.Pool, http: SimHttp, exchanges: reado
   );
   const eventAt = new Map(events.map((e) => [`${e.order_id}@${e.version}`, e]));
   for (const tx of txs) {
-    const m = /^(task|boost):(.+):v(\d+):([a-z_]+)$/.exec(tx.tx_id);
+    const m = /^(task|boost|checkout):(.+):v(\d+):([a-z_]+)$/.exec(tx.tx_id);
     if (!m) continue; // top-ups and others: not an order's posting
     const [, kindOfOrder, id, version, kind] = m as unknown as [string, string, string, string, string];
-    const stream = kindOfOrder === 'boost' ? `boost:${id}` : id;
+    const stream = streamOf(kindOfOrder, id);
     const event = eventAt.get(`${stream}@${version}`);
     if (!event) add(`posting ${tx.tx_id} has no event at version ${version}`, id);
     else if (EVENT_OF_KIND[kind] !== event.type) add(`posting ${tx.tx_id} (${kind}) sits on a ${event.type} event`, id);
@@ -173,9 +181,8 @@ export async function checkLedger(pool: pg.Pool, http: SimHttp, exchanges: reado
   for (const event of events) {
     const spec = KIND_OF_EVENT[event.type];
     if (!spec) continue;
-    const isBoost = event.order_id.startsWith('boost:');
-    const id = isBoost ? event.order_id.slice('boost:'.length) : event.order_id;
-    const txId = `${isBoost ? 'boost' : 'task'}:${id}:v${event.version}:${spec.kind}`;
+    const { kindOfOrder, id } = parseStream(event.order_id);
+    const txId = `${kindOfOrder}:${id}:v${event.version}:${spec.kind}`;
     let amount: bigint;
     try {
       amount = eventAmount(event.type, event.payload) ?? 0n;
@@ -215,6 +222,45 @@ export async function checkLedger(pool: pg.Pool, http: SimHttp, exchanges: reado
     violations: capped(found),
     counts: `${txs.length} transactions, ${postings} order postings, ${topUps} top-ups confirmed, trial balance total ${String(tb?.totalFen)}`,
   };
+}
+
+// ── checkouts (C3, C4) ───────────────────────────────────────────────────────────────────────
+
+/**
+ * C3/C4 over every checkout stored: a completed one paid its total once into its escrow, placed
+ * every line's order (and boost) from it and left the escrow at 0; a failed one moved no money,
+ * placed nothing and holds no id; none is left placing.
+ */
+export async function checkCheckouts(pool: pg.Pool): Promise<InvariantResult> {
+  const name = 'checkouts all or nothing';
+  const { rows } = await pool.query<{ checkout_id: string; status: string; total_fen: string; line_count: number; boost_lines: number; tasks: number; boosts: number; payments: number; paid_fen: string; escrow_fen: string; claims: number }>(
+    `select c.checkout_id, c.status, c.total_fen::text, c.line_count,
+            (select count(*) from jsonb_array_elements(coalesce(c.details -> 'state' -> 'lines', '[]'::jsonb)) l where jsonb_typeof(l -> 'line' -> 'boostTerms') = 'object')::int as boost_lines,
+            (select count(*) from task_orders t where t.details -> 'state' -> 'placement' -> 'funding' ->> 'checkoutId' = c.checkout_id)::int as tasks,
+            (select count(*) from boost_orders b where b.details -> 'state' -> 'terms' -> 'funding' ->> 'checkoutId' = c.checkout_id)::int as boosts,
+            (select count(*) from ledger_transactions x where x.kind = 'checkout_payment' and left(x.tx_id, length(c.checkout_id) + 10) = 'checkout:' || c.checkout_id || ':')::int as payments,
+            (select coalesce(sum(r.amount_fen), 0) from ledger_transfers r where r.credit_account = 'escrow:checkout:' || c.checkout_id)::text as paid_fen,
+            (select coalesce(sum(case when r.credit_account = 'escrow:checkout:' || c.checkout_id then r.amount_fen else -r.amount_fen end), 0)
+               from ledger_transfers r where 'escrow:checkout:' || c.checkout_id in (r.debit_account, r.credit_account))::text as escrow_fen,
+            (select count(*) from order_id_claims k where k.checkout_id = c.checkout_id)::int as claims
+       from checkouts c`,
+  );
+  const found: Violation[] = [];
+  const counts = { completed: 0, failed: 0, placing: 0 };
+  for (const c of rows) {
+    const add = (message: string) => found.push(violation(name, `checkout ${c.checkout_id} (${c.status}): ${message}`, `checkout:${c.checkout_id}`));
+    if (c.status === 'completed' || c.status === 'failed' || c.status === 'placing') counts[c.status] += 1;
+    if (BigInt(c.escrow_fen) !== 0n && c.status !== 'placing') add(`escrow:checkout holds ${c.escrow_fen} fen (C4: 0 once every line is placed; C3: nothing paid)`);
+    if (c.status === 'completed') {
+      if (c.payments !== 1) add(`${c.payments} checkout payments (C4: exactly once)`);
+      if (BigInt(c.paid_fen) !== BigInt(c.total_fen)) add(`${c.paid_fen} fen paid into its escrow for a total of ${c.total_fen}`);
+      if (c.tasks !== c.line_count || c.boosts !== c.boost_lines) add(`${c.tasks}/${c.line_count} task orders and ${c.boosts}/${c.boost_lines} boost orders placed from it (C3: every line)`);
+    } else if (c.status === 'failed') {
+      if (c.payments !== 0 || BigInt(c.paid_fen) !== 0n) add(`${c.payments} payments, ${c.paid_fen} fen paid (C3: nothing)`);
+      if (c.tasks !== 0 || c.boosts !== 0 || c.claims !== 0) add(`${c.tasks} task orders, ${c.boosts} boost orders and ${c.claims} ids left behind (C3: nothing)`);
+    } else add('still placing after the run went quiet (C4: its lines are placed all the same)');
+  }
+  return { name, violations: capped(found), counts: `${rows.length} checkouts: ${counts.completed} completed, ${counts.failed} failed, ${counts.placing} placing` };
 }
 
 // ── audit ────────────────────────────────────────────────────────────────────────────────────
@@ -285,6 +331,7 @@ export function compareNotifications(
   for (const record of records) {
     for (const id of record.taskOrderIds) owner.set(id, record);
     for (const id of record.boostOrderIds) owner.set(`boost:${id}`, record);
+    for (const id of record.checkoutIds ?? []) owner.set(`checkout:${id}`, record);
   }
   const product = new Map<LifecycleRecord, Record<string, number>>();
   let unowned = 0;

@@ -36,6 +36,7 @@ class Driver {
   readonly exchanges: Exchange[] = [];
   readonly taskIds = new Set<string>();
   readonly boostIds = new Set<string>();
+  readonly checkoutIds = new Set<string>();
   commands = 0;
   private slept = 0;
   private keys = 0;
@@ -611,19 +612,118 @@ async function releaseRefund(d: Driver, boostOrderId: string): Promise<void> {
   await d.get(`/v1/boost-orders/${boostOrderId}`);
 }
 
+// ── Checkouts (C1–C5) ────────────────────────────────────────────────────────────────────────
+const CHECKOUT_TWISTS = ['none', 'none', 'none', 'none', 'none', 'none', 'short', 'used', 'race-single', 'race-checkout', 'duplicate-creator', 'foreign-quote', 'live-boost', 'other-content'] as const;
+type CheckoutTwist = (typeof CHECKOUT_TWISTS)[number];
+
+/** B8/B1: a creator's recent videos (3 make a boost available, 2 do not), then one quote for the basket's boosted lines. */
+async function quoteBasket(d: Driver, cast: Cast, items: ReadonlyArray<{ creatorId: string; priceFen: number }>, twist: CheckoutTwist): Promise<View[]> {
+  if (items.length === 0) return [];
+  const now = Date.now();
+  for (const { creatorId } of items) {
+    const videos = d.rng.chance(0.95) ? 3 : 2; // 2: boost unavailable (B2), the line refused (C3)
+    for (let i = 0; i < videos; i += 1) {
+      await d.post('/v1/video-stats', {
+        videoId: d.id(`old-${creatorId.slice(-2)}-${i}`),
+        creatorId,
+        publishedAt: new Date(now - (d.rng.int(1, 40) * DAY_MS + d.rng.int(0, DAY_MS - 1))).toISOString(),
+        views: d.rng.int(5_000, 20_000),
+        observedAt: new Date(now).toISOString(),
+      });
+    }
+  }
+  const quoted = await d.post('/v1/boost-quotes', { clientId: twist === 'foreign-quote' ? cast.others.client : cast.client, items });
+  return (Array.isArray(obj(quoted.response).quotes) ? (obj(quoted.response).quotes as unknown[]) : []).map(obj);
+}
+
+/** C1: a basket of 1–4 creators, at most two of them boosted, with the twist the story tries. */
+async function basket(d: Driver, cast: Cast, twist: CheckoutTwist): Promise<{ body: View; totalFen: number }> {
+  const rng = d.rng;
+  const n = rng.int(twist === 'duplicate-creator' ? 2 : 1, 4);
+  const lines = Array.from({ length: n }, (_, i) => ({
+    orderId: d.id(`o${i + 1}`),
+    creatorId: d.id(`k${i + 1}`),
+    taskType: rng.pick(TASK_TYPES) as string,
+    priceFen: rng.int(10, 3000) * 100 + rng.int(0, 99),
+    brief: { title: 'Sim basket', industry: 'beauty', expectedPublishAt: '2030-01-01T00:00:00.000Z' },
+  }));
+  const boosted = lines.filter(() => rng.chance(0.45)).slice(0, 2);
+  for (const line of boosted) line.taskType = twist === 'live-boost' ? 'douyin_live' : rng.pick(['douyin_video', 'xigua_video', 'huoshan_video']);
+  const quotes = await quoteBasket(d, cast, boosted.map((l) => ({ creatorId: l.creatorId, priceFen: l.priceFen })), twist);
+  const mode = rng.pick(['full', 'deposit'] as const);
+  let totalFen = 0;
+  const withBoosts = lines.map((line, i) => {
+    totalFen += mode === 'full' ? line.priceFen + fee(line.priceFen) : fee(line.priceFen);
+    const quote = quotes[boosted.indexOf(line)];
+    if (!quote?.quoteId) return line;
+    totalFen += numberOf(quote.boostFeeFen);
+    const boostOrderId = d.id(`b${i + 1}`);
+    d.boostIds.add(boostOrderId);
+    return { ...line, boost: { boostOrderId, quoteId: String(quote.quoteId) } };
+  });
+  if (twist === 'duplicate-creator') withBoosts[n - 1] = { ...withBoosts[n - 1]!, creatorId: withBoosts[0]!.creatorId }; // C1: validation_failed at line n-1
+  for (const line of withBoosts) d.taskIds.add(line.orderId);
+  const funding = rng.chance(0.7) ? { source: 'account' } : { source: 'external', paymentRef: d.ref() };
+  const checkoutId = d.id('co1');
+  d.checkoutIds.add(checkoutId);
+  return { body: { checkoutId, clientId: cast.client, paymentMode: mode, funding, lines: withBoosts }, totalFen };
+}
+
+/** C1–C5: a brand's basket checked, paid once and placed whole — or refused whole, naming its line — then one of its orders lives on. */
+async function checkoutStory(d: Driver, cast: Cast): Promise<void> {
+  const rng = d.rng;
+  const twist = rng.pick(CHECKOUT_TWISTS);
+  const { body, totalFen } = await basket(d, cast, twist);
+  const lines = (body.lines as View[]).map(obj);
+  if (obj(body.funding).source === 'account') {
+    const amount = twist === 'short' ? Math.max(1, totalFen - rng.int(1, Math.max(1, totalFen - 1))) : totalFen + rng.pick([0, 50_000, totalFen]);
+    await d.post(`/v1/clients/${cast.client}/top-ups`, { paymentRef: d.ref(), amountFen: amount });
+  }
+  const k = rng.int(0, lines.length - 1);
+  const single = (): View => placementBody({ orderId: String(lines[k]!.orderId), clientId: cast.client, creatorId: String(lines[k]!.creatorId), taskType: 'douyin_video', priceFen: 10_000, mode: 'full', funding: { source: 'external', paymentRef: d.ref() } });
+  if (twist === 'used') await d.post('/v1/task-orders', single()); // C3: that line's id is taken
+  if (rng.chance(0.6)) await d.post('/v1/checkouts/preview', body); // C2: changes nothing
+  const path = '/v1/checkouts';
+  const checkoutId = String(body.checkoutId);
+  if (twist === 'race-single') await Promise.all([d.post(path, body), d.post('/v1/task-orders', single())]); // C3: exactly one holds the id
+  else if (twist === 'race-checkout') {
+    const rival = { ...body, checkoutId: d.id('co2'), funding: { source: 'external', paymentRef: d.ref() }, lines: [{ ...lines[k]!, creatorId: d.id('k9'), boost: undefined }] };
+    d.checkoutIds.add(String(rival.checkoutId));
+    await Promise.all([d.post(path, body), d.post(path, rival)]); // C3: never both pay
+    await d.get(`/v1/checkouts/${String(rival.checkoutId)}`);
+  } else {
+    const r = rng.next();
+    if (r < 0.65) await d.post(path, body);
+    else if (r < 0.85) {
+      await d.once(path, body); // C4: the same checkoutId and content again answers the same outcome
+      await d.once(path, body);
+    } else await Promise.all([d.once(path, body), d.once(path, body)]);
+  }
+  if (twist === 'other-content') await d.once(path, { ...body, lines: lines.map((l) => ({ ...l, brief: { ...obj(l.brief), title: 'Another title' } })) }); // C4: 409
+  const read = await d.get(`/v1/checkouts/${checkoutId}`);
+  if (obj(read.response).status !== 'completed') return;
+  // C5: after the checkout each order lives on alone.
+  const line = lines[rng.int(0, lines.length - 1)]!;
+  const o: Order = { id: String(line.orderId), clientId: cast.client, creatorId: String(line.creatorId), mode: body.paymentMode as 'full' | 'deposit', body: line };
+  await walk(d, o, 6, cast.others);
+}
+
 const STORIES: ReadonlyArray<readonly [number, (d: Driver, cast: Cast) => Promise<void>, string]> = [
-  [45, taskStory, 'task'],
-  [10, fundsStory, 'funds'],
-  [17, combinedStory, 'combined'],
-  [28, boostStory, 'boost'],
+  [40, taskStory, 'task'],
+  [9, fundsStory, 'funds'],
+  [15, combinedStory, 'combined'],
+  [24, boostStory, 'boost'],
+  [12, checkoutStory, 'checkout'],
 ];
 
-/** One random lifecycle (sim/types.ts): its record, with the stuck entries its model allows. */
-export async function runLifecycle(ctx: LifecycleContext, index: number): Promise<LifecycleRecord> {
+/** One random lifecycle (sim/types.ts): its record, with the stuck entries its model allows; `only`: of that story. */
+export async function runLifecycle(ctx: LifecycleContext, index: number, only?: string): Promise<LifecycleRecord> {
   const d = new Driver(ctx);
-  const total = STORIES.reduce((sum, [w]) => sum + w, 0);
+  const stories = only === undefined ? STORIES : STORIES.filter(([, , name]) => name === only);
+  if (stories.length === 0) throw new Error(`no story ${String(only)} (${STORIES.map(([, , name]) => name).join(', ')})`);
+  const total = stories.reduce((sum, [w]) => sum + w, 0);
   let roll = ctx.rng.next() * total;
-  const [, story, name] = STORIES.find(([w]) => (roll -= w) < 0) ?? STORIES[0]!;
+  const [, story, name] = stories.find(([w]) => (roll -= w) < 0) ?? stories[0]!;
   const cast: Cast = { client: d.id('c1'), creator: d.id('k1'), others: { client: d.id('c2'), creator: d.id('k2') } };
   try {
     await story(d, cast);
@@ -634,6 +734,7 @@ export async function runLifecycle(ctx: LifecycleContext, index: number): Promis
     label: `${ctx.idPrefix}${name}#${index}`,
     taskOrderIds: [...d.taskIds],
     boostOrderIds: [...d.boostIds],
+    checkoutIds: [...d.checkoutIds],
     exchanges: d.exchanges,
     commands: d.commands,
     ...modelExpectations(d.exchanges, ctx.policy),

@@ -54,10 +54,17 @@ export type Outcome =
       readonly verify?: (body: unknown) => string | undefined;
       readonly what: string;
     }
-  | { readonly kind: 'refused'; readonly codes: readonly string[] };
+  | {
+      readonly kind: 'refused';
+      readonly codes: readonly string[];
+      /** C3: the line the answer must name in `details.lineIndex` (null: none); undefined: not checked. */
+      readonly lineIndex?: number | null;
+      /** C3: what a refusal leaves (a refused checkout is stored, and its client told); default: nothing changed. */
+      readonly world?: World;
+    };
 
-const refused = (...codes: string[]): Outcome[] => [{ kind: 'refused', codes }];
-const applied = (world: World, what: string, extra: { statuses?: readonly number[]; verify?: (body: unknown) => string | undefined } = {}): Outcome => ({
+export const refused = (...codes: string[]): Outcome[] => [{ kind: 'refused', codes }];
+export const applied = (world: World, what: string, extra: { statuses?: readonly number[]; verify?: (body: unknown) => string | undefined } = {}): Outcome => ({
   kind: 'applied',
   world,
   what,
@@ -65,10 +72,10 @@ const applied = (world: World, what: string, extra: { statuses?: readonly number
 });
 
 // ── Reading request bodies (they come from the exchanges, as JSON) ────────────────────────────
-type Json = Record<string, unknown>;
-const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const fen = (v: unknown): bigint | undefined => (typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : undefined);
+export type Json = Record<string, unknown>;
+export const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+export const fen = (v: unknown): bigint | undefined => (typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : undefined);
 
 interface ActorJ {
   type: Side;
@@ -81,8 +88,8 @@ function actorOf(body: Json): ActorJ | undefined {
   return (type === 'client' || type === 'creator') && id !== undefined ? { type, id } : undefined;
 }
 
-type FundingJ = { source: 'account' } | { source: 'external'; paymentRef: string; amountFen?: bigint };
-function fundingOf(v: unknown): FundingJ | undefined {
+export type FundingJ = { source: 'account' } | { source: 'external'; paymentRef: string; amountFen?: bigint };
+export function fundingOf(v: unknown): FundingJ | undefined {
   const f = obj(v);
   if (f.source === 'account') return { source: 'account' };
   const ref = str(f.paymentRef);
@@ -98,7 +105,7 @@ function fundingOf(v: unknown): FundingJ | undefined {
  * `insufficient_funds`) or from an external payment whose paymentRef was never used for anything
  * else (`idempotency_mismatch`, docs/decisions.md). Mutates `w`; returns the refusal code, if any.
  */
-function pay(w: World, clientId: string, funding: FundingJ, amountFen: bigint, use: string): string | undefined {
+export function pay(w: World, clientId: string, funding: FundingJ, amountFen: bigint, use: string): string | undefined {
   if (funding.source === 'account') {
     if (balanceOf(w, `client:${clientId}`) < amountFen) return 'insufficient_funds';
     credit(w, `client:${clientId}`, -amountFen);
@@ -111,7 +118,7 @@ function pay(w: World, clientId: string, funding: FundingJ, amountFen: bigint, u
 }
 
 // ── Task orders (SPEC §2) ─────────────────────────────────────────────────────────────────────
-const BOOSTABLE = ['douyin_video', 'xigua_video', 'huoshan_video'];
+export const BOOSTABLE = ['douyin_video', 'xigua_video', 'huoshan_video'];
 
 /** T1–T5: placement. */
 export function place(w0: World, body: Json, m: ModelOptions, when: Win): Outcome[] {
@@ -119,6 +126,9 @@ export function place(w0: World, body: Json, m: ModelOptions, when: Win): Outcom
   const fp = canonical(body);
   const existing = w0.tasks[orderId];
   if (existing) {
+    // C3: an id a checkout placed is that checkout's: another content (422), or — while the
+    // checkout's payment has claimed it and its line is not placed yet — invalid_state.
+    if (existing.checkoutId !== undefined) return refused('idempotency_mismatch', 'invalid_state');
     // T1: the same content answers the existing order (201 when it joined a concurrent first placement).
     return existing.fp === fp ? [applied(w0, `placement ${orderId} again (T1)`, { statuses: [200, 201] })] : refused('idempotency_mismatch');
   }
@@ -128,21 +138,29 @@ export function place(w0: World, body: Json, m: ModelOptions, when: Win): Outcom
   const creatorId = str(body.creatorId);
   const mode = body.paymentMode;
   if (priceFen === undefined || !funding || !clientId || !creatorId || (mode !== 'full' && mode !== 'deposit')) return refused('validation_failed');
-  const feeFen = serviceFee(priceFen); // T2
-  const paidFen = mode === 'full' ? priceFen + feeFen : feeFen; // T3, T4
   const w = clone(w0);
+  const paidFen = placementFen(priceFen, mode);
   const refusal = pay(w, clientId, funding, paidFen, `place:${orderId}`);
   if (refusal) return refused(refusal); // T5: nothing is left behind
+  addTask(w, { id: orderId, clientId, creatorId, taskType: str(body.taskType) ?? '', mode, fp, priceFen }, m, when);
+  return [applied(w, `placed ${orderId} (${mode}, paid ${paidFen})`, { statuses: [201] })];
+}
+
+/** T2–T4: what a placement pays now: the price and the service fee, or the fee alone (the deposit). */
+export const placementFen = (priceFen: bigint, mode: 'full' | 'deposit'): bigint => (mode === 'full' ? priceFen + serviceFee(priceFen) : serviceFee(priceFen));
+
+/** T1, T6: a paid placement: the order, its creator told, its acceptance deadline set. */
+export function addTask(
+  w: World,
+  p: { id: string; clientId: string; creatorId: string; taskType: string; mode: 'full' | 'deposit'; fp: string; priceFen: bigint; checkoutId?: string },
+  m: ModelOptions,
+  when: Win,
+): TaskM {
+  const paidFen = placementFen(p.priceFen, p.mode);
   const task: TaskM = {
-    id: orderId,
-    clientId,
-    creatorId,
-    taskType: str(body.taskType) ?? '',
-    mode,
-    fp,
-    originalPriceFen: priceFen,
-    priceFen,
-    depositFen: mode === 'deposit' ? feeFen : 0n,
+    ...p,
+    originalPriceFen: p.priceFen,
+    depositFen: p.mode === 'deposit' ? serviceFee(p.priceFen) : 0n,
     status: 'awaiting_acceptance',
     escrowFen: paidFen,
     paidInFen: paidFen,
@@ -152,10 +170,10 @@ export function place(w0: World, body: Json, m: ModelOptions, when: Win): Outcom
     uploads: 0,
     autoApproved: false,
   };
-  w.tasks[orderId] = task;
-  notify(w, orderId, 'new_task', creatorOf(task)); // T1
-  addTimer(w, { kind: 'acceptance', id: orderId, lo: when.lo + m.acceptanceMs, hi: when.hi + m.acceptanceMs }); // T6
-  return [applied(w, `placed ${orderId} (${mode}, paid ${paidFen})`, { statuses: [201] })];
+  w.tasks[p.id] = task;
+  notify(w, p.id, 'new_task', creatorOf(task)); // T1
+  addTimer(w, { kind: 'acceptance', id: p.id, lo: when.lo + m.acceptanceMs, hi: when.hi + m.acceptanceMs }); // T6
+  return task;
 }
 
 export const TASK_VERBS = ['accept', 'reject', 'remind', 'restore-price', 'pay-balance', 'videos', 'reviews', 'publish', 'cancel', 'cancel-response'] as const;
@@ -593,6 +611,7 @@ export function boostOrder(w0: World, body: Json, when: Win): Outcome[] {
   const id = str(body.boostOrderId) ?? '';
   const fp = canonical(body);
   const existing = w0.boosts[id];
+  if (existing?.checkoutId !== undefined) return refused('idempotency_mismatch', 'invalid_state'); // C3: the checkout's id
   if (existing) return existing.fp === fp ? [applied(w0, `boost ${id} again`, { statuses: [200, 201] })] : refused('idempotency_mismatch');
   const t = w0.tasks[str(body.taskOrderId) ?? ''];
   if (!t) return refused('not_found');
@@ -615,12 +634,20 @@ export function boostOrder(w0: World, body: Json, when: Win): Outcome[] {
   const w = clone(w0);
   const refusal = pay(w, clientId, funding, quote.feeFen, `boost:${id}`);
   if (refusal) return refused(refusal);
-  w.tasks[t.id]!.boostId = id;
-  w.boosts[id] = {
+  addBoost(w, { id, task: w.tasks[t.id]!, clientId, fp, quote });
+  void when;
+  return [applied(w, `boost ${id} ordered, fee ${quote.feeFen}`, { statuses: [201] })];
+}
+
+/** B3: a paid boost order on its task order; its client told. */
+export function addBoost(w: World, p: { id: string; task: TaskM; clientId: string; fp: string; quote: QuoteM; checkoutId?: string }): BoostM {
+  const { id, task, clientId, fp, quote } = p;
+  task.boostId = id;
+  const boost: BoostM = {
     id,
-    taskOrderId: t.id,
+    taskOrderId: task.id,
     clientId,
-    creatorId: t.creatorId,
+    creatorId: task.creatorId,
     fp,
     priceFen: quote.priceFen,
     feeFen: quote.feeFen,
@@ -629,10 +656,11 @@ export function boostOrder(w0: World, body: Json, when: Win): Outcome[] {
     escrowFen: quote.feeFen,
     platformFen: 0n,
     refundPosted: false,
+    ...(p.checkoutId === undefined ? {} : { checkoutId: p.checkoutId }),
   };
+  w.boosts[id] = boost;
   notify(w, `boost:${id}`, 'boost_ordered', `client:${clientId}`); // B3
-  void when;
-  return [applied(w, `boost ${id} ordered, fee ${quote.feeFen}`, { statuses: [201] })];
+  return boost;
 }
 
 /** F5: finance (or ops) post a scheduled refund before its due time. */

@@ -52,6 +52,8 @@ export interface TaskM {
   published?: { videoId: string; publishedAtMs: number };
   settlement?: Settlement;
   boostId?: string;
+  /** C1: the checkout that placed it (its id is that checkout's: never placed again by anyone else). */
+  checkoutId?: string;
 }
 
 export const BOOST_STATUSES = ['awaiting_publication', 'boosting', 'evaluating', 'refund_scheduled', 'closed'] as const;
@@ -76,6 +78,24 @@ export interface BoostM {
   /** B6: the count the evaluation read, until its outcome is recorded. */
   evalViews?: number;
   video?: { videoId: string; publishedAtMs: number };
+  /** C1: the checkout that ordered it. */
+  checkoutId?: string;
+}
+
+/**
+ * C1–C5: a checkout as the model keeps it. Paid and placed at one instant of its request (the
+ * product places the lines after the payment, but no line's order exists before its ids are
+ * claimed, so nobody can tell the two apart), or refused and stored with its first failing line.
+ */
+export interface CheckoutM {
+  id: string;
+  clientId: string;
+  fp: string;
+  status: 'completed' | 'failed';
+  totalFen: bigint;
+  orderIds: string[];
+  boostOrderIds: string[];
+  failure?: { code: string; lineIndex: number | null };
 }
 
 export interface QuoteM {
@@ -116,6 +136,7 @@ export interface Timer {
 export interface World {
   tasks: Record<string, TaskM>;
   boosts: Record<string, BoostM>;
+  checkouts: Record<string, CheckoutM>;
   quotes: Record<string, QuoteM>;
   videos: Record<string, VideoM>;
   /** Balances of `client:{id}` and `creator:{id}` accounts the lifecycle touched. */
@@ -133,7 +154,7 @@ export interface World {
 }
 
 export function emptyWorld(): World {
-  return { tasks: {}, boosts: {}, quotes: {}, videos: {}, accounts: {}, refs: {}, keys: {}, timers: [], notes: {} };
+  return { tasks: {}, boosts: {}, checkouts: {}, quotes: {}, videos: {}, accounts: {}, refs: {}, keys: {}, timers: [], notes: {} };
 }
 
 /** A notification as the checks compare it: the order's stream (`boost:{id}` for a boost), its kind, its recipient. */

@@ -35,6 +35,7 @@ import {
   type Outcome,
   type TaskVerb,
 } from './model-rules';
+import { checkout, checkoutPreview, observeCheckout } from './model-checkout';
 import type { Exchange, LifecycleRecord, SimHttp, SimPolicy, Violation } from './types';
 
 export type { World } from './model-world';
@@ -77,7 +78,7 @@ const statusOf = (code: string): number => STATUS_OF[code] ?? 409;
 type Answer =
   | { readonly kind: 'ok'; readonly status: number; readonly body: unknown }
   | { readonly kind: 'pending' } // 202: the workflow accepted it; decided in its place
-  | { readonly kind: 'refused'; readonly status: number; readonly code: string }
+  | { readonly kind: 'refused'; readonly status: number; readonly code: string; readonly lineIndex?: number | null }
   | { readonly kind: 'unknown' } // no answer, 5xx: applied or not
   | { readonly kind: 'in_progress' }; // the same Idempotency-Key is running: this one ran nothing
 
@@ -88,7 +89,8 @@ function classify(ex: Exchange): Answer {
     const error = obj(obj(ex.response).error);
     const code = typeof error.code === 'string' ? error.code : `http_${ex.status}`;
     if (code === 'invalid_state' && /Idempotency-Key is (still )?in progress/i.test(String(error.message))) return { kind: 'in_progress' };
-    return { kind: 'refused', status: ex.status, code };
+    const lineIndex = obj(error.details).lineIndex;
+    return { kind: 'refused', status: ex.status, code, lineIndex: typeof lineIndex === 'number' ? lineIndex : null };
   }
   return { kind: 'unknown' };
 }
@@ -113,13 +115,21 @@ function match(w: World, outcomes: readonly Outcome[], answer: Answer, diag: str
       break;
     case 'refused':
       if (statusOf(answer.code) !== answer.status) diag.push(`code ${answer.code} came with status ${answer.status} (SPEC §8: ${statusOf(answer.code)})`);
-      else if (outcomes.some((o) => o.kind === 'refused' && o.codes.includes(answer.code))) out.push({ world: w, applied: false });
+      else {
+        // C3: a refusal names its line (details.lineIndex) where the model says which.
+        const fits = outcomes.filter((o) => o.kind === 'refused' && o.codes.includes(answer.code) && (o.lineIndex === undefined || o.lineIndex === (answer.lineIndex ?? null)));
+        for (const o of fits) out.push({ world: (o.kind === 'refused' ? o.world : undefined) ?? w, applied: false });
+        const other = outcomes.find((o) => o.kind === 'refused' && o.codes.includes(answer.code) && o.lineIndex !== undefined);
+        if (fits.length === 0 && other?.kind === 'refused') diag.push(`${answer.code} named line ${String(answer.lineIndex ?? null)}, the model line ${String(other.lineIndex)} (C3)`);
+      }
       break;
     case 'pending':
-      for (const o of outcomes) out.push(o.kind === 'applied' ? { world: o.world, applied: true } : { world: w, applied: false });
+      for (const o of outcomes) out.push(o.kind === 'applied' ? { world: o.world, applied: true } : { world: o.world ?? w, applied: false });
       break;
     case 'unknown':
       for (const o of outcomes) if (o.kind === 'applied') out.push({ world: o.world, applied: true });
+      // A refusal that stores itself (C3: a refused checkout) may have happened unseen too.
+      for (const o of outcomes) if (o.kind === 'refused' && o.world) out.push({ world: o.world, applied: false });
       out.push({ world: w, applied: false });
       break;
     case 'in_progress':
@@ -154,6 +164,7 @@ function orderIdOf(ex: Exchange): string | undefined {
   const body = obj(ex.body);
   if (parts[1] === 'task-orders') return parts[2] ?? (typeof body.orderId === 'string' ? body.orderId : undefined);
   if (parts[1] === 'boost-orders') return parts[2] ?? (typeof body.boostOrderId === 'string' ? body.boostOrderId : undefined);
+  if (parts[1] === 'checkouts' && parts[2] !== 'preview') return `checkout:${parts[2] ?? String(body.checkoutId)}`;
   if (parts[1] === 'ledger' && parts[2] === 'accounts') return parts[3];
   return undefined;
 }
@@ -168,7 +179,7 @@ function roleAllowed(ex: Exchange): boolean {
   const role = ex.role ?? 'backend';
   const parts = pathParts(ex.path);
   if (parts[1] === 'boost-orders' && parts[3] === 'release-refund') return role === 'finance' || role === 'ops';
-  if (ex.method === 'GET' && (parts[1] === 'task-orders' || parts[1] === 'boost-orders')) return true;
+  if (ex.method === 'GET' && (parts[1] === 'task-orders' || parts[1] === 'boost-orders' || parts[1] === 'checkouts')) return true;
   if (ex.method === 'GET' && parts[1] === 'ledger') return role === 'finance' || role === 'backend';
   return role === 'backend';
 }
@@ -203,6 +214,7 @@ function itemsOf(ex: Exchange, index: number, b: Builder): Item[] {
     const found = answer.kind === 'ok';
     if (parts[1] === 'task-orders' && parts[2] && !parts[3]) return [item((w, diag) => observeTask(w, parts[2]!, found ? ex.response : undefined, b.m, diag))];
     if (parts[1] === 'boost-orders' && parts[2] && !parts[3]) return [item((w, diag) => observeBoost(w, parts[2]!, found ? ex.response : undefined, diag))];
+    if (parts[1] === 'checkouts' && parts[2] && !parts[3]) return [item((w, diag) => observeCheckout(w, parts[2]!, found ? ex.response : undefined, diag))];
     if (parts[1] === 'ledger' && parts[2] === 'accounts' && parts[3]) return [item((w, diag) => observeAccount(w, parts[3]!, found ? ex.response : undefined, diag))];
     return [];
   }
@@ -303,6 +315,8 @@ function itemsOf(ex: Exchange, index: number, b: Builder): Item[] {
     const observe = answer.kind === 'ok' && obj(ex.response).boostOrderId === id ? [item((w, diag) => observeBoost(w, id, ex.response, diag), { after: first.id, bodyObservation: true, label: `${label} (its answer)` })] : [];
     return [first, ...observe];
   }
+  if (parts[1] === 'checkouts' && parts[2] === 'preview') return [item(keyed((w) => checkoutPreview(w, body)))];
+  if (parts[1] === 'checkouts' && parts.length === 2) return [item(keyed((w) => checkout(w, body, b.m, decision)))];
   if (parts[1] === 'boost-orders' && parts[3] === 'release-refund') return [item(keyed((w) => releaseRefund(w, parts[2]!, ex.role ?? 'backend')))];
   return [];
 }
@@ -489,6 +503,7 @@ function observeAccount(w: World, account: string, view: unknown, diag: string[]
   if (account.startsWith('client:') || account.startsWith('creator:')) model = w.accounts[account] ?? 0n;
   else if (account.startsWith('escrow:task:')) model = w.tasks[account.slice('escrow:task:'.length)]?.escrowFen ?? 0n;
   else if (account.startsWith('escrow:boost:')) model = w.boosts[account.slice('escrow:boost:'.length)]?.escrowFen ?? 0n;
+  else if (account.startsWith('escrow:checkout:')) model = 0n; // C4: every line placed (the model places them at once) or nothing paid
   if (model === undefined || product === model) return [w];
   diag.push(`${account}: balance ${String(product)}, model ${model}`);
   return [];
@@ -718,6 +733,7 @@ function accountsOf(record: LifecycleRecord, worlds: readonly World[]): string[]
       accounts.add(`escrow:task:${t.id}`);
     }
     for (const b of Object.values(w.boosts)) accounts.add(`escrow:boost:${b.id}`);
+    for (const c of Object.values(w.checkouts)) accounts.add(`escrow:checkout:${c.id}`);
   }
   for (const ex of record.exchanges) {
     const parts = pathParts(ex.path);
@@ -745,6 +761,8 @@ export async function checkLifecycle(record: LifecycleRecord, http: SimHttp, pol
   const boostIds = new Set([...record.boostOrderIds, ...first.worlds.flatMap((w) => Object.keys(w.boosts))]);
   for (const id of [...taskIds].sort()) await read(`/v1/task-orders/${encodeURIComponent(id)}`);
   for (const id of [...boostIds].sort()) await read(`/v1/boost-orders/${encodeURIComponent(id)}`);
+  const checkoutIds = new Set([...(record.checkoutIds ?? []), ...first.worlds.flatMap((w) => Object.keys(w.checkouts))]);
+  for (const id of [...checkoutIds].sort()) await read(`/v1/checkouts/${encodeURIComponent(id)}`);
   for (const account of accountsOf(record, first.worlds)) await read(`/v1/ledger/accounts/${encodeURIComponent(account)}`);
   const unread = reads.filter((ex) => ex.status !== 200 && ex.status !== 404);
   const all = [...record.exchanges, ...reads.filter((ex) => ex.status === 200 || ex.status === 404)];

@@ -458,3 +458,97 @@ describe('E3: the notifications the model implies', () => {
     expect(notes(confirmed)).toEqual([{ ...base, 'o1|cancelled|client:c1': 1, 'o1|cancelled|creator:k1': 1, 'o1|refund|client:c1': 1 }]);
   });
 });
+
+describe('checkouts (C1–C5): all or nothing, paid once, the first failing line named', () => {
+  const day = 86_400_000;
+  const quotedAt = () => new Date(T0 + 500).toISOString();
+  const line = (i: number, priceFen: number, boost?: { boostOrderId: string; quoteId: string }) => ({
+    orderId: `o${i}`,
+    creatorId: `k${i}`,
+    taskType: 'douyin_video',
+    priceFen,
+    brief: { title: 't', industry: 'beauty', expectedPublishAt: '2030-01-01T00:00:00.000Z' },
+    ...(boost ? { boost } : {}),
+  });
+  const basket = (checkoutId = 'co1', lines: unknown[] = [line(1, 100_000), line(2, 50_000, { boostOrderId: 'b2', quoteId: 'q2' })]) => ({ checkoutId, clientId: 'c1', paymentMode: 'full', funding: { source: 'account' }, lines });
+  /** 110 000 + 55 000 + a boost fee of 5 000 (10% of 50 000). */
+  const TOTAL = 170_000;
+  const quoted = () => [
+    ...[3, 9, 27].map((d, i) => post('/v1/video-stats', { videoId: `old${i}`, creatorId: 'k2', publishedAt: new Date(T0 - d * day).toISOString(), views: 10_000, observedAt: quotedAt() }, 201, { outcome: 'created' }, { at: 100 + i * 20 })),
+    post('/v1/boost-quotes', { clientId: 'c1', items: [{ creatorId: 'k2', priceFen: 50_000 }] }, 201, {
+      quotes: [{ quoteId: 'q2', creatorId: 'k2', priceFen: 50_000, available: true, reason: null, expectedViews: 10_000, premiumBp: 1000, boostFeeFen: 5_000, quotedAt: quotedAt() }],
+    }, { at: 500 }),
+  ];
+  const completed = (checkoutId = 'co1', totalFen = TOTAL) => ({ checkoutId, status: 'completed', totalFen, escrowFen: 0 });
+  const failed = (code: string, lineIndex: number | null) => ({ error: { code, message: code, details: { lineIndex } } });
+
+  test('given enough money, then C4: every line placed with its boost, the total paid once, each creator told, the client told once', () => {
+    const result = replay([
+      topUp(200_000, { at: 0 }),
+      ...quoted(),
+      post('/v1/checkouts/preview', basket(), 200, { totalFen: TOTAL, refusal: null }, { at: 1_000 }),
+      post('/v1/checkouts', basket(), 201, completed(), { at: 1_100 }),
+      post('/v1/checkouts', basket(), 200, completed(), { at: 1_300 }), // the same content: the same outcome
+      account('client:c1', 200_000 - TOTAL, { at: 1_400 }),
+      account('escrow:checkout:co1', 0),
+      get('/v1/checkouts/co1', 200, completed()),
+    ], POLICY);
+    expect(result.violation).toBeUndefined();
+    const [w] = result.worlds;
+    expect(Object.keys(w!.tasks).sort()).toEqual(['o1', 'o2']);
+    expect(w!.boosts.b2).toMatchObject({ checkoutId: 'co1', escrowFen: 5_000n });
+    expect(w!.notes).toEqual({ 'o1|new_task|creator:k1': 1, 'o2|new_task|creator:k2': 1, 'boost:b2|boost_ordered|client:c1': 1, 'checkout:co1|checkout_completed|client:c1': 1 });
+  });
+
+  test('given too little money, then C3: refused with insufficient_funds, nothing placed or paid, the refusal stored and answered again', () => {
+    const result = replay([
+      topUp(100_000, { at: 0 }),
+      ...quoted(),
+      post('/v1/checkouts/preview', basket(), 200, { totalFen: TOTAL, refusal: { lineIndex: null, code: 'insufficient_funds', message: '' } }, { at: 1_000 }),
+      post('/v1/checkouts', basket(), 409, failed('insufficient_funds', null), { at: 1_100 }),
+      post('/v1/checkouts', basket(), 409, failed('insufficient_funds', null), { at: 1_300 }),
+      get('/v1/task-orders/o1', 404, refusal('not_found')),
+      account('client:c1', 100_000),
+      get('/v1/checkouts/co1', 200, { checkoutId: 'co1', status: 'failed', totalFen: 0, escrowFen: 0, failure: { lineIndex: null, code: 'insufficient_funds' } }),
+    ], POLICY);
+    expect(result.violation).toBeUndefined();
+    expect(result.worlds[0]!.notes).toEqual({ 'checkout:co1|checkout_failed|client:c1': 1 });
+  });
+
+  test('given a line whose id a single placement took, then C3: that line is named; naming another line is a finding', () => {
+    const given = () => [topUp(400_000, { at: 0 }), post('/v1/task-orders', placement('o2', 10_000, 'full'), 201, {}, { at: 50 }), ...quoted()];
+    expect(replay([...given(), post('/v1/checkouts', basket(), 409, failed('invalid_state', 1), { at: 1_100 })], POLICY).violation).toBeUndefined();
+    clock = T0;
+    expect(replay([...given(), post('/v1/checkouts', basket(), 409, failed('invalid_state', 0), { at: 1_100 })], POLICY).violation?.message).toMatch(/named line 0, the model line 1/);
+  });
+
+  test('given two checkouts racing for one orderId, then C3: one pays, the other is refused; both paying is a finding', () => {
+    const rival = basket('co2', [line(1, 100_000)]);
+    const race = (second: Exchange) => [topUp(400_000, { at: 0 }), ...quoted(), post('/v1/checkouts', basket(), 201, completed(), { at: 1_000, ms: 500 }), second];
+    expect(replay(race(post('/v1/checkouts', rival, 409, failed('invalid_state', 0), { at: 1_100, ms: 500 })), POLICY).violation).toBeUndefined();
+    clock = T0;
+    expect(replay(race(post('/v1/checkouts', rival, 201, completed('co2', 110_000), { at: 1_100, ms: 500 })), POLICY).violation).toBeDefined();
+  });
+
+  test('given a placed checkout, then C4: the same checkoutId with another content is 409 and changes nothing; a single placement of its id is refused', () => {
+    const other = basket('co1', [line(1, 100_001)]);
+    const result = replay([
+      topUp(400_000, { at: 0 }),
+      ...quoted(),
+      post('/v1/checkouts', basket(), 201, completed(), { at: 1_000 }),
+      post('/v1/checkouts', other, 409, failed('invalid_state', null), { at: 1_200 }),
+      post('/v1/task-orders', placement('o1', 100_000, 'full'), 422, refusal('idempotency_mismatch'), { at: 1_300 }),
+      account('client:c1', 400_000 - TOTAL),
+    ], POLICY);
+    expect(result.violation).toBeUndefined();
+  });
+
+  test('a checkout answered 201 whose total differs from its lines, or that left money in its escrow, is a finding (C2, C4)', () => {
+    const run = (answer: unknown) => {
+      clock = T0;
+      return replay([topUp(400_000, { at: 0 }), ...quoted(), post('/v1/checkouts', basket(), 201, answer, { at: 1_000 })], POLICY).violation?.message;
+    };
+    expect(run(completed('co1', TOTAL - 1))).toMatch(/totalFen/);
+    expect(run({ ...completed(), escrowFen: 5_000 })).toMatch(/escrowFen/);
+  });
+});

@@ -15,6 +15,7 @@ import { FAULT_KINDS, FaultInjector, timerWindows, type FaultKind } from './faul
 import { createSimHttp } from './http';
 import {
   checkAudit,
+  checkCheckouts,
   checkFeed,
   checkLedger,
   checkModel,
@@ -73,6 +74,8 @@ export interface SimulationSummary {
   readonly lifecycles: number;
   readonly taskOrders: number;
   readonly boostOrders: number;
+  /** C1–C5: the checkouts the lifecycles placed or tried. */
+  readonly checkouts: number;
   readonly commands: number;
   readonly exchanges: number;
   readonly faults: Readonly<Record<FaultKind, number>>;
@@ -278,6 +281,7 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
     await timed('stuck', () => checkStuck(checked, checkHttp));
     await timed('ledger exactly once', () => checkLedger(checkPool, checkHttp, exchanges));
     await timed('audit clean', () => checkAudit(checkHttp));
+    await timed('checkouts all or nothing', () => checkCheckouts(checkPool));
     await timed('notifications once', () => checkNotifications(checkPool, checked));
     let feed: Awaited<ReturnType<typeof checkFeed>>['events'] = [];
     await timed('feed exactly once', async () => {
@@ -312,7 +316,7 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
       const ownLabel = (r: LifecycleRecord) => /^l\d+/.exec(r.label)?.[0] ?? r.label;
       const implicated = checked.filter(
         (r) =>
-          [...r.taskOrderIds, ...r.boostOrderIds].some((id) => involved.has(id)) ||
+          [...r.taskOrderIds, ...r.boostOrderIds, ...(r.checkoutIds ?? []).map((id) => `checkout:${id}`)].some((id) => involved.has(id)) ||
           steps.has(r.label) ||
           steps.has(ownLabel(r)) ||
           violations.some((v) => v.message.startsWith(`${r.label}:`)),
@@ -340,6 +344,7 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
     lifecycles: records.length,
     taskOrders: records.reduce((n, r) => n + r.taskOrderIds.length, 0),
     boostOrders: records.reduce((n, r) => n + r.boostOrderIds.length, 0),
+    checkouts: records.reduce((n, r) => n + (r.checkoutIds?.length ?? 0), 0),
     commands: records.reduce((n, r) => n + r.commands, 0),
     exchanges: exchanges.length,
     faults: faultCounts(),
@@ -356,7 +361,7 @@ export async function runSimulation(options: SimulationOptions, lifecycles: Life
   for (const v of violations.filter((x) => x.invariant === 'run')) print(`FAIL  run                        ${v.message}`);
   print('');
   print(
-    `orders ${summary.taskOrders} task + ${summary.boostOrders} boost (${summary.lifecycles} lifecycles), commands ${summary.commands}, exchanges ${summary.exchanges}, ` +
+    `orders ${summary.taskOrders} task + ${summary.boostOrders} boost, ${summary.checkouts} checkouts (${summary.lifecycles} lifecycles), commands ${summary.commands}, exchanges ${summary.exchanges}, ` +
       `faults ${FAULT_KINDS.map((k) => `${k} ${summary.faults[k]}`).join(', ')}, violations ${summary.violations}, run time ${summary.runSeconds} s`,
   );
   const kept = keep === 'always' || (keep === 'on-failure' && !ok);

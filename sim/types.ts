@@ -101,6 +101,8 @@ export interface LifecycleRecord {
   readonly label: string;
   readonly taskOrderIds: readonly string[];
   readonly boostOrderIds: readonly string[];
+  /** C1–C5: the checkouts it placed (or tried to). */
+  readonly checkoutIds?: readonly string[];
   readonly exchanges: readonly Exchange[];
   readonly commands: number;
   /**

@@ -5,7 +5,9 @@ import { createBoostService } from '../api/boost-service';
 import { createCheckoutService } from '../api/checkout-service';
 import { createTaskOrderService } from '../api/task-order-service';
 import { postTopUp } from '../db/top-ups';
-import { auditLedger } from '../db/audit/audit';
+import { auditLedger, type AuditReport } from '../db/audit/audit';
+import { createDb, type Db } from '../db/connect';
+import { postLedgerTransaction } from '../db/ledger';
 import type { CheckoutLineRequest, CheckoutRequest } from '../domain/checkout';
 import { writeCounts, type TestDatabase } from './support/db';
 import { placement } from './support/fixtures';
@@ -235,8 +237,144 @@ describe('C1–C4: a basket placed and paid once', () => {
     }
   });
 
+  test('C5/L6/F3: a checkout\'s lines closed on their own (rejected, cancelled) reconcile like any order: refunded to the client, the audit clean (found by the simulation)', async () => {
+    const request = await basket(TOTAL);
+    await checkouts().place(request);
+    const [boosted, plain] = request.lines;
+    const creator = (l: CheckoutLineRequest) => ({ actor: { type: 'creator' as const, id: l.creatorId } });
+    await tasks().command(boosted!.orderId, 'reject', creator(boosted!)); // T7; B4: the boost ends with it
+    await tasks().command(plain!.orderId, 'cancel', { actor: { type: 'client' as const, id: request.clientId } }); // T11
+    const money = await balances(database.db, { client: `client:${request.clientId}`, checkout: escrow(request.checkoutId), task0: `escrow:task:${boosted!.orderId}`, task1: `escrow:task:${plain!.orderId}` });
+    expect(money).toEqual({ client: 165_000n, checkout: 0n, task0: 0n, task1: 0n }); // both placements back; the boost fee follows B7
+    const report = await auditLedger(database.db);
+    expect(report.discrepancies.filter((d) => d.orderId === boosted!.orderId || d.orderId === plain!.orderId)).toEqual([]);
+  });
+
   test('F3/L6: after every checkout above, the audit is clean: each checkout escrow reconciled to zero, each order\'s ledger matching its events', async () => {
     const report = await auditLedger(database.db);
     expect(report.discrepancies).toEqual([]);
+  });
+});
+
+/**
+ * F3/L6/C4, negative: the audit's checkout reconciliation (db/audit/audit-order-checks.ts
+ * `reconcile`, with the checkout kind's `fundsOthers`) must name a checkout whose escrow does not
+ * end at zero or whose payment is not the sum of its lines. Each test asserts the discrepancy of
+ * the checkout itself (orderKind `checkout`): other parts of the audit (hash chains, the line's own
+ * order) may also report a tampering, but only the checkout's L6 reconciliation reports these.
+ * These run after the clean audit above; each undoes what it tampered with, except the last, whose
+ * hand-made posting is part of the immutable ledger (L4) from then on.
+ */
+describe('F3/L6/C4: the audit catches a tampered checkout', () => {
+  let owner: Db; // the login user: a superuser here, who can tamper behind the application's back
+  beforeAll(() => {
+    owner = createDb({ connectionString: database.url, role: null, maxConnections: 1 });
+  });
+  afterAll(async () => {
+    await owner?.destroy();
+  });
+
+  /** Runs `statements` as the superuser with every trigger (immutability, chains, balances) bypassed. */
+  async function tamper(...statements: Array<ReturnType<typeof sql>>): Promise<void> {
+    await owner.transaction().execute(async (trx) => {
+      await sql`set local session_replication_role = replica`.execute(trx);
+      for (const statement of statements) await statement.execute(trx);
+    });
+  }
+
+  /** The audit's findings about this checkout (not about its lines' orders or the chains). */
+  async function checkoutFindings(checkoutId: string): Promise<Array<{ kind: string; account?: string; message: string }>> {
+    const report: AuditReport = await auditLedger(database.db, { recordCheckpoint: false });
+    expect(report.ok).toBe(false);
+    return report.discrepancies.flatMap((d) => ('orderKind' in d && d.orderKind === 'checkout' && d.orderId === checkoutId ? [{ kind: d.kind, message: d.message, ...('account' in d && d.account ? { account: d.account } : {}) }] : []));
+  }
+
+  async function placed(request: CheckoutRequest, queue = taskQueue): Promise<void> {
+    expect((await checkouts(queue).place(request)).state).toMatchObject({ status: 'completed', escrowFen: 0n });
+  }
+
+  test("F3/L6/C4: a line's placement posting deleted behind the application's back leaves escrow:checkout:{id} holding that line's amount: escrow_not_zero naming the checkout", async () => {
+    const request = await basket(TOTAL);
+    await placed(request);
+    const line = request.lines[1]!;
+    const { tx_id: txId } = await database.db.selectFrom('ledger_transfers').select('tx_id')
+      .where('debit_account', '=', escrow(request.checkoutId)).where('credit_account', '=', `escrow:task:${line.orderId}`).executeTakeFirstOrThrow();
+    await tamper(
+      sql`create table tampered_tx as select * from ledger_transactions where tx_id = ${txId}`,
+      sql`create table tampered_transfers as select * from ledger_transfers where tx_id = ${txId}`,
+      sql`delete from ledger_transfers where tx_id = ${txId}`,
+      sql`delete from ledger_transactions where tx_id = ${txId}`,
+    );
+    try {
+      const findings = await checkoutFindings(request.checkoutId);
+      expect(findings).toEqual(expect.arrayContaining([
+        expect.objectContaining({ kind: 'escrow_not_zero', account: escrow(request.checkoutId), message: expect.stringContaining('holds 55000 fen') }),
+        expect.objectContaining({ kind: 'money_differs_from_events' }),
+      ]));
+    } finally {
+      await tamper(
+        sql`insert into ledger_transactions select * from tampered_tx`,
+        sql`insert into ledger_transfers select * from tampered_transfers`,
+        sql`drop table tampered_tx`,
+        sql`drop table tampered_transfers`,
+      );
+    }
+    expect((await auditLedger(database.db, { recordCheckpoint: false })).discrepancies).toEqual([]);
+  });
+
+  test("F3/L4/L6/C4: the checkout payment's amount altered behind the application's back (1 fen more than its lines' placements + boost fees): the checkout's escrow and money reported, besides the hash", async () => {
+    const request = await basket(TOTAL);
+    await placed(request);
+    const txId = (await database.db.selectFrom('ledger_transactions').select('tx_id').where('order_id', '=', request.checkoutId).where('kind', '=', 'checkout_payment').executeTakeFirstOrThrow()).tx_id;
+    await tamper(sql`update ledger_transfers set amount_fen = amount_fen + 1 where tx_id = ${txId}`);
+    try {
+      const findings = await checkoutFindings(request.checkoutId);
+      expect(findings).toEqual(expect.arrayContaining([
+        expect.objectContaining({ kind: 'escrow_not_zero', account: escrow(request.checkoutId), message: expect.stringContaining('holds 1 fen') }),
+        expect.objectContaining({ kind: 'money_differs_from_events', message: expect.stringContaining(`paid in ${TOTAL + 1n}`) }),
+      ]));
+    } finally {
+      await tamper(sql`update ledger_transfers set amount_fen = amount_fen - 1 where tx_id = ${txId}`);
+    }
+    expect((await auditLedger(database.db, { recordCheckpoint: false })).discrepancies).toEqual([]);
+  });
+
+  test("F3/L6/C4: a checkout whose payment posting exceeds the sum of its lines' placements + boost fees — events, posting, hash and read model all agreeing (a pricing bug) — is reported: money_does_not_add_up and 1 fen left in escrow:checkout", async () => {
+    // A worker that records the payment 1 fen above the lines' sum, consistently: only L6 can tell.
+    const buggyQueue = `${taskQueue}-overcharge`;
+    const buggy = await runningWorker(env, database.db, buggyQueue, (activities) => ({
+      ...activities,
+      async recordCheckoutEvents(input) {
+        const events = input.events.map((e) => (e.event.type === 'CheckoutPaid' ? { ...e, event: { ...e.event, terms: { ...e.event.terms, totalFen: e.event.terms.totalFen + 1n } } } : e));
+        return activities.recordCheckoutEvents({ ...input, events });
+      },
+    }));
+    try {
+      const request = await basket(TOTAL + 1n);
+      await checkouts(buggyQueue).place(request);
+      expect(await balances(database.db, { client: `client:${request.clientId}`, escrow: escrow(request.checkoutId) })).toEqual({ client: 0n, escrow: 1n });
+      const findings = await checkoutFindings(request.checkoutId);
+      expect(findings).toEqual(expect.arrayContaining([
+        expect.objectContaining({ kind: 'escrow_not_zero', account: escrow(request.checkoutId), message: expect.stringContaining('holds 1 fen') }),
+        expect.objectContaining({ kind: 'money_does_not_add_up', message: expect.stringContaining('(ledger)') }),
+        expect.objectContaining({ kind: 'money_does_not_add_up', message: expect.stringContaining('(events)') }),
+      ]));
+      // Nothing else is wrong with it: its events, posting and row agree (no hash, E2 or L3 finding).
+      expect(findings.map((f) => f.kind).sort()).toEqual(['escrow_not_zero', 'money_does_not_add_up', 'money_does_not_add_up']);
+    } finally {
+      await buggy.stop();
+    }
+  });
+
+  test('F3/L6/C4: money moved out of escrow:checkout:{id} by a transaction posted by hand (a valid link of its hash chain) is reported: escrow_not_zero and money_differs_from_events naming the checkout', async () => {
+    const request = await basket(TOTAL);
+    await placed(request);
+    const transfer = { debitAccount: escrow(request.checkoutId), creditAccount: `client:${request.clientId}`, amountFen: 1_000n };
+    await database.db.transaction().execute((trx) => postLedgerTransaction(trx, { txId: `manual:${request.checkoutId}`, kind: 'manual_adjustment', orderId: null, transfers: [transfer] }, new Date()));
+    const findings = await checkoutFindings(request.checkoutId);
+    expect(findings).toEqual(expect.arrayContaining([
+      expect.objectContaining({ kind: 'escrow_not_zero', account: escrow(request.checkoutId), message: expect.stringContaining('holds -1000 fen') }),
+      expect.objectContaining({ kind: 'money_differs_from_events', message: expect.stringContaining('refunded 1000') }),
+    ]));
   });
 });

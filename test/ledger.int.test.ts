@@ -7,7 +7,8 @@ import { auditLedger } from '../db/audit/audit';
 import { APP_ROLE, type Db } from '../db/connect';
 import { IdempotencyConflictError, InsufficientFundsError, translatePgError } from '../db/errors';
 import { trialBalance } from '../db/finance';
-import { GENESIS_HASH, LEDGER_CHAIN_COUNT, accountBalance, chainHash, ledgerChainFor, postLedgerTransaction, postLedgerTransactions, transactionContentHash } from '../db/ledger';
+import { GENESIS_HASH, LEDGER_CHAIN_COUNT, accountBalance, chainHash, ledgerChainFor, ledgerTransactionRow, postLedgerTransaction, postLedgerTransactions, transactionContentHash } from '../db/ledger';
+import { storedJsonText } from '../domain/json';
 import type { LedgerTransaction } from '../domain/ledger/types';
 import { DEFAULT_TASK_POLICY, placementEvent, type TaskEvent, type TaskOrderState } from '../domain/task-order';
 import { withOwnedTestDatabase, writeCounts } from './support/db';
@@ -442,6 +443,87 @@ describe('L3: exactly once', () => {
     const { rows } = await sql<{ prev_hash: string }>`select prev_hash from ledger_transactions where chain_seq = 1`.execute(app);
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) expect(row.prev_hash).toBe(GENESIS_HASH);
+  });
+});
+
+describe('L3 (issue 19): one check, in the database — post_ledger_transaction refuses the same id with another content on both paths', () => {
+  const later = new Date('2025-06-01T00:05:00Z');
+
+  /** The database function itself, called as the application's role: its answer or its failure. */
+  const callPost = (tx: LedgerTransaction, at: Date, timeIsContent: boolean) =>
+    sql<{ result: string }>`select post_ledger_transaction(${storedJsonText(ledgerTransactionRow(tx, at))}::jsonb, ${timeIsContent}::boolean) as result`
+      .execute(app)
+      .then(({ rows }) => rows[0]?.result);
+
+  /** A transaction as stored, read back (its first transfer's amount replaced by `amountFen`). */
+  async function storedTransaction(txId: string, amountFen?: bigint): Promise<{ tx: LedgerTransaction; at: Date }> {
+    const row = await app.selectFrom('ledger_transactions').selectAll().where('tx_id', '=', txId).executeTakeFirstOrThrow();
+    const transfers = await app.selectFrom('ledger_transfers').selectAll().where('tx_id', '=', txId).orderBy('transfer_index').execute();
+    const tx: LedgerTransaction = {
+      txId,
+      kind: row.kind,
+      orderId: row.order_id,
+      ...(row.external_payment_ref === null ? {} : { externalPaymentRef: row.external_payment_ref }),
+      transfers: transfers.map((t, i) => ({ debitAccount: t.debit_account, creditAccount: t.credit_account, amountFen: i === 0 && amountFen !== undefined ? amountFen : t.amount_fen })),
+    };
+    return { tx, at: new Date(row.occurred_at) };
+  }
+
+  test('L3: a top-up: the function answers duplicate for the same money later and XL003 for another amount; postTopUp relays its refusal, with no comparison of its own', async () => {
+    const clientId = unique('c-l3');
+    const topUp = { clientId, paymentRef: unique('pay-l3'), amountFen: 500n };
+    expect(await postTopUp(app, topUp, new Date('2025-06-01T00:00:00Z'))).toBe('posted');
+    const txId = `topup:${topUp.paymentRef}`;
+    const same = await storedTransaction(txId);
+    const other = await storedTransaction(txId, 501n);
+    const before = await writeCounts(app);
+    // A retry of a top-up arrives later: the same top-up when the time is not compared (the top-up path)…
+    expect(await callPost(same.tx, later, false)).toBe('duplicate');
+    // …but not for a posting whose time is its content (every order step).
+    expect((await failure(callPost(same.tx, later, true))).code).toBe('XL003');
+    const refused = await failure(callPost(other.tx, later, false));
+    expect(refused.code).toBe('XL003');
+    expect(refused.message).toBe(`ledger transaction ${txId} exists with a different content (L3)`);
+    // postTopUp's IdempotencyConflictError is the database's refusal, message and all.
+    const viaTopUp = await failure(postTopUp(app, { ...topUp, amountFen: 501n }, later));
+    expect(viaTopUp).toBeInstanceOf(IdempotencyConflictError);
+    expect(viaTopUp.message).toBe(refused.message);
+    expect(await failure(postTopUp(app, { ...topUp, clientId: unique('c-other') }, later))).toBeInstanceOf(IdempotencyConflictError);
+    expect(await writeCounts(app)).toEqual(before);
+    expect(await accountBalance(app, `client:${clientId}`)).toBe(500n);
+  });
+
+  test('L3: an order append: append_order_stream posts through post_ledger_transaction, which refuses a payment id stored with another amount (XL003 → idempotency_conflict)', async () => {
+    // The append has no check of its own any more: it calls the function.
+    const { rows } = await sql<{ src: string }>`select prosrc as src from pg_proc where proname = 'append_order_stream'`.execute(owner);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.src).toContain('public.post_ledger_transaction(tx)');
+    expect(rows[0]?.src).not.toContain('XL003');
+
+    const activities = createActivities({ db: app });
+    const p = placement();
+    await activities.recordTaskEvents({ orderId: p.orderId, causation: 'test', events: [{ version: 1, occurredAt: Date.now(), event: placementEvent(p, DEFAULT_TASK_POLICY) }] });
+    const paid = await storedTransaction(`task:${p.orderId}:v1:placement_payment`);
+    const other = await storedTransaction(`task:${p.orderId}:v1:placement_payment`, 1n);
+    const before = await writeCounts(app);
+    expect(await callPost(paid.tx, paid.at, true)).toBe('duplicate');
+    for (const timeIsContent of [true, false]) {
+      const refused = await failure(callPost(other.tx, paid.at, timeIsContent));
+      expect(refused.code).toBe('XL003');
+      expect(refused.message).toBe(`ledger transaction ${paid.tx.txId} exists with a different content (L3)`);
+    }
+
+    // Another order whose payment id the function already holds with another amount: the append fails with its refusal.
+    const q = placement();
+    const txId = `task:${q.orderId}:v1:placement_payment`;
+    const taken = tx({ txId, kind: 'placement_payment', orderId: q.orderId, transfers: [{ debitAccount: 'external:payments', creditAccount: `escrow:task:${q.orderId}`, amountFen: 1n }] });
+    expect(await callPost(taken, paid.at, true)).toBe('posted');
+    const counts = await writeCounts(app);
+    const error = await failure(activities.recordTaskEvents({ orderId: q.orderId, causation: 'test', events: [{ version: 1, occurredAt: Date.now(), event: placementEvent(q, DEFAULT_TASK_POLICY) }] }));
+    expect((error as unknown as ApplicationFailure).type).toBe('idempotency_conflict');
+    expect(error.message).toBe(`ledger transaction ${txId} exists with a different content (L3)`);
+    expect(await writeCounts(app)).toEqual(counts);
+    expect(counts.ledger_transactions).toBe((before.ledger_transactions ?? 0) + 1);
   });
 });
 

@@ -207,7 +207,7 @@ export function checkOrderBatch(raw: RawOrderBatch, wantStates: boolean): OrderB
       add({ kind: 'read_model_orphan', orderId, message: `${kind} order ${orderId} has a read-model row but no events` });
       continue;
     }
-    const replayed = replay(definition, stream);
+    const replayed = replay(definition, definition.escrowAccount(orderId), stream);
     if ('error' in replayed) {
       add({ kind: 'event_stream_invalid', orderId, message: `${kind} order ${orderId}: its events do not fold: ${replayed.error}` });
       continue;
@@ -269,8 +269,16 @@ interface Replayed<S> {
   readonly escrowFlows: EscrowFlow[];
 }
 
-/** Folds the events, collecting the ledger transactions they imply (L3, E1). */
-function replay<S extends { status: string }, E>(definition: Pick<OrderKindOf<S, E>, 'evolve' | 'ledgerTransactionFor' | 'fundsOthers'>, stream: ReadonlyArray<Recorded<E>>): Replayed<S> | { error: string } {
+/**
+ * Folds the events, collecting the ledger transactions they imply (L3, E1) and their flows in and
+ * out of the order's own escrow `account` — only that one: a checkout's line is paid from the
+ * checkout's escrow, which is not the line's (C4).
+ */
+function replay<S extends { status: string }, E>(
+  definition: Pick<OrderKindOf<S, E>, 'evolve' | 'ledgerTransactionFor' | 'fundsOthers'>,
+  account: string,
+  stream: ReadonlyArray<Recorded<E>>,
+): Replayed<S> | { error: string } {
   try {
     let state: S | undefined;
     const expected = new Map<string, string>();
@@ -280,8 +288,8 @@ function replay<S extends { status: string }, E>(definition: Pick<OrderKindOf<S,
       if (tx && tx.transfers.length > 0) {
         expected.set(tx.txId, ledgerContentHash(tx, new Date(recorded.occurredAt)));
         for (const t of tx.transfers) {
-          if (t.creditAccount.startsWith('escrow:')) escrowFlows.push({ txId: tx.txId, direction: 'in', counterparty: t.debitAccount, amountFen: t.amountFen });
-          if (t.debitAccount.startsWith('escrow:')) escrowFlows.push({ txId: tx.txId, direction: 'out', counterparty: t.creditAccount, amountFen: t.amountFen });
+          if (t.creditAccount === account) escrowFlows.push({ txId: tx.txId, direction: 'in', counterparty: t.debitAccount, amountFen: t.amountFen });
+          if (t.debitAccount === account) escrowFlows.push({ txId: tx.txId, direction: 'out', counterparty: t.creditAccount, amountFen: t.amountFen });
         }
       }
       for (const funded of definition.fundsOthers?.(state, recorded) ?? []) {

@@ -1,14 +1,8 @@
 import { sql, type Kysely } from 'kysely';
-import { BOOST_ORDER_COLUMNS, TASK_ORDER_COLUMNS, appendOrderStreamFunction } from './append-order-stream-sql';
+import { BOOST_ORDER_COLUMNS, CHECKOUT_COLUMNS, TASK_ORDER_COLUMNS, appendOrderStreamFunction } from './append-order-stream-sql';
 
 // Migrations never import application code. APP_ROLE is a copy of db/connect.ts's.
 const APP_ROLE = 'xingtu_app';
-
-const CHECKOUT_COLUMNS: ReadonlyArray<[string, string]> = [
-  ['checkout_id', 'text'], ['client_id', 'text'], ['status', 'text'], ['payment_mode', 'text'], ['total_fen', 'bigint'],
-  ['escrow_fen', 'bigint'], ['line_count', 'integer'], ['failed_line_index', 'integer'], ['failure_code', 'text'],
-  ['request_hash', 'text'], ['version', 'integer'], ['created_at', 'timestamptz'], ['updated_at', 'timestamptz'], ['details', 'jsonb'],
-];
 
 /**
  * C1–C5: checkouts. Their events are a stream of kind 'checkout' in order_events (`checkout:{id}`),

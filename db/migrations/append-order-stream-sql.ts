@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 
-// Shared by the migrations that (re)create append_order_stream (0006, 0012): they never import
-// application code, only this builder of the function's SQL.
+// Shared by the migrations that (re)create append_order_stream (0006, 0012, 0013): they never
+// import application code, only this builder of the function's SQL.
 
 /** One kind's read model: the stream kind, its table and its columns with their types, in table order (the key first). */
 export interface ReadModelTable {
@@ -30,6 +30,18 @@ export const BOOST_ORDER_COLUMNS: ReadonlyArray<[string, string]> = [
   ['next_deadline_at', 'timestamptz'], ['request_hash', 'text'], ['version', 'integer'], ['ordered_at', 'timestamptz'],
   ['updated_at', 'timestamptz'], ['details', 'jsonb'],
 ];
+export const CHECKOUT_COLUMNS: ReadonlyArray<[string, string]> = [
+  ['checkout_id', 'text'], ['client_id', 'text'], ['status', 'text'], ['payment_mode', 'text'], ['total_fen', 'bigint'],
+  ['escrow_fen', 'bigint'], ['line_count', 'integer'], ['failed_line_index', 'integer'], ['failure_code', 'text'],
+  ['request_hash', 'text'], ['version', 'integer'], ['created_at', 'timestamptz'], ['updated_at', 'timestamptz'], ['details', 'jsonb'],
+];
+
+/** The three kinds append_order_stream knows since migration 0012 (a new kind makes a new list, as columns do). */
+export const READ_MODELS_SINCE_0012: readonly ReadModelTable[] = [
+  { kind: 'task', table: 'task_orders', columns: TASK_ORDER_COLUMNS },
+  { kind: 'boost', table: 'boost_orders', columns: BOOST_ORDER_COLUMNS },
+  { kind: 'checkout', table: 'checkouts', columns: CHECKOUT_COLUMNS },
+];
 
 /** `insert into <table> (…) values (p_read_model->>'a'::type, …) on conflict (<key>) do update set (…) = (excluded.…)`. */
 function upsertReadModel(table: string, columns: ReadonlyArray<[string, string]>) {
@@ -52,10 +64,44 @@ function readModelBranches(readModels: readonly ReadModelTable[]) {
 }
 
 /**
+ * How append_order_stream posts its ledger transactions. 'inline' is the SQL of 0006 and 0012 (L3's
+ * check written into the loop), kept so those migrations still create what they created;
+ * 'post_ledger_transaction' (0013 on) calls the one function every ledger posting goes through.
+ */
+export type LedgerPosting = 'inline' | 'post_ledger_transaction';
+
+function ledgerLoop(posting: LedgerPosting) {
+  if (posting === 'post_ledger_transaction') {
+    return sql`for tx in select value from jsonb_array_elements(p_ledger) loop
+        if public.post_ledger_transaction(tx) = 'posted' then
+          v_posted := v_posted + 1;
+        end if;
+      end loop;`;
+  }
+  return sql`for tx in select value from jsonb_array_elements(p_ledger) loop
+        select content_hash into v_existing from public.ledger_transactions where tx_id = tx->>'tx_id';
+        if found then
+          if v_existing = tx->>'content_hash' then
+            continue;
+          end if;
+          raise exception 'ledger transaction % exists with a different content (L3)', tx->>'tx_id' using errcode = 'XL003';
+        end if;
+        insert into public.ledger_transactions (tx_id, kind, order_id, external_payment_ref, occurred_at, content_hash, chain_id)
+        values (tx->>'tx_id', tx->>'kind', tx->>'order_id', tx->>'external_payment_ref', (tx->>'occurred_at')::timestamptz,
+                tx->>'content_hash', (tx->>'chain_id')::integer)
+        returning seq into v_seq;
+        insert into public.ledger_transfers (tx_id, tx_seq, transfer_index, debit_account, credit_account, amount_fen)
+        select tx->>'tx_id', v_seq, (t.n - 1)::integer, t.transfer->>0, t.transfer->>1, (t.transfer->>2)::bigint
+        from jsonb_array_elements(tx->'transfers') with ordinality as t(transfer, n);
+        v_posted := v_posted + 1;
+      end loop;`;
+}
+
+/**
  * E1 in one database call: an activity's whole append — events, outbox rows, the read-model row and
  * the ledger transactions — as one statement (see migration 0006 for the invariants it keeps).
  */
-export function appendOrderStreamFunction(readModels: readonly ReadModelTable[], replace: boolean): RawBuilder<unknown> {
+export function appendOrderStreamFunction(readModels: readonly ReadModelTable[], replace: boolean, posting: LedgerPosting = 'inline'): RawBuilder<unknown> {
   return sql`
     ${sql.raw(replace ? 'create or replace' : 'create')} function append_order_stream(
       p_kind text, p_stream_id text, p_causation text,
@@ -81,23 +127,7 @@ export function appendOrderStreamFunction(readModels: readonly ReadModelTable[],
         raise exception 'unknown stream kind %', p_kind using errcode = 'invalid_parameter_value';
       end if;
 
-      for tx in select value from jsonb_array_elements(p_ledger) loop
-        select content_hash into v_existing from public.ledger_transactions where tx_id = tx->>'tx_id';
-        if found then
-          if v_existing = tx->>'content_hash' then
-            continue;
-          end if;
-          raise exception 'ledger transaction % exists with a different content (L3)', tx->>'tx_id' using errcode = 'XL003';
-        end if;
-        insert into public.ledger_transactions (tx_id, kind, order_id, external_payment_ref, occurred_at, content_hash, chain_id)
-        values (tx->>'tx_id', tx->>'kind', tx->>'order_id', tx->>'external_payment_ref', (tx->>'occurred_at')::timestamptz,
-                tx->>'content_hash', (tx->>'chain_id')::integer)
-        returning seq into v_seq;
-        insert into public.ledger_transfers (tx_id, tx_seq, transfer_index, debit_account, credit_account, amount_fen)
-        select tx->>'tx_id', v_seq, (t.n - 1)::integer, t.transfer->>0, t.transfer->>1, (t.transfer->>2)::bigint
-        from jsonb_array_elements(tx->'transfers') with ordinality as t(transfer, n);
-        v_posted := v_posted + 1;
-      end loop;
+      ${ledgerLoop(posting)}
       return v_posted;
     end $$`;
 }
