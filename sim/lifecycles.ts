@@ -661,7 +661,7 @@ async function basket(d: Driver, cast: Cast, twist: CheckoutTwist): Promise<{ bo
     d.boostIds.add(boostOrderId);
     return { ...line, boost: { boostOrderId, quoteId: String(quote.quoteId) } };
   });
-  if (twist === 'duplicate-creator') withBoosts[n - 1] = { ...withBoosts[n - 1]!, creatorId: withBoosts[0]!.creatorId }; // C1: validation_failed at line n-1
+  if (twist === 'duplicate-creator') withBoosts[n - 1] = { ...withBoosts[n - 1]!, creatorId: withBoosts[0]!.creatorId }; // C1: 400 validation_failed at line n-1, nothing stored
   for (const line of withBoosts) d.taskIds.add(line.orderId);
   const funding = rng.chance(0.7) ? { source: 'account' } : { source: 'external', paymentRef: d.ref() };
   const checkoutId = d.id('co1');

@@ -54,15 +54,28 @@ function checkoutOf(body: Json): CheckoutJ | undefined {
 const lineFen = (c: CheckoutJ, line: LineJ, quote: QuoteM | undefined): bigint => placementFen(line.priceFen, c.mode) + (line.boost && quote ? quote.feeFen : 0n);
 
 /**
- * C1/C3: the codes that may refuse `line` (none: it passes). The SPEC does not order one line's
+ * C1, §8: the first line that repeats a creator or an id (order or boost, either way round) of an
+ * earlier line. Such a basket is malformed: refused 400 at that line before anything is checked or
+ * stored (docs/decisions.md), so the corrected basket may be sent under the same checkoutId.
+ */
+function firstRepeat(c: CheckoutJ): number | undefined {
+  const creators = new Set<string>();
+  const ids = new Set<string>();
+  for (const [lineIndex, line] of c.lines.entries()) {
+    const own = [line.orderId, ...(line.boost ? [line.boost.boostOrderId] : [])];
+    if (creators.has(line.creatorId) || own.some((id) => ids.has(id)) || own.length !== new Set(own).size) return lineIndex;
+    creators.add(line.creatorId);
+    for (const id of own) ids.add(id);
+  }
+  return undefined;
+}
+
+/**
+ * C3: the codes that may refuse `line` (none: it passes). The SPEC does not order one line's
  * checks, so every failing one may answer; it does say the first failing LINE is named.
  */
-function lineCodes(w: World, c: CheckoutJ, line: LineJ, seen: { creators: Set<string>; ids: Set<string> }): Set<string> {
+function lineCodes(w: World, c: CheckoutJ, line: LineJ): Set<string> {
   const codes = new Set<string>();
-  if (seen.creators.has(line.creatorId) || seen.ids.has(`task:${line.orderId}`) || (line.boost && seen.ids.has(`boost:${line.boost.boostOrderId}`))) codes.add('validation_failed'); // C1
-  seen.creators.add(line.creatorId);
-  seen.ids.add(`task:${line.orderId}`);
-  if (line.boost) seen.ids.add(`boost:${line.boost.boostOrderId}`);
   const usedBy = (checkoutId: string | undefined) => checkoutId !== c.checkoutId;
   const task = w.tasks[line.orderId];
   if (task && usedBy(task.checkoutId)) codes.add('invalid_state'); // C3: an orderId already used
@@ -83,10 +96,9 @@ type Pricing = { readonly ok: true; readonly totalFen: bigint } | { readonly ok:
 
 /** C2/C3: the checkout's total, or its first failing line with the codes that may name it. */
 function price(w: World, c: CheckoutJ): Pricing {
-  const seen = { creators: new Set<string>(), ids: new Set<string>() };
   let totalFen = 0n;
   for (const [lineIndex, line] of c.lines.entries()) {
-    const codes = lineCodes(w, c, line, seen);
+    const codes = lineCodes(w, c, line);
     if (codes.size > 0) return { ok: false, lineIndex, codes: [...codes] };
     totalFen += lineFen(c, line, line.boost ? w.quotes[line.boost.quoteId] : undefined);
   }
@@ -109,6 +121,8 @@ export function checkout(w0: World, body: Json, m: ModelOptions, when: Win): Out
   const fp = canonical(body);
   const c = checkoutOf(body);
   if (!c) return [{ kind: 'refused', codes: ['validation_failed'] }];
+  const repeat = firstRepeat(c);
+  if (repeat !== undefined) return [{ kind: 'refused', codes: ['validation_failed'], lineIndex: repeat }];
   const existing = w0.checkouts[c.checkoutId];
   if (existing) return again(w0, existing, fp);
   const pricing = price(w0, c);
@@ -153,7 +167,8 @@ function checkoutAnswerProblem(answer: unknown, c: CheckoutM): string | undefine
 export function checkoutPreview(w: World, body: Json): Outcome[] {
   const c = checkoutOf(body);
   if (!c) return [{ kind: 'refused', codes: ['validation_failed'] }];
-  const pricing = price(w, c);
+  const repeat = firstRepeat(c);
+  const pricing: Pricing = repeat === undefined ? price(w, c) : { ok: false, lineIndex: repeat, codes: ['validation_failed'] };
   const verify = (answer: unknown): string | undefined => {
     const v = obj(answer);
     const refusal = v.refusal === null ? null : obj(v.refusal);

@@ -543,6 +543,16 @@ describe('checkouts (C1–C5): all or nothing, paid once, the first failing line
     expect(result.violation).toBeUndefined();
   });
 
+  test('given a basket repeating a creator, then C1/§8: 400 at the repeating line, nothing stored: the corrected basket under the same id is placed', () => {
+    const twice = basket('co1', [line(1, 100_000), { ...line(2, 50_000), creatorId: 'k1' }]);
+    const given = () => [topUp(400_000, { at: 0 }), ...quoted()];
+    const result = replay([...given(), post('/v1/checkouts', twice, 400, failed('validation_failed', 1), { at: 1_000 }), post('/v1/checkouts', basket(), 201, completed(), { at: 1_200 })], POLICY);
+    expect(result.violation).toBeUndefined();
+    expect(result.worlds[0]!.notes['checkout:co1|checkout_failed|client:c1']).toBeUndefined();
+    clock = T0;
+    expect(replay([...given(), post('/v1/checkouts', twice, 400, failed('validation_failed', 0), { at: 1_000 })], POLICY).violation).toBeDefined();
+  });
+
   test('a checkout answered 201 whose total differs from its lines, or that left money in its escrow, is a finding (C2, C4)', () => {
     const run = (answer: unknown) => {
       clock = T0;
