@@ -252,8 +252,13 @@ function itemsOf(ex: Exchange, index: number, b: Builder): Item[] {
     if (!key) return decideAndMatch(w, decide, diag).map((r) => r.world);
     const run = w.keys[key];
     if (!run) {
-      if (answer.kind === 'in_progress') {
-        diag.push(`"in progress" for ${key}, but no request with it ran before in this order`);
+      // The key is claimed when its first request starts, not when its command is decided: a repeat
+      // may be answered "in progress" (or 422 for another request) while a first one that answered
+      // 202, or none, is still to be decided (seed 18103: a 422 between a 202 and the read after it).
+      if (answer.kind === 'in_progress' || (answer.kind === 'refused' && answer.code === 'idempotency_mismatch')) {
+        const holder = b.exchanges.findIndex((other, j) => j !== index && `${other.role ?? 'backend'}:${other.idempotencyKey}` === key && other.startedAtMs <= ex.endedAtMs && (answer.kind === 'in_progress' || `${other.method} ${other.path} ${canonical(other.body)}` !== fingerprint));
+        if (holder >= 0) return [w];
+        diag.push(`${answer.kind === 'in_progress' ? '"in progress"' : '422'} for ${key}, but no other request with it had started`);
         return [];
       }
       return decideAndMatch(w, decide, diag).map(({ world, applied }) => {

@@ -299,6 +299,27 @@ describe('Idempotency-Key', () => {
     expect(mismatch.violation).toBeUndefined();
   });
 
+  test('a key is claimed when its first request starts: a 422 for another request may come before a 202 command is decided, and a read between them shows the order before it (seed 18103)', () => {
+    const view = (status: string, uploads: number) => ({
+      orderId: 'o1', status, cancelReason: null, priceFen: 100_000, originalPriceFen: 100_000, serviceFeeFen: 10_000, depositFen: 0,
+      paidInFen: 110_000, escrowFen: 110_000, balanceDueFen: 0, uploads, pendingCancellation: null,
+      deadlines: uploads > 0 ? [{ kind: 'review', at: new Date(T0 + 25_000).toISOString() }] : [], // T17: 20 s after the upload was decided
+    });
+    const upload = { actor: creator, draftId: 'd1' };
+    const exchanges = [
+      post('/v1/task-orders', placement('o1', 100_000, 'full', { source: 'external', paymentRef: 'p1' }), 201, {}, { at: 0 }),
+      post(o('o1', 'accept'), { actor: creator }, 200, {}, { at: 100 }),
+      post(o('o1', 'videos'), upload, 202, view('in_production', 0), { at: 200, ms: 5_000, key: 'k' }), // decided later
+      post(o('o1', 'videos'), { ...upload, draftId: 'd2' }, 422, refusal('idempotency_mismatch'), { at: 5_200, key: 'k' }),
+      get('/v1/task-orders/o1', 200, view('in_production', 0), { at: 5_300 }), // not decided yet
+      get('/v1/task-orders/o1', 200, view('in_review', 1), { at: 7_000 }),
+    ];
+    expect(replay(exchanges, POLICY).violation).toBeUndefined();
+    clock = T0;
+    const noHolder = [exchanges[0]!, exchanges[1]!, post(o('o1', 'videos'), { ...upload, draftId: 'd2' }, 422, refusal('idempotency_mismatch'), { at: 300, key: 'k2' }), post(o('o1', 'videos'), upload, 200, {}, { at: 1_000, key: 'k2' })];
+    expect(replay(noHolder, POLICY).violation?.message).toMatch(/422 for backend:k2, but no other request with it had started/);
+  });
+
   test('without a key a duplicate is just another command (T16: two uploads … the second refused in review)', () => {
     const upload = { actor: creator, draftId: 'd1' };
     const exchanges = [
