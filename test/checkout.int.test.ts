@@ -9,6 +9,7 @@ import { auditLedger, type AuditReport } from '../db/audit/audit';
 import { createDb, type Db } from '../db/connect';
 import { postLedgerTransaction } from '../db/ledger';
 import type { CheckoutLineRequest, CheckoutRequest } from '../domain/checkout';
+import { checkCheckouts, checksPool } from '../sim/invariants';
 import { writeCounts, type TestDatabase } from './support/db';
 import { placement } from './support/fixtures';
 import { balances } from './support/ledger';
@@ -289,6 +290,16 @@ describe('F3/L6/C4: the audit catches a tampered checkout', () => {
     return report.discrepancies.flatMap((d) => ('orderKind' in d && d.orderKind === 'checkout' && d.orderId === checkoutId ? [{ kind: d.kind, message: d.message, ...('account' in d && d.account ? { account: d.account } : {}) }] : []));
   }
 
+  /** The simulation's "checkouts all or nothing" invariant over this database. */
+  async function simCheckouts() {
+    const pool = checksPool(database.url);
+    try {
+      return await checkCheckouts(pool);
+    } finally {
+      await pool.end();
+    }
+  }
+
   async function placed(request: CheckoutRequest, queue = taskQueue): Promise<void> {
     expect((await checkouts(queue).place(request)).state).toMatchObject({ status: 'completed', escrowFen: 0n });
   }
@@ -311,6 +322,10 @@ describe('F3/L6/C4: the audit catches a tampered checkout', () => {
         expect.objectContaining({ kind: 'escrow_not_zero', account: escrow(request.checkoutId), message: expect.stringContaining('holds 55000 fen') }),
         expect.objectContaining({ kind: 'money_differs_from_events' }),
       ]));
+      // The simulation's own net (sim/invariants.ts) sees it too, from the tables alone.
+      expect((await simCheckouts()).violations.filter((v) => v.orderId === `checkout:${request.checkoutId}`).map((v) => v.message)).toEqual([
+        expect.stringContaining('escrow:checkout holds 55000 fen'),
+      ]);
     } finally {
       await tamper(
         sql`insert into ledger_transactions select * from tampered_tx`,
@@ -320,6 +335,7 @@ describe('F3/L6/C4: the audit catches a tampered checkout', () => {
       );
     }
     expect((await auditLedger(database.db, { recordCheckpoint: false })).discrepancies).toEqual([]);
+    expect((await simCheckouts()).violations).toEqual([]);
   });
 
   test("F3/L4/L6/C4: the checkout payment's amount altered behind the application's back (1 fen more than its lines' placements + boost fees): the checkout's escrow and money reported, besides the hash", async () => {
