@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     // The same Temporal client setup as the API's (platform/temporal-client.ts), nothing else.
     const { client } = apiTemporalClient(address, NAMESPACE);
     const server = sameJobRelay(client, taskQueue);
-    server.keepAliveTimeout = 60_000;
+    server.keepAliveTimeout = 600_000; // idle between its phases: never close a socket the driver may reuse
     await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
     const where = server.address();
     if (where === null || typeof where === 'string') throw new Error('the relay has no port');

@@ -751,6 +751,10 @@ function report({ stack, opts, idle, phases, hist, lifeHist, cycles, startedAt, 
   if (one) {
     lines.push('', `One full-mode order (${one.events} events), workflow task by workflow task — what each wrote | what followed it:`, '', '```', ...sequenceByWorkflowTask(one.sequence), '```');
   }
+  const oneJob = hist.sameJob[0];
+  if (oneJob) {
+    lines.push('', `One same-job baseline order (${oneJob.events} events), workflow task by workflow task:`, '', '```', ...sequenceByWorkflowTask(oneJob.sequence), '```');
+  }
 
   lines.push('', 'The minimum, command by command (regular activities; WFT = a workflow task: scheduled, started, completed):', '');
   for (const path of ['full', 'deposit'] as const) {
@@ -887,6 +891,7 @@ function sample<T>(items: readonly T[], n: number): T[] {
 }
 
 function pct(values: readonly number[], p: number): string {
+  if (values.length === 0) return 'n/a';
   const sorted = [...values].sort((a, b) => a - b);
   const value = sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
   return value >= 100 ? value.toFixed(0) : value.toFixed(1);
