@@ -5,7 +5,10 @@
  *
  *   api              the product's HTTP API (api/app.ts), wired as `npm start` wires it
  *   worker           the product's worker (worker/create-worker.ts) on TASK_QUEUE
- *   baseline-worker  the engine baseline's worker (bench/baseline-workflow.ts) on TASK_QUEUE
+ *   baseline-worker  the worker of the bench's two limits (bench/baseline-workflow.ts) on TASK_QUEUE:
+ *                    the engine baseline (no-op activities) and the same-job baseline (its local
+ *                    activity inserts a row through its own pg pool)
+ *   relay            the same-job baseline's HTTP relay (bench/same-job-relay.ts) to TASK_QUEUE
  *
  * Env: DATABASE_URL, TEMPORAL_ADDRESS, TASK_QUEUE; the api also API_TOKENS.
  */
@@ -16,9 +19,11 @@ import { loadConfig } from '../platform/config';
 import { dataConverter } from '../platform/data-converter';
 import { apiTemporalClient } from '../platform/temporal-client';
 import { createWorker } from '../worker/create-worker';
-import { baselineActivities } from './baseline-activities';
+import { Pool } from 'pg';
+import { baselineActivities, sameJobActivities } from './baseline-activities';
+import { sameJobRelay } from './same-job-relay';
 
-export const CHILD_ROLES = ['api', 'worker', 'baseline-worker'] as const;
+export const CHILD_ROLES = ['api', 'worker', 'baseline-worker', 'relay'] as const;
 export type ChildRole = (typeof CHILD_ROLES)[number];
 
 /** What a child tells the bench once it serves. */
@@ -26,7 +31,7 @@ export interface ReadyMessage {
   readonly type: 'ready';
   readonly role: ChildRole;
   readonly pid: number;
-  /** The api's address, e.g. http://127.0.0.1:41234. */
+  /** The api's or the relay's address, e.g. http://127.0.0.1:41234. */
   readonly url?: string;
 }
 
@@ -61,6 +66,17 @@ async function main(): Promise<void> {
     ready({ role, url });
     return; // serves until the bench kills it
   }
+  if (role === 'relay') {
+    // The same Temporal client setup as the API's (platform/temporal-client.ts), nothing else.
+    const { client } = apiTemporalClient(address, NAMESPACE);
+    const server = sameJobRelay(client, taskQueue);
+    server.keepAliveTimeout = 600_000; // idle between its phases: never close a socket the driver may reuse
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    const where = server.address();
+    if (where === null || typeof where === 'string') throw new Error('the relay has no port');
+    ready({ role, url: `http://127.0.0.1:${where.port}` });
+    return;
+  }
 
   Runtime.install({
     logger: new DefaultLogger('WARN'),
@@ -78,7 +94,10 @@ async function main(): Promise<void> {
       payloadConverterPath: dataConverter.payloadConverterPath,
       logger: quietBundlerLogger,
     });
-    worker = await Worker.create({ connection, namespace: NAMESPACE, taskQueue, workflowBundle, activities: baselineActivities, dataConverter });
+    // The same-job baseline's pool: as many connections as the product's (db/connect.ts: 10).
+    const pool = new Pool({ connectionString: required('DATABASE_URL'), max: 10 });
+    const activities = { ...baselineActivities, ...sameJobActivities(pool) };
+    worker = await Worker.create({ connection, namespace: NAMESPACE, taskQueue, workflowBundle, activities, dataConverter });
   }
   const running = worker.run();
   ready({ role });

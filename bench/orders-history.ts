@@ -26,7 +26,7 @@ export interface History {
 const EVENT_TYPE_NAMES = temporal.api.enums.v1.EventType as unknown as Record<number, string>;
 
 /** EVENT_TYPE_WORKFLOW_TASK_SCHEDULED → WorkflowTaskScheduled */
-function shortName(eventType: unknown): string {
+export function shortName(eventType: unknown): string {
   const name = typeof eventType === 'string' ? eventType : (EVENT_TYPE_NAMES[Number(eventType)] ?? `EventType${String(eventType)}`);
   return name
     .replace(/^EVENT_TYPE_/, '')

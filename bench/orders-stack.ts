@@ -8,6 +8,13 @@
  *   api               bench/orders-child.ts api: api/app.ts as npm start builds it (no request log)
  *   worker            bench/orders-child.ts worker: worker/create-worker.ts on the product's task queue
  *   baseline-worker   bench/orders-child.ts baseline-worker: bench/baseline-workflow.ts on its own queue
+ *                     (the engine baseline and the same-job baseline)
+ *   relay             bench/orders-child.ts relay: the same-job baseline's HTTP relay (node:http)
+ *
+ * The dev server runs with the search-attribute cache as production has it
+ * (TEMPORAL_DEV_DYNAMIC_CONFIG: forceSearchAttributesCacheRefreshOnRead=false, where the CLI's dev
+ * server forces a metadata read per upsert); the orders' search attributes are registered at its
+ * start (--search-attribute), so no upsert can meet a cache that has not seen them yet.
  *
  * Everything lives in a temporary directory removed at the end. Every child is stopped by `stop`,
  * and — as a last resort — killed when this process exits.
@@ -24,6 +31,8 @@ import { createDb } from '../db/connect';
 import { migrateToLatest } from '../db/migrate';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '../platform/embedded-postgres';
 import { registerSearchAttributes } from '../platform/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../platform/search-attribute-keys';
+import { SAME_JOB_DDL } from './baseline-activities';
 import { apiTemporalClient } from '../platform/temporal-client';
 import { temporalExecutable } from '../platform/temporal-tools';
 import type { ChildRole, ReadyMessage } from './orders-child';
@@ -33,11 +42,20 @@ export const PRODUCT_TASK_QUEUE = 'bench-orders';
 export const BASELINE_TASK_QUEUE = 'bench-baseline';
 
 /** The processes whose CPU time the bench reads, by name. */
-export const MEASURED = ['api', 'worker', 'baseline-worker', 'temporal', 'postgres'] as const;
+export const MEASURED = ['api', 'worker', 'baseline-worker', 'relay', 'temporal', 'postgres'] as const;
+
+/**
+ * Dynamic config of every dev server the benches start (SPEC §10, issue 21): production's setting.
+ * The CLI's dev server defaults it to true ("should not be turned on in production"), which makes
+ * every search-attribute upsert re-read the namespace's metadata from SQLite.
+ */
+export const TEMPORAL_DEV_DYNAMIC_CONFIG: readonly string[] = ['system.forceSearchAttributesCacheRefreshOnRead=false'];
 export type Measured = (typeof MEASURED)[number];
 
 export interface BenchStack {
   readonly apiUrl: string;
+  /** The same-job baseline's relay (bench/same-job-relay.ts). */
+  readonly relayUrl: string;
   readonly backendToken: string;
   /** A Temporal client as the API has one (platform/temporal-client.ts), for the baseline and histories. */
   readonly client: Client;
@@ -78,7 +96,7 @@ export async function startBenchStack(log: (line: string) => void, options: { re
     rmSync(dir, { recursive: true, force: true });
   };
   const logTails = () => {
-    for (const name of ['temporal', 'api', 'worker', 'baseline-worker']) {
+    for (const name of ['temporal', 'api', 'worker', 'baseline-worker', 'relay']) {
       try {
         const lines = readFileSync(join(dir, `${name}.log`), 'utf8').trim().split('\n').slice(-15);
         if (lines.join('').trim()) log(`--- ${name}.log (last lines) ---\n${lines.join('\n')}`);
@@ -112,6 +130,7 @@ export async function startBenchStack(log: (line: string) => void, options: { re
     const databaseUrl = pg.url('bench');
     const setup = createDb({ connectionString: databaseUrl, maxConnections: 1, role: null });
     await migrateToLatest(setup);
+    await sql.raw(SAME_JOB_DDL).execute(setup); // the same-job baseline's table, bench-only
     const { rows } = await sql<{ version: string; fsync: string; sc: string }>`
       select version() as version, current_setting('fsync') as fsync, current_setting('synchronous_commit') as sc`.execute(setup);
     await setup.destroy();
@@ -128,7 +147,7 @@ export async function startBenchStack(log: (line: string) => void, options: { re
 
     const backendToken = `bench-backend-${randomBytes(16).toString('hex')}`;
     const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, API_TOKENS: `backend:${backendToken}` };
-    log('starting the api, the worker and the baseline worker (the workers bundle their workflows) …');
+    log('starting the api, the worker, the baseline worker and the relay (the workers bundle their workflows) …');
     const started: ChildProcess[] = [];
     // All three at once; nothing of theirs is kept, so no need to wait long for a clean exit.
     stops.push(() => Promise.all(started.map((child) => stopChild(child, 2000))).then(() => undefined));
@@ -138,9 +157,10 @@ export async function startBenchStack(log: (line: string) => void, options: { re
       started.push(child);
       return ready;
     };
-    const [apiReady] = await Promise.all([start('api', PRODUCT_TASK_QUEUE), start('worker', PRODUCT_TASK_QUEUE), start('baseline-worker', BASELINE_TASK_QUEUE)]);
+    const [apiReady, , , relayReady] = await Promise.all([start('api', PRODUCT_TASK_QUEUE), start('worker', PRODUCT_TASK_QUEUE), start('baseline-worker', BASELINE_TASK_QUEUE), start('relay', BASELINE_TASK_QUEUE)]);
     const apiUrl = apiReady.url;
-    if (!apiUrl) throw new Error('the api did not say where it listens');
+    const relayUrl = relayReady.url;
+    if (!apiUrl || !relayUrl) throw new Error('the api or the relay did not say where it listens');
 
     const { client, connection: clientConnection } = apiTemporalClient(temporalAddress, 'default');
     // Closed last (stops run in reverse), after the server: calls still running then fail as
@@ -150,16 +170,18 @@ export async function startBenchStack(log: (line: string) => void, options: { re
       api: pidOf(children.api),
       worker: pidOf(children.worker),
       'baseline-worker': pidOf(children['baseline-worker']),
+      relay: pidOf(children.relay),
       temporal: pidOf(children.temporal),
       postgres: postmasterPid(pg.dataDir),
     };
     const cliVersion = /temporal-cli-([\d.]+)/.exec(temporalBinary())?.[1] ?? '?';
     return {
       apiUrl,
+      relayUrl,
       backendToken,
       client,
       pids,
-      description: `PostgreSQL ${rows[0]?.version.split(' ')[1]} (embedded, fsync=${rows[0]?.fsync}, synchronous_commit=${rows[0]?.sc}); Temporal CLI ${cliVersion} dev server (SQLite ${options.temporalDb === 'file' ? 'file' : 'in memory'}, headless${options.dynamicConfig?.length ? `, ${options.dynamicConfig.join(' ')}` : ''})`,
+      description: `PostgreSQL ${rows[0]?.version.split(' ')[1]} (embedded, fsync=${rows[0]?.fsync}, synchronous_commit=${rows[0]?.sc}); Temporal CLI ${cliVersion} dev server (SQLite ${options.temporalDb === 'file' ? 'file' : 'in memory'}, headless, --dynamic-config-value ${[...TEMPORAL_DEV_DYNAMIC_CONFIG, ...(options.dynamicConfig ?? [])].join(' ')})`,
       cpuSeconds: () => treeCpuSeconds(pids),
       pgTransactions: async () => {
         const { rows: [row] } = await sql<{ n: bigint }>`select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()`.execute(stats);
@@ -180,13 +202,24 @@ function temporalBinary(): string {
   return executable.path;
 }
 
-/** The dev server as `npm start` runs it (a SQLite file; or in memory), without its UI. */
+/**
+ * The dev server as `npm start` runs it (a SQLite file; or in memory), without its UI, with
+ * production's search-attribute cache (TEMPORAL_DEV_DYNAMIC_CONFIG) and the orders' search
+ * attributes registered from the start.
+ */
 async function startTemporal(dir: string, port: number, store: 'file' | 'memory', dynamicConfig: readonly string[]): Promise<ChildProcess> {
   const out = openSync(join(dir, 'temporal.log'), 'a');
   try {
     const child = spawn(
       temporalBinary(),
-      ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--http-port', String(await freePort()), '--headless', ...(store === 'file' ? ['--db-filename', join(dir, 'temporal.sqlite')] : []), ...dynamicConfig.flatMap((value) => ['--dynamic-config-value', value]), '--log-level', 'error'],
+      [
+        'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--http-port', String(await freePort()), '--headless',
+        ...(store === 'file' ? ['--db-filename', join(dir, 'temporal.sqlite')] : []),
+        // Ours first: a value given with --dynamic-config of the same key comes later and wins.
+        ...[...TEMPORAL_DEV_DYNAMIC_CONFIG, ...dynamicConfig].flatMap((value) => ['--dynamic-config-value', value]),
+        ...Object.values(SEARCH_ATTRIBUTES).flatMap((key) => ['--search-attribute', `${key.name}=${key.type === 'DATETIME' ? 'Datetime' : 'Keyword'}`]),
+        '--log-level', 'error',
+      ],
       { cwd: dir, stdio: ['ignore', out, out] },
     );
     track(child);

@@ -2,45 +2,60 @@
  * Order-path throughput against the engine's own limit (issue 11; SPEC §10 "Speed": measured by a
  * benchmark against the engine on the same machine, in the same run, never by timed tests).
  *
- * Starts its own stack (bench/orders-stack.ts: embedded PostgreSQL, a Temporal dev server, the
- * product's API and worker, and a bench-only baseline worker, each its own process) and measures on
- * that one server:
+ * Starts its own stack (bench/orders-stack.ts: embedded PostgreSQL, a Temporal dev server with
+ * production's search-attribute cache, the product's API and worker, a bench-only baseline worker
+ * and relay, each its own process) and measures on that one server, against the bench's two limits
+ * (SPEC §10):
  *   (a) the engine baseline: bench/baseline-workflow.ts, an order without the product — start + one
  *       Update per command, each running a no-op local activity (and again with regular ones),
  *       called the way the API calls the order workflow, by the same closed-loop driver;
+ *   (a') the same-job baseline: the order's job with nothing of ours — an HTTP relay (node:http, no
+ *       validation; bench/same-job-relay.ts) and one Update per command whose local activity inserts
+ *       one row into PostgreSQL, then upserts the search attributes and re-arms a timer;
  *   (b) the product through HTTP: the full-mode path (place, accept, upload, approve, publish) and
  *       the deposit path (… accept, pay balance, upload …), closed loop with 1, 4 and 16 clients,
  *       and the full path open loop at a fixed arrival rate (p50/p95/p99 per route);
  *   (c) history events per completed order, against the minimum the rules require;
- *   (d) CPU time per order of each process (from /proc, over each phase's measuring window).
+ *   (d) CPU time per order of each process (from /proc, over each phase's measuring window);
+ *   (e) per command, where its time goes (from the client's clock and the workflow's history);
+ *   (f) a 10-line checkout's time to 201 at one client (bench/checkout-run.ts), against one placement.
  * It also measures what an upload/review cycle, a declined cancellation request and a reminder add
  * to an order's history, to bound an order's longest legal life against Temporal's limits.
  *
- * Prints its tables to stdout (progress to stderr); the last line is
- *   P1 full-path orders/s: X (engine baseline Y, ratio Z)
- * with the baseline = local-activity engine baseline at 16 clients.
+ * Prints its tables to stdout (progress to stderr); the last two lines are
+ *   P1 full-path orders/s: X (engine baseline Y, ratio Z; same-job baseline W, ratio V)
+ *   P5 command ms: p50 at 1 client A, p95 at 4 clients B
+ * with both baselines at 16 clients (each pooled over two rounds, as the product's X), and A, B
+ * over the full path's commands after the placement (accept, upload, approve, publish).
  *
  * Usage: npm run bench:orders [-- --seconds 3] [--quick] [--rate <orders/s>] [--temporal-db file|memory] [--dynamic-config KEY=JSON …]
  */
 import { randomBytes } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { WithStartWorkflowOperation, WorkflowUpdateStage, type Client } from '@temporalio/client';
-import { BASELINE_WORKFLOW, baselineStepUpdate, type BaselineInput } from './baseline-api';
+import { BASELINE_WORKFLOW, RELAY_PLACE, RELAY_STEP, baselineStepUpdate, type BaselineInput, type SameJobInput } from './baseline-api';
+import { checkoutPhases, type CheckoutPhases } from './checkout-history';
+import { httpPost, oneCheckout, onePlacement, statsFor, type Size } from './checkout-run';
+import { commandSegments, type CommandCall, type Segments } from './orders-command-time';
 import { REQUIRED_COMMANDS, derivationRows, fetchHistory, meanCounts, minimumEvents, sequenceByWorkflowTask, total, type EventCounts, type History } from './orders-history';
 import { BASELINE_TASK_QUEUE, MEASURED, startBenchStack, type BenchStack, type Measured } from './orders-stack';
 import { DEFAULT_HISTORY_LIMIT, taskOrderWorkflowId } from '../workflows/task-order-api';
+import { checkoutWorkflowId } from '../workflows/checkout-api';
 
 const USAGE = `usage: npm run bench:orders [-- --seconds N] [--quick] [--rate R] [--temporal-db file|memory] [--dynamic-config KEY=JSON]…
   --seconds N       measured seconds per phase (default 3; --quick: 1.5)
   --quick           short phases, fewer samples: a smoke test of the bench, not a measurement
   --rate R          the open loop's arrivals per second (default: half the 16-client full-path rate)
   --temporal-db     the dev server's store: file (default, as npm start) or memory
-  --dynamic-config  a dev server dynamic config value (repeatable), e.g. system.enableActivityEagerExecution=true`;
+  --dynamic-config  a dev server dynamic config value (repeatable), e.g. system.enableActivityEagerExecution=true;
+                    always set: system.forceSearchAttributesCacheRefreshOnRead=false (production's setting; bench/orders-stack.ts)`;
 
 const CONCURRENCY = [1, 4, 16] as const;
+/** The same-job baseline's phases (bench/baseline-workflow.ts sameJobOrderWorkflow, through bench/same-job-relay.ts). */
+const SAME_JOB = 'same-job baseline';
 /** Temporal's history limits (server defaults): a warning at 10,240 events, termination at 51,200. */
 const HISTORY_WARN_EVENTS = 10_240;
 const HISTORY_LIMIT_EVENTS = 51_200;
@@ -72,17 +87,17 @@ class PhaseOver extends Error {}
 let interrupted = false;
 
 class Recorder {
-  readonly calls: Array<Timed & { readonly route: string }> = [];
+  readonly calls: Array<Timed & { readonly route: string; readonly workflowId?: string }> = [];
   readonly orders: Array<Timed & { readonly workflowId: string }> = [];
   readonly errors: string[] = [];
   /** Set when the measuring window has closed: no new call starts (the one running finishes). */
   over = false;
 
-  async call<T>(route: string, fn: () => Promise<T>): Promise<T> {
+  async call<T>(route: string, fn: () => Promise<T>, workflowId?: string): Promise<T> {
     if (this.over || interrupted) throw new PhaseOver();
     const start = performance.now();
     const value = await fn();
-    this.calls.push({ route, start, end: performance.now() });
+    this.calls.push({ route, start, end: performance.now(), ...(workflowId === undefined ? {} : { workflowId }) });
     return value;
   }
 }
@@ -97,6 +112,8 @@ interface Window {
   readonly end: number;
   readonly cpu: Cpu;
   readonly pgTransactions: number;
+  /** The 1-minute load average when the window closed. */
+  readonly load: number;
 }
 
 interface Phase {
@@ -119,6 +136,9 @@ interface Phase {
   readonly errors: readonly string[];
   readonly dropped: number;
   readonly workflowIds: readonly string[];
+  /** Every call of the completed orders, by workflow id, on the epoch clock (for the per-command breakdown). */
+  readonly callsOf: ReadonlyMap<string, readonly CommandCall[]>;
+  readonly load: number;
 }
 
 async function measureWindow(stack: BenchStack, seconds: number): Promise<Window> {
@@ -132,7 +152,7 @@ async function measureWindow(stack: BenchStack, seconds: number): Promise<Window
   const driver = process.cpuUsage(driverBefore);
   const xactAfter = await stack.pgTransactions();
   const cpu = Object.fromEntries(MEASURED.map((name) => [name, after[name] - before[name]])) as Record<Measured, number>;
-  return { start, end, cpu: { ...cpu, driver: (driver.user + driver.system) / 1e6 }, pgTransactions: xactAfter - xactBefore };
+  return { start, end, cpu: { ...cpu, driver: (driver.user + driver.system) / 1e6 }, pgTransactions: xactAfter - xactBefore, load: loadavg()[0] ?? 0 };
 }
 
 function summarize(name: string, path: string, concurrency: string, commandsPerOrder: number, rec: Recorder, window: Window, dropped = 0): Phase {
@@ -145,6 +165,13 @@ function summarize(name: string, path: string, concurrency: string, commandsPerO
   for (const call of rec.calls) if (call.end >= window.start) latency.set(call.route, [...(latency.get(call.route) ?? []), call.end - call.start]);
   const orderEquivalents = calls.length / commandsPerOrder;
   const n = Math.max(orderEquivalents, 1e-9);
+  const completed = new Set(rec.orders.map((o) => o.workflowId));
+  const callsOf = new Map<string, CommandCall[]>();
+  for (const call of rec.calls) {
+    if (call.workflowId === undefined || !completed.has(call.workflowId)) continue;
+    const epoch = { route: call.route, startMs: performance.timeOrigin + call.start, endMs: performance.timeOrigin + call.end };
+    callsOf.set(call.workflowId, [...(callsOf.get(call.workflowId) ?? []), epoch]);
+  }
   return {
     name,
     path,
@@ -161,6 +188,8 @@ function summarize(name: string, path: string, concurrency: string, commandsPerO
     errors: rec.errors,
     dropped,
     workflowIds: rec.orders.map((o) => o.workflowId),
+    callsOf,
+    load: window.load,
   };
 }
 
@@ -250,14 +279,30 @@ function baselineOrder(client: Client, prefix: string, input: BaselineInput, upd
         const handle = await client.workflow.start(BASELINE_WORKFLOW, options);
         await handle.executeUpdate(baselineStepUpdate, { args: [{ step: 1 }] });
       }
-    });
+    }, workflowId);
     const handle = client.workflow.getHandle(workflowId);
     for (let step = 2; step <= input.steps; step += 1) {
       await rec.call('command', async () => {
         const update = await handle.startUpdate(baselineStepUpdate, { args: [{ step }], waitForStage: WorkflowUpdateStage.ACCEPTED });
         await update.result();
-      });
+      }, workflowId);
     }
+    return workflowId;
+  };
+}
+
+/**
+ * An order of the same-job baseline, through its relay: the placement (update-with-start), then one
+ * POST per command, each answered with its Update's outcome.
+ */
+function sameJobOrder(relay: Api, prefix: string, steps: number): OrderRun {
+  return async ({ loop, n }, rec) => {
+    const orderId = `${prefix}-${loop}-${n}`;
+    const workflowId = `bench-same-job:${orderId}`;
+    const input: SameJobInput = { orderId, clientId: `${prefix}-c${loop}`, creatorId: `${prefix}-k${loop % 8}`, steps };
+    const path = (route: string) => `${route}${encodeURIComponent(workflowId)}`;
+    await rec.call('place', () => relay.post(path(RELAY_PLACE), input, undefined, 200), workflowId);
+    for (let step = 2; step <= steps; step += 1) await rec.call('command', () => relay.post(path(RELAY_STEP), { step }, undefined, 200), workflowId);
     return workflowId;
   };
 }
@@ -268,7 +313,8 @@ interface Api {
   post(path: string, body: unknown, idempotencyKey: string | undefined, expected: number): Promise<unknown>;
 }
 
-function httpApi(baseUrl: string, token: string): Api {
+/** POSTs over one keep-alive agent; `token`: the API's bearer token (the relay takes none). */
+function httpApi(baseUrl: string, token?: string): Api {
   const url = new URL(baseUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   return {
@@ -284,7 +330,7 @@ function httpApi(baseUrl: string, token: string): Api {
             agent,
             timeout: 60_000,
             headers: {
-              authorization: `Bearer ${token}`,
+              ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
               'content-type': 'application/json',
               'content-length': Buffer.byteLength(payload),
               ...(idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey }),
@@ -331,7 +377,8 @@ function productOrder(api: Api, prefix: string, mode: Mode, extras: Extras = {})
     const creator = { type: 'creator', id: `${prefix}-k${loop % 8}` };
     const order = `/v1/task-orders/${orderId}`;
     let step = 0;
-    const post = (route: string, path: string, body: unknown, expected = 200) => rec.call(route, () => api.post(path, body, keys ? `${orderId}.${(step += 1)}` : undefined, expected));
+    const workflowId = taskOrderWorkflowId(orderId);
+    const post = (route: string, path: string, body: unknown, expected = 200) => rec.call(route, () => api.post(path, body, keys ? `${orderId}.${(step += 1)}` : undefined, expected), workflowId);
 
     await post(
       'place',
@@ -363,8 +410,77 @@ function productOrder(api: Api, prefix: string, mode: Mode, extras: Extras = {})
     await post('upload', `${order}/videos`, { actor: creator, draftId: 'draft-final' });
     await post('approve', `${order}/reviews`, { actor: client, decision: 'approve' });
     await post('publish', `${order}/publish`, { actor: creator, videoId: `v-${orderId}`, publishedAt: new Date().toISOString() });
-    return taskOrderWorkflowId(orderId);
+    return workflowId;
   };
+}
+
+// ── The 10-line checkout ───────────────────────────────────────────────────────────────────────
+
+/** Issue 21 item 4: a checkout of 10 lines (3 boosted) on the same stack, as bench:checkout places it. */
+const CHECKOUT_SIZE: Size = { name: '10 lines (3 boosted)', lines: 10, boostEvery: 4, reps: 5 };
+
+interface CheckoutResult {
+  /** One placement before each checkout (the ratio's baseline, the same minute's load). */
+  readonly single: readonly number[];
+  readonly ms: readonly number[];
+  readonly phases: readonly CheckoutPhases[];
+}
+
+async function checkouts(stack: BenchStack, reps: number): Promise<CheckoutResult> {
+  const prefix = `oc${randomBytes(3).toString('hex')}`;
+  const post = httpPost(stack.apiUrl, stack.backendToken);
+  const boostable = Array.from({ length: Math.ceil(CHECKOUT_SIZE.lines / CHECKOUT_SIZE.boostEvery) }, (_, i) => `${prefix}-kb${i}`);
+  for (const creatorId of boostable) await statsFor(post, creatorId);
+  const run = { post, prefix, boostable };
+  await onePlacement(run, -1); // warm: the checkout's code paths
+  await oneCheckout(run, CHECKOUT_SIZE, -1);
+  const single: number[] = [];
+  const ms: number[] = [];
+  const phases: CheckoutPhases[] = [];
+  for (let i = 0; i < reps && !interrupted; i += 1) {
+    single.push(await onePlacement(run, i));
+    const done = await oneCheckout(run, CHECKOUT_SIZE, i);
+    ms.push(done.ms);
+    phases.push(checkoutPhases(await stack.client.workflow.getHandle(checkoutWorkflowId(done.checkoutId)).fetchHistory()));
+  }
+  return { single, ms, phases };
+}
+
+// ── Per command: where the time goes ───────────────────────────────────────────────────────────
+
+/** The phases whose commands are cut into segments (1 and 4 clients: P5's). */
+const BREAKDOWN_PHASES = [
+  ['product, full mode', '1'],
+  ['product, full mode', '4'],
+  [SAME_JOB, '1'],
+  [SAME_JOB, '4'],
+  ['engine, local activities', '1'],
+  ['engine, regular activities', '1'],
+] as const;
+
+interface Breakdown {
+  readonly label: string;
+  /** The commands after the placement, each cut into its segments. */
+  readonly commands: ReadonlyArray<{ readonly route: string; readonly segments: Segments; readonly ms: number }>;
+  readonly orders: number;
+}
+
+async function commandBreakdown(client: Client, phases: readonly Phase[], samples: number): Promise<Breakdown[]> {
+  const out: Breakdown[] = [];
+  for (const [name, concurrency] of BREAKDOWN_PHASES) {
+    const phase = phases.find((p) => p.name === name && p.path === 'full' && p.concurrency === concurrency && (p.round ?? 1) === 1);
+    if (!phase) continue;
+    const ids = sample([...phase.callsOf.keys()], samples);
+    const commands: Array<{ route: string; segments: Segments; ms: number }> = [];
+    for (const id of ids) {
+      const history = await client.workflow.getHandle(id).fetchHistory();
+      for (const { call, segments } of commandSegments(history, phase.callsOf.get(id) ?? [])) {
+        if (call.route !== 'place') commands.push({ route: call.route, segments, ms: call.endMs - call.startMs });
+      }
+    }
+    out.push({ label: `${name}, ${concurrency} client${concurrency === '1' ? '' : 's'}`, commands, orders: ids.length });
+  }
+  return out;
 }
 
 // ── Main ───────────────────────────────────────────────────────────────────────────────────────
@@ -400,6 +516,7 @@ async function main(): Promise<void> {
   try {
     const run = randomBytes(3).toString('hex');
     const api = httpApi(stack.apiUrl, stack.backendToken);
+    const relay = httpApi(stack.relayUrl);
     const { client } = stack;
     const steps = { full: REQUIRED_COMMANDS.full.length, deposit: REQUIRED_COMMANDS.deposit.length };
     const local = (n: number): BaselineInput => ({ steps: n, local: true });
@@ -409,6 +526,7 @@ async function main(): Promise<void> {
     const warm: Options = { ...opts, warmupMs: 0, seconds: quick ? 1 : 1.5 };
     await closedLoop(stack, warm, 'warm-up product', 'full', 4, steps.full, productOrder(api, `w${run}`, 'full'));
     await closedLoop(stack, warm, 'warm-up baseline', 'full', 4, steps.full, baselineOrder(client, `w${run}`, local(steps.full)));
+    await closedLoop(stack, warm, 'warm-up same-job', 'full', 4, steps.full, sameJobOrder(relay, `w${run}`, steps.full));
 
     log('idle (what the processes burn doing nothing) …');
     await sleep(1000);
@@ -425,14 +543,16 @@ async function main(): Promise<void> {
     for (const c of CONCURRENCY) {
       await add(closedLoop(stack, opts, 'engine, local activities', 'full', c, steps.full, baselineOrder(client, `bl${c}-${run}`, local(steps.full))));
       await add(closedLoop(stack, opts, 'engine, regular activities', 'full', c, steps.full, baselineOrder(client, `br${c}-${run}`, regular(steps.full))));
+      await add(closedLoop(stack, opts, SAME_JOB, 'full', c, steps.full, sameJobOrder(relay, `sj${c}-${run}`, steps.full)));
       await add(closedLoop(stack, opts, 'product, full mode', 'full', c, steps.full, productOrder(api, `f${c}-${run}`, 'full')));
       await add(closedLoop(stack, opts, 'product, deposit mode', 'deposit', c, steps.deposit, productOrder(api, `d${c}-${run}`, 'deposit')));
     }
     await add(closedLoop(stack, opts, 'engine, local activities', 'deposit', 16, steps.deposit, baselineOrder(client, `bl6-${run}`, local(steps.deposit))));
     await add(closedLoop(stack, opts, 'engine, regular, update-with-start', 'full', 16, steps.full, baselineOrder(client, `bu-${run}`, regular(steps.full), true)));
     await add(closedLoop(stack, opts, 'product, full, no Idempotency-Key', 'full', 16, steps.full, productOrder(api, `n-${run}`, 'full', { idempotencyKeys: false })));
-    // The headline pair again, in reverse order (A B … B A), so a drift of the machine's load cancels.
+    // The headline phases again, in reverse order (A B C … C B A), so a drift of the machine's load cancels.
     (await add(closedLoop(stack, opts, 'product, full mode', 'full', 16, steps.full, productOrder(api, `f16b-${run}`, 'full')))).round = 2;
+    (await add(closedLoop(stack, opts, SAME_JOB, 'full', 16, steps.full, sameJobOrder(relay, `sj16b-${run}`, steps.full)))).round = 2;
     (await add(closedLoop(stack, opts, 'engine, local activities', 'full', 16, steps.full, baselineOrder(client, `bl16b-${run}`, local(steps.full))))).round = 2;
     const full16 = (find(phases, 'product, full mode', 'full', '16', 1).ordersPerSecond + find(phases, 'product, full mode', 'full', '16', 2).ordersPerSecond) / 2;
     const openRate = opts.rate ?? Math.max(1, Math.round(full16 * 0.5 * 10) / 10);
@@ -450,6 +570,9 @@ async function main(): Promise<void> {
       restore: await productOrder(api, `lp-${run}`, 'deposit', { priceChangeAndRestore: true })({ loop: 0, n: 0 }, life),
     };
 
+    log('a 10-line checkout (3 boosted) at one client, interleaved with single placements …');
+    const checkout = await checkouts(stack, quick ? 1 : 5);
+
     log('reading workflow histories …');
     await sleep(1000); // let the last workflows close
     /** Completed orders of every phase of that name and path (any client count), sampled. */
@@ -465,10 +588,13 @@ async function main(): Promise<void> {
       engineLocal: await histories('engine, local activities', 'full'),
       engineRegular: await histories('engine, regular activities', 'full'),
       engineUpdateWithStart: await histories('engine, regular, update-with-start', 'full'),
+      sameJob: await histories(SAME_JOB, 'full'),
     };
+    log('per command: where the time goes …');
+    const breakdown = await commandBreakdown(client, phases, opts.historySamples);
     const lifeHist = Object.fromEntries(await Promise.all(Object.entries(lifeIds).map(async ([k, id]) => [k, await fetchHistory(client, id)] as const))) as Record<keyof typeof lifeIds, History>;
 
-    const out = report({ stack, opts, idle, phases, hist, lifeHist, cycles, startedAt });
+    const out = report({ stack, opts, idle, phases, hist, lifeHist, cycles, startedAt, checkout, breakdown });
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {
     process.removeListener('SIGINT', onSignal);
@@ -487,33 +613,46 @@ interface ReportInput {
   readonly opts: Options;
   readonly idle: Window;
   readonly phases: readonly Phase[];
-  readonly hist: Readonly<Record<'full' | 'deposit' | 'engineLocal' | 'engineRegular' | 'engineUpdateWithStart', readonly History[]>>;
+  readonly hist: Readonly<Record<'full' | 'deposit' | 'engineLocal' | 'engineRegular' | 'engineUpdateWithStart' | 'sameJob', readonly History[]>>;
   readonly lifeHist: Readonly<Record<'full' | 'reminder' | 'cancellations' | 'reviews' | 'deposit' | 'restore', History>>;
   readonly cycles: number;
   readonly startedAt: number;
+  readonly checkout: CheckoutResult;
+  readonly breakdown: readonly Breakdown[];
 }
 
-function report({ stack, opts, idle, phases, hist, lifeHist, cycles, startedAt }: ReportInput): string[] {
+/** The process that serves a phase's HTTP (the product's API, the same-job relay; the engine has none) and its worker. */
+const front = (p: Phase, c: Cpu) => (p.name === SAME_JOB ? c.relay : c.api);
+const workerOf = (p: Phase, c: Cpu) => (p.name.startsWith('engine') || p.name === SAME_JOB ? c['baseline-worker'] : c.worker);
+
+function report({ stack, opts, idle, phases, hist, lifeHist, cycles, startedAt, checkout, breakdown }: ReportInput): string[] {
   const lines: string[] = [];
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   lines.push(
     `Order path vs the engine, ${new Date().toISOString().slice(0, 10)}: ${availableParallelism()} CPUs (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GB; ${stack.description}`,
     `${opts.seconds} s measured per phase after ≥ ${opts.warmupMs / 1000} s of warm-up; whole run ${Math.round((Date.now() - startedAt) / 1000)} s. Each component its own process. orders/s = commands completed in the window ÷ commands per order ÷ seconds; CPU ms per order from /proc (process + descendants) over the window, idle burn included.`,
     `Idle burn, CPU ms per second: ${MEASURED.map((k) => `${k} ${((idle.cpu[k] * 1000) / ((idle.end - idle.start) / 1000)).toFixed(0)}`).join(', ')}.`,
+    `Load average (1 min) at the end of the measuring windows: ${Math.min(...phases.map((p) => p.load)).toFixed(1)}–${Math.max(...phases.map((p) => p.load)).toFixed(1)} on ${availableParallelism()} CPUs (the bench's own processes included).`,
     '',
   );
 
   // Throughput and CPU
-  const baselineOf = (p: Phase) => phases.find((b) => b.name === 'engine, local activities' && b.path === p.path && b.concurrency === p.concurrency && (b.round ?? 1) === (p.round ?? 1));
+  const limitOf = (name: string) => (p: Phase) => phases.find((b) => b.name === name && b.path === p.path && b.concurrency === p.concurrency && (b.round ?? 1) === (p.round ?? 1));
+  const baselineOf = limitOf('engine, local activities');
+  const sameJobOf = limitOf(SAME_JOB);
   lines.push(
-    '| phase | path | clients | orders/s | vs engine (local, same C) | commands/s | CPU ms/order: API | worker | Temporal | PostgreSQL | sum | engine CPU / this CPU | driver | PG tx/order | errors |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    'The API column is the HTTP front: the product\'s API, or the same-job baseline\'s relay (the engine baseline has none); the worker column is the product\'s worker, or the baseline worker.',
+    '',
+    '| phase | path | clients | orders/s | vs engine (local, same C) | vs same-job (same C) | commands/s | CPU ms/order: API | worker | Temporal | PostgreSQL | sum | engine CPU / this CPU | driver | PG tx/order | errors |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const p of phases) {
     const base = baselineOf(p);
-    const ratio = p.name.startsWith('product') && base && base.ordersPerSecond > 0 ? (p.ordersPerSecond / base.ordersPerSecond).toFixed(2) : p === base ? '1' : '';
+    const job = sameJobOf(p);
+    const ratio = (p.name.startsWith('product') || p.name === SAME_JOB) && base && base.ordersPerSecond > 0 ? (p.ordersPerSecond / base.ordersPerSecond).toFixed(2) : p === base ? '1' : '';
+    const jobRatio = p.name.startsWith('product') && job && job.ordersPerSecond > 0 ? (p.ordersPerSecond / job.ordersPerSecond).toFixed(2) : p === job ? '1' : '';
     const c = p.cpuMsPerOrder;
-    const worker = p.name.startsWith('engine') ? c['baseline-worker'] : c.worker;
+    const worker = workerOf(p, c);
     const sum = MEASURED.reduce((a, k) => a + c[k], 0);
     const baseSum = base ? MEASURED.reduce((a, k) => a + base.cpuMsPerOrder[k], 0) : undefined;
     lines.push(
@@ -523,15 +662,16 @@ function report({ stack, opts, idle, phases, hist, lifeHist, cycles, startedAt }
         p.round === 2 ? `${p.concurrency} (again)` : p.concurrency,
         p.ordersPerSecond.toFixed(1),
         ratio,
+        jobRatio,
         (p.commands / p.seconds).toFixed(0),
-        c.api.toFixed(1),
+        front(p, c).toFixed(1),
         worker.toFixed(1),
         c.temporal.toFixed(1),
         c.postgres.toFixed(1),
         sum.toFixed(1),
-        p.name.startsWith('product') && baseSum !== undefined ? (baseSum / sum).toFixed(2) : '',
+        (p.name.startsWith('product') || p.name === SAME_JOB) && baseSum !== undefined ? (baseSum / sum).toFixed(2) : '',
         c.driver.toFixed(1),
-        p.name.startsWith('product') ? p.pgTransactionsPerOrder.toFixed(1) : '',
+        p.name.startsWith('product') || p.name === SAME_JOB ? p.pgTransactionsPerOrder.toFixed(1) : '',
         p.errors.length + p.dropped ? `${p.errors.length}${p.dropped ? ` (+${p.dropped} dropped)` : ''}` : '0',
       ]),
     );
@@ -568,7 +708,15 @@ function report({ stack, opts, idle, phases, hist, lifeHist, cycles, startedAt }
   // The baseline's commands: no deadlines, no search attributes.
   const bare = REQUIRED_COMMANDS.full.map((c) => ({ ...c, timersStarted: 0, timersCanceled: 0, upsert: false }));
   const engineMin = { regular: total(minimumEvents(bare, 'regular')), local: total(minimumEvents(bare, 'local')) };
-  const s = { full: stats(hist.full), deposit: stats(hist.deposit), engineLocal: stats(hist.engineLocal), engineRegular: stats(hist.engineRegular), engineUws: stats(hist.engineUpdateWithStart) };
+  // The same-job baseline: a timer started at the placement, cancelled and started at each middle
+  // command, cancelled at the last; an upsert with every command, the placement's included.
+  const sameJobMin = total(
+    minimumEvents(
+      REQUIRED_COMMANDS.full.map((c, i, all) => ({ ...c, timersStarted: i < all.length - 1 ? 1 : 0, timersCanceled: i > 0 ? 1 : 0, upsert: true })),
+      'local',
+    ),
+  );
+  const s = { full: stats(hist.full), deposit: stats(hist.deposit), engineLocal: stats(hist.engineLocal), engineRegular: stats(hist.engineRegular), engineUws: stats(hist.engineUpdateWithStart), sameJob: stats(hist.sameJob) };
   lines.push(
     '',
     'History events per completed order (sampled from the completed orders of all its phases):',
@@ -580,8 +728,10 @@ function report({ stack, opts, idle, phases, hist, lifeHist, cycles, startedAt }
     row(['engine, regular activities, 5 steps', s.engineRegular.mean.toFixed(1), `${s.engineRegular.range} (${s.engineRegular.n})`, s.engineRegular.bytes.toFixed(0), `${engineMin.regular} (no timers, no upserts)`, (s.engineRegular.mean / engineMin.regular).toFixed(2)]),
     row(['engine, regular, update-with-start', s.engineUws.mean.toFixed(1), `${s.engineUws.range} (${s.engineUws.n})`, s.engineUws.bytes.toFixed(0), String(engineMin.regular), (s.engineUws.mean / engineMin.regular).toFixed(2)]),
     row(['engine, local activities, 5 steps', s.engineLocal.mean.toFixed(1), `${s.engineLocal.range} (${s.engineLocal.n})`, s.engineLocal.bytes.toFixed(0), `${engineMin.local} (no timers, no upserts)`, (s.engineLocal.mean / engineMin.local).toFixed(2)]),
+    row(['same-job baseline, 5 steps', s.sameJob.mean.toFixed(1), `${s.sameJob.range} (${s.sameJob.n})`, s.sameJob.bytes.toFixed(0), `${sameJobMin} (local activities, a timer re-armed and an upsert per command)`, (s.sameJob.mean / sameJobMin).toFixed(2)]),
     '',
-    `With local activities instead of regular ones the rules' minimum is ${total(min.fullLocal)} (full) and ${total(min.depositLocal)} (deposit).`,
+    `With local activities instead of regular ones the rules' minimum is ${total(min.fullLocal)} (full) and ${total(min.depositLocal)} (deposit): one workflow task per command (scheduled, started, completed), its Update accepted and completed, one MarkerRecorded for the write, plus the same timers and upserts.`,
+    `History events per completed order: full path ${s.full.mean.toFixed(1)} = ${(s.full.mean / total(min.fullLocal)).toFixed(2)} × the minimum under local activities (${total(min.fullLocal)}; target ≤ 1.3), deposit path ${s.deposit.mean.toFixed(1)} = ${(s.deposit.mean / total(min.depositLocal)).toFixed(2)} × (${total(min.depositLocal)}); same-job baseline ${s.sameJob.mean.toFixed(1)}.`,
     '',
     'By event type (mean per order) against the minimum, and the encoded bytes of each type per order:',
     '',
@@ -600,6 +750,10 @@ function report({ stack, opts, idle, phases, hist, lifeHist, cycles, startedAt }
   const one = hist.full[0];
   if (one) {
     lines.push('', `One full-mode order (${one.events} events), workflow task by workflow task — what each wrote | what followed it:`, '', '```', ...sequenceByWorkflowTask(one.sequence), '```');
+  }
+  const oneJob = hist.sameJob[0];
+  if (oneJob) {
+    lines.push('', `One same-job baseline order (${oneJob.events} events), workflow task by workflow task:`, '', '```', ...sequenceByWorkflowTask(oneJob.sequence), '```');
   }
 
   lines.push('', 'The minimum, command by command (regular activities; WFT = a workflow task: scheduled, started, completed):', '');
@@ -630,6 +784,58 @@ function report({ stack, opts, idle, phases, hist, lifeHist, cycles, startedAt }
     '',
   );
 
+  // The 10-line checkout (issue 21 item 4)
+  const placementMs = median(checkout.single);
+  const co = median(checkout.ms);
+  lines.push(
+    `10-line checkout (3 boosted) on the same stack, POST /v1/checkouts → 201 at one client: p50 ${ms(co)} = ${(co / placementMs).toFixed(1)} × one placement (p50 ${ms(placementMs)}, one before each checkout); max ${ms(Math.max(...checkout.ms))} (n=${checkout.ms.length}).`,
+    `  its phases (median ms, from its history): ${[...new Set(checkout.phases.flatMap((ph) => Object.keys(ph.ms)))].map((name) => `${name} ${ms(median(checkout.phases.map((ph) => ph.ms[name] ?? 0)))}`).join('; ')}; API and HTTP ${ms(median(checkout.ms.map((t, i) => t - (checkout.phases[i]?.workflowMs ?? 0))))}.`,
+    '',
+  );
+
+  // Per command: where the time goes (P5's phases), from the client's clock and the histories.
+  const labels = [...new Set(breakdown.flatMap((b) => b.commands.flatMap((c) => c.segments.map(([label]) => label))))];
+  const segmentMedian = (b: Breakdown, label: string) => {
+    const values = b.commands.map((c) => c.segments.filter(([l]) => l === label).reduce((sum, [, v]) => sum + v, 0));
+    return values.length ? median(values) : NaN;
+  };
+  lines.push(
+    'Per command, where the time goes: the commands after the placement of up to ' + `${opts.historySamples} completed orders per phase, each cut at its workflow tasks (WFT) and activities by the client's clock and the history's event times (one machine, one clock); median ms of each piece (the pieces' medians need not add up to the median command):`,
+    '',
+    `| piece | ${breakdown.map((b) => b.label).join(' | ')} |`,
+    `|---|${breakdown.map(() => '---:').join('|')}|`,
+    ...labels.map((label) => row([label, ...breakdown.map((b) => fmtMs(segmentMedian(b, label)))])),
+    row(['**command** (p50 / p95)', ...breakdown.map((b) => (b.commands.length ? `${fmtMs(median(b.commands.map((c) => c.ms)))} / ${pct(b.commands.map((c) => c.ms), 95)}` : ''))]),
+    row(['workflow tasks per command (mean)', ...breakdown.map((b) => (b.commands.length ? (b.commands.reduce((n, c) => n + c.segments.filter(([l]) => l.includes('in the worker')).length, 0) / b.commands.length).toFixed(1) : ''))]),
+    row(['commands (orders)', ...breakdown.map((b) => `${b.commands.length} (${b.orders})`)]),
+    '',
+  );
+
+  // Per process at 16 clients, both rounds pooled: where the CPU goes.
+  const pooledCpu = (name: string) => {
+    const rounds = phases.filter((p) => p.name === name && p.path === 'full' && p.concurrency === '16');
+    const orders = rounds.reduce((a, p) => a + p.commands / p.commandsPerOrder, 0);
+    const of = (pick: (p: Phase, c: Cpu) => number) => rounds.reduce((a, p) => a + pick(p, p.cpuMsPerOrder) * (p.commands / p.commandsPerOrder), 0) / Math.max(orders, 1e-9);
+    return { http: of(front), worker: of(workerOf), temporal: of((_, c) => c.temporal), postgres: of((_, c) => c.postgres) };
+  };
+  const cpuOf = { product: pooledCpu('product, full mode'), job: pooledCpu(SAME_JOB), engine: pooledCpu('engine, local activities') };
+  const procs = [
+    ['HTTP front (API / relay / none)', 'http'],
+    ['worker', 'worker'],
+    ['Temporal', 'temporal'],
+    ['PostgreSQL', 'postgres'],
+  ] as const;
+  const sumOf = (x: Record<(typeof procs)[number][1], number>) => procs.reduce((a, [, k]) => a + x[k], 0);
+  lines.push(
+    'Per process, full path at 16 clients (both rounds pooled): CPU ms per order',
+    '',
+    '| process | product | same-job baseline | engine baseline (local) | product − same-job |',
+    '|---|---:|---:|---:|---:|',
+    ...procs.map(([title, k]) => row([title, cpuOf.product[k].toFixed(1), cpuOf.job[k].toFixed(1), cpuOf.engine[k].toFixed(1), (cpuOf.product[k] - cpuOf.job[k]).toFixed(1)])),
+    row(['sum', sumOf(cpuOf.product).toFixed(1), sumOf(cpuOf.job).toFixed(1), sumOf(cpuOf.engine).toFixed(1), (sumOf(cpuOf.product) - sumOf(cpuOf.job)).toFixed(1)]),
+    '',
+  );
+
   // Headline: both rounds of each pooled (commands over measured seconds).
   const pooled = (name: string) => {
     const rounds = [find(phases, name, 'full', '16', 1), find(phases, name, 'full', '16', 2)];
@@ -637,7 +843,37 @@ function report({ stack, opts, idle, phases, hist, lifeHist, cycles, startedAt }
   };
   const product = pooled('product, full mode');
   const engine = pooled('engine, local activities');
-  lines.push(`P1 full-path orders/s: ${product.toFixed(1)} (engine baseline ${engine.toFixed(1)}, ratio ${(product / engine).toFixed(2)})`);
+  const job = pooled(SAME_JOB);
+  // P5: the full path's commands after the placement, every call answered from the window's start on.
+  const commandsOf = (concurrency: string) => ['accept', 'upload', 'approve', 'publish'].flatMap((route) => find(phases, 'product, full mode', 'full', concurrency).latency.get(route) ?? []);
+  const p5 = { p50at1: commandsOf('1'), p95at4: commandsOf('4') };
+  const a = Number(pct(p5.p50at1, 50));
+  const b = Number(pct(p5.p95at4, 95));
+  const targets = [
+    { name: 'V (product ÷ same-job) ≥ 0.8', met: product / job >= 0.8, value: (product / job).toFixed(2) },
+    { name: 'Z (product ÷ engine) ≥ 0.6', met: product / engine >= 0.6, value: (product / engine).toFixed(2) },
+    { name: 'A (command p50 at 1 client) ≤ 15 ms', met: a <= 15, value: `${a} ms` },
+    { name: 'B (command p95 at 4 clients) ≤ 50 ms', met: b <= 50, value: `${b} ms` },
+  ];
+  lines.push(`Targets (SPEC §10, issue 21): ${targets.map((t) => `${t.name}: ${t.value}, ${t.met ? 'met' : 'NOT met'}`).join('; ')}.`);
+  if (targets.some((t) => !t.met)) {
+    const gaps = procs.map(([title, k]) => ({ title, gap: cpuOf.product[k] - cpuOf.job[k] })).sort((x, y) => y.gap - x.gap);
+    const productAt1 = breakdown.find((x) => x.label.startsWith('product, full mode, 1 '));
+    const jobAt1 = breakdown.find((x) => x.label.startsWith(`${SAME_JOB}, 1 `));
+    const pieceGaps = productAt1 && jobAt1 ? labels.map((label) => ({ label, gap: (segmentMedian(productAt1, label) || 0) - (segmentMedian(jobAt1, label) || 0) })).sort((x, y) => y.gap - x.gap) : [];
+    const wftsPerCommand = productAt1?.commands.length ? productAt1.commands.reduce((n, c) => n + c.segments.filter(([l]) => l.includes('in the worker')).length, 0) / productAt1.commands.length : 0;
+    lines.push(
+      `Where the rest goes: by process, the product spends ${gaps.map((g) => `${g.title} ${g.gap >= 0 ? '+' : ''}${g.gap.toFixed(1)}`).join(', ')} CPU ms per order more than the same-job baseline (table above); per command at 1 client, its largest extra pieces are ${pieceGaps.slice(0, 3).map((g) => `${g.label} +${g.gap.toFixed(1)} ms`).join(', ')}.`,
+      wftsPerCommand > 1.5
+        ? `Next lever: one workflow task per command (issue 21 part 1) — the product's commands take ${wftsPerCommand.toFixed(1)} workflow tasks and a regular activity each, where the same-job baseline's write runs as a local activity inside the Update's one workflow task and answers in one round trip.`
+        : `Next lever: the largest extra by process, ${gaps[0]?.title}, and per command, ${pieceGaps[0]?.label}.`,
+    );
+  }
+  lines.push(
+    '',
+    `P1 full-path orders/s: ${product.toFixed(1)} (engine baseline ${engine.toFixed(1)}, ratio ${(product / engine).toFixed(2)}; same-job baseline ${job.toFixed(1)}, ratio ${(product / job).toFixed(2)})`,
+    `P5 command ms: p50 at 1 client ${pct(p5.p50at1, 50)}, p95 at 4 clients ${pct(p5.p95at4, 95)}`,
+  );
   return lines;
 }
 
@@ -655,12 +891,22 @@ function sample<T>(items: readonly T[], n: number): T[] {
 }
 
 function pct(values: readonly number[], p: number): string {
+  if (values.length === 0) return 'n/a';
   const sorted = [...values].sort((a, b) => a - b);
   const value = sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
   return value >= 100 ? value.toFixed(0) : value.toFixed(1);
 }
 
 const fmt1 = (n: number) => n.toFixed(1).replace(/\.0$/, '');
+const fmtMs = (n: number) => (Number.isNaN(n) ? '' : n >= 100 ? n.toFixed(0) : n.toFixed(1));
+const ms = (n: number) => `${fmtMs(n)} ms`;
+
+function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
 const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
 
 function sleep(ms: number): Promise<void> {
