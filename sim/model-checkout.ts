@@ -109,7 +109,7 @@ function price(w: World, c: CheckoutJ): Pricing {
 function refusedAndStored(w0: World, c: CheckoutJ, fp: string, codes: readonly string[], lineIndex: number | null): Outcome[] {
   return codes.map((code) => {
     const w = clone(w0);
-    const stored: CheckoutM = { id: c.checkoutId, clientId: c.clientId, fp, status: 'failed', totalFen: 0n, orderIds: [], boostOrderIds: [], failure: { code, lineIndex } };
+    const stored: CheckoutM = { id: c.checkoutId, clientId: c.clientId, fp, status: 'failed', totalFen: 0n, failure: { code, lineIndex } };
     w.checkouts[c.checkoutId] = stored;
     notify(w, `checkout:${c.checkoutId}`, 'checkout_failed', `client:${c.clientId}`); // C5
     return { kind: 'refused', codes: [code], lineIndex, world: w };
@@ -140,8 +140,6 @@ export function checkout(w0: World, body: Json, m: ModelOptions, when: Win): Out
     fp,
     status: 'completed',
     totalFen: pricing.totalFen,
-    orderIds: c.lines.map((l) => l.orderId),
-    boostOrderIds: c.lines.flatMap((l) => (l.boost ? [l.boost.boostOrderId] : [])),
   };
   notify(w, `checkout:${c.checkoutId}`, 'checkout_completed', `client:${c.clientId}`); // C5
   return [applied(w, `checkout ${c.checkoutId}: ${c.lines.length} lines placed, paid ${pricing.totalFen}`, { statuses: [201], verify: (answer) => checkoutAnswerProblem(answer, w.checkouts[c.checkoutId]!) })];

@@ -83,9 +83,10 @@ export interface BoostM {
 }
 
 /**
- * C1–C5: a checkout as the model keeps it. Paid and placed at one instant of its request (the
- * product places the lines after the payment, but no line's order exists before its ids are
- * claimed, so nobody can tell the two apart), or refused and stored with its first failing line.
+ * C1–C5: a checkout as the model keeps it; its lines' orders carry its id (TaskM/BoostM.checkoutId).
+ * Paid and placed at one instant of its request (the product places the lines after the payment,
+ * but no line's order exists before its ids are claimed, so nobody can tell the two apart), or
+ * refused and stored with its first failing line.
  */
 export interface CheckoutM {
   id: string;
@@ -93,8 +94,6 @@ export interface CheckoutM {
   fp: string;
   status: 'completed' | 'failed';
   totalFen: bigint;
-  orderIds: string[];
-  boostOrderIds: string[];
   failure?: { code: string; lineIndex: number | null };
 }
 
