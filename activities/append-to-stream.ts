@@ -1,6 +1,7 @@
 import type { Db } from '../db/connect';
 import { IdempotencyConflictError } from '../db/errors';
 import type { NewBoostOrderRow, NewCheckoutRow, NewTaskOrderRow } from '../db/schema';
+import { loadStreamEventsFrom } from '../db/events';
 import { isStreamVersionTaken, writeStreamAppend, type StreamWrite, type TaskOrderRequirement } from '../db/stream-append';
 import type { OrderKindOf } from '../domain/order-kind';
 import type { RecordedEvent } from '../domain/recorded-event';
@@ -23,10 +24,22 @@ export interface OrderStream<S, E extends { readonly type: string }> {
   translateError?(error: unknown): unknown;
 }
 
-export interface AppendResult {
+export interface AppendResult<E = unknown> {
   readonly appended: number;
   readonly alreadyRecorded: number;
+  /**
+   * Asked for with `returnStored`: the stream as stored from this write's first version on, with
+   * each event's causation, when it differs from this write (nothing is written then). The workflow
+   * checks and takes it (workflows/order-runtime.ts, `takeStored`).
+   */
+  readonly stored?: ReadonlyArray<StoredEvent<E>>;
 }
+
+/** An event as stored, with the step that caused it. */
+export type StoredEvent<E> = RecordedEvent<E> & { readonly causation: string | null };
+
+/** A version already stored with another content (L3), raised inside a plan. */
+class StoredDifferentlyError extends IdempotencyConflictError {}
 
 /** A version taken under us is re-read and compared at most this many times. */
 const MAX_WRITE_ATTEMPTS = 3;
@@ -86,7 +99,8 @@ export async function appendToStream<S, E extends { readonly type: string }>(
   events: ReadonlyArray<RecordedEvent<E>>,
   causation: string,
   cache?: StreamStateCache,
-): Promise<AppendResult> {
+  returnStored = false,
+): Promise<AppendResult<E>> {
   const { kind, streamId } = streamOf(stream);
   const key = `${kind}:${streamId}`;
   try {
@@ -113,8 +127,21 @@ export async function appendToStream<S, E extends { readonly type: string }>(
       }
     }
   } catch (error) {
+    if (returnStored && error instanceof StoredDifferentlyError) return { appended: 0, alreadyRecorded: 0, stored: await storedFrom(db, stream, events) };
     throw toActivityFailure(stream.translateError?.(error) ?? error);
   }
+}
+
+/**
+ * L3 after a lost workflow task: a task that wrote through a local activity and was then lost (its
+ * worker killed, the server restarted or refusing its completion) runs its steps again at a later
+ * workflow time, maybe in another order, and meets its own first attempt's events. Those stand
+ * (they may have been delivered: notifications, postings); a workflow that can check them asks for
+ * them instead of a conflict.
+ */
+async function storedFrom<S, E extends { readonly type: string }>(db: Db, stream: OrderStream<S, E>, events: ReadonlyArray<RecordedEvent<E>>): Promise<Array<StoredEvent<E>>> {
+  const { kind, streamId } = streamOf(stream);
+  return loadStreamEventsFrom<E>(db, kind, streamId, events[0]?.version ?? 1);
 }
 
 /** Where an append starts: the state at a version, and the stored events it may meet again (a retry). */
@@ -141,7 +168,7 @@ export function planAppend<S, E extends { readonly type: string }>(
   stored: ReadonlyArray<RecordedEvent<E>>,
   events: ReadonlyArray<RecordedEvent<E>>,
   causation: string,
-): { write: StreamWrite | undefined; result: AppendResult } {
+): { write: StreamWrite | undefined; result: AppendResult<E> } {
   const { write, result } = planAppendFrom(stream, baseOf(stream, stored), events, causation);
   return { write, result };
 }
@@ -152,7 +179,7 @@ function planAppendFrom<S, E extends { readonly type: string }>(
   base: StreamBase<S, E>,
   events: ReadonlyArray<RecordedEvent<E>>,
   causation: string,
-): { write: StreamWrite | undefined; result: AppendResult; after: StreamPoint<S> | undefined } {
+): { write: StreamWrite | undefined; result: AppendResult<E>; after: StreamPoint<S> | undefined } {
   const { definition } = stream;
   const { kind, streamId } = streamOf(stream);
   let { state, version } = base;
@@ -163,7 +190,7 @@ function planAppendFrom<S, E extends { readonly type: string }>(
     const existing = base.stored.find((e) => e.version === recorded.version);
     if (existing) {
       if (!sameRecordedEvent(existing, recorded)) {
-        throw new IdempotencyConflictError(`event ${streamId} v${recorded.version} is stored with a different content (L3)`);
+        throw new StoredDifferentlyError(`event ${streamId} v${recorded.version} is stored with a different content (L3)`);
       }
       continue;
     }

@@ -12,9 +12,11 @@ export interface RecordBoostEventsInput {
   readonly events: readonly RecordedBoostEvent[];
   /** What caused these events (an update or signal id, a timer), kept with each event (E1). */
   readonly causation: string;
+  /** L3: a version stored with another content is answered with the stored stream, not a conflict (see AppendResult.stored). */
+  readonly returnStored?: boolean;
 }
 
-export type RecordBoostEventsResult = AppendResult;
+export type RecordBoostEventsResult = AppendResult<BoostEvent>;
 
 /** What the boost workflow needs to know about its linked task order (B3/B4, T18). */
 export interface TaskOrderFacts {
@@ -38,7 +40,7 @@ export function createBoostOrderActivities({ db, streams }: { db: Db; streams?: 
   return {
     /** E1, L3: see appendToStream. */
     async recordBoostEvents(input: RecordBoostEventsInput): Promise<RecordBoostEventsResult> {
-      return appendToStream(db, boostOrderStream(input.boostOrderId), input.events, input.causation, streams);
+      return appendToStream(db, boostOrderStream(input.boostOrderId), input.events, input.causation, streams, input.returnStored);
     },
 
     /** B7: the business calendar as ops keep it (read through an activity: replay never sees a change). */

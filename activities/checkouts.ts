@@ -8,6 +8,8 @@ export interface RecordCheckoutEventsInput {
   readonly checkoutId: string;
   readonly events: readonly RecordedCheckoutEvent[];
   readonly causation: string;
+  /** L3: a version stored with another content is answered with the stored stream, not a conflict (see AppendResult.stored). */
+  readonly returnStored?: boolean;
 }
 
 /** The checkout's context as a workflow can carry it (maps and sets are not payloads). */
@@ -25,8 +27,8 @@ export function checkoutStream(checkoutId: string): OrderStream<CheckoutState, C
 export function createCheckoutActivities({ db, streams }: { db: Db; streams?: StreamStateCache }) {
   return {
     /** E1, L3, C4: see appendToStream; the payment's write also claims the lines' ids (migration 0012). */
-    async recordCheckoutEvents(input: RecordCheckoutEventsInput): Promise<AppendResult> {
-      return appendToStream(db, checkoutStream(input.checkoutId), input.events, input.causation, streams);
+    async recordCheckoutEvents(input: RecordCheckoutEventsInput): Promise<AppendResult<CheckoutEvent>> {
+      return appendToStream(db, checkoutStream(input.checkoutId), input.events, input.causation, streams, input.returnStored);
     },
 
     /** C2/C3: the cited quotes and the ids already used, read at the checkout's payment. */

@@ -10,9 +10,11 @@ export interface RecordTaskEventsInput {
   readonly events: readonly RecordedTaskEvent[];
   /** What caused these events (an update id, a timer), kept with each event (E1). */
   readonly causation: string;
+  /** L3: a version stored with another content is answered with the stored stream, not a conflict (see AppendResult.stored). */
+  readonly returnStored?: boolean;
 }
 
-export type RecordTaskEventsResult = AppendResult;
+export type RecordTaskEventsResult = AppendResult<TaskEvent>;
 
 /** A task order's stream: the kind's definition (domain/task-order/kind.ts) and its storage. */
 export function taskOrderStream(orderId: string): OrderStream<TaskOrderState, TaskEvent> {
@@ -23,7 +25,7 @@ export function createTaskOrderActivities({ db, streams }: { db: Db; streams?: S
   return {
     /** E1, L3: see appendToStream. */
     async recordTaskEvents(input: RecordTaskEventsInput): Promise<RecordTaskEventsResult> {
-      return appendToStream(db, taskOrderStream(input.orderId), input.events, input.causation, streams);
+      return appendToStream(db, taskOrderStream(input.orderId), input.events, input.causation, streams, input.returnStored);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type Client } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Db } from '../db/connect';
@@ -81,21 +82,24 @@ export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = 
     return { pending: false, order: rowOfView(outcome) };
   }
 
-  /** The command's Update: its result, or 'pending' once accepted and `commandWaitMs` passed. */
+  /**
+   * The command's Update: its result, or 'pending' once accepted and `commandWaitMs` passed.
+   * SPEC §10 Speed: one call, which Temporal answers when the Update has completed (in the normal
+   * case the workflow task that accepts it also completes it). Only a command still running after
+   * `commandWaitMs` takes a second call, joining the same Update id, so that 'pending' is said only
+   * of an Update that is accepted, hence durable.
+   */
   async function updateWithin<C extends TaskCommandType>(orderId: string, type: C, args: TaskCommandArgs<C>, updateId?: string): Promise<TaskOrderView | 'pending'> {
     const update = TASK_COMMAND_UPDATES[type] as unknown as UpdateDefinition<TaskOrderView, [TaskCommandArgs<C>]>;
+    const handle = client.workflow.getHandle(taskOrderWorkflowId(orderId));
+    const id = updateId ?? randomUUID();
     // No read before: a missing order's workflow is not found, answered 404 by the caller (issue 11).
-    // The validator answers refusals at once; then the outcome is awaited, for a bounded time.
-    const accepted = await client.workflow
-      .getHandle(taskOrderWorkflowId(orderId))
-      .startUpdate(update, { args: [args], waitForStage: WorkflowUpdateStage.ACCEPTED, ...(updateId === undefined ? {} : { updateId }) });
-    // Accepted is durable: if Temporal goes away while we wait, the workflow still applies it.
-    const result = accepted.result().catch((error: unknown) => {
-      if (unavailableDependency(error)) return 'pending' as const;
-      throw error;
-    });
-    const waited = await within(result, commandWaitMs);
-    return waited.done ? waited.value : 'pending'; // if pending, its outcome lands in the order later
+    // The validator's refusal comes back at once, as this call's failure; Temporal unreachable
+    // before the outcome is a 503, and the retry (its Idempotency-Key: the same id) joins the Update.
+    const waited = await within(handle.executeUpdate(update, { args: [args], updateId: id }), commandWaitMs);
+    if (waited.done) return waited.value;
+    await handle.startUpdate(update, { args: [args], waitForStage: WorkflowUpdateStage.ACCEPTED, updateId: id });
+    return 'pending'; // accepted, so durable: its outcome lands in the order later
   }
 
   /**

@@ -21,6 +21,19 @@ export async function loadStreamEvents<E>(db: Reader, kind: OrderKind, streamId:
   return rows.map((row) => ({ version: row.version, occurredAt: row.occurred_at.getTime(), event: fromStoredJson<E>(row.payload) }));
 }
 
+/** E1: a stream's events from `fromVersion` on, oldest first, each with its causation. */
+export async function loadStreamEventsFrom<E>(db: Reader, kind: OrderKind, streamId: string, fromVersion: number): Promise<Array<Recorded<E> & { readonly causation: string | null }>> {
+  const rows = await db
+    .selectFrom('order_events')
+    .select(['version', 'occurred_at', 'payload', 'causation'])
+    .where('order_id', '=', streamId)
+    .where('order_kind', '=', kind)
+    .where('version', '>=', fromVersion)
+    .orderBy('version')
+    .execute();
+  return rows.map((row) => ({ version: row.version, occurredAt: row.occurred_at.getTime(), event: fromStoredJson<E>(row.payload), causation: row.causation }));
+}
+
 /** E1: the task order's stream, oldest first. */
 export function loadTaskEvents(db: Reader, orderId: string): Promise<RecordedTaskEvent[]> {
   return loadStreamEvents<TaskEvent>(db, 'task', orderId);

@@ -16,6 +16,10 @@ import { crashRestart, crashStop, startAgain, startOwnPostgres } from './support
 import { freePort } from '../platform/free-port';
 import { TEST_API_TOKENS, authHeader } from './support/stack';
 import { installQuietRuntime, runningWorker } from './support/temporal';
+import { temporal as proto } from '@temporalio/proto';
+import { acceptUpdate, taskOrderWorkflowId } from '../workflows/task-order-api';
+
+const EventType = proto.api.enums.v1.EventType;
 
 /**
  * SPEC §8, §10: the API and the worker survive PostgreSQL crash-restarting under them and Temporal
@@ -216,6 +220,43 @@ describe('§10 PostgreSQL crash-restarts under load', () => {
     expect([added('task_orders'), added('order_events'), added('ledger_transactions')]).toEqual([1, 1, 1]);
     report(`PostgreSQL down: /health 200 ${healthyAfter} s after pg_ctl start; the in-flight key was free ${keyFreeAfter} s after that`);
   }, 60_000);
+});
+
+describe('§10 Speed, O1: a local write that keeps failing falls back to the regular activity', () => {
+  test('§10 O1 E1 L3: PostgreSQL down during a command\'s local write: it falls back to the regular activity, O1 lists it with its attempts and last failure, and once PostgreSQL is back the order recovers, its event and postings stored once', async () => {
+    const p = placement();
+    expect((await call('POST', '/v1/task-orders', placementBody(p))).status).toBe(201);
+    const before = await writeCounts(db);
+    const handle = temporal.client.workflow.getHandle(taskOrderWorkflowId(p.orderId));
+    const activity = async () => (await handle.describe()).raw.pendingActivities?.find((a) => a.activityType?.name === 'recordTaskEvents');
+
+    await crashStop(own.pg);
+    // The API's own call (it reads nothing first); its answer comes once the write is done.
+    const answer = handle.executeUpdate(acceptUpdate, { args: [{ actor: { type: 'creator', id: p.creatorId } }] });
+    // Attempt 4 has failed (1 s, 2 s, 4 s backoff): attempt 5 is 8 s away, time to look at O1.
+    await secondsUntil(async () => ((await activity())?.attempt ?? 0) >= 5, 60_000);
+    await startAgain(own.pg);
+    await secondsUntil(healthy);
+    const stuck = await call('GET', '/v1/ops/stuck', undefined, authHeader('ops'));
+    expect(stuck.status).toBe(200);
+    const entry = stuck.body.entries.find((e: { orderId: string; reason: string }) => e.orderId === p.orderId && e.reason === 'activity_retrying');
+    expect(entry).toMatchObject({ kind: 'task', attempt: expect.any(Number), detail: expect.stringContaining('recordTaskEvents is on attempt') });
+    expect(entry.attempt).toBeGreaterThanOrEqual(5);
+    expect(entry.lastFailure).toEqual(expect.any(String));
+
+    // Recovered: the Update is answered, the order accepted once, nothing left pending.
+    expect((await answer).state.status).toBe('in_production');
+    expect(await activity()).toBeUndefined();
+    const order = await call('GET', `/v1/task-orders/${p.orderId}`);
+    expect([order.body.status, order.body.version]).toEqual(['in_production', 2]);
+    const after = await writeCounts(db);
+    expect((after.order_events ?? 0) - (before.order_events ?? 0)).toBe(1);
+    // The history: the local attempt's marker, then the regular activity scheduled once.
+    const types = ((await handle.fetchHistory()).events ?? []).map((e) => e.eventType);
+    const marker = types.lastIndexOf(EventType.EVENT_TYPE_MARKER_RECORDED);
+    expect(types.filter((t) => t === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)).toHaveLength(1);
+    expect(types.indexOf(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)).toBeGreaterThan(marker);
+  }, 120_000);
 });
 
 describe('§8 a retried command runs once', () => {

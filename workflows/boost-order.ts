@@ -5,8 +5,8 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
@@ -14,7 +14,7 @@ import { boostOrderedEvent, pendingBoostDeadlines, type BoostCommand, type Boost
 import { BOOST_ORDER_KIND } from '../domain/boost/kind';
 import { reject, type Rejection } from '../domain/errors';
 import { ACTIVITY_FAILURE } from '../domain/activity-failures';
-import { failure, failureType, placementWriteRejection, tellCheckout } from './workflow-support';
+import { LOCAL_WRITE_OPTIONS, failure, failureType, placementWriteRejection, searchAttributesUpserter, tellCheckout, writeLocallyFirst } from './workflow-support';
 import { createOrderRuntime, type CommandBuilder, type DueDeadline } from './order-runtime';
 import {
   boostPlacementUpdate,
@@ -38,6 +38,8 @@ const { recordBoostEvents, loadBusinessCalendar, latestViews, taskOrderFacts } =
   // Unlimited attempts: an activity that keeps failing shows up in the ops stuck list (O1).
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
+/** E1 (SPEC §10 Speed): the order's write inside the command's workflow task, falling back to the activity above. */
+const recordBoostEventsLocallyFirst = writeLocallyFirst(proxyLocalActivities<Activities>(LOCAL_WRITE_OPTIONS).recordBoostEvents, recordBoostEvents);
 
 type BoostCommandBuilder = CommandBuilder<BoostOrderState, BoostCommand>;
 
@@ -69,11 +71,12 @@ export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Pr
     const deadline = pendingBoostDeadlines(state)[0];
     return deadline && { kind: deadline.kind, atMs: deadline.atMs, command: builders[deadline.kind] };
   };
+  const upsert = searchAttributesUpserter();
   const order = createOrderRuntime(
     BOOST_ORDER_KIND,
     {
-      persist: (events, causation) => recordBoostEvents({ boostOrderId: terms.boostOrderId, events, causation }),
-      afterRecord: (state) => upsertSearchAttributes(boostOrderSearchAttributes(state)), // O3
+      persist: (events, causation) => recordBoostEventsLocallyFirst({ boostOrderId: terms.boostOrderId, events, causation, returnStored: true }),
+      afterRecord: (state) => upsert(boostOrderSearchAttributes(state)), // O3
     },
     nextDeadline,
   );
@@ -92,10 +95,14 @@ export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Pr
       const calendar = await loadBusinessCalendar();
       // B7: the refund counts from the end of the 14 days; runs evaluated before this fix keep theirs.
       const refundFromEvaluation = !patched('b7-refund-from-period-end');
-      const decision = BOOST_ORDER_KIND.decide(current, { type: 'evaluate', actualViews: views, calendar, ...(refundFromEvaluation ? { refundFromEvaluation } : {}) }, now);
+      const command: BoostCommand = { type: 'evaluate', actualViews: views, calendar, ...(refundFromEvaluation ? { refundFromEvaluation } : {}) };
+      const decision = BOOST_ORDER_KIND.decide(current, command, now);
       // A count the decider refuses cannot come from the API (it validates counts): stop for ops.
       if (!decision.ok) throw new Error(`evaluation refused: ${decision.rejection.code} ${decision.rejection.message}`);
-      await order.record(decision.events, 'evaluation', now);
+      await order.record(decision.events, 'evaluation', now, (atMs) => {
+        const again = BOOST_ORDER_KIND.decide(current, command, atMs);
+        return again.ok ? again.events : undefined;
+      });
       return true;
     });
   }

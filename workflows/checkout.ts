@@ -5,6 +5,7 @@ import {
   log,
   ParentClosePolicy,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
   startChild,
@@ -35,13 +36,15 @@ import { checkoutOrderPlacedSignal, checkoutOutcomeUpdate, checkoutStateQuery, t
 import { CHECKOUT_KIND } from '../domain/checkout/kind';
 import { createOrderRuntime } from './order-runtime';
 import { TASK_ORDER_WORKFLOW, taskOrderWorkflowId, type TaskOrderInput, type TaskOrderResult } from './task-order-api';
-import { failureType, paymentRejection } from './workflow-support';
+import { LOCAL_WRITE_OPTIONS, failureType, paymentRejection, writeLocallyFirst } from './workflow-support';
 
 const { recordCheckoutEvents, checkoutContext, placedCheckoutOrders } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   // Unlimited attempts: an activity that keeps failing shows up in the ops stuck list (O1).
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
+/** E1 (SPEC §10 Speed): the checkout's write inside its workflow task, falling back to the activity above. */
+const recordCheckoutEventsLocallyFirst = writeLocallyFirst(proxyLocalActivities<Activities>(LOCAL_WRITE_OPTIONS).recordCheckoutEvents, recordCheckoutEvents);
 
 /** C4: a line's placement not reported by its workflow's signal is looked up in the read model this often. */
 const PLACEMENT_RECHECK = '5 seconds';
@@ -62,7 +65,7 @@ async function runCheckout({ request, taskPolicy, boostPolicy }: CheckoutInput):
   const { checkoutId } = request;
   const order = createOrderRuntime(
     CHECKOUT_KIND,
-    { persist: (events, causation) => recordCheckoutEvents({ checkoutId, events, causation }) },
+    { persist: (events, causation) => recordCheckoutEventsLocallyFirst({ checkoutId, events, causation, returnStored: true }) },
     () => undefined, // a checkout has no deadline of its own
   );
   const closed = () => order.state !== undefined && CLOSED_CHECKOUT_STATUSES.includes(order.state.status);
@@ -94,7 +97,8 @@ async function runCheckout({ request, taskPolicy, boostPolicy }: CheckoutInput):
     if (paid) return placeLines(pricing.terms);
   }
   if (!failure) throw new Error('unreachable: a checkout neither paid nor refused');
-  await order.record([checkoutRefusedEvent(request, failure)], `workflow:${workflowInfo().workflowId}`, Date.now());
+  const refused = checkoutRefusedEvent(request, failure);
+  await order.record([refused], `workflow:${workflowInfo().workflowId}`, Date.now(), () => [refused]);
   await condition(allHandlersFinished);
   return order.state ?? unreachable();
 
@@ -183,18 +187,22 @@ async function runCheckout({ request, taskPolicy, boostPolicy }: CheckoutInput):
   /** Decides `commands` one after another on the evolving state and records their events in one write. */
   async function recordAll(commands: readonly CheckoutCommand[], causation: string): Promise<void> {
     await order.exclusive(async () => {
-      const now = Date.now();
-      let state = order.state ?? unreachable();
-      const events: CheckoutEvent[] = [];
-      for (const command of commands) {
-        const decision = decideCheckout(state, command, now);
-        if (!decision.ok) throw new Error(`checkout ${checkoutId}: ${command.type} refused: ${decision.rejection.message}`);
-        for (const event of decision.events) {
-          events.push(event);
-          state = evolveCheckout(state, { version: state.version + 1, occurredAt: now, event });
+      const current = order.state ?? unreachable();
+      const decideAll = (atMs: number): CheckoutEvent[] => {
+        let state = current;
+        const events: CheckoutEvent[] = [];
+        for (const command of commands) {
+          const decision = decideCheckout(state, command, atMs);
+          if (!decision.ok) throw new Error(`checkout ${checkoutId}: ${command.type} refused: ${decision.rejection.message}`);
+          for (const event of decision.events) {
+            events.push(event);
+            state = evolveCheckout(state, { version: state.version + 1, occurredAt: atMs, event });
+          }
         }
-      }
-      await order.record(events, causation, now);
+        return events;
+      };
+      const now = Date.now();
+      await order.record(decideAll(now), causation, now, decideAll);
     });
   }
 }

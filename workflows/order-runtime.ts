@@ -1,7 +1,8 @@
-import { allHandlersFinished, condition, patched } from '@temporalio/workflow';
+import { CancellationScope, allHandlersFinished, condition, log, patched, sleep } from '@temporalio/workflow';
 import { reject, type Rejection } from '../domain/errors';
+import { canonicalJson, toStoredJson } from '../domain/json';
 import type { OrderKindDefinition } from '../domain/order-kind';
-import { stopForOpsOnConflict } from './workflow-support';
+import { ONE_TASK_PATCH, stopForOpsOnConflict } from './workflow-support';
 
 /**
  * The skeleton every order workflow shares (task orders, boost orders): the order's state, a FIFO
@@ -34,8 +35,11 @@ export class Mutex {
 
   async runExclusive<T>(fn: () => Promise<T>): Promise<T> {
     const ticket = this.issued++;
+    // A free lock is taken at once (SPEC §10 Speed: no condition, no promise of its own); runs
+    // recorded before the patch waited for the activation's conditions even then.
+    const free = this.serving === ticket && patched(ONE_TASK_PATCH);
     try {
-      await condition(() => this.serving === ticket);
+      if (!free) await condition(() => this.serving === ticket);
     } catch (error) {
       this.abandoned.add(ticket);
       throw error;
@@ -61,10 +65,15 @@ export class Mutex {
 /** What the runtime takes of a kind's definition: it decides and folds with it, and stops at a closed status. */
 export type OrderRuntimeDefinition<S, C, E, Status extends string> = Pick<OrderKindDefinition<S, C, E, Status, never>, 'decide' | 'evolve' | 'closedStatuses'>;
 
+/** What a recording activity answers; `stored`: the stream as a lost task's attempt stored it (L3, see `takeStored`). */
+export interface PersistOutcome<E> {
+  readonly stored?: ReadonlyArray<RecordedEvent<E> & { readonly causation: string | null }>;
+}
+
 /** A kind's wiring into the workflow: what is the workflow's, not the kind's rules. */
 export interface OrderWorkflowWiring<S, E> {
   /** The kind's recording activity (events, ledger, read model and outbox in one transaction). */
-  readonly persist: (events: Array<RecordedEvent<E>>, causation: string) => Promise<unknown>;
+  readonly persist: (events: Array<RecordedEvent<E>>, causation: string) => Promise<PersistOutcome<E> | undefined>;
   /** What follows a recording: search attributes (O3), telling linked orders (B3). */
   readonly afterRecord?: (state: S, recorded: ReadonlyArray<RecordedEvent<E>>) => Promise<void> | void;
 }
@@ -96,17 +105,77 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
   let placement: Rejection | null | undefined;
   const mutex = new Mutex();
 
-  async function record(events: readonly E[], causation: string, now: number): Promise<void> {
-    if (events.length === 0) return;
+  /** Commands waiting for the lock, by causation: a lost task's attempt may have recorded them already. */
+  const waiting = new Map<string, CommandBuilder<S, C>>();
+  /** Causations whose events `takeStored` took on a waiting command's behalf: applied, nothing more to do. */
+  const takenFor = new Set<string>();
+
+  /**
+   * Records `events`, decided at `now`, as the next versions; false when the stream had moved on
+   * (a lost task's steps, taken as they were stored) and the caller must decide on the new state.
+   * `decideAt` decides the same step at another time (see `takeStored`).
+   */
+  async function record(events: readonly E[], causation: string, now: number, decideAt: (atMs: number) => readonly E[] | undefined): Promise<boolean> {
+    if (events.length === 0) return true;
     const base = state?.version ?? 0;
-    const recorded = events.map((event, i) => ({ version: base + i + 1, occurredAt: now, event }));
+    const decided = events.map((event, i) => ({ version: base + i + 1, occurredAt: now, event }));
+    let outcome: PersistOutcome<E> | undefined;
     try {
-      await wiring.persist(recorded, causation);
+      outcome = await wiring.persist(decided, causation);
     } catch (error) {
       throw stopForOpsOnConflict(error);
     }
+    if (outcome?.stored) return takeStored(outcome.stored, causation, decideAt);
+    await apply(decided);
+    return true;
+  }
+
+  async function apply(recorded: ReadonlyArray<RecordedEvent<E>>): Promise<void> {
     for (const r of recorded) state = evolve(state, r);
-    if (state) await wiring.afterRecord?.(state, recorded);
+    if (state && wiring.afterRecord) await wiring.afterRecord(state, recorded);
+  }
+
+  /**
+   * L3 after a lost workflow task: its local writes are stored, and its steps run again at a later
+   * time, maybe in another order. Each stored step is taken as stored when it is what its step
+   * decides at its stored time: this step (`decideAt`), a command waiting for the lock, or the due
+   * deadline. Anything else is a conflict that stops the order for ops. True once this step's own
+   * events are taken; false when only others' were (the caller decides again on the new state).
+   */
+  async function takeStored(stored: ReadonlyArray<RecordedEvent<E> & { readonly causation: string | null }>, causation: string, decideAt: (atMs: number) => readonly E[] | undefined): Promise<boolean> {
+    for (let i = 0; i < stored.length; ) {
+      const step = stored[i]?.causation ?? null;
+      let end = i;
+      while (end < stored.length && stored[end]?.causation === step) end += 1;
+      const events = stored.slice(i, end).map(({ version, occurredAt, event }) => ({ version, occurredAt, event }));
+      const atMs = events[0]?.occurredAt ?? Number.NaN;
+      const again = step === causation ? decideAt(atMs) : await decideOther(step, atMs);
+      const base = state?.version ?? 0;
+      const same =
+        again !== undefined &&
+        events.every((r, k) => r.version === base + k + 1 && r.occurredAt === atMs) &&
+        canonicalJson(toStoredJson(events.map((r) => r.event))) === canonicalJson(toStoredJson(again));
+      if (!same) throw new Error(`stopped for ops: ${causation}: the events stored from v${base + 1} (${step ?? 'no causation'}) are not what that step decides at their time (L3)`);
+      log.warn('took a step a lost workflow task had stored (L3)', { step, fromVersion: base + 1, for: causation });
+      await apply(events);
+      if (step === causation) return true;
+      if (step !== null) takenFor.add(step);
+      i = end;
+    }
+    return false;
+  }
+
+  /** What step `step` (a waiting command, or the due deadline) decides on the current state at `atMs`. */
+  async function decideOther(step: string | null, atMs: number): Promise<readonly E[] | undefined> {
+    if (!state || step === null) return undefined;
+    const deadline = nextDeadline(state);
+    const build = waiting.get(step) ?? (deadline && `timer:${deadline.kind}` === step ? deadline.command : undefined);
+    if (!build) return undefined;
+    const built = build(state);
+    const command = built instanceof Promise ? await built : built;
+    if (command === undefined) return undefined;
+    const decision = decide(state, command, atMs);
+    return decision.ok ? decision.events : undefined;
   }
 
   /**
@@ -116,22 +185,56 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
    * refused), even when its timer has not been delivered yet (a worker was killed, the server
    * restarted): the outcome depends on workflow time, not on when a timer reached the worker.
    */
-  function run(build: CommandBuilder<S, C>, causation: string): Promise<Rejection | undefined> {
-    return mutex.runExclusive(async () => {
-      if (!state) return reject('invalid_state', 'the order is not placed yet');
-      const now = Date.now(); // the decision's time: before any activity the command needs
-      await fireOverdue(now);
-      return decideAndRecord(state, build, causation, now);
-    });
+  async function run(build: CommandBuilder<S, C>, causation: string): Promise<Rejection | undefined> {
+    waiting.set(causation, build);
+    try {
+      return await mutex.runExclusive(async () => {
+        waiting.delete(causation);
+        if (takenFor.delete(causation)) return undefined; // a lost task's attempt recorded it (L3)
+        if (!state) return reject('invalid_state', 'the order is not placed yet');
+        const now = Date.now(); // the decision's time: before any activity the command needs
+        if (overdue(now)) await fireOverdue(now);
+        return decideAndRecord(build, causation, now);
+      });
+    } finally {
+      waiting.delete(causation);
+    }
   }
 
-  async function decideAndRecord(current: S, build: CommandBuilder<S, C>, causation: string, now: number): Promise<Rejection | undefined> {
-    const command = await build(current);
-    if (command === undefined) return undefined;
-    const decision = decide(current, command, now);
-    if (!decision.ok) return decision.rejection;
-    await record(decision.events, causation, now);
-    return undefined;
+  /** The deadline of `timerCausation` (`timer:<kind>`) is the next one and due at `now`. */
+  function dueNow(timerCausation: string, now: number): boolean {
+    const deadline = state && !isTerminal(state) ? nextDeadline(state) : undefined;
+    return deadline !== undefined && `timer:${deadline.kind}` === timerCausation && deadline.atMs <= now;
+  }
+
+  /** The next deadline is due at `now` (a cheap check before the catch-up below). */
+  function overdue(now: number): boolean {
+    const deadline = state && !isTerminal(state) ? nextDeadline(state) : undefined;
+    return deadline !== undefined && deadline.atMs <= now;
+  }
+
+  /**
+   * Builds and decides the command on the current state and records its events; when a lost task's
+   * steps were there first (taken by `record`), decides again on the state they left.
+   */
+  async function decideAndRecord(build: CommandBuilder<S, C>, causation: string, now: number): Promise<Rejection | undefined> {
+    for (let attempt = 0; attempt < MAX_CATCH_UP; attempt += 1) {
+      const current = state;
+      if (!current) return reject('invalid_state', 'the order is not placed yet');
+      // A deadline whose steps a lost task took may no longer be the order's due one.
+      if (attempt > 0 && causation.startsWith('timer:') && !dueNow(causation, now)) return undefined;
+      const built = build(current);
+      const command = built instanceof Promise ? await built : built;
+      if (command === undefined) return undefined;
+      const decision = decide(current, command, now);
+      if (!decision.ok) return decision.rejection;
+      const recorded = await record(decision.events, causation, now, (atMs) => {
+        const again = decide(current, command, atMs);
+        return again.ok ? again.events : undefined;
+      });
+      if (recorded) return undefined;
+    }
+    throw new Error(`stopped for ops: ${causation}: the stream kept moving under the command (L3)`);
   }
 
   /**
@@ -143,7 +246,7 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
       const deadline = nextDeadline(state);
       if (!deadline || deadline.atMs > now || !patched('deadlines-before-commands')) return;
       const version = state.version;
-      const rejection = await decideAndRecord(state, deadline.command, `timer:${deadline.kind}`, now);
+      const rejection = await decideAndRecord(deadline.command, `timer:${deadline.kind}`, now);
       if (rejection) throw new Error(`the ${deadline.kind} deadline was refused: ${rejection.code} ${rejection.message}`);
       if (state.version === version) return; // the deadline had nothing to do
     }
@@ -167,7 +270,7 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
     try {
       await mutex.runExclusive(async () => {
         const now = Date.now();
-        await record([event(now)], causation, now);
+        if (!(await record([event(now)], causation, now, (atMs) => [event(atMs)]))) throw new Error(`stopped for ops: ${causation}: the stream has events before the placement (L3)`);
       });
       placement = null;
       return true;
@@ -211,13 +314,11 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
       }
       if (step && (await step(state))) continue;
       const deadline = nextDeadline(state);
-      const seenVersion = state.version;
-      const changed = await condition(() => state?.version !== seenVersion, deadline ? Math.max(deadline.atMs - Date.now(), 1) : undefined);
-      if (changed || !deadline) continue;
+      if (!(await deadlineReached(deadline)) || !deadline) continue;
       const rejection = await mutex.runExclusive(async () => {
         const current = state && nextDeadline(state);
         if (!state || !current || current.kind !== deadline.kind || current.atMs !== deadline.atMs) return undefined; // a command beat it
-        return decideAndRecord(state, current.command, `timer:${deadline.kind}`, Date.now());
+        return decideAndRecord(current.command, `timer:${deadline.kind}`, Date.now());
       });
       // A due deadline the decider refuses is a bug, not a race: fail the task for ops (O1).
       if (rejection) throw new Error(`the ${deadline.kind} deadline was refused: ${rejection.code} ${rejection.message}`);
@@ -225,6 +326,45 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
     await condition(allHandlersFinished);
     if (!state) throw new Error('unreachable: no state after placement');
     return { state, continueAsNew: false };
+  }
+
+  /** The deadline timer of runs past ONE_TASK_PATCH: kept while the next deadline stays the same. */
+  let armed: { readonly atMs: number; fired: boolean; readonly scope: CancellationScope } | undefined;
+
+  /**
+   * Waits until a command changes the state (false) or `deadline` is reached (true). Runs past the
+   * patch keep one timer per deadline instead of cancelling and starting one per command (two
+   * history events and a command each, SPEC §10 Speed); earlier runs replay their re-armed timers.
+   */
+  async function deadlineReached(deadline: DueDeadline<S, C> | undefined): Promise<boolean> {
+    const seenVersion = state?.version;
+    if (!patched(ONE_TASK_PATCH)) {
+      const changed = await condition(() => state?.version !== seenVersion, deadline ? Math.max(deadline.atMs - Date.now(), 1) : undefined);
+      return !changed;
+    }
+    const timer = deadline ? timerFor(deadline.atMs) : disarm();
+    await condition(() => state?.version !== seenVersion || timer?.fired === true);
+    if (state?.version !== seenVersion || !timer?.fired) return false;
+    armed = undefined; // spent: a deadline that stays next after firing gets a timer of its own
+    return true;
+  }
+
+  function timerFor(atMs: number): { readonly fired: boolean } {
+    if (armed?.atMs === atMs) return armed;
+    disarm();
+    const timer = { atMs, fired: false, scope: new CancellationScope() };
+    timer.scope.run(() => sleep(Math.max(atMs - Date.now(), 1))).then(
+      () => void (timer.fired = true),
+      () => undefined, // cancelled: the deadline moved
+    );
+    armed = timer;
+    return timer;
+  }
+
+  function disarm(): undefined {
+    if (armed && !armed.fired) armed.scope.cancel();
+    armed = undefined;
+    return undefined;
   }
 
   /** A run continued from an earlier one (continue-as-new): the order is placed, with this state. */
@@ -243,7 +383,10 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
       return state;
     },
     exclusive: <T>(fn: () => Promise<T>) => mutex.runExclusive(fn),
-    record,
+    /** Records a step of the kind's own (inside `exclusive`); a stream that moved on under it stops the order for ops. */
+    async record(events: readonly E[], causation: string, now: number, decideAt: (atMs: number) => readonly E[] | undefined): Promise<void> {
+      if (!(await record(events, causation, now, decideAt))) throw new Error(`stopped for ops: ${causation}: other steps were stored first (L3)`);
+    },
     run,
     check,
     place,

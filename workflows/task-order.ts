@@ -6,13 +6,13 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { Activities } from '../activities';
-import { failure, paymentRejection, placementWriteRejection, tellCheckout } from './workflow-support';
+import { LOCAL_WRITE_OPTIONS, failure, paymentRejection, placementWriteRejection, searchAttributesUpserter, tellCheckout, writeLocallyFirst } from './workflow-support';
 import { createOrderRuntime, type RecordedEvent } from './order-runtime';
 import { boostOrderWorkflowId, taskCancelledSignal, videoPublishedSignal } from './boost-order-api';
 import { taskOrderSearchAttributes } from './search-attributes';
@@ -36,6 +36,8 @@ const { recordTaskEvents } = proxyActivities<Activities>({
   // Unlimited attempts: an activity that keeps failing shows up in the ops stuck list (O1).
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
+/** E1 (SPEC §10 Speed): the order's write inside the command's workflow task, falling back to the activity above. */
+const recordTaskEventsLocallyFirst = writeLocallyFirst(proxyLocalActivities<Activities>(LOCAL_WRITE_OPTIONS).recordTaskEvents, recordTaskEvents);
 
 /** One durable workflow per task order (SPEC §2): the pure decider decides, activities persist. */
 export async function taskOrderWorkflow(input: TaskOrderInput): Promise<TaskOrderResult> {
@@ -50,13 +52,15 @@ export async function taskOrderWorkflow(input: TaskOrderInput): Promise<TaskOrde
     if (appliedUpdateIds.length > CARRIED_UPDATE_IDS) appliedUpdateIds.shift();
   };
 
+  // O3: a continued run starts with its order's search attributes (see makeContinueAsNewFunc below).
+  const upsert = searchAttributesUpserter(continued && taskOrderSearchAttributes(continued.state));
   const order = createOrderRuntime(
     TASK_ORDER_KIND,
     {
-      persist: (events, causation) => recordTaskEvents({ orderId: placement.orderId, events, causation }),
+      persist: (events, causation) => recordTaskEventsLocallyFirst({ orderId: placement.orderId, events, causation, returnStored: true }),
       afterRecord: async (state, recorded) => {
         // O3; patched because histories recorded before search attributes must still replay.
-        if (patched('search-attributes-v1')) upsertSearchAttributes(taskOrderSearchAttributes(state));
+        if (patched('search-attributes-v1')) upsert(taskOrderSearchAttributes(state));
         await tellLinkedBoosts(recorded);
       },
     },

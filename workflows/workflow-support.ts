@@ -1,4 +1,5 @@
-import { ActivityFailure, ApplicationFailure, getExternalWorkflowHandle, log } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, getExternalWorkflowHandle, log, patched, upsertSearchAttributes, type LocalActivityOptions } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Funding } from '../domain/task-order/types';
 import { checkoutOrderPlacedSignal, checkoutWorkflowId } from './checkout-api';
 import { reject, type Rejection } from '../domain/errors';
@@ -59,4 +60,67 @@ export async function tellCheckout(funding: Funding, placed: { readonly kind: 't
   } catch (error) {
     log.info('the checkout could not be told of its placed line', { checkoutId: funding.checkoutId, ...placed, error: String(error) });
   }
+}
+
+/**
+ * SPEC §10 Speed: one command, one workflow task. Runs that reach this patch write through a local
+ * activity (inside the Update's workflow task), keep the deadline timer while the deadline stays,
+ * upsert search attributes only when they change, and take a free lock at once. Runs recorded
+ * before it replay their regular activities, re-armed timers and upserts (test/histories).
+ */
+export const ONE_TASK_PATCH = 'one-task-per-command-v1';
+
+/**
+ * The local write's budget: two attempts within a few seconds. A database that is down refuses
+ * at once; one that hangs is given up on before the workflow task's own timeout (10 s).
+ */
+export const LOCAL_WRITE_OPTIONS: LocalActivityOptions = {
+  startToCloseTimeout: '2 seconds',
+  scheduleToCloseTimeout: '5 seconds',
+  retry: { initialInterval: '50 milliseconds', maximumAttempts: 2 },
+};
+
+/**
+ * E1, O1: the order's write, first as a local activity; when that keeps failing, the same write
+ * (the same events and time: L3 finds it done if the local attempt committed after all) as the
+ * regular activity, retried without limit and visible in the stuck list with its attempts and last
+ * failure. A business outcome (insufficient funds, a conflict …) is the write's answer, not a
+ * failure: it is not tried again.
+ */
+export function writeLocallyFirst<I, R>(local: (input: I) => Promise<R>, regular: (input: I) => Promise<R>): (input: I) => Promise<R> {
+  return async (input) => {
+    if (!patched(ONE_TASK_PATCH)) return regular(input);
+    try {
+      return await local(input);
+    } catch (error) {
+      if (isBusinessOutcome(error)) throw error;
+      log.warn('the local write failed; writing through the regular activity', { error: String(error) });
+      return regular(input);
+    }
+  };
+}
+
+/** A write's business answer (domain/activity-failures.ts): the same from any attempt. */
+function isBusinessOutcome(error: unknown): boolean {
+  const type = failureType(error);
+  return type !== undefined && (Object.values(ACTIVITY_FAILURE) as string[]).includes(type);
+}
+
+/**
+ * O3: upserts an order's search attributes when they differ from those last set (`initial`: the
+ * run's start, for a continued run). An upsert is a command and an event in the history: a command
+ * that changes neither status nor next deadline needs none.
+ */
+export function searchAttributesUpserter(initial?: readonly SearchAttributeUpdatePair[]): (pairs: SearchAttributeUpdatePair[]) => void {
+  let last = initial && attributesKey(initial);
+  return (pairs) => {
+    const key = attributesKey(pairs);
+    if (key === last && patched(ONE_TASK_PATCH)) return;
+    last = key;
+    upsertSearchAttributes(pairs);
+  };
+}
+
+function attributesKey(pairs: readonly SearchAttributeUpdatePair[]): string {
+  return JSON.stringify(pairs.map(({ key, value }) => [key.name, value instanceof Date ? value.toISOString() : value]));
 }

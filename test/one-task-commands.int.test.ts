@@ -1,0 +1,166 @@
+import { temporal } from '@temporalio/proto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { taskOrderStream } from '../activities/task-orders';
+import { appendToStream } from '../activities/append-to-stream';
+import { createTaskOrderService } from '../api/task-order-service';
+import { loadTaskEvents } from '../db/events';
+import { DEFAULT_TASK_POLICY, pendingDeadlines, placementEvent, type RecordedTaskEvent } from '../domain/task-order';
+import { TASK_ORDER_KIND } from '../domain/task-order/kind';
+import { acceptUpdate, stateQuery, taskOrderWorkflowId } from '../workflows/task-order-api';
+import { writeCounts, type TestDatabase } from './support/db';
+import { placement } from './support/fixtures';
+import { runningWorker, taskOrderPlacer, withTimeSkippingWorker } from './support/temporal';
+
+/**
+ * SPEC §10 Speed: a command is one workflow task. Its write runs as a local activity inside the
+ * Update's workflow task, so the Update is accepted and completed by the same task and the API's
+ * call that waits for acceptance already carries the outcome (no second round trip); a command
+ * that changes neither the next deadline nor the search attributes adds no timer and no upsert.
+ */
+const taskQueue = 'one-task-commands-test';
+let env: TestWorkflowEnvironment;
+let database: TestDatabase;
+withTimeSkippingWorker(taskQueue, (world) => ({ env, database } = world));
+const place = taskOrderPlacer(() => env, taskQueue);
+
+const EventType = temporal.api.enums.v1.EventType;
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+/**
+ * The events from the Update `updateId`'s acceptance to the end of the workflow task that completed
+ * it (what the workflow did after the handler, e.g. its deadline loop, comes after the completion).
+ */
+function eventsOfUpdate(events: readonly HistoryEvent[], updateId: string): HistoryEvent[] {
+  const start = events.findIndex((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.protocolInstanceId === updateId);
+  const completed = events.findIndex((e) => e.workflowExecutionUpdateCompletedEventAttributes?.meta?.updateId === updateId);
+  expect([start >= 0, completed > start]).toEqual([true, true]);
+  const next = events.findIndex((e, i) => i > completed && e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
+  return events.slice(start, next < 0 ? events.length : next);
+}
+
+const typesOf = (events: readonly HistoryEvent[]): string[] => events.map((e) => EventType[e.eventType ?? 0] ?? 'unknown');
+
+describe('§10 Speed: one command, one workflow task', () => {
+  test('§10 E1: a command is accepted, written (a local activity) and completed in one workflow task, answered in one round trip', async () => {
+    const p = placement();
+    await place(p);
+    const orders = createTaskOrderService({ db: database.db, client: env.client, taskQueue });
+    const polls = jest.spyOn(env.client.workflowService, 'pollWorkflowExecutionUpdate');
+    const calls = jest.spyOn(env.client.workflowService, 'updateWorkflowExecution');
+    const outcome = await orders.commandWithin(p.orderId, 'accept', { actor: { type: 'creator', id: p.creatorId } }, 'one-task-accept');
+    expect([outcome.pending, outcome.order.status]).toEqual([false, 'in_production']);
+    // One call, answered with the outcome: no second call, no poll for it afterwards.
+    expect([calls.mock.calls.length, polls.mock.calls.length]).toEqual([1, 0]);
+    calls.mockRestore();
+    polls.mockRestore();
+
+    const { events } = await env.client.workflow.getHandle(taskOrderWorkflowId(p.orderId)).fetchHistory();
+    const accept = typesOf(eventsOfUpdate(events ?? [], 'one-task-accept'));
+    // No workflow task and no activity in it: the write is the marker, the Update completed in the task that accepted it.
+    expect(accept.filter((t) => t.startsWith('EVENT_TYPE_WORKFLOW_TASK') || t.startsWith('EVENT_TYPE_ACTIVITY_TASK'))).toEqual([]);
+    expect(accept).toContain('EVENT_TYPE_MARKER_RECORDED');
+    // The accept moved the next deadline (T7 → production) and the status: one re-arm, one upsert.
+    expect(accept.filter((t) => t.startsWith('EVENT_TYPE_TIMER')).sort()).toEqual(['EVENT_TYPE_TIMER_CANCELED', 'EVENT_TYPE_TIMER_STARTED']);
+    expect(accept.filter((t) => t === 'EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES')).toHaveLength(1);
+    expect(typesOf(events ?? []).filter((t) => t === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')).toEqual([]);
+    expect((await loadTaskEvents(database.db, p.orderId)).map((e) => e.event.type)).toEqual(['TaskOrderPlaced', 'TaskOrderAccepted']);
+  }, 60_000);
+
+  test('§10 T8: a command that changes neither the next deadline nor the search attributes re-arms no timer and upserts nothing', async () => {
+    const p = placement();
+    await place(p);
+    const orders = createTaskOrderService({ db: database.db, client: env.client, taskQueue });
+    await orders.commandWithin(p.orderId, 'remind', { actor: { type: 'client', id: p.clientId } }, 'one-task-remind');
+    const { events } = await env.client.workflow.getHandle(taskOrderWorkflowId(p.orderId)).fetchHistory();
+    const remind = typesOf(eventsOfUpdate(events ?? [], 'one-task-remind'));
+    expect(remind).toEqual(['EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED', 'EVENT_TYPE_MARKER_RECORDED', 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED']);
+    expect((await loadTaskEvents(database.db, p.orderId)).map((e) => e.event.type)).toEqual(['TaskOrderPlaced', 'CreatorReminded']);
+  }, 60_000);
+});
+
+describe('L3: the append meets a version stored with another content', () => {
+  const first = (p: ReturnType<typeof placement>) => ({ version: 1, occurredAt: Date.parse('2026-12-01T00:00:00Z'), event: placementEvent(p, DEFAULT_TASK_POLICY) });
+
+  test('L3 E1: asked with returnStored (a workflow that checks it), the stream as stored comes back with its causations, and nothing is written', async () => {
+    const p = placement();
+    const stream = taskOrderStream(p.orderId);
+    await appendToStream(database.db, stream, [first(p)], 'workflow:lost-task');
+    const before = await writeCounts(database.db);
+    const again = { ...first(p), occurredAt: first(p).occurredAt + 1_234 };
+    const result = await appendToStream(database.db, stream, [again], 'workflow:lost-task', undefined, true);
+    expect(result).toEqual({ appended: 0, alreadyRecorded: 0, stored: [{ ...first(p), causation: 'workflow:lost-task' }] });
+    expect(await writeCounts(database.db)).toEqual(before);
+  });
+
+  test('L3: without returnStored it is a conflict for ops, and nothing is written', async () => {
+    const p = placement();
+    const stream = taskOrderStream(p.orderId);
+    await appendToStream(database.db, stream, [first(p)], 'workflow:one');
+    const before = await writeCounts(database.db);
+    await expect(appendToStream(database.db, stream, [{ ...first(p), occurredAt: first(p).occurredAt + 1 }], 'workflow:one')).rejects.toMatchObject({ type: 'idempotency_conflict' });
+    expect(await writeCounts(database.db)).toEqual(before);
+  });
+});
+
+/** A worker on its own queue whose accept write first stores `earlier(events)` under the same step, as a lost attempt would have. */
+async function workerWithEarlierAccept(queue: string, earlier: (events: RecordedTaskEvent[]) => RecordedTaskEvent[]) {
+  return runningWorker(env, database.db, queue, (activities) => ({
+    ...activities,
+    async recordTaskEvents(input) {
+      if (input.events.some((e) => e.event.type === 'TaskOrderAccepted')) await activities.recordTaskEvents({ ...input, events: earlier([...input.events]) });
+      return activities.recordTaskEvents(input);
+    },
+  }));
+}
+
+describe('L3: a workflow whose step an earlier, lost attempt stored', () => {
+  test('L3 E1: the workflow takes the stored events (their time), so its state and deadlines are the stream\'s', async () => {
+    const queue = `${taskQueue}-earlier`;
+    const earlierMs = 3_000;
+    // The accept's write finds its step stored by an attempt decided 3 s earlier (a lost task's).
+    const worker = await workerWithEarlierAccept(queue, (events) => events.map((e) => ({ ...e, occurredAt: e.occurredAt - earlierMs })));
+    try {
+      const p = placement();
+      const handle = await taskOrderPlacer(() => env, queue)(p);
+      const orders = createTaskOrderService({ db: database.db, client: env.client, taskQueue: queue });
+      await orders.commandWithin(p.orderId, 'accept', { actor: { type: 'creator', id: p.creatorId } });
+      const stored = await loadTaskEvents(database.db, p.orderId);
+      expect(stored.map((e) => e.event.type)).toEqual(['TaskOrderPlaced', 'TaskOrderAccepted']);
+      const folded = stored.reduce(TASK_ORDER_KIND.evolve, undefined);
+      const view = await handle.query(stateQuery);
+      expect(view?.deadlines).toEqual(pendingDeadlines(folded!));
+      expect(view?.state.version).toBe(2);
+    } finally {
+      await worker.stop();
+    }
+  }, 60_000);
+
+  test('L3 O1: events stored under the step that it would not decide (another price) stop the order for ops; nothing more is written', async () => {
+    const queue = `${taskQueue}-conflict`;
+    const worker = await workerWithEarlierAccept(queue, (events) =>
+      events.map((e) => (e.event.type === 'TaskOrderAccepted' ? { ...e, occurredAt: e.occurredAt - 1, event: { ...e.event, priceFen: e.event.priceFen + 1n } } : e)),
+    );
+    try {
+      const p = placement();
+      const handle = await taskOrderPlacer(() => env, queue)(p);
+      // The Update itself (not the API's bounded wait): the test ends only once its call has settled.
+      const answer = handle.executeUpdate(acceptUpdate, { args: [{ actor: { type: 'creator', id: p.creatorId } }] }).catch((error: unknown) => error);
+      // The workflow task fails (and is retried: O1's workflow_task_failing) instead of taking the other content.
+      let failed: string | undefined;
+      for (let i = 0; i < 100 && failed === undefined; i += 1) {
+        const { events } = await handle.fetchHistory();
+        failed = events?.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes?.failure?.message ?? undefined;
+        if (failed === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(failed).toMatch(/^stopped for ops: update:accept:.*are not what that step decides at their time \(L3\)$/);
+      const before = await writeCounts(database.db);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(await writeCounts(database.db)).toEqual(before);
+      expect((await loadTaskEvents(database.db, p.orderId)).map((e) => e.event.type)).toEqual(['TaskOrderPlaced', 'TaskOrderAccepted']);
+      await handle.terminate('test over');
+      await answer;
+    } finally {
+      await worker.stop();
+    }
+  }, 60_000);
+});
