@@ -34,6 +34,7 @@ import {
   type BoostPlacementOutcome,
 } from '../workflows/boost-order-api';
 import { ApiError } from './errors';
+import { resendingUnprocessed } from './update-calls';
 
 export interface BoostServiceDeps {
   readonly db: Db;
@@ -143,7 +144,7 @@ export function createBoostService({ db, client, taskQueue, nowMs, policy = DEFA
       // its placement was recorded): that run's outcome is the answer, not a decision on today's
       // state, which may refuse an order that is being placed (found by the simulation, seed 4242).
       const started = await runningPlacement(request.boostOrderId);
-      if (started) return placedBy(() => started.executeUpdate(boostPlacementUpdate), request);
+      if (started) return placedBy(() => resendingUnprocessed(() => started.executeUpdate(boostPlacementUpdate)), request);
       throw ApiError.from(decision.rejection);
     }
     const ordered = decision.events[0];
@@ -155,7 +156,7 @@ export function createBoostService({ db, client, taskQueue, nowMs, policy = DEFA
     // Update-with-start, as for task orders: the run and its placement Update in one call. A
     // concurrent identical POST joins the same run.
     const startWorkflowOperation = new WithStartWorkflowOperation(BOOST_ORDER_WORKFLOW, { workflowId, taskQueue, args: [input], workflowIdConflictPolicy: 'USE_EXISTING' });
-    return placedBy(() => client.workflow.executeUpdateWithStart(boostPlacementUpdate, { startWorkflowOperation }), request);
+    return placedBy(() => resendingUnprocessed(() => client.workflow.executeUpdateWithStart(boostPlacementUpdate, { startWorkflowOperation })), request);
   }
 
   /**
@@ -209,7 +210,8 @@ export function createBoostService({ db, client, taskQueue, nowMs, policy = DEFA
     await findOrder(boostOrderId);
     const args = { by, ...(reason === undefined ? {} : { reason }) };
     try {
-      await client.workflow.getHandle(boostOrderWorkflowId(boostOrderId)).executeUpdate(releaseRefundUpdate, { args: [args], ...(updateId === undefined ? {} : { updateId }) });
+      const id = updateId ?? randomUUID(); // fixed, so that a re-send joins it
+      await resendingUnprocessed(() => client.workflow.getHandle(boostOrderWorkflowId(boostOrderId)).executeUpdate(releaseRefundUpdate, { args: [args], updateId: id }));
     } catch (error) {
       if (unavailableDependency(error)) throw error; // 503: the events may be behind the workflow
       if (error instanceof WorkflowUpdateFailedError) {

@@ -9,6 +9,7 @@ import { DEFAULT_TASK_POLICY, placementEvent, type TaskPolicy } from '../domain/
 import { CHECKOUT_WORKFLOW, checkoutOutcomeUpdate, checkoutStateQuery, checkoutWorkflowId, type CheckoutInput } from '../workflows/checkout-api';
 import { ApiError } from './errors';
 import { within } from './task-order-service';
+import { resendingUnprocessed } from './update-calls';
 
 export interface CheckoutServiceDeps {
   readonly db: Db;
@@ -89,7 +90,7 @@ export function createCheckoutService({ db, client, taskQueue, nowMs, taskPolicy
     });
     let outcome: Promise<CheckoutState>;
     try {
-      outcome = client.workflow.executeUpdateWithStart(checkoutOutcomeUpdate, { startWorkflowOperation });
+      outcome = resendingUnprocessed(() => client.workflow.executeUpdateWithStart(checkoutOutcomeUpdate, { startWorkflowOperation }));
       outcome.catch(() => undefined); // awaited below; a refused start is answered from the stored row
       await startWorkflowOperation.workflowHandle();
     } catch (error) {

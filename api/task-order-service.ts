@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Db } from '../db/connect';
+import { resendingUnprocessed } from './update-calls';
 import { loadTaskEvents } from '../db/events';
 import { getTaskOrderRow, placementHash, taskOrderRow } from '../db/task-orders';
 import type { TaskOrderRow } from '../db/schema';
@@ -96,7 +97,7 @@ export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = 
     // No read before: a missing order's workflow is not found, answered 404 by the caller (issue 11).
     // The validator's refusal comes back at once, as this call's failure; Temporal unreachable
     // before the outcome is a 503, and the retry (its Idempotency-Key: the same id) joins the Update.
-    const waited = await within(handle.executeUpdate(update, { args: [args], updateId: id }), commandWaitMs);
+    const waited = await within(resendingUnprocessed(() => handle.executeUpdate(update, { args: [args], updateId: id })), commandWaitMs);
     if (waited.done) return waited.value;
     await handle.startUpdate(update, { args: [args], waitForStage: WorkflowUpdateStage.ACCEPTED, updateId: id });
     return 'pending'; // accepted, so durable: its outcome lands in the order later
@@ -114,7 +115,7 @@ export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = 
     // first workflow task (issue 11). A concurrent identical POST joins the same run.
     const startWorkflowOperation = new WithStartWorkflowOperation(TASK_ORDER_WORKFLOW, { workflowId, taskQueue, args: [input], workflowIdConflictPolicy: 'USE_EXISTING' });
     try {
-      return await client.workflow.executeUpdateWithStart(placementUpdate, { startWorkflowOperation });
+      return await resendingUnprocessed(() => client.workflow.executeUpdateWithStart(placementUpdate, { startWorkflowOperation }));
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
       const handle = client.workflow.getHandle(workflowId);

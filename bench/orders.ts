@@ -35,7 +35,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { WithStartWorkflowOperation, WorkflowUpdateStage, type Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { BASELINE_WORKFLOW, RELAY_PLACE, RELAY_STEP, baselineStepUpdate, type BaselineInput, type SameJobInput } from './baseline-api';
 import { checkoutPhases, type CheckoutPhases } from './checkout-history';
 import { httpPost, oneCheckout, onePlacement, statsFor, type Size } from './checkout-run';
@@ -265,7 +265,7 @@ async function openLoop(stack: BenchStack, opts: Options, name: string, path: st
 
 /**
  * An order of the baseline workflow, called as api/task-order-service.ts calls the order workflow:
- * start + executeUpdate for the placement, then startUpdate(ACCEPTED) + result() per command.
+ * start + executeUpdate for the placement, then one executeUpdate per command (issue 21: one round trip).
  * `updateWithStart`: the placement as one update-with-start call instead (a lever, measured).
  */
 function baselineOrder(client: Client, prefix: string, input: BaselineInput, updateWithStart = false): OrderRun {
@@ -282,10 +282,7 @@ function baselineOrder(client: Client, prefix: string, input: BaselineInput, upd
     }, workflowId);
     const handle = client.workflow.getHandle(workflowId);
     for (let step = 2; step <= input.steps; step += 1) {
-      await rec.call('command', async () => {
-        const update = await handle.startUpdate(baselineStepUpdate, { args: [{ step }], waitForStage: WorkflowUpdateStage.ACCEPTED });
-        await update.result();
-      }, workflowId);
+      await rec.call('command', () => handle.executeUpdate(baselineStepUpdate, { args: [{ step }] }), workflowId);
     }
     return workflowId;
   };

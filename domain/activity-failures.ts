@@ -9,3 +9,6 @@ export const ACTIVITY_FAILURE = {
 } as const;
 
 export type ActivityFailureType = (typeof ACTIVITY_FAILURE)[keyof typeof ACTIVITY_FAILURE];
+
+/** The input field that marks the regular activity run after a local write's attempts failed (a retry of that write). */
+export const RETRY_OF_LOCAL_WRITE = 'retryOfLocalWrite';

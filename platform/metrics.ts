@@ -44,7 +44,7 @@ export const ledgerPostingsTotal = new Counter({
 
 export const activityRetriesTotal = new Counter({
   name: 'xingtu_activity_retries_total',
-  help: 'Activity executions that are a retry (attempt 2 or later), by activity type',
+  help: 'Activity executions that are a retry (attempt 2 or later, or the regular activity after a failed local write), by activity type',
   labelNames: ['activity'] as const,
   registers: [metricsRegistry],
 });

@@ -4,7 +4,7 @@ import { taskOrderStream } from '../activities/task-orders';
 import { appendToStream } from '../activities/append-to-stream';
 import { createTaskOrderService } from '../api/task-order-service';
 import { loadTaskEvents } from '../db/events';
-import { DEFAULT_TASK_POLICY, pendingDeadlines, placementEvent, type RecordedTaskEvent } from '../domain/task-order';
+import { DEFAULT_TASK_POLICY, pendingDeadlines, placementEvent, type RecordedTaskEvent, type TaskEvent } from '../domain/task-order';
 import { TASK_ORDER_KIND } from '../domain/task-order/kind';
 import { acceptUpdate, stateQuery, taskOrderWorkflowId } from '../workflows/task-order-api';
 import { writeCounts, type TestDatabase } from './support/db';
@@ -102,12 +102,12 @@ describe('L3: the append meets a version stored with another content', () => {
   });
 });
 
-/** A worker on its own queue whose accept write first stores `earlier(events)` under the same step, as a lost attempt would have. */
-async function workerWithEarlierAccept(queue: string, earlier: (events: RecordedTaskEvent[]) => RecordedTaskEvent[]) {
+/** A worker on its own queue whose write of `type` first stores `earlier(events)` under the same step, as a lost attempt would have. */
+async function workerWithEarlier(queue: string, earlier: (events: RecordedTaskEvent[]) => RecordedTaskEvent[], type: TaskEvent['type'] = 'TaskOrderAccepted') {
   return runningWorker(env, database.db, queue, (activities) => ({
     ...activities,
     async recordTaskEvents(input) {
-      if (input.events.some((e) => e.event.type === 'TaskOrderAccepted')) await activities.recordTaskEvents({ ...input, events: earlier([...input.events]) });
+      if (input.events.some((e) => e.event.type === type)) await activities.recordTaskEvents({ ...input, events: earlier([...input.events]) });
       return activities.recordTaskEvents(input);
     },
   }));
@@ -118,7 +118,7 @@ describe('L3: a workflow whose step an earlier, lost attempt stored', () => {
     const queue = `${taskQueue}-earlier`;
     const earlierMs = 3_000;
     // The accept's write finds its step stored by an attempt decided 3 s earlier (a lost task's).
-    const worker = await workerWithEarlierAccept(queue, (events) => events.map((e) => ({ ...e, occurredAt: e.occurredAt - earlierMs })));
+    const worker = await workerWithEarlier(queue, (events) => events.map((e) => ({ ...e, occurredAt: e.occurredAt - earlierMs })));
     try {
       const p = placement();
       const handle = await taskOrderPlacer(() => env, queue)(p);
@@ -135,9 +135,24 @@ describe('L3: a workflow whose step an earlier, lost attempt stored', () => {
     }
   }, 60_000);
 
+  test('L3 E1: a placement an earlier attempt stored (at another time) is taken: the order is placed once, at the stored time', async () => {
+    const queue = `${taskQueue}-earlier-placement`;
+    const worker = await workerWithEarlier(queue, (events) => events.map((e) => ({ ...e, occurredAt: e.occurredAt - 2_000 })), 'TaskOrderPlaced');
+    try {
+      const p = placement();
+      const handle = await taskOrderPlacer(() => env, queue)(p);
+      const stored = await loadTaskEvents(database.db, p.orderId);
+      expect(stored.map((e) => e.event.type)).toEqual(['TaskOrderPlaced']);
+      const view = await handle.query(stateQuery);
+      expect(view?.deadlines).toEqual(pendingDeadlines(stored.reduce(TASK_ORDER_KIND.evolve, undefined)!));
+    } finally {
+      await worker.stop();
+    }
+  }, 60_000);
+
   test('L3 O1: events stored under the step that it would not decide (another price) stop the order for ops; nothing more is written', async () => {
     const queue = `${taskQueue}-conflict`;
-    const worker = await workerWithEarlierAccept(queue, (events) =>
+    const worker = await workerWithEarlier(queue, (events) =>
       events.map((e) => (e.event.type === 'TaskOrderAccepted' ? { ...e, occurredAt: e.occurredAt - 1, event: { ...e.event, priceFen: e.event.priceFen + 1n } } : e)),
     );
     try {

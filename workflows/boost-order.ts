@@ -125,7 +125,7 @@ export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Pr
     },
     {
       validator: (args: ReleaseRefundArgs) => {
-        const rejection = order.check(releaseCommand(args));
+        const rejection = order.check(releaseCommand(args), `update:releaseRefund:${currentUpdateInfo()?.id ?? ''}`);
         if (rejection) throw failure(rejection);
       },
     },

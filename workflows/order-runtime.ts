@@ -89,6 +89,9 @@ export interface DueDeadline<S, C> {
 
 export type NextDeadline<S, C> = (state: S) => DueDeadline<S, C> | undefined;
 
+/** How long a closed order waits for the Updates whose steps it took from a lost task (takeStored) to come again. */
+const UNCLAIMED_STEPS_WAIT = '1 minute';
+
 /** At most this many overdue deadlines are caught up before one command (each changes the state). */
 const MAX_CATCH_UP = 8;
 
@@ -107,8 +110,10 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
 
   /** Commands waiting for the lock, by causation: a lost task's attempt may have recorded them already. */
   const waiting = new Map<string, CommandBuilder<S, C>>();
-  /** Causations whose events `takeStored` took on a waiting command's behalf: applied, nothing more to do. */
+  /** Causations whose events `takeStored` took on another step's way: applied, nothing more to do. */
   const takenFor = new Set<string>();
+  /** Of those, Updates not delivered again yet: checked when they come (the state before, the events). */
+  const unchecked = new Map<string, { readonly before: S; readonly events: ReadonlyArray<RecordedEvent<E>> }>();
 
   /**
    * Records `events`, decided at `now`, as the next versions; false when the stream had moved on
@@ -137,10 +142,12 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
 
   /**
    * L3 after a lost workflow task: its local writes are stored, and its steps run again at a later
-   * time, maybe in another order. Each stored step is taken as stored when it is what its step
-   * decides at its stored time: this step (`decideAt`), a command waiting for the lock, or the due
-   * deadline. Anything else is a conflict that stops the order for ops. True once this step's own
-   * events are taken; false when only others' were (the caller decides again on the new state).
+   * time, maybe in another order, maybe in later tasks. Each stored step (the consecutive events of
+   * one causation) is taken as stored when it is exactly what its step decides at its stored time on
+   * the state before it: this step (`decideAt`), a command waiting for the lock, or the due deadline.
+   * An Update's step whose Update has not come again yet is taken and checked when it comes
+   * (`claimTaken`). Anything else stops the order for ops. True once this step's own events are
+   * taken; false when only others' were (the caller decides again on the new state).
    */
   async function takeStored(stored: ReadonlyArray<RecordedEvent<E> & { readonly causation: string | null }>, causation: string, decideAt: (atMs: number) => readonly E[] | undefined): Promise<boolean> {
     for (let i = 0; i < stored.length; ) {
@@ -149,14 +156,16 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
       while (end < stored.length && stored[end]?.causation === step) end += 1;
       const events = stored.slice(i, end).map(({ version, occurredAt, event }) => ({ version, occurredAt, event }));
       const atMs = events[0]?.occurredAt ?? Number.NaN;
-      const again = step === causation ? decideAt(atMs) : await decideOther(step, atMs);
-      const base = state?.version ?? 0;
-      const same =
-        again !== undefined &&
-        events.every((r, k) => r.version === base + k + 1 && r.occurredAt === atMs) &&
-        canonicalJson(toStoredJson(events.map((r) => r.event))) === canonicalJson(toStoredJson(again));
-      if (!same) throw new Error(`stopped for ops: ${causation}: the events stored from v${base + 1} (${step ?? 'no causation'}) are not what that step decides at their time (L3)`);
-      log.warn('took a step a lost workflow task had stored (L3)', { step, fromVersion: base + 1, for: causation });
+      const before = state;
+      const base = before?.version ?? 0;
+      const stop = () => new Error(`stopped for ops: ${causation}: the events stored from v${base + 1} (${step ?? 'no causation'}) are not what that step decides at their time (L3)`);
+      if (!events.every((r, k) => r.version === base + k + 1 && r.occurredAt === atMs)) throw stop();
+      // The placement's own step has no state before it; any other step needs one.
+      const other = step === causation ? { known: true, events: decideAt(atMs) } : before ? await decideOther(before, step, atMs) : { known: false };
+      if (other.known && !sameEvents(events, other.events)) throw stop();
+      if (!other.known && (!before || !step?.startsWith('update:'))) throw stop();
+      if (!other.known && before && step) unchecked.set(step, { before, events });
+      log.warn('took a step a lost workflow task had stored (L3)', { step, fromVersion: base + 1, for: causation, checked: other.known });
       await apply(events);
       if (step === causation) return true;
       if (step !== null) takenFor.add(step);
@@ -165,17 +174,34 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
     return false;
   }
 
-  /** What step `step` (a waiting command, or the due deadline) decides on the current state at `atMs`. */
-  async function decideOther(step: string | null, atMs: number): Promise<readonly E[] | undefined> {
-    if (!state || step === null) return undefined;
-    const deadline = nextDeadline(state);
-    const build = waiting.get(step) ?? (deadline && `timer:${deadline.kind}` === step ? deadline.command : undefined);
-    if (!build) return undefined;
-    const built = build(state);
+  function sameEvents(stored: ReadonlyArray<RecordedEvent<E>>, decided: readonly E[] | undefined): boolean {
+    return decided !== undefined && canonicalJson(toStoredJson(stored.map((r) => r.event))) === canonicalJson(toStoredJson(decided));
+  }
+
+  /** What step `step` (a waiting command, or the due deadline) decides on `current` at `atMs`; not known: no such step here. */
+  async function decideOther(current: S, step: string | null, atMs: number): Promise<{ readonly known: boolean; readonly events?: readonly E[] | undefined }> {
+    const deadline = nextDeadline(current);
+    const build = step === null ? undefined : (waiting.get(step) ?? (deadline && `timer:${deadline.kind}` === step ? deadline.command : undefined));
+    if (!build) return { known: false };
+    return { known: true, events: await decideWith(build, current, atMs) };
+  }
+
+  async function decideWith(build: CommandBuilder<S, C>, current: S, atMs: number): Promise<readonly E[] | undefined> {
+    const built = build(current);
     const command = built instanceof Promise ? await built : built;
     if (command === undefined) return undefined;
-    const decision = decide(state, command, atMs);
+    const decision = decide(current, command, atMs);
     return decision.ok ? decision.events : undefined;
+  }
+
+  /** A command whose step `takeStored` took before it came: checked now if it was not then (L3). */
+  async function claimTaken(build: CommandBuilder<S, C>, causation: string): Promise<void> {
+    const taken = unchecked.get(causation);
+    if (!taken) return;
+    unchecked.delete(causation);
+    if (!sameEvents(taken.events, await decideWith(build, taken.before, taken.events[0]?.occurredAt ?? Number.NaN))) {
+      throw new Error(`stopped for ops: ${causation}: the events a lost task stored for it are not what it decides at their time (L3)`);
+    }
   }
 
   /**
@@ -190,7 +216,7 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
     try {
       return await mutex.runExclusive(async () => {
         waiting.delete(causation);
-        if (takenFor.delete(causation)) return undefined; // a lost task's attempt recorded it (L3)
+        if (takenFor.delete(causation)) return claimTaken(build, causation).then(() => undefined); // a lost task's attempt recorded it (L3)
         if (!state) return reject('invalid_state', 'the order is not placed yet');
         const now = Date.now(); // the decision's time: before any activity the command needs
         if (overdue(now)) await fireOverdue(now);
@@ -258,7 +284,8 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
    * command will be decided on (a command before it is being recorded, its activity's completion
    * maybe not delivered yet), so the handler decides it in turn, and refuses it there if it must.
    */
-  function check(command: C): Rejection | undefined {
+  function check(command: C, causation?: string): Rejection | undefined {
+    if (causation !== undefined && takenFor.has(causation)) return undefined; // applied already (takeStored)
     if (!mutex.idle) return undefined;
     if (!state) return reject('invalid_state', 'the order is not placed yet');
     const decision = decide(state, command, Date.now());
@@ -324,6 +351,8 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
       if (rejection) throw new Error(`the ${deadline.kind} deadline was refused: ${rejection.code} ${rejection.message}`);
     }
     await condition(allHandlersFinished);
+    // Steps taken for Updates not delivered again yet (takeStored): give them time to be answered.
+    if (unchecked.size > 0) await condition(() => unchecked.size === 0 && allHandlersFinished(), UNCLAIMED_STEPS_WAIT);
     if (!state) throw new Error('unreachable: no state after placement');
     return { state, continueAsNew: false };
   }

@@ -145,7 +145,7 @@ export async function taskOrderWorkflow(input: TaskOrderInput): Promise<TaskOrde
       {
         validator: (args: object) => {
           if (carriedUpdateIds.has(currentUpdateInfo()?.id ?? '')) return;
-          const rejection = order.check(command(args));
+          const rejection = order.check(command(args), `update:${type}:${currentUpdateInfo()?.id ?? ''}`);
           if (rejection) throw failure(rejection);
         },
       },

@@ -1,9 +1,9 @@
-import { ActivityFailure, ApplicationFailure, getExternalWorkflowHandle, log, patched, upsertSearchAttributes, type LocalActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, getExternalWorkflowHandle, log, patched, upsertSearchAttributes, workflowInfo, type LocalActivityOptions } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Funding } from '../domain/task-order/types';
 import { checkoutOrderPlacedSignal, checkoutWorkflowId } from './checkout-api';
 import { reject, type Rejection } from '../domain/errors';
-import { ACTIVITY_FAILURE } from '../domain/activity-failures';
+import { ACTIVITY_FAILURE, RETRY_OF_LOCAL_WRITE } from '../domain/activity-failures';
 
 /** A business refusal as the typed failure an Update's caller receives (SPEC §8 code as type). */
 export function failure(rejection: Rejection): ApplicationFailure {
@@ -87,15 +87,25 @@ export const LOCAL_WRITE_OPTIONS: LocalActivityOptions = {
  * failure. A business outcome (insufficient funds, a conflict …) is the write's answer, not a
  * failure: it is not tried again.
  */
-export function writeLocallyFirst<I, R>(local: (input: I) => Promise<R>, regular: (input: I) => Promise<R>): (input: I) => Promise<R> {
+export function writeLocallyFirst<I extends object, R>(local: (input: I) => Promise<R>, regular: (input: I) => Promise<R>): (input: I) => Promise<R> {
+  /** The workflow task (by the history's length at its start, the same on replay) that wrote locally last. */
+  let localTask: number | undefined;
   return async (input) => {
     if (!patched(ONE_TASK_PATCH)) return regular(input);
+    // One local write per workflow task: if the task is lost after it, the write stands as the
+    // one step after the history's state, which the next write meets first (order-runtime's
+    // takeStored); a second write in the task is a regular activity, scheduled only if the task
+    // completes (a burst's later commands).
+    const task = workflowInfo().historyLength;
+    if (localTask === task) return regular(input);
+    localTask = task;
     try {
       return await local(input);
     } catch (error) {
       if (isBusinessOutcome(error)) throw error;
       log.warn('the local write failed; writing through the regular activity', { error: String(error) });
-      return regular(input);
+      // Marked, so that its first attempt counts as the retry it is (worker/metrics-interceptor.ts).
+      return regular({ ...input, [RETRY_OF_LOCAL_WRITE]: true });
     }
   };
 }

@@ -13,6 +13,7 @@ import {
   type TaskOrderInput,
 } from '../../workflows/task-order-api';
 import { placement } from './fixtures';
+import { resendingUnprocessed } from '../../api/update-calls';
 
 /**
  * SPEC §1 Concurrency: many commands for one order at the same instant are applied strictly one at
@@ -89,7 +90,8 @@ export async function fireBurst(client: Client, orderId: string, burst: readonly
     burst.map(async (command, i): Promise<BurstAnswer> => {
       const updateId = `burst-${orderId}-${i}`;
       const update = TASK_COMMAND_UPDATES[command.type];
-      const sent = handle.executeUpdate(update as never, { args: [command.args] as never, updateId }).then(
+      // Sent as the API sends a command: again while the server answers it was not processed.
+      const sent = resendingUnprocessed(() => handle.executeUpdate(update as never, { args: [command.args] as never, updateId })).then(
         () => ({ command, updateId, outcome: 'applied' as const }),
         (error: unknown) => {
           const cause = error instanceof WorkflowUpdateFailedError ? error.cause : undefined;

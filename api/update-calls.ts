@@ -1,0 +1,29 @@
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+
+/**
+ * The server's answer to an Update that a workflow task carried but did not process (Temporal
+ * rejects it rather than failing the task: temporal PR 5169). Nothing ran for it, so the same
+ * Update id may be sent again. Seen when Updates reach an order while its workflow task is busy
+ * with a local write (issue 21): a burst of commands on one order.
+ */
+const UNPROCESSED_UPDATE = 'UnprocessedUpdate';
+
+/** At most this many sends of one Update (the first and its re-sends). */
+const MAX_SENDS = 5;
+
+export function isUnprocessedUpdate(error: unknown): boolean {
+  return error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === UNPROCESSED_UPDATE;
+}
+
+/** `send` (an Update call with a fixed Update id), sent again while the server answers it was not processed. */
+export async function resendingUnprocessed<T>(send: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await send();
+    } catch (error) {
+      if (attempt >= MAX_SENDS || !isUnprocessedUpdate(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+    }
+  }
+}
