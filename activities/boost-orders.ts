@@ -5,7 +5,8 @@ import type { Db } from '../db/connect';
 import { latestViewsOf } from '../db/video-stats';
 import type { BoostEvent, BoostOrderState, BusinessCalendar, RecordedBoostEvent } from '../domain/boost';
 import { BOOST_ORDER_KIND } from '../domain/boost/kind';
-import { appendToStream, type AppendResult, type OrderStream, type StreamStateCache } from './append-to-stream';
+import { appendToStream, type AppendResult, type OrderStream, type StoredEvent, type StreamStateCache } from './append-to-stream';
+import { loadStreamEventsFrom } from '../db/events';
 
 export interface RecordBoostEventsInput {
   readonly boostOrderId: string;
@@ -39,6 +40,11 @@ export function boostOrderStream(boostOrderId: string): OrderStream<BoostOrderSt
 export function createBoostOrderActivities({ db, streams }: { db: Db; streams?: StreamStateCache }) {
   return {
     /** E1, L3: see appendToStream. */
+    /** L3 (order-runtime's takeStored): the stream's events after `version`, with their causations (a lost task's step). */
+    async storedBoostEventsAfter(input: { readonly boostOrderId: string; readonly version: number }): Promise<Array<StoredEvent<BoostEvent>>> {
+      return loadStreamEventsFrom<BoostEvent>(db, 'boost', BOOST_ORDER_KIND.streamId(input.boostOrderId), input.version + 1);
+    },
+
     async recordBoostEvents(input: RecordBoostEventsInput): Promise<RecordBoostEventsResult> {
       return appendToStream(db, boostOrderStream(input.boostOrderId), input.events, input.causation, streams, input.returnStored);
     },

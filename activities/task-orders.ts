@@ -1,9 +1,9 @@
 import type { Db } from '../db/connect';
-import { loadTaskEvents } from '../db/events';
+import { loadStreamEventsFrom, loadTaskEvents } from '../db/events';
 import { taskOrderRow } from '../db/task-orders';
 import type { RecordedTaskEvent, TaskEvent, TaskOrderState } from '../domain/task-order';
 import { TASK_ORDER_KIND } from '../domain/task-order/kind';
-import { appendToStream, type AppendResult, type OrderStream, type StreamStateCache } from './append-to-stream';
+import { appendToStream, type AppendResult, type OrderStream, type StoredEvent, type StreamStateCache } from './append-to-stream';
 
 export interface RecordTaskEventsInput {
   readonly orderId: string;
@@ -24,6 +24,11 @@ export function taskOrderStream(orderId: string): OrderStream<TaskOrderState, Ta
 export function createTaskOrderActivities({ db, streams }: { db: Db; streams?: StreamStateCache }) {
   return {
     /** E1, L3: see appendToStream. */
+    /** L3 (order-runtime's takeStored): the stream's events after `version`, with their causations (a lost task's step). */
+    async storedTaskEventsAfter(input: { readonly orderId: string; readonly version: number }): Promise<Array<StoredEvent<TaskEvent>>> {
+      return loadStreamEventsFrom<TaskEvent>(db, 'task', input.orderId, input.version + 1);
+    },
+
     async recordTaskEvents(input: RecordTaskEventsInput): Promise<RecordTaskEventsResult> {
       return appendToStream(db, taskOrderStream(input.orderId), input.events, input.causation, streams, input.returnStored);
     },

@@ -4,7 +4,7 @@ import { taskOrderStream } from '../activities/task-orders';
 import { appendToStream } from '../activities/append-to-stream';
 import { createTaskOrderService } from '../api/task-order-service';
 import { loadTaskEvents } from '../db/events';
-import { DEFAULT_TASK_POLICY, pendingDeadlines, placementEvent, type RecordedTaskEvent, type TaskEvent } from '../domain/task-order';
+import { DEFAULT_TASK_POLICY, decide, pendingDeadlines, placementEvent, type RecordedTaskEvent, type TaskEvent } from '../domain/task-order';
 import { TASK_ORDER_KIND } from '../domain/task-order/kind';
 import { acceptUpdate, stateQuery, taskOrderWorkflowId } from '../workflows/task-order-api';
 import { writeCounts, type TestDatabase } from './support/db';
@@ -177,5 +177,28 @@ describe('L3: a workflow whose step an earlier, lost attempt stored', () => {
     } finally {
       await worker.stop();
     }
+  }, 60_000);
+
+  test('L3 §1: a command refused on the workflow\'s state is first checked against the stream: a lost task\'s stored step ahead is taken, the command applies, and the lost Update is answered applied', async () => {
+    const p = placement();
+    const handle = await place(p);
+    // A lost task's accept: stored (its events, postings, read model) but never in the history.
+    const placed = await loadTaskEvents(database.db, p.orderId);
+    const before = placed.reduce(TASK_ORDER_KIND.evolve, undefined)!;
+    const accept = { type: 'accept' as const, actor: { type: 'creator' as const, id: p.creatorId } };
+    const at = Date.now();
+    const decided = decide(before, accept, at);
+    if (!decided.ok) throw new Error('accept refused');
+    await appendToStream(database.db, taskOrderStream(p.orderId), decided.events.map((event, i) => ({ version: 2 + i, occurredAt: at, event })), 'update:accept:lost-task-accept');
+
+    // upload_video is refused on the workflow's state (awaiting acceptance), but not on the stream's.
+    const orders = createTaskOrderService({ db: database.db, client: env.client, taskQueue });
+    const upload = await orders.commandWithin(p.orderId, 'upload_video', { actor: { type: 'creator', id: p.creatorId }, videoUrl: 'https://v.example/lost' });
+    expect(upload.order.status).toBe('in_review');
+    expect((await loadTaskEvents(database.db, p.orderId)).map((e) => e.event.type)).toEqual(['TaskOrderPlaced', 'TaskOrderAccepted', 'VideoUploaded']);
+    // The lost Update comes again (its client retries the same id): applied, nothing written again.
+    const again = await handle.executeUpdate(acceptUpdate, { args: [accept], updateId: 'lost-task-accept' });
+    expect([again.state.status, again.state.version]).toEqual(['in_review', 3]);
+    expect(await loadTaskEvents(database.db, p.orderId)).toHaveLength(3);
   }, 60_000);
 });

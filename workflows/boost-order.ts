@@ -39,7 +39,8 @@ const { recordBoostEvents, loadBusinessCalendar, latestViews, taskOrderFacts } =
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 /** E1 (SPEC §10 Speed): the order's write inside the command's workflow task, falling back to the activity above. */
-const recordBoostEventsLocallyFirst = writeLocallyFirst(proxyLocalActivities<Activities>(LOCAL_WRITE_OPTIONS).recordBoostEvents, recordBoostEvents);
+const local = proxyLocalActivities<Activities>(LOCAL_WRITE_OPTIONS);
+const recordBoostEventsLocallyFirst = writeLocallyFirst(local.recordBoostEvents, recordBoostEvents);
 
 type BoostCommandBuilder = CommandBuilder<BoostOrderState, BoostCommand>;
 
@@ -76,6 +77,7 @@ export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Pr
     BOOST_ORDER_KIND,
     {
       persist: (events, causation) => recordBoostEventsLocallyFirst({ boostOrderId: terms.boostOrderId, events, causation, returnStored: true }),
+      storedAfter: (version) => local.storedBoostEventsAfter({ boostOrderId: terms.boostOrderId, version }),
       afterRecord: (state) => upsert(boostOrderSearchAttributes(state)), // O3
     },
     nextDeadline,

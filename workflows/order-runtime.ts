@@ -74,6 +74,11 @@ export interface PersistOutcome<E> {
 export interface OrderWorkflowWiring<S, E> {
   /** The kind's recording activity (events, ledger, read model and outbox in one transaction). */
   readonly persist: (events: Array<RecordedEvent<E>>, causation: string) => Promise<PersistOutcome<E> | undefined>;
+  /**
+   * L3: the stream's events after `version` as stored, with their causations (a local activity): a
+   * refusal is answered only once nothing a lost task stored lies ahead (see `takeStored`).
+   */
+  readonly storedAfter?: (version: number) => Promise<ReadonlyArray<RecordedEvent<E> & { readonly causation: string | null }>>;
   /** What follows a recording: search attributes (O3), telling linked orders (B3). */
   readonly afterRecord?: (state: S, recorded: ReadonlyArray<RecordedEvent<E>>) => Promise<void> | void;
 }
@@ -108,6 +113,13 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
   let placement: Rejection | null | undefined;
   const mutex = new Mutex();
 
+  /** Runs past ONE_TASK_PATCH write locally, so a lost task may have left a step: refusals are checked in the handler. */
+  let localWrites = false;
+  function refusalsChecked(): boolean {
+    localWrites ||= patched(ONE_TASK_PATCH);
+    return localWrites;
+  }
+
   /** Commands waiting for the lock, by causation: a lost task's attempt may have recorded them already. */
   const waiting = new Map<string, CommandBuilder<S, C>>();
   /** Causations whose events `takeStored` took on another step's way: applied, nothing more to do. */
@@ -122,6 +134,7 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
    */
   async function record(events: readonly E[], causation: string, now: number, decideAt: (atMs: number) => readonly E[] | undefined): Promise<boolean> {
     if (events.length === 0) return true;
+    refusalsChecked();
     const base = state?.version ?? 0;
     const decided = events.map((event, i) => ({ version: base + i + 1, occurredAt: now, event }));
     let outcome: PersistOutcome<E> | undefined;
@@ -253,12 +266,19 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
       const command = built instanceof Promise ? await built : built;
       if (command === undefined) return undefined;
       const decision = decide(current, command, now);
-      if (!decision.ok) return decision.rejection;
-      const recorded = await record(decision.events, causation, now, (atMs) => {
+      const decideAt = (atMs: number) => {
         const again = decide(current, command, atMs);
         return again.ok ? again.events : undefined;
-      });
-      if (recorded) return undefined;
+      };
+      if (!decision.ok) {
+        // A refusal decided on a state a lost task's step has moved on from would contradict what
+        // the read model already shows: take what lies ahead first, and decide again.
+        const ahead = refusalsChecked() && wiring.storedAfter ? await wiring.storedAfter(current.version) : [];
+        if (ahead.length === 0) return decision.rejection;
+        if (await takeStored(ahead, causation, decideAt)) return undefined;
+        continue;
+      }
+      if (await record(decision.events, causation, now, decideAt)) return undefined;
     }
     throw new Error(`stopped for ops: ${causation}: the stream kept moving under the command (L3)`);
   }
@@ -286,6 +306,9 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
    */
   function check(command: C, causation?: string): Rejection | undefined {
     if (causation !== undefined && takenFor.has(causation)) return undefined; // applied already (takeStored)
+    // A run that writes locally refuses in the handler only, after looking ahead in the stream
+    // (a validator cannot): its validator lets every command through.
+    if (localWrites) return undefined;
     if (!mutex.idle) return undefined;
     if (!state) return reject('invalid_state', 'the order is not placed yet');
     const decision = decide(state, command, Date.now());
@@ -400,6 +423,7 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
   function resume(continued: S): void {
     state = continued;
     placement = null;
+    refusalsChecked();
   }
 
   /** After a refused placement: answer the waiting Updates, then end. */

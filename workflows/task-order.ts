@@ -37,7 +37,8 @@ const { recordTaskEvents } = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 /** E1 (SPEC §10 Speed): the order's write inside the command's workflow task, falling back to the activity above. */
-const recordTaskEventsLocallyFirst = writeLocallyFirst(proxyLocalActivities<Activities>(LOCAL_WRITE_OPTIONS).recordTaskEvents, recordTaskEvents);
+const local = proxyLocalActivities<Activities>(LOCAL_WRITE_OPTIONS);
+const recordTaskEventsLocallyFirst = writeLocallyFirst(local.recordTaskEvents, recordTaskEvents);
 
 /** One durable workflow per task order (SPEC §2): the pure decider decides, activities persist. */
 export async function taskOrderWorkflow(input: TaskOrderInput): Promise<TaskOrderResult> {
@@ -58,6 +59,7 @@ export async function taskOrderWorkflow(input: TaskOrderInput): Promise<TaskOrde
     TASK_ORDER_KIND,
     {
       persist: (events, causation) => recordTaskEventsLocallyFirst({ orderId: placement.orderId, events, causation, returnStored: true }),
+      storedAfter: (version) => local.storedTaskEventsAfter({ orderId: placement.orderId, version }),
       afterRecord: async (state, recorded) => {
         // O3; patched because histories recorded before search attributes must still replay.
         if (patched('search-attributes-v1')) upsert(taskOrderSearchAttributes(state));
