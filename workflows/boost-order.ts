@@ -116,7 +116,8 @@ export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Pr
   });
   setHandler(boostStateQuery, () => (order.state ? view(order.state) : undefined));
 
-  // F5/O4: an Update with a validator, so a refusal is answered without a trace in the history.
+  // F5/O4: an Update with a validator: runs recorded before local writes refuse there, without a trace in the
+  // history; later runs refuse in the handler, after looking ahead in the stream (order-runtime check()).
   setHandler(
     releaseRefundUpdate,
     async (args: ReleaseRefundArgs) => {

@@ -1,5 +1,5 @@
 import { CancellationScope, allHandlersFinished, condition, log, patched, sleep } from '@temporalio/workflow';
-import { reject, type Rejection } from '../domain/errors';
+import { reject, type Rejection, type RejectionCode } from '../domain/errors';
 import { canonicalJson, toStoredJson } from '../domain/json';
 import type { OrderKindDefinition } from '../domain/order-kind';
 import { ONE_TASK_PATCH, stopForOpsOnConflict } from './workflow-support';
@@ -96,6 +96,9 @@ export type NextDeadline<S, C> = (state: S) => DueDeadline<S, C> | undefined;
 
 /** How long a closed order waits for the Updates whose steps it took from a lost task (takeStored) to come again. */
 const UNCLAIMED_STEPS_WAIT = '1 minute';
+
+/** Refusals no step of the order can change (who may act, what the command says): answered without looking ahead. */
+const STATE_FREE_REFUSALS: ReadonlySet<RejectionCode> = new Set<RejectionCode>(['forbidden', 'validation_failed']);
 
 /** At most this many overdue deadlines are caught up before one command (each changes the state). */
 const MAX_CATCH_UP = 8;
@@ -273,7 +276,7 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
       if (!decision.ok) {
         // A refusal decided on a state a lost task's step has moved on from would contradict what
         // the read model already shows: take what lies ahead first, and decide again.
-        const ahead = refusalsChecked() && wiring.storedAfter ? await wiring.storedAfter(current.version) : [];
+        const ahead = STATE_FREE_REFUSALS.has(decision.rejection.code) ? [] : await storedAhead(current.version);
         if (ahead.length === 0) return decision.rejection;
         if (await takeStored(ahead, causation, decideAt)) return undefined;
         continue;
@@ -281,6 +284,21 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
       if (await record(decision.events, causation, now, decideAt)) return undefined;
     }
     throw new Error(`stopped for ops: ${causation}: the stream kept moving under the command (L3)`);
+  }
+
+  /**
+   * What a lost task stored after `version` (runs that write locally). When the stream cannot be
+   * read (PostgreSQL away), nothing: the refusal is answered on the workflow's state, at once,
+   * rather than failing the Update (the next write meets any such step and takes it).
+   */
+  async function storedAhead(version: number): Promise<ReadonlyArray<RecordedEvent<E> & { readonly causation: string | null }>> {
+    if (!refusalsChecked() || !wiring.storedAfter) return [];
+    try {
+      return await wiring.storedAfter(version);
+    } catch (error) {
+      log.warn('the stream could not be read before a refusal; refusing on the workflow state', { version, error: String(error) });
+      return [];
+    }
   }
 
   /**
@@ -306,9 +324,13 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
    */
   function check(command: C, causation?: string): Rejection | undefined {
     if (causation !== undefined && takenFor.has(causation)) return undefined; // applied already (takeStored)
-    // A run that writes locally refuses in the handler only, after looking ahead in the stream
-    // (a validator cannot): its validator lets every command through.
-    if (localWrites) return undefined;
+    // A run that writes locally refuses what a stored step could change in the handler only, after
+    // looking ahead in the stream (a validator cannot read); who may act and what the command
+    // says no step changes, so those are still refused here, at once.
+    if (localWrites) {
+      const decision = state && decide(state, command, Date.now());
+      return decision && !decision.ok && STATE_FREE_REFUSALS.has(decision.rejection.code) ? decision.rejection : undefined;
+    }
     if (!mutex.idle) return undefined;
     if (!state) return reject('invalid_state', 'the order is not placed yet');
     const decision = decide(state, command, Date.now());
