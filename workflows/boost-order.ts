@@ -40,7 +40,6 @@ const { recordBoostEvents, loadBusinessCalendar, latestViews, taskOrderFacts } =
 });
 /** E1 (SPEC §10 Speed): the order's write inside the command's workflow task, falling back to the activity above. */
 const local = proxyLocalActivities<Activities>(LOCAL_WRITE_OPTIONS);
-const recordBoostEventsLocallyFirst = writeLocallyFirst(local.recordBoostEvents, recordBoostEvents);
 
 type BoostCommandBuilder = CommandBuilder<BoostOrderState, BoostCommand>;
 
@@ -51,6 +50,9 @@ type BoostCommandBuilder = CommandBuilder<BoostOrderState, BoostCommand>;
  * refund at its due time or released early (B7, F5) → closed.
  */
 export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Promise<BoostOrderResult> {
+  // Made per run: it keeps which workflow task wrote locally (module state is no place for that).
+  const recordBoostEventsLocallyFirst = writeLocallyFirst(local.recordBoostEvents, recordBoostEvents);
+
   let viewsSignalled = false;
 
   /**

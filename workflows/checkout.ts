@@ -43,8 +43,6 @@ const { recordCheckoutEvents, checkoutContext, placedCheckoutOrders } = proxyAct
   // Unlimited attempts: an activity that keeps failing shows up in the ops stuck list (O1).
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
-/** E1 (SPEC §10 Speed): the checkout's write inside its workflow task, falling back to the activity above. */
-const recordCheckoutEventsLocallyFirst = writeLocallyFirst(proxyLocalActivities<Activities>(LOCAL_WRITE_OPTIONS).recordCheckoutEvents, recordCheckoutEvents);
 
 /** C4: a line's placement not reported by its workflow's signal is looked up in the read model this often. */
 const PLACEMENT_RECHECK = '5 seconds';
@@ -62,6 +60,10 @@ export async function checkoutWorkflow({ request, taskPolicy, boostPolicy }: Che
 }
 
 async function runCheckout({ request, taskPolicy, boostPolicy }: CheckoutInput): Promise<CheckoutState> {
+  // E1 (SPEC §10 Speed): the checkout's write inside its workflow task, falling back to the regular
+  // activity; made per run: it keeps which workflow task wrote locally (module state is no place for that).
+  const recordCheckoutEventsLocallyFirst = writeLocallyFirst(proxyLocalActivities<Activities>(LOCAL_WRITE_OPTIONS).recordCheckoutEvents, recordCheckoutEvents);
+
   const { checkoutId } = request;
   const order = createOrderRuntime(
     CHECKOUT_KIND,

@@ -38,10 +38,12 @@ const { recordTaskEvents } = proxyActivities<Activities>({
 });
 /** E1 (SPEC §10 Speed): the order's write inside the command's workflow task, falling back to the activity above. */
 const local = proxyLocalActivities<Activities>(LOCAL_WRITE_OPTIONS);
-const recordTaskEventsLocallyFirst = writeLocallyFirst(local.recordTaskEvents, recordTaskEvents);
 
 /** One durable workflow per task order (SPEC §2): the pure decider decides, activities persist. */
 export async function taskOrderWorkflow(input: TaskOrderInput): Promise<TaskOrderResult> {
+  // Made per run: it keeps which workflow task wrote locally (module state is no place for that).
+  const recordTaskEventsLocallyFirst = writeLocallyFirst(local.recordTaskEvents, recordTaskEvents);
+
   const { placement, policy, continued } = input;
   /** B3: the boost orders linked to this task order (at most one in practice). */
   const boostOrderIds: string[] = [...(continued?.boostOrderIds ?? [])];
