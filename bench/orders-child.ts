@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   let worker: Worker;
   if (role === 'worker') {
     const db = createDb({ connectionString: required('DATABASE_URL') });
-    worker = await createWorker({ connection, namespace: NAMESPACE, taskQueue, db });
+    worker = await createWorker({ connection, namespace: NAMESPACE, taskQueue, db, localWrites: true }); // issue 21's design, measured
   } else {
     // The same worker options as the product's (worker/create-worker.ts): SDK defaults, our payload converter.
     const workflowBundle = await bundleWorkflowCode({

@@ -12,3 +12,6 @@ export type ActivityFailureType = (typeof ACTIVITY_FAILURE)[keyof typeof ACTIVIT
 
 /** The input field that marks the regular activity run after a local write's attempts failed (a retry of that write). */
 export const RETRY_OF_LOCAL_WRITE = 'retryOfLocalWrite';
+
+/** A worker that runs order writes only as regular activities refuses them as local ones with this type (worker/create-worker.ts). */
+export const LOCAL_WRITES_OFF = 'local_writes_off';

@@ -9,7 +9,8 @@ import { TASK_ORDER_KIND } from '../domain/task-order/kind';
 import { acceptUpdate, stateQuery, taskOrderWorkflowId } from '../workflows/task-order-api';
 import { writeCounts, type TestDatabase } from './support/db';
 import { placement } from './support/fixtures';
-import { runningWorker, taskOrderPlacer, withTimeSkippingWorker } from './support/temporal';
+import { runningWorker, taskOrderPlacer, withTimeSkippingWorker, workflowBundle } from './support/temporal';
+import { createWorker } from '../worker/create-worker';
 
 /**
  * SPEC §10 Speed: a command is one workflow task. Its write runs as a local activity inside the
@@ -75,6 +76,29 @@ describe('§10 Speed: one command, one workflow task', () => {
     const remind = typesOf(eventsOfUpdate(events ?? [], 'one-task-remind'));
     expect(remind).toEqual(['EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED', 'EVENT_TYPE_MARKER_RECORDED', 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED']);
     expect((await loadTaskEvents(database.db, p.orderId)).map((e) => e.event.type)).toEqual(['TaskOrderPlaced', 'CreatorReminded']);
+  }, 60_000);
+});
+
+describe('§10: local writes off (production\'s default until the lost-task hazard is closed)', () => {
+  test('§10 E1: a worker with local writes off writes through the regular activity, as before, and a refusal is the validator\'s', async () => {
+    const queue = `${taskQueue}-off`;
+    const worker = await createWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue: queue, db: database.db, workflowBundle: await workflowBundle(), localWrites: false });
+    const running = worker.run();
+    try {
+      const p = placement();
+      const handle = await taskOrderPlacer(() => env, queue)(p);
+      const orders = createTaskOrderService({ db: database.db, client: env.client, taskQueue: queue });
+      expect((await orders.commandWithin(p.orderId, 'accept', { actor: { type: 'creator', id: p.creatorId } })).order.status).toBe('in_production');
+      await expect(orders.commandWithin(p.orderId, 'accept', { actor: { type: 'creator', id: p.creatorId } }, 'off-refused')).rejects.toMatchObject({ code: 'invalid_state' });
+      const types = typesOf((await handle.fetchHistory()).events ?? []);
+      expect(types.filter((t) => t === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')).toHaveLength(2); // the placement and the accept
+      // The refusal left no trace: the validator refused it, as before local writes.
+      expect(((await handle.fetchHistory()).events ?? []).some((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.protocolInstanceId === 'off-refused')).toBe(false);
+      expect((await loadTaskEvents(database.db, p.orderId)).map((e) => e.event.type)).toEqual(['TaskOrderPlaced', 'TaskOrderAccepted']);
+    } finally {
+      worker.shutdown();
+      await running;
+    }
   }, 60_000);
 });
 

@@ -1,6 +1,9 @@
 import type { NativeConnection} from '@temporalio/worker';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { createActivities, type Activities } from '../activities';
+import { LOCAL_WRITES_OFF } from '../domain/activity-failures';
 import type { Db } from '../db/connect';
 import { dataConverter } from '../platform/data-converter';
 import { activityMetricsInterceptor } from './metrics-interceptor';
@@ -16,10 +19,33 @@ export interface WorkerDeps {
   readonly workflowBundle?: WorkflowBundleWithSourceMap;
   /** Tests hold a step between two activities (a race): the real activities, wrapped. */
   readonly wrapActivities?: (activities: Activities) => Activities;
+  /**
+   * SPEC §10 Speed: order writes as local activities (issue 21). Off unless asked for (or
+   * `LOCAL_WRITES=on`): a local write refused here makes the workflow write through the regular
+   * activity, as before (docs/decisions.md, "One command, one workflow task": why it is off).
+   */
+  readonly localWrites?: boolean;
 }
 
-export async function createWorker({ connection, namespace, taskQueue, db, workflowBundle, wrapActivities }: WorkerDeps): Promise<Worker> {
-  const activities = createActivities({ db });
+/** The order writes a workflow may run as local activities. */
+const LOCAL_WRITE_ACTIVITIES = ['recordTaskEvents', 'recordBoostEvents', 'recordCheckoutEvents'] as const;
+
+/** Refuses the order writes when run as local activities, at once and for good: the workflow falls back. */
+function withoutLocalWrites(activities: Activities): Activities {
+  const refused = { ...activities };
+  for (const name of LOCAL_WRITE_ACTIVITIES) {
+    const write = activities[name] as (input: never) => Promise<unknown>;
+    (refused as Record<string, unknown>)[name] = (input: never) => {
+      if (Context.current().info.isLocal) throw ApplicationFailure.create({ type: LOCAL_WRITES_OFF, message: 'local writes are off on this worker', nonRetryable: true });
+      return write(input);
+    };
+  }
+  return refused;
+}
+
+export async function createWorker({ connection, namespace, taskQueue, db, workflowBundle, wrapActivities, localWrites = process.env.LOCAL_WRITES === 'on' }: WorkerDeps): Promise<Worker> {
+  const created = createActivities({ db });
+  const activities = localWrites ? created : withoutLocalWrites(created);
   return Worker.create({
     connection,
     namespace,

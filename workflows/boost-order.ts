@@ -79,6 +79,7 @@ export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Pr
     BOOST_ORDER_KIND,
     {
       persist: (events, causation) => recordBoostEventsLocallyFirst({ boostOrderId: terms.boostOrderId, events, causation, returnStored: true }),
+      wroteLocally: recordBoostEventsLocallyFirst.wroteLocally,
       storedAfter: (version) => local.storedBoostEventsAfter({ boostOrderId: terms.boostOrderId, version }),
       afterRecord: (state) => upsert(boostOrderSearchAttributes(state)), // O3
     },

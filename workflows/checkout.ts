@@ -67,7 +67,7 @@ async function runCheckout({ request, taskPolicy, boostPolicy }: CheckoutInput):
   const { checkoutId } = request;
   const order = createOrderRuntime(
     CHECKOUT_KIND,
-    { persist: (events, causation) => recordCheckoutEventsLocallyFirst({ checkoutId, events, causation, returnStored: true }) },
+    { persist: (events, causation) => recordCheckoutEventsLocallyFirst({ checkoutId, events, causation, returnStored: true }), wroteLocally: recordCheckoutEventsLocallyFirst.wroteLocally },
     () => undefined, // a checkout has no deadline of its own
   );
   const closed = () => order.state !== undefined && CLOSED_CHECKOUT_STATUSES.includes(order.state.status);

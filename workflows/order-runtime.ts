@@ -79,6 +79,8 @@ export interface OrderWorkflowWiring<S, E> {
    * refusal is answered only once nothing a lost task stored lies ahead (see `takeStored`).
    */
   readonly storedAfter?: (version: number) => Promise<ReadonlyArray<RecordedEvent<E> & { readonly causation: string | null }>>;
+  /** A local write has succeeded in this run (workflow-support's writeLocallyFirst). */
+  readonly wroteLocally?: () => boolean;
   /** What follows a recording: search attributes (O3), telling linked orders (B3). */
   readonly afterRecord?: (state: S, recorded: ReadonlyArray<RecordedEvent<E>>) => Promise<void> | void;
 }
@@ -116,10 +118,10 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
   let placement: Rejection | null | undefined;
   const mutex = new Mutex();
 
-  /** Runs past ONE_TASK_PATCH write locally, so a lost task may have left a step: refusals are checked in the handler. */
+  /** A run that has written locally may meet a step a lost task left: its refusals are checked in the handler. */
   let localWrites = false;
   function refusalsChecked(): boolean {
-    localWrites ||= patched(ONE_TASK_PATCH);
+    localWrites ||= wiring.wroteLocally?.() ?? false;
     return localWrites;
   }
 
@@ -137,7 +139,6 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
    */
   async function record(events: readonly E[], causation: string, now: number, decideAt: (atMs: number) => readonly E[] | undefined): Promise<boolean> {
     if (events.length === 0) return true;
-    refusalsChecked();
     const base = state?.version ?? 0;
     const decided = events.map((event, i) => ({ version: base + i + 1, occurredAt: now, event }));
     let outcome: PersistOutcome<E> | undefined;
@@ -146,6 +147,7 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
     } catch (error) {
       throw stopForOpsOnConflict(error);
     }
+    refusalsChecked();
     if (outcome?.stored) return takeStored(outcome.stored, causation, decideAt);
     await apply(decided);
     return true;

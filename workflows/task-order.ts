@@ -61,6 +61,7 @@ export async function taskOrderWorkflow(input: TaskOrderInput): Promise<TaskOrde
     TASK_ORDER_KIND,
     {
       persist: (events, causation) => recordTaskEventsLocallyFirst({ orderId: placement.orderId, events, causation, returnStored: true }),
+      wroteLocally: recordTaskEventsLocallyFirst.wroteLocally,
       storedAfter: (version) => local.storedTaskEventsAfter({ orderId: placement.orderId, version }),
       afterRecord: async (state, recorded) => {
         // O3; patched because histories recorded before search attributes must still replay.

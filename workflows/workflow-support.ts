@@ -3,7 +3,7 @@ import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Funding } from '../domain/task-order/types';
 import { checkoutOrderPlacedSignal, checkoutWorkflowId } from './checkout-api';
 import { reject, type Rejection } from '../domain/errors';
-import { ACTIVITY_FAILURE, RETRY_OF_LOCAL_WRITE } from '../domain/activity-failures';
+import { ACTIVITY_FAILURE, LOCAL_WRITES_OFF, RETRY_OF_LOCAL_WRITE } from '../domain/activity-failures';
 
 /** A business refusal as the typed failure an Update's caller receives (SPEC §8 code as type). */
 export function failure(rejection: Rejection): ApplicationFailure {
@@ -87,28 +87,43 @@ export const LOCAL_WRITE_OPTIONS: LocalActivityOptions = {
  * failure. A business outcome (insufficient funds, a conflict …) is the write's answer, not a
  * failure: it is not tried again.
  */
-export function writeLocallyFirst<I extends object, R>(local: (input: I) => Promise<R>, regular: (input: I) => Promise<R>): (input: I) => Promise<R> {
+export function writeLocallyFirst<I extends object, R>(local: (input: I) => Promise<R>, regular: (input: I) => Promise<R>): LocalFirstWrite<I, R> {
   /** The workflow task (by the history's length at its start, the same on replay) that wrote locally last. */
   let localTask: number | undefined;
-  return async (input) => {
+  /** A local write has succeeded in this run (recorded in its marker: the same on replay). */
+  let wroteLocally = false;
+  /** The worker refused a local write (local writes off): the run writes through the regular activity from then on. */
+  let localOff = false;
+  const write = async (input: I): Promise<R> => {
     if (!patched(ONE_TASK_PATCH)) return regular(input);
     // One local write per workflow task: if the task is lost after it, the write stands as the
     // one step after the history's state, which the next write meets first (order-runtime's
     // takeStored); a second write in the task is a regular activity, scheduled only if the task
     // completes (a burst's later commands).
     const task = workflowInfo().historyLength;
-    if (localTask === task) return regular(input);
+    if (localOff || localTask === task) return regular(input);
     localTask = task;
     try {
-      return await local(input);
+      const result = await local(input);
+      wroteLocally = true;
+      return result;
     } catch (error) {
       if (isBusinessOutcome(error)) throw error;
+      // A worker with local writes off refuses them at once: the regular activity is the write then.
+      if (failureType(error) === LOCAL_WRITES_OFF) {
+        localOff = true;
+        return regular(input);
+      }
       log.warn('the local write failed; writing through the regular activity', { error: String(error) });
       // Marked, so that its first attempt counts as the retry it is (worker/metrics-interceptor.ts).
       return regular({ ...input, [RETRY_OF_LOCAL_WRITE]: true });
     }
   };
+  return Object.assign(write, { wroteLocally: () => wroteLocally });
 }
+
+/** An order's write, local first; `wroteLocally()`: a local write has succeeded in this run (a lost task may have left a step). */
+export type LocalFirstWrite<I, R> = ((input: I) => Promise<R>) & { readonly wroteLocally: () => boolean };
 
 /** A write's business answer (domain/activity-failures.ts): the same from any attempt. */
 function isBusinessOutcome(error: unknown): boolean {

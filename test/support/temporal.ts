@@ -29,7 +29,8 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 }
 
 export async function testWorker(env: TestWorkflowEnvironment, db: Db, taskQueue: string, wrapActivities?: WorkerDeps['wrapActivities']): Promise<Worker> {
-  return createWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, db, workflowBundle: await workflowBundle(), ...(wrapActivities ? { wrapActivities } : {}) });
+  // Tests run the order writes as local activities (issue 21's path; production's default is off).
+  return createWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, db, workflowBundle: await workflowBundle(), localWrites: true, ...(wrapActivities ? { wrapActivities } : {}) });
 }
 
 /** A worker running for the whole test file (or until `stop`, which shuts it down and waits for it). */
