@@ -11,14 +11,8 @@ type OrderKind = OrderEventsTable['order_kind'];
 
 /** E1: a stream's events, oldest first. */
 export async function loadStreamEvents<E>(db: Reader, kind: OrderKind, streamId: string): Promise<Array<Recorded<E>>> {
-  const rows = await db
-    .selectFrom('order_events')
-    .select(['version', 'occurred_at', 'payload'])
-    .where('order_id', '=', streamId)
-    .where('order_kind', '=', kind)
-    .orderBy('version')
-    .execute();
-  return rows.map((row) => ({ version: row.version, occurredAt: row.occurred_at.getTime(), event: fromStoredJson<E>(row.payload) }));
+  const stored = await loadStreamEventsFrom<E>(db, kind, streamId, 1); // versions start at 1
+  return stored.map(({ version, occurredAt, event }) => ({ version, occurredAt, event }));
 }
 
 /** E1: a stream's events from `fromVersion` on, oldest first, each with its causation. */
