@@ -72,10 +72,16 @@ export function boostOrderRow(state: BoostOrderState): NewBoostOrderRow {
   };
 }
 
-/** B3: the placement's write requires its task order open and at the quoted price (db/stream-append.ts). */
+/**
+ * B3: the placement's write requires its task order open and at the quoted price (db/stream-append.ts).
+ * C4: not a checkout's boost: the checkout checked its line before the payment, and once paid every
+ * line is placed even if its task order closed (or was repriced, T9) meanwhile; the boost then
+ * ends with its task (B4), its fee refunded (B7).
+ */
 export function boostPlacementRequirement(events: readonly RecordedBoostEvent[]): TaskOrderRequirement | undefined {
   for (const { event } of events) {
-    if (event.type === 'BoostOrdered') return { taskOrderId: event.taskOrderId, priceFen: event.priceFen, closedStatuses: CLOSED_TASK_STATUSES };
+    if (event.type !== 'BoostOrdered') continue;
+    return event.funding.source === 'checkout' ? undefined : { taskOrderId: event.taskOrderId, priceFen: event.priceFen, closedStatuses: CLOSED_TASK_STATUSES };
   }
   return undefined;
 }

@@ -238,6 +238,35 @@ describe('C1–C4: a basket placed and paid once', () => {
     }
   });
 
+  test('C4/B4/B7: a line\'s task order closed before its boost is placed (the creator rejects in between): the boost is placed all the same and ends with its task, its fee refund scheduled; the checkout completes, its escrow zero (found by the simulation)', async () => {
+    const heldQueue = `${taskQueue}-closed`;
+    let rejected: unknown;
+    const held = await runningWorker(env, database.db, heldQueue, (activities) => ({
+      ...activities,
+      async recordBoostEvents(input) {
+        const ordered = input.events.find((e) => e.event.type === 'BoostOrdered');
+        if (ordered?.event.type === 'BoostOrdered' && rejected === undefined) {
+          rejected = 'pending';
+          rejected = await tasks().command(ordered.event.taskOrderId, 'reject', { actor: { type: 'creator', id: ordered.event.creatorId } }); // T7
+        }
+        return activities.recordBoostEvents(input);
+      },
+    }));
+    try {
+      const request = await basket(TOTAL);
+      const { state } = await checkouts(heldQueue).place(request);
+      expect(rejected).toMatchObject({ status: 'cancelled' });
+      expect(state).toMatchObject({ status: 'completed', escrowFen: 0n });
+      const boostOrderId = request.lines[0]!.boost!.boostOrderId;
+      const boostRow = async () => database.db.selectFrom('boost_orders').select(['status', 'refund_fen']).where('boost_order_id', '=', boostOrderId).executeTakeFirst();
+      for (let i = 0; i < 100 && (await boostRow())?.status !== 'refund_scheduled'; i += 1) await new Promise((r) => setTimeout(r, 100));
+      expect(await boostRow()).toEqual({ status: 'refund_scheduled', refund_fen: 10_000n });
+      expect(await balances(database.db, { checkout: escrow(request.checkoutId), boost: `escrow:boost:${boostOrderId}` })).toEqual({ checkout: 0n, boost: 10_000n });
+    } finally {
+      await held.stop();
+    }
+  });
+
   test('C5/L6/F3: a checkout\'s lines closed on their own (rejected, cancelled) reconcile like any order: refunded to the client, the audit clean (found by the simulation)', async () => {
     const request = await basket(TOTAL);
     await checkouts().place(request);
