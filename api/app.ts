@@ -32,6 +32,7 @@ import { ClockAdvanced, ClockNow, Health, OpenApiDocumentView } from './response
 import { defineRoute, recordRoutes } from './routes';
 import { ClockAdvanceBody, inputDepthIssue } from './schemas';
 import { registerTaskOrderRoutes } from './task-order-routes';
+import { startStreamSyncer } from './stream-sync';
 import type { TaskPolicy } from '../domain/task-order/policy';
 import type { BoostPolicy } from '../domain/boost/policy';
 
@@ -154,11 +155,15 @@ export function buildApp({ db, client, taskQueue, clock, tokens = [], logger = f
   registerDocsRoutes(app, { docsPath: DOCS_PATH, openApiPath: OPENAPI_PATH });
 
   // ── Task orders (SPEC §2) and their payments (T14, L5): api/task-order-routes.ts ───────────
-  const orders = registerTaskOrderRoutes(app, { db, client, taskQueue, nowMs, commandWaitMs, policy: policies.task });
+  // L3 (issue 21): workflows told to look in their stream when an Update's outcome stayed unknown.
+  const syncs = startStreamSyncer({ db, client, log: (message, error) => app.log.warn({ err: error }, message) });
+  app.addHook('onClose', () => syncs.stop());
+  const onUnknownOutcome = (workflowId: string) => syncs.request(workflowId);
+  const orders = registerTaskOrderRoutes(app, { db, client, taskQueue, nowMs, commandWaitMs, policy: policies.task, onUnknownOutcome });
 
   // ── Finance (SPEC §7) ──────────────────────────────────────────────────────────────────────
   registerFinanceRoutes(app, { db, workflows: temporalWorkflowOutcomes(client), guards });
-  const boosts = registerBoostRoutes(app, { db, client, taskQueue, nowMs, ...(policies.boost ? { policy: policies.boost } : {}) });
+  const boosts = registerBoostRoutes(app, { db, client, taskQueue, nowMs, onUnknownOutcome, ...(policies.boost ? { policy: policies.boost } : {}) });
   const checkouts = registerCheckoutRoutes(app, { db, client, taskQueue, nowMs, taskPolicy: policies.task, boostPolicy: policies.boost, waitMs: commandWaitMs });
   registerOpsRoutes(app, { db, ops: createOpsService({ db, client, nowMs }), orders, boosts, checkouts, guards });
   // ── Events and webhooks (SPEC E4, E5) ──────────────────────────────────────────────────────

@@ -24,6 +24,8 @@ export interface BoostRoutesDeps {
   readonly nowMs: () => Promise<number>;
   /** The policy new quotes and boost orders carry (default: DEFAULT_BOOST_POLICY). */
   readonly policy?: BoostPolicy;
+  /** L3: told of an Update whose outcome stayed unknown (api/stream-sync.ts). */
+  readonly onUnknownOutcome?: (workflowId: string) => void;
 }
 
 // ── Requests ─────────────────────────────────────────────────────────────────────────────────

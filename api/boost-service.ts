@@ -34,7 +34,7 @@ import {
   type BoostPlacementOutcome,
 } from '../workflows/boost-order-api';
 import { ApiError } from './errors';
-import { resendingUnprocessed } from './update-calls';
+import { resendingUnprocessed, unknownOutcome } from './update-calls';
 
 export interface BoostServiceDeps {
   readonly db: Db;
@@ -43,6 +43,8 @@ export interface BoostServiceDeps {
   /** Now, in the workflows' clock (the sandbox clock in the sandbox, else the wall clock). */
   readonly nowMs: () => Promise<number>;
   readonly policy?: BoostPolicy;
+  /** L3: an Update whose outcome stayed unknown (api/stream-sync.ts): the workflow is told to look in its stream. */
+  readonly onUnknownOutcome?: (workflowId: string) => void;
 }
 
 export interface QuoteItem {
@@ -50,7 +52,7 @@ export interface QuoteItem {
   readonly priceFen: bigint;
 }
 
-export function createBoostService({ db, client, taskQueue, nowMs, policy = DEFAULT_BOOST_POLICY }: BoostServiceDeps) {
+export function createBoostService({ db, client, taskQueue, nowMs, policy = DEFAULT_BOOST_POLICY, onUnknownOutcome }: BoostServiceDeps) {
   async function findOrder(boostOrderId: string): Promise<BoostOrderRow> {
     const row = await getBoostOrderRow(db, boostOrderId);
     if (!row) throw new ApiError('not_found', `boost order ${boostOrderId} not found`);
@@ -213,6 +215,7 @@ export function createBoostService({ db, client, taskQueue, nowMs, policy = DEFA
       const id = updateId ?? randomUUID(); // fixed, so that a re-send joins it
       await resendingUnprocessed(() => client.workflow.getHandle(boostOrderWorkflowId(boostOrderId)).executeUpdate(releaseRefundUpdate, { args: [args], updateId: id }));
     } catch (error) {
+      if (unknownOutcome(error)) onUnknownOutcome?.(boostOrderWorkflowId(boostOrderId));
       if (unavailableDependency(error)) throw error; // 503: the events may be behind the workflow
       if (error instanceof WorkflowUpdateFailedError) {
         const cause = error.cause;

@@ -40,6 +40,8 @@ export interface TaskOrderRoutesDeps {
   readonly commandWaitMs?: number | undefined;
   /** The policy new task orders carry (default: the task-order service's). */
   readonly policy?: TaskPolicy | undefined;
+  /** L3: told of an Update whose outcome stayed unknown (api/stream-sync.ts). */
+  readonly onUnknownOutcome?: (workflowId: string) => void;
 }
 
 /**
@@ -47,8 +49,8 @@ export interface TaskOrderRoutesDeps {
  * payment routes (balance payments, top-ups); answers the task-order service, which the ops routes
  * use too.
  */
-export function registerTaskOrderRoutes(app: FastifyInstance, { db, client, taskQueue, nowMs, commandWaitMs, policy }: TaskOrderRoutesDeps): TaskOrderService {
-  const orders = createTaskOrderService({ db, client, taskQueue, nowMs, ...(commandWaitMs === undefined ? {} : { commandWaitMs }), ...(policy ? { policy } : {}) });
+export function registerTaskOrderRoutes(app: FastifyInstance, { db, client, taskQueue, nowMs, commandWaitMs, policy, onUnknownOutcome }: TaskOrderRoutesDeps): TaskOrderService {
+  const orders = createTaskOrderService({ db, client, taskQueue, nowMs, ...(commandWaitMs === undefined ? {} : { commandWaitMs }), ...(policy ? { policy } : {}), ...(onUnknownOutcome ? { onUnknownOutcome } : {}) });
   const payments = createPaymentsService({ db, orders, nowMs });
 
   // ── Task orders (SPEC §2): the backend places and commands; every role may read ──────────────

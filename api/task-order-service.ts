@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Db } from '../db/connect';
-import { resendingUnprocessed } from './update-calls';
+import { resendingUnprocessed, unknownOutcome } from './update-calls';
 import { loadTaskEvents } from '../db/events';
 import { getTaskOrderRow, placementHash, taskOrderRow } from '../db/task-orders';
 import type { TaskOrderRow } from '../db/schema';
@@ -39,6 +39,8 @@ export interface TaskOrderServiceDeps {
   readonly policy?: TaskPolicy;
   /** Now in the workflows' clock (the sandbox clock in the sandbox, SPEC §9); default the wall clock. */
   readonly nowMs?: () => Promise<number>;
+  /** L3: an Update whose outcome stayed unknown (api/stream-sync.ts): the workflow is told to look in its stream. */
+  readonly onUnknownOutcome?: (workflowId: string) => void;
 }
 
 export const DEFAULT_COMMAND_WAIT_MS = 30_000;
@@ -49,7 +51,7 @@ export interface CommandOutcome {
   readonly order: TaskOrderRow;
 }
 
-export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = DEFAULT_COMMAND_WAIT_MS, policy = DEFAULT_TASK_POLICY, nowMs = async () => Date.now() }: TaskOrderServiceDeps) {
+export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = DEFAULT_COMMAND_WAIT_MS, policy = DEFAULT_TASK_POLICY, nowMs = async () => Date.now(), onUnknownOutcome }: TaskOrderServiceDeps) {
   async function findOrder(orderId: string): Promise<TaskOrderRow> {
     const row = await getTaskOrderRow(db, orderId);
     if (!row) throw new ApiError('not_found', `task order ${orderId} not found`);
@@ -69,6 +71,7 @@ export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = 
         outcome = await updateWithin(orderId, type, args, updateId);
         break;
       } catch (error) {
+        if (unknownOutcome(error)) onUnknownOutcome?.(taskOrderWorkflowId(orderId));
         if (unavailableDependency(error)) throw error; // 503: the events may be behind the workflow
         await findOrder(orderId); // 404 before any refusal, as when the order was read first
         const rejection = await rejectionOfClosedOrder(orderId, { type, ...args } as unknown as TaskCommand, error);

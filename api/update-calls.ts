@@ -1,5 +1,6 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { unavailableDependency } from '../platform/faults';
 
 /**
  * The server's answer to an Update that a workflow task carried but did not process (Temporal
@@ -26,4 +27,12 @@ export async function resendingUnprocessed<T>(send: () => Promise<T>): Promise<T
       await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
     }
   }
+}
+
+/**
+ * L3: an Update call that ended without the workflow's answer (Temporal away or late, or the Update
+ * never processed): its write may be stored by a workflow task that was then lost (api/stream-sync.ts).
+ */
+export function unknownOutcome(error: unknown): boolean {
+  return unavailableDependency(error) === 'temporal' || isUnprocessedUpdate(error);
 }

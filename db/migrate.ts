@@ -14,6 +14,7 @@ import * as m0010 from './migrations/0010_console_session_revocations';
 import * as m0011 from './migrations/0011_webhook_unrecordable_attempts';
 import * as m0012 from './migrations/0012_checkouts';
 import * as m0013 from './migrations/0013_post_ledger_transaction';
+import * as m0014 from './migrations/0014_stream_syncs';
 
 /** Migrations are listed statically, so bundling or a different working directory cannot lose one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -30,6 +31,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0011_webhook_unrecordable_attempts': m0011,
   '0012_checkouts': m0012,
   '0013_post_ledger_transaction': m0013,
+  '0014_stream_syncs': m0014,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -166,6 +166,15 @@ export interface ConsoleSessionRevocationsTable {
   expires_at: ColumnType<Date, Date | string, Date | string>;
 }
 
+/** L3 (issue 21): order workflows the API will tell to look in their stream (db/stream-syncs.ts). */
+export interface StreamSyncsTable {
+  workflow_id: string;
+  requested_at: CreatedAt;
+  due_at: ColumnType<Date, Date | string, Date | string>;
+  attempts: ColumnType<number, number | undefined, number>;
+  last_error: string | null;
+}
+
 /** B8: the latest view count per video; never decreases (a trigger refuses a lower one). */
 export interface VideoStatsTable {
   video_id: string;
@@ -273,6 +282,7 @@ export interface Database {
   notifications: NotificationsTable;
   idempotency_keys: IdempotencyKeysTable;
   console_session_revocations: ConsoleSessionRevocationsTable;
+  stream_syncs: StreamSyncsTable;
   video_stats: VideoStatsTable;
   boost_quotes: BoostQuotesTable;
   creator_boost_opt_outs: CreatorBoostOptOutsTable;

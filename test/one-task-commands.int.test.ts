@@ -6,11 +6,14 @@ import { createTaskOrderService } from '../api/task-order-service';
 import { loadTaskEvents } from '../db/events';
 import { DEFAULT_TASK_POLICY, decide, pendingDeadlines, placementEvent, type RecordedTaskEvent, type TaskEvent } from '../domain/task-order';
 import { TASK_ORDER_KIND } from '../domain/task-order/kind';
-import { acceptUpdate, stateQuery, taskOrderWorkflowId } from '../workflows/task-order-api';
+import { TASK_ORDER_WORKFLOW, acceptUpdate, placementUpdate, stateQuery, taskOrderWorkflowId } from '../workflows/task-order-api';
 import { writeCounts, type TestDatabase } from './support/db';
 import { placement } from './support/fixtures';
 import { runningWorker, taskOrderPlacer, withTimeSkippingWorker, workflowBundle } from './support/temporal';
 import { createWorker } from '../worker/create-worker';
+import { startStreamSyncer } from '../api/stream-sync';
+import { ApiError } from '../api/errors';
+import { unavailableDependency } from '../platform/faults';
 
 /**
  * SPEC §10 Speed: a command is one workflow task. Its write runs as a local activity inside the
@@ -76,6 +79,98 @@ describe('§10 Speed: one command, one workflow task', () => {
     const remind = typesOf(eventsOfUpdate(events ?? [], 'one-task-remind'));
     expect(remind).toEqual(['EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED', 'EVENT_TYPE_MARKER_RECORDED', 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED']);
     expect((await loadTaskEvents(database.db, p.orderId)).map((e) => e.event.type)).toEqual(['TaskOrderPlaced', 'CreatorReminded']);
+  }, 60_000);
+});
+
+// Before the tests that stop workers of their own: this one skips time (7 days), which the
+// time-skipping server does only while every workflow due meanwhile has a worker polling.
+describe('L3: a lost task\'s step that no command meets again (the API told its caller 503)', () => {
+  /** A lost task's accept of `p`: stored (events, postings, read model) but never in the history. */
+  async function lostAccept(p: ReturnType<typeof placement>, updateId: string): Promise<void> {
+    const placed = await loadTaskEvents(database.db, p.orderId);
+    const before = placed.reduce(TASK_ORDER_KIND.evolve, undefined)!;
+    const at = Date.now();
+    const decided = decide(before, { type: 'accept', actor: { type: 'creator', id: p.creatorId } }, at);
+    if (!decided.ok) throw new Error('accept refused');
+    await appendToStream(database.db, taskOrderStream(p.orderId), decided.events.map((event, i) => ({ version: 2 + i, occurredAt: at, event })), `update:accept:${updateId}`);
+  }
+
+  test('L3 T12/T13: the API\'s stream sync tells the workflow, which takes the stored step: its state and deadlines are the stream\'s, and the deadline that step set fires', async () => {
+    const p = placement({ paymentMode: 'deposit' });
+    const handle = await place(p);
+    await lostAccept(p, 'never-again');
+    expect((await handle.query(stateQuery))?.state.version).toBe(1); // nothing tells the workflow
+
+    const syncs = startStreamSyncer({ db: database.db, client: env.client, intervalMs: 50, delayMs: 0 });
+    try {
+      syncs.request(taskOrderWorkflowId(p.orderId));
+      let view = await handle.query(stateQuery);
+      for (let i = 0; i < 100 && view?.state.version !== 2; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        view = await handle.query(stateQuery);
+      }
+      const stored = await loadTaskEvents(database.db, p.orderId);
+      expect(view?.state.status).toBe('awaiting_balance');
+      expect(view?.deadlines).toEqual(pendingDeadlines(stored.reduce(TASK_ORDER_KIND.evolve, undefined)!));
+      // Sent once: the request is gone.
+      for (let i = 0; i < 50 && (await database.db.selectFrom('stream_syncs').select('workflow_id').execute()).length > 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await database.db.selectFrom('stream_syncs').select('workflow_id').execute()).toEqual([]);
+    } finally {
+      await syncs.stop();
+    }
+    // T13: the balance deadline the stored accept set fires (7 days later), without another command.
+    await env.sleep(7 * 24 * 3_600_000 + 60_000);
+    let events = await loadTaskEvents(database.db, p.orderId);
+    for (let i = 0; i < 100 && events.at(-1)?.event.type !== 'TaskOrderCancelled'; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      events = await loadTaskEvents(database.db, p.orderId);
+    }
+    expect(events.map((e) => e.event.type)).toEqual(['TaskOrderPlaced', 'TaskOrderAccepted', 'TaskOrderCancelled']);
+  }, 60_000);
+
+  test('L3 T6: a lost task\'s accept, stored before the acceptance deadline, whose Update comes again with the deadline\'s timer (a worker down meanwhile): the deadline\'s write takes the accept, which is answered applied, not refused (found by the simulation)', async () => {
+    const queue = `${taskQueue}-late-retry`;
+    // No workflow cache, so no sticky queue: the next worker takes the order's next task at once.
+    const uncached = await createWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue: queue, db: database.db, workflowBundle: await workflowBundle(), localWrites: true, maxCachedWorkflows: 0 });
+    const first = uncached.run();
+    const p = placement({ paymentMode: 'deposit' });
+    const acceptanceTimeoutMs = 3_000; // real time: the time-skipping server skips none while a task waits for a worker
+    const handle = await env.client.workflow.start(TASK_ORDER_WORKFLOW, { workflowId: taskOrderWorkflowId(p.orderId), taskQueue: queue, args: [{ placement: p, policy: { ...DEFAULT_TASK_POLICY, acceptanceTimeoutMs } }] });
+    expect((await handle.executeUpdate(placementUpdate)).placed).toBe(true);
+    await lostAccept(p, 'late-retry');
+    uncached.shutdown();
+    await first;
+    // The acceptance deadline's timer fires while no worker runs: its task waits for the next worker.
+    await new Promise((resolve) => setTimeout(resolve, acceptanceTimeoutMs + 500));
+    const again = handle.executeUpdate(acceptUpdate, { args: [{ actor: { type: 'creator', id: p.creatorId } }], updateId: 'late-retry' });
+    const worker = await runningWorker(env, database.db, queue);
+    try {
+      const view = await again;
+      expect([view.state.status, view.state.version]).toEqual(['awaiting_balance', 2]);
+      expect((await loadTaskEvents(database.db, p.orderId)).map((e) => e.event.type)).toEqual(['TaskOrderPlaced', 'TaskOrderAccepted']);
+    } finally {
+      await handle.terminate('test over');
+      await worker.stop();
+    }
+  }, 60_000);
+
+  test('L3 §8: a command whose Update\'s outcome stays unknown (Temporal unreachable) is answered 503 and its order is named for a stream sync; a refusal names none', async () => {
+    const p = placement();
+    await place(p);
+    const unknown: string[] = [];
+    const orders = createTaskOrderService({ db: database.db, client: env.client, taskQueue, onUnknownOutcome: (id) => unknown.push(id) });
+    // A refusal is an outcome: nothing to look for.
+    await expect(orders.commandWithin(p.orderId, 'upload_video', { actor: { type: 'creator', id: p.creatorId }, videoUrl: 'https://v.example/early' })).rejects.toBeInstanceOf(ApiError);
+    expect(unknown).toEqual([]);
+    const unreachable = Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14, details: 'No connection established', metadata: { get: () => [] } }); // a gRPC ServiceError's shape
+    const calls = jest.spyOn(env.client.workflowService, 'updateWorkflowExecution').mockRejectedValue(unreachable);
+    try {
+      const error = await orders.commandWithin(p.orderId, 'accept', { actor: { type: 'creator', id: p.creatorId } }).then(() => undefined, (e: unknown) => e);
+      expect(unavailableDependency(error)).toBe('temporal'); // the route answers 503
+    } finally {
+      calls.mockRestore();
+    }
+    expect(unknown).toEqual([taskOrderWorkflowId(p.orderId)]);
   }, 60_000);
 });
 

@@ -32,7 +32,7 @@ const stack = withStack('dev', {
 /** Every row count a request could change: the business tables, idempotency keys, endpoints, sign-outs. */
 async function everyCount(): Promise<Record<string, number>> {
   const counts = await writeCounts(stack.database.db);
-  for (const table of ['idempotency_keys', 'webhook_endpoints', 'console_session_revocations']) {
+  for (const table of ['idempotency_keys', 'webhook_endpoints', 'console_session_revocations', 'stream_syncs']) {
     const { rows } = await sql<{ n: string }>`select count(*)::text as n from ${sql.table(table)}`.execute(stack.database.db);
     counts[table] = Number(rows[0]?.n ?? 0);
   }

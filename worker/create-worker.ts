@@ -25,6 +25,11 @@ export interface WorkerDeps {
    * activity, as before (docs/decisions.md, "One command, one workflow task": why it is off).
    */
   readonly localWrites?: boolean;
+  /**
+   * The SDK's workflow cache (default: the SDK's). 0: no cache, hence no sticky queue, so that a
+   * worker started after this one takes the order's next task at once (tests that stop a worker).
+   */
+  readonly maxCachedWorkflows?: number;
 }
 
 /** The order writes a workflow may run as local activities. */
@@ -43,7 +48,7 @@ function withoutLocalWrites(activities: Activities): Activities {
   return refused;
 }
 
-export async function createWorker({ connection, namespace, taskQueue, db, workflowBundle, wrapActivities, localWrites = process.env.LOCAL_WRITES === 'on' }: WorkerDeps): Promise<Worker> {
+export async function createWorker({ connection, namespace, taskQueue, db, workflowBundle, wrapActivities, localWrites = process.env.LOCAL_WRITES === 'on', maxCachedWorkflows }: WorkerDeps): Promise<Worker> {
   const created = createActivities({ db });
   const activities = localWrites ? created : withoutLocalWrites(created);
   return Worker.create({
@@ -53,6 +58,7 @@ export async function createWorker({ connection, namespace, taskQueue, db, workf
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: wrapActivities ? wrapActivities(activities) : activities,
     dataConverter,
+    ...(maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows }),
     interceptors: { activity: [activityMetricsInterceptor] }, // SPEC §10 activity retries (platform/metrics.ts)
   });
 }

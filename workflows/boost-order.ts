@@ -15,6 +15,7 @@ import { BOOST_ORDER_KIND } from '../domain/boost/kind';
 import { reject, type Rejection } from '../domain/errors';
 import { ACTIVITY_FAILURE } from '../domain/activity-failures';
 import { LOCAL_WRITE_OPTIONS, failure, failureType, placementWriteRejection, searchAttributesUpserter, tellCheckout, writeLocallyFirst } from './workflow-support';
+import { syncStreamSignal } from './stream-sync-api';
 import { createOrderRuntime, type CommandBuilder, type DueDeadline } from './order-runtime';
 import {
   boostPlacementUpdate,
@@ -33,7 +34,7 @@ import {
 import { boostOrderSearchAttributes } from './search-attributes';
 import { linkBoostSignal, taskOrderWorkflowId } from './task-order-api';
 
-const { recordBoostEvents, loadBusinessCalendar, latestViews, taskOrderFacts } = proxyActivities<Activities>({
+const { recordBoostEvents, storedBoostEventsAfter, loadBusinessCalendar, latestViews, taskOrderFacts } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   // Unlimited attempts: an activity that keeps failing shows up in the ops stuck list (O1).
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
@@ -118,6 +119,8 @@ export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Pr
     return rejection ? { placed: false, terms, rejection } : { placed: true, terms };
   });
   setHandler(boostStateQuery, () => (order.state ? view(order.state) : undefined));
+  // L3: the API could not learn an Update's outcome: take what a lost task stored for it.
+  setHandler(syncStreamSignal, () => order.syncStored((version) => storedBoostEventsAfter({ boostOrderId: terms.boostOrderId, version })));
 
   // F5/O4: an Update with a validator: runs recorded before local writes refuse there, without a trace in the
   // history; later runs refuse in the handler, after looking ahead in the stream (order-runtime check()).

@@ -102,6 +102,9 @@ const UNCLAIMED_STEPS_WAIT = '1 minute';
 /** Refusals no step of the order can change (who may act, what the command says): answered without looking ahead. */
 const STATE_FREE_REFUSALS: ReadonlySet<RejectionCode> = new Set<RejectionCode>(['forbidden', 'validation_failed']);
 
+/** The causation `syncStored` takes steps for: it records nothing of its own. */
+const SYNC_CAUSATION = 'signal:syncStream';
+
 /** At most this many overdue deadlines are caught up before one command (each changes the state). */
 const MAX_CATCH_UP = 8;
 
@@ -167,7 +170,12 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
    * (`claimTaken`). Anything else stops the order for ops. True once this step's own events are
    * taken; false when only others' were (the caller decides again on the new state).
    */
-  async function takeStored(stored: ReadonlyArray<RecordedEvent<E> & { readonly causation: string | null }>, causation: string, decideAt: (atMs: number) => readonly E[] | undefined): Promise<boolean> {
+  async function takeStored(
+    stored: ReadonlyArray<RecordedEvent<E> & { readonly causation: string | null }>,
+    causation: string,
+    decideAt: (atMs: number) => readonly E[] | undefined,
+    { onlyUpdates = false }: { readonly onlyUpdates?: boolean } = {},
+  ): Promise<boolean> {
     for (let i = 0; i < stored.length; ) {
       const step = stored[i]?.causation ?? null;
       let end = i;
@@ -181,6 +189,9 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
       // The placement's own step has no state before it; any other step needs one.
       const other = step === causation ? { known: true, events: decideAt(atMs) } : before ? await decideOther(before, step, atMs) : { known: false };
       if (other.known && !sameEvents(events, other.events)) throw stop();
+      // A sync (`syncStored`) leaves a step of the workflow's own flow (a timer, a signal, a step
+      // of its main) for that flow, which runs again and takes it as its own.
+      if (!other.known && onlyUpdates && !step?.startsWith('update:')) return false;
       if (!other.known && (!before || !step?.startsWith('update:'))) throw stop();
       if (!other.known && before && step) unchecked.set(step, { before, events });
       log.warn('took a step a lost workflow task had stored (L3)', { step, fromVersion: base + 1, for: causation, checked: other.known });
@@ -238,6 +249,9 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
         if (!state) return reject('invalid_state', 'the order is not placed yet');
         const now = Date.now(); // the decision's time: before any activity the command needs
         if (overdue(now)) await fireOverdue(now);
+        // The due deadline's write may have met this very command, stored by a lost task's attempt
+        // before the deadline: taken there, it is applied, not decided again (found by the simulation).
+        if (takenFor.delete(causation)) return claimTaken(build, causation).then(() => undefined);
         return decideAndRecord(build, causation, now);
       });
     } finally {
@@ -443,6 +457,21 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
     return undefined;
   }
 
+  /**
+   * L3: takes what a lost workflow task stored for Updates nobody sends again (the API could not
+   * learn their outcome and answered 503; its caller may never retry). The API asks for this (the
+   * stream-sync signal) whenever an Update's outcome stayed unknown; without it the order would wait
+   * for its next write to learn of the step, and a deadline that step set would never fire.
+   * `read` is a regular activity: it retries until PostgreSQL answers, visible to O1.
+   */
+  async function syncStored(read: (version: number) => Promise<ReadonlyArray<RecordedEvent<E> & { readonly causation: string | null }>>): Promise<void> {
+    await mutex.runExclusive(async () => {
+      if (!state || isTerminal(state)) return;
+      const ahead = await read(state.version);
+      if (ahead.length > 0) await takeStored(ahead, SYNC_CAUSATION, () => undefined, { onlyUpdates: true });
+    });
+  }
+
   /** A run continued from an earlier one (continue-as-new): the order is placed, with this state. */
   function resume(continued: S): void {
     state = continued;
@@ -466,6 +495,7 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
     },
     run,
     check,
+    syncStored,
     place,
     placementOutcome,
     untilClosed,

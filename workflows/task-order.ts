@@ -13,6 +13,7 @@ import {
 import type { SearchAttributePair } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { LOCAL_WRITE_OPTIONS, failure, paymentRejection, placementWriteRejection, searchAttributesUpserter, tellCheckout, writeLocallyFirst } from './workflow-support';
+import { syncStreamSignal } from './stream-sync-api';
 import { createOrderRuntime, type RecordedEvent } from './order-runtime';
 import { boostOrderWorkflowId, taskCancelledSignal, videoPublishedSignal } from './boost-order-api';
 import { taskOrderSearchAttributes } from './search-attributes';
@@ -31,7 +32,7 @@ import {
   type TaskOrderView,
 } from './task-order-api';
 
-const { recordTaskEvents } = proxyActivities<Activities>({
+const { recordTaskEvents, storedTaskEventsAfter } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   // Unlimited attempts: an activity that keeps failing shows up in the ops stuck list (O1).
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
@@ -164,6 +165,8 @@ export async function taskOrderWorkflow(input: TaskOrderInput): Promise<TaskOrde
     return order.state ? { placed: true, placement, view: view(order.state) } : { placed: true, placement };
   });
   setHandler(stateQuery, () => (order.state ? view(order.state) : undefined));
+  // L3: the API could not learn an Update's outcome: take what a lost task stored for it.
+  setHandler(syncStreamSignal, () => order.syncStored((version) => storedTaskEventsAfter({ orderId: placement.orderId, version })));
   // B3: a boost order links itself; only the id is kept (no command, so no history change).
   setHandler(linkBoostSignal, ({ boostOrderId }) => {
     if (!boostOrderIds.includes(boostOrderId)) boostOrderIds.push(boostOrderId);
