@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { boostOrderDetails, boostOrderIdOfTask, boostRequestHash, evaluatingBoostOrderIds, getBoostOrderRow, loadBoostEvents } from '../db/boost-orders';
 import { getCitedQuote, insertBoostQuote, isOptedOut, videosBeforeWindow } from '../db/boost-quotes';
 import type { Db } from '../db/connect';
-import { loadTaskEvents } from '../db/events';
+import { loadTaskEvents, streamHasStep } from '../db/events';
 import type { BoostOrderRow, VideoStatsRow } from '../db/schema';
 import { LowerViewCountError, VideoCreatorMismatchError, creatorVideos, latestViewsOf, recordVideoStats, type VideoStatsInput, type VideoStatsOutcome } from '../db/video-stats';
 import {
@@ -34,7 +34,7 @@ import {
   type BoostPlacementOutcome,
 } from '../workflows/boost-order-api';
 import { ApiError } from './errors';
-import { resendingUnprocessed, unknownOutcome } from './update-calls';
+import { isRefusal, resendingUnprocessed, unknownOutcome } from './update-calls';
 
 export interface BoostServiceDeps {
   readonly db: Db;
@@ -211,12 +211,17 @@ export function createBoostService({ db, client, taskQueue, nowMs, policy = DEFA
   async function releaseRefund(boostOrderId: string, by: RefundReleaser, reason: string | undefined, updateId?: string): Promise<BoostOrderRow> {
     await findOrder(boostOrderId);
     const args = { by, ...(reason === undefined ? {} : { reason }) };
+    const id = updateId ?? randomUUID(); // fixed, so that a re-send joins it
     try {
-      const id = updateId ?? randomUUID(); // fixed, so that a re-send joins it
       await resendingUnprocessed(() => client.workflow.getHandle(boostOrderWorkflowId(boostOrderId)).executeUpdate(releaseRefundUpdate, { args: [args], updateId: id }));
     } catch (error) {
       if (unknownOutcome(error)) onUnknownOutcome?.(boostOrderWorkflowId(boostOrderId));
       if (unavailableDependency(error)) throw error; // 503: the events may be behind the workflow
+      if (!isRefusal(error) && (await streamHasStep(db, 'boost', boostOrderId, `update:releaseRefund:${id}`))) {
+        // L3: no answer, but the release is stored (a workflow task lost after its write): applied.
+        onUnknownOutcome?.(boostOrderWorkflowId(boostOrderId));
+        return findOrder(boostOrderId);
+      }
       if (error instanceof WorkflowUpdateFailedError) {
         const cause = error.cause;
         if (cause instanceof ApplicationFailure && isRejectionCode(cause.type)) throw new ApiError(cause.type, cause.message, cause.details?.[0]);

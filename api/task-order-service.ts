@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Db } from '../db/connect';
-import { resendingUnprocessed, unknownOutcome } from './update-calls';
-import { loadTaskEvents } from '../db/events';
+import { isRefusal, resendingUnprocessed, unknownOutcome } from './update-calls';
+import { loadTaskEvents, streamHasStep } from '../db/events';
 import { getTaskOrderRow, placementHash, taskOrderRow } from '../db/task-orders';
 import type { TaskOrderRow } from '../db/schema';
 import { isRejectionCode } from '../domain/errors';
@@ -66,14 +66,21 @@ export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = 
    */
   async function commandWithin<C extends TaskCommandType>(orderId: string, type: C, args: TaskCommandArgs<C>, updateId?: string): Promise<CommandOutcome> {
     let outcome: TaskOrderView | 'pending';
+    const id = updateId ?? randomUUID(); // fixed, so that a re-send joins it
     for (let attempt = 1; ; attempt += 1) {
       try {
-        outcome = await updateWithin(orderId, type, args, updateId);
+        outcome = await updateWithin(orderId, type, args, id);
         break;
       } catch (error) {
         if (unknownOutcome(error)) onUnknownOutcome?.(taskOrderWorkflowId(orderId));
         if (unavailableDependency(error)) throw error; // 503: the events may be behind the workflow
         await findOrder(orderId); // 404 before any refusal, as when the order was read first
+        if (!isRefusal(error) && (await streamHasStep(db, 'task', orderId, `update:${type}:${id}`))) {
+          // L3: the call ended without the workflow's answer, but the command's step is stored (a
+          // workflow task lost after its write): it was applied, and the order as it stands says so.
+          onUnknownOutcome?.(taskOrderWorkflowId(orderId));
+          return { pending: false, order: await findOrder(orderId) };
+        }
         const rejection = await rejectionOfClosedOrder(orderId, { type, ...args } as unknown as TaskCommand, error);
         if (rejection) throw rejection;
         // An open order whose run was not found: it just continued as new; its next run takes it.
@@ -93,10 +100,9 @@ export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = 
    * `commandWaitMs` takes a second call, joining the same Update id, so that 'pending' is said only
    * of an Update that is accepted, hence durable.
    */
-  async function updateWithin<C extends TaskCommandType>(orderId: string, type: C, args: TaskCommandArgs<C>, updateId?: string): Promise<TaskOrderView | 'pending'> {
+  async function updateWithin<C extends TaskCommandType>(orderId: string, type: C, args: TaskCommandArgs<C>, id: string): Promise<TaskOrderView | 'pending'> {
     const update = TASK_COMMAND_UPDATES[type] as unknown as UpdateDefinition<TaskOrderView, [TaskCommandArgs<C>]>;
     const handle = client.workflow.getHandle(taskOrderWorkflowId(orderId));
-    const id = updateId ?? randomUUID();
     // No read before: a missing order's workflow is not found, answered 404 by the caller (issue 11).
     // The validator's refusal comes back at once, as this call's failure; Temporal unreachable
     // before the outcome is a 503, and the retry (its Idempotency-Key: the same id) joins the Update.

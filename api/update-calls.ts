@@ -1,5 +1,6 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { isRejectionCode } from '../domain/errors';
 import { unavailableDependency } from '../platform/faults';
 
 /**
@@ -35,4 +36,9 @@ export async function resendingUnprocessed<T>(send: () => Promise<T>): Promise<T
  */
 export function unknownOutcome(error: unknown): boolean {
   return unavailableDependency(error) === 'temporal' || isUnprocessedUpdate(error);
+}
+
+/** The workflow's refusal of the Update (a rejection code, SPEC §8): an outcome, nothing applied. */
+export function isRefusal(error: unknown): boolean {
+  return error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && isRejectionCode(error.cause.type);
 }

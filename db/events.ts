@@ -32,3 +32,12 @@ export async function loadStreamEventsFrom<E>(db: Reader, kind: OrderKind, strea
 export function loadTaskEvents(db: Reader, orderId: string): Promise<RecordedTaskEvent[]> {
   return loadStreamEvents<TaskEvent>(db, 'task', orderId);
 }
+
+/**
+ * L3: whether the stream holds a step of `causation` (an Update's `update:<type>:<id>`): an Update
+ * whose call ended without an answer may have been applied by a workflow task lost afterwards.
+ */
+export async function streamHasStep(db: Reader, kind: OrderKind, streamId: string, causation: string): Promise<boolean> {
+  const row = await db.selectFrom('order_events').select('version').where('order_id', '=', streamId).where('order_kind', '=', kind).where('causation', '=', causation).limit(1).executeTakeFirst();
+  return row !== undefined;
+}

@@ -95,6 +95,34 @@ describe('L3: a lost task\'s step that no command meets again (the API told its 
     await appendToStream(database.db, taskOrderStream(p.orderId), decided.events.map((event, i) => ({ version: 2 + i, occurredAt: at, event })), `update:accept:${updateId}`);
   }
 
+  // First of the describe: the test after it skips time (7 days), after which the time-skipping
+  // server may skip this one's real-time 3 s too.
+  test('L3 T6: a lost task\'s accept, stored before the acceptance deadline, whose Update comes again with the deadline\'s timer (a worker down meanwhile): the deadline\'s write takes the accept, which is answered applied, not refused (found by the simulation)', async () => {
+    const queue = `${taskQueue}-late-retry`;
+    // No workflow cache, so no sticky queue: the next worker takes the order's next task at once.
+    const uncached = await createWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue: queue, db: database.db, workflowBundle: await workflowBundle(), localWrites: true, maxCachedWorkflows: 0 });
+    const first = uncached.run();
+    const p = placement({ paymentMode: 'deposit' });
+    const acceptanceTimeoutMs = 3_000; // real time: the time-skipping server skips none while a task waits for a worker
+    const handle = await env.client.workflow.start(TASK_ORDER_WORKFLOW, { workflowId: taskOrderWorkflowId(p.orderId), taskQueue: queue, args: [{ placement: p, policy: { ...DEFAULT_TASK_POLICY, acceptanceTimeoutMs } }] });
+    expect((await handle.executeUpdate(placementUpdate)).placed).toBe(true);
+    await lostAccept(p, 'late-retry');
+    uncached.shutdown();
+    await first;
+    // The acceptance deadline's timer fires while no worker runs: its task waits for the next worker.
+    await new Promise((resolve) => setTimeout(resolve, acceptanceTimeoutMs + 500));
+    const again = handle.executeUpdate(acceptUpdate, { args: [{ actor: { type: 'creator', id: p.creatorId } }], updateId: 'late-retry' });
+    const worker = await runningWorker(env, database.db, queue);
+    try {
+      const view = await again;
+      expect([view.state.status, view.state.version]).toEqual(['awaiting_balance', 2]);
+      expect((await loadTaskEvents(database.db, p.orderId)).map((e) => e.event.type)).toEqual(['TaskOrderPlaced', 'TaskOrderAccepted']);
+    } finally {
+      await handle.terminate('test over').catch(() => undefined); // closed already if the test failed
+      await worker.stop();
+    }
+  }, 60_000);
+
   test('L3 T12/T13: the API\'s stream sync tells the workflow, which takes the stored step: its state and deadlines are the stream\'s, and the deadline that step set fires', async () => {
     const p = placement({ paymentMode: 'deposit' });
     const handle = await place(p);
@@ -128,30 +156,22 @@ describe('L3: a lost task\'s step that no command meets again (the API told its 
     expect(events.map((e) => e.event.type)).toEqual(['TaskOrderPlaced', 'TaskOrderAccepted', 'TaskOrderCancelled']);
   }, 60_000);
 
-  test('L3 T6: a lost task\'s accept, stored before the acceptance deadline, whose Update comes again with the deadline\'s timer (a worker down meanwhile): the deadline\'s write takes the accept, which is answered applied, not refused (found by the simulation)', async () => {
-    const queue = `${taskQueue}-late-retry`;
-    // No workflow cache, so no sticky queue: the next worker takes the order's next task at once.
-    const uncached = await createWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue: queue, db: database.db, workflowBundle: await workflowBundle(), localWrites: true, maxCachedWorkflows: 0 });
-    const first = uncached.run();
+  test('L3 §8: a command whose Update call ends without an answer while its step is stored (a task lost after the write) is answered applied, not refused on the stored state, and its order is named for a stream sync (found by the simulation)', async () => {
     const p = placement({ paymentMode: 'deposit' });
-    const acceptanceTimeoutMs = 3_000; // real time: the time-skipping server skips none while a task waits for a worker
-    const handle = await env.client.workflow.start(TASK_ORDER_WORKFLOW, { workflowId: taskOrderWorkflowId(p.orderId), taskQueue: queue, args: [{ placement: p, policy: { ...DEFAULT_TASK_POLICY, acceptanceTimeoutMs } }] });
-    expect((await handle.executeUpdate(placementUpdate)).placed).toBe(true);
-    await lostAccept(p, 'late-retry');
-    uncached.shutdown();
-    await first;
-    // The acceptance deadline's timer fires while no worker runs: its task waits for the next worker.
-    await new Promise((resolve) => setTimeout(resolve, acceptanceTimeoutMs + 500));
-    const again = handle.executeUpdate(acceptUpdate, { args: [{ actor: { type: 'creator', id: p.creatorId } }], updateId: 'late-retry' });
-    const worker = await runningWorker(env, database.db, queue);
+    await place(p);
+    await lostAccept(p, 'no-answer');
+    const unknown: string[] = [];
+    const orders = createTaskOrderService({ db: database.db, client: env.client, taskQueue, onUnknownOutcome: (id) => unknown.push(id) });
+    const lost = Object.assign(new Error('13 INTERNAL: update was aborted'), { code: 13, details: 'update was aborted', metadata: { get: () => [] } });
+    const calls = jest.spyOn(env.client.workflowService, 'updateWorkflowExecution').mockRejectedValue(lost);
+    let outcome;
     try {
-      const view = await again;
-      expect([view.state.status, view.state.version]).toEqual(['awaiting_balance', 2]);
-      expect((await loadTaskEvents(database.db, p.orderId)).map((e) => e.event.type)).toEqual(['TaskOrderPlaced', 'TaskOrderAccepted']);
+      outcome = await orders.commandWithin(p.orderId, 'accept', { actor: { type: 'creator', id: p.creatorId } }, 'no-answer');
     } finally {
-      await handle.terminate('test over');
-      await worker.stop();
+      calls.mockRestore();
     }
+    expect([outcome.pending, outcome.order.status, outcome.order.version]).toEqual([false, 'awaiting_balance', 2]);
+    expect(unknown).toEqual([taskOrderWorkflowId(p.orderId)]);
   }, 60_000);
 
   test('L3 §8: a command whose Update\'s outcome stays unknown (Temporal unreachable) is answered 503 and its order is named for a stream sync; a refusal names none', async () => {
