@@ -12,7 +12,9 @@ import { createClaimKeeper, type Claim, type Finish, type StoredKey } from './id
  * response again (status and body, byte for byte, with `Idempotent-Replayed: true`) without running
  * anything. The same key with another request is `422 idempotency_mismatch`; a duplicate while the
  * first still runs is `409 invalid_state` (retry after a second). A 5xx (a `503 unavailable` above
- * all) is not stored: its claim is released so the request can be retried and then runs once. The
+ * all) is not stored: its claim is released so the request can be retried and then runs once; the
+ * key stays bound to that request (a 503's command may have run after all), so another request
+ * under it is still `422`. The
  * claims' lease, renewal and the retried release are in api/idempotency-claims.ts.
  */
 

@@ -47,7 +47,7 @@ export async function claimKeyRow(db: Db, { role, key, hash, leaseSeconds }: { r
     ), taken as (
       update idempotency_keys
         set request_hash = ${hash}, created_at = now(), status_code = null, content_type = null, response_body = null, completed_at = null
-        where role = ${role} and key = ${key} and not exists (select from fresh) and (${expired} or ${lapsed(leaseSeconds)})
+        where role = ${role} and key = ${key} and not exists (select from fresh) and (${expired} or (${lapsed(leaseSeconds)} and request_hash = ${hash}))
         returning ${TOKEN} as token
     )
     select token, null::text as request_hash, null::int4 as status_code, null::text as content_type, null::text as response_body from fresh
@@ -59,9 +59,16 @@ export async function claimKeyRow(db: Db, { role, key, hash, leaseSeconds }: { r
 
 const holds = (token: bigint) => sql<boolean>`${TOKEN} = ${token.toString()}::int8`;
 
-/** Deletes the claim's row if it still holds this token and no response was stored. */
+/**
+ * Releases the claim's row if it still holds this token and no response was stored: its lease
+ * lapses at once (`created_at` an hour back, far past any lease), so the same request may claim it
+ * again now, while the key stays bound to that request until it expires: a request that failed
+ * with a 5xx may still have run (a 503's command applied after all), so another request under its
+ * key is refused, as for any key used once (SPEC §8).
+ */
 export async function releaseKey(db: Db, owned: ClaimToken): Promise<void> {
-  await db.deleteFrom('idempotency_keys').where('role', '=', owned.role).where('key', '=', owned.key).where('status_code', 'is', null).where(holds(owned.token)).execute();
+  await sql`update idempotency_keys set created_at = now() - interval '1 hour'
+    where role = ${owned.role} and key = ${owned.key} and status_code is null and ${holds(owned.token)}`.execute(db);
 }
 
 /** Stores the response on the claim's row if it still holds this token and none was stored. */

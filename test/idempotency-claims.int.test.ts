@@ -95,12 +95,14 @@ describe('§8 Idempotency-Key claims', () => {
     expect((await rowOf(key))?.status_code).toBeNull();
   });
 
-  test('a released key (a 5xx) is claimed again at once; a lost claim cannot release or overwrite its successor', async () => {
+  test('a released key (a 5xx) is claimed again at once by the same request, and stays bound to it (§8: another request under it is a mismatch, as a 503\'s command may have run); a lost claim cannot release or overwrite its successor', async () => {
     const k = keeper();
     const key = newKey();
     const first = claimed(await k.claim('backend', key, hashOf('a')));
     await k.finish(first, { kind: 'release' }, noLog);
-    expect(await rowOf(key)).toBeUndefined();
+    expect(await rowOf(key)).toMatchObject({ request_hash: hashOf('a'), status_code: null });
+    // Another request under the key: the row as stored (the HTTP layer answers 422 idempotency_mismatch).
+    expect(await k.claim('backend', key, hashOf('b'))).toMatchObject({ kind: 'stored', stored: { request_hash: hashOf('a'), status_code: null } });
     const second = claimed(await k.claim('backend', key, hashOf('a')));
     // The first claim's finish arriving late (its token is gone) touches nothing.
     await k.finish({ ...first }, { kind: 'complete', statusCode: 200, contentType: null, body: 'stale' }, noLog);

@@ -40,11 +40,11 @@ const stack = withStack('dev', {
       method: 'POST',
       path: '/v1/test/flaky',
       roles: ['backend', 'ops'],
-      summary: 'fails with a 500 the first time',
+      summary: 'fails with a 500 the first time, and whenever asked to',
       responses: { 200: { description: 'executed' } },
-      handler: () => {
+      handler: (_input, request) => {
         executions.flaky += 1;
-        if (executions.flaky === 1) throw new Error('transient failure');
+        if (executions.flaky === 1 || request.headers['x-test-fail'] === '1') throw new Error('transient failure');
         return { execution: executions.flaky };
       },
     });
@@ -149,11 +149,20 @@ describe('Idempotency-Key', () => {
     // A 5xx is not stored: the retry runs again. The backend's key of the same name is another key.
     const shared = key();
     expect((await post('/v1/test/flaky', {}, shared, authHeader('ops'), extraUrl)).status).toBe(500);
-    expect(await stack.database.db.selectFrom('idempotency_keys').selectAll().where('key', '=', shared).execute()).toEqual([]);
+    // Not stored: no response kept, only the request's fingerprint (the key stays bound to it, §8).
+    expect(await stack.database.db.selectFrom('idempotency_keys').select(['status_code', 'response_body']).where('key', '=', shared).execute()).toEqual([{ status_code: null, response_body: null }]);
     const asOps = await post('/v1/test/flaky', {}, shared, authHeader('ops'), extraUrl);
     const asBackend = await post('/v1/test/flaky', {}, shared, authHeader('backend'), extraUrl);
     expect([asOps.status, asOps.body.execution, asBackend.status, asBackend.body.execution]).toEqual([200, 2, 200, 3]);
     expect((await post('/v1/test/flaky', {}, shared, authHeader('backend'), extraUrl)).body.execution).toBe(3);
+
+    // §8: a key whose request failed with a 5xx stays that request's (it may have run after all:
+    // a 503's command applied later): another request under it is 422, and runs nothing.
+    const failed = key();
+    expect((await post('/v1/test/flaky', {}, failed, { ...authHeader('ops'), 'x-test-fail': '1' }, extraUrl)).status).toBe(500);
+    const runs = executions.flaky;
+    const other = await post('/v1/test/flaky', { other: true }, failed, authHeader('ops'), extraUrl);
+    expect([other.status, other.body.error.code, executions.flaky]).toEqual([422, 'idempotency_mismatch', runs]);
   });
 
   test('concurrent duplicates run once: the others wait for the first (409 in progress) or get its response', async () => {
