@@ -194,7 +194,7 @@ describe('L3: a lost task\'s step that no command meets again (the API told its 
   }, 60_000);
 });
 
-describe('§10: local writes off (production\'s default until the lost-task hazard is closed)', () => {
+describe('§10: local writes off (LOCAL_WRITES=off)', () => {
   test('§10 E1: a worker with local writes off writes through the regular activity, as before, and a refusal is the validator\'s', async () => {
     const queue = `${taskQueue}-off`;
     const worker = await createWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue: queue, db: database.db, workflowBundle: await workflowBundle(), localWrites: false });

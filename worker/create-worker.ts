@@ -20,9 +20,9 @@ export interface WorkerDeps {
   /** Tests hold a step between two activities (a race): the real activities, wrapped. */
   readonly wrapActivities?: (activities: Activities) => Activities;
   /**
-   * SPEC §10 Speed: order writes as local activities (issue 21). Off unless asked for (or
-   * `LOCAL_WRITES=on`): a local write refused here makes the workflow write through the regular
-   * activity, as before (docs/decisions.md, "One command, one workflow task": why it is off).
+   * SPEC §10 Speed: order writes as local activities (issue 21). On unless `LOCAL_WRITES=off`:
+   * then a local write is refused here and the workflow writes through the regular activity, as
+   * before (docs/decisions.md, "One command, one workflow task").
    */
   readonly localWrites?: boolean;
   /**
@@ -48,7 +48,7 @@ function withoutLocalWrites(activities: Activities): Activities {
   return refused;
 }
 
-export async function createWorker({ connection, namespace, taskQueue, db, workflowBundle, wrapActivities, localWrites = process.env.LOCAL_WRITES === 'on', maxCachedWorkflows }: WorkerDeps): Promise<Worker> {
+export async function createWorker({ connection, namespace, taskQueue, db, workflowBundle, wrapActivities, localWrites = process.env.LOCAL_WRITES !== 'off', maxCachedWorkflows }: WorkerDeps): Promise<Worker> {
   const created = createActivities({ db });
   const activities = localWrites ? created : withoutLocalWrites(created);
   return Worker.create({

@@ -29,7 +29,7 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 }
 
 export async function testWorker(env: TestWorkflowEnvironment, db: Db, taskQueue: string, wrapActivities?: WorkerDeps['wrapActivities']): Promise<Worker> {
-  // Tests run the order writes as local activities (issue 21's path; production's default is off).
+  // Tests run the order writes as local activities (issue 21's path, the default), whatever LOCAL_WRITES says.
   return createWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, db, workflowBundle: await workflowBundle(), localWrites: true, ...(wrapActivities ? { wrapActivities } : {}) });
 }
 
