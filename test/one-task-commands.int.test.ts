@@ -1,3 +1,4 @@
+import { WithStartWorkflowOperation } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { taskOrderStream } from '../activities/task-orders';
@@ -6,7 +7,7 @@ import { createTaskOrderService } from '../api/task-order-service';
 import { loadTaskEvents } from '../db/events';
 import { DEFAULT_TASK_POLICY, decide, pendingDeadlines, placementEvent, type RecordedTaskEvent, type TaskEvent } from '../domain/task-order';
 import { TASK_ORDER_KIND } from '../domain/task-order/kind';
-import { TASK_ORDER_WORKFLOW, acceptUpdate, placementUpdate, stateQuery, taskOrderWorkflowId } from '../workflows/task-order-api';
+import { TASK_COMMAND_UPDATES, TASK_ORDER_WORKFLOW, acceptUpdate, placementUpdate, stateQuery, taskOrderWorkflowId } from '../workflows/task-order-api';
 import { writeCounts, type TestDatabase } from './support/db';
 import { placement } from './support/fixtures';
 import { runningWorker, taskOrderPlacer, withTimeSkippingWorker, workflowBundle } from './support/temporal';
@@ -121,6 +122,14 @@ describe('L3: a lost task\'s step that no command meets again (the API told its 
       await handle.terminate('test over').catch(() => undefined); // closed already if the test failed
       await worker.stop();
     }
+  }, 60_000);
+
+  test('L3 T8: a command in the run\'s first workflow task (dispatched when its handler is set, before the placement is written) waits for the placement and applies, instead of "not placed yet" (after a lost first task the read model shows the order already: found by the simulation)', async () => {
+    const p = placement();
+    const startWorkflowOperation = new WithStartWorkflowOperation(TASK_ORDER_WORKFLOW, { workflowId: taskOrderWorkflowId(p.orderId), taskQueue, args: [{ placement: p, policy: DEFAULT_TASK_POLICY }], workflowIdConflictPolicy: 'FAIL' });
+    const view = await env.client.workflow.executeUpdateWithStart(TASK_COMMAND_UPDATES.remind, { args: [{ actor: { type: 'client', id: p.clientId } }], startWorkflowOperation });
+    expect([view.state.status, view.state.version]).toEqual(['awaiting_acceptance', 2]);
+    expect((await loadTaskEvents(database.db, p.orderId)).map((e) => e.event.type)).toEqual(['TaskOrderPlaced', 'CreatorReminded']);
   }, 60_000);
 
   test('L3 T12/T13: the API\'s stream sync tells the workflow, which takes the stored step: its state and deadlines are the stream\'s, and the deadline that step set fires', async () => {

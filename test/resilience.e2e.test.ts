@@ -202,8 +202,13 @@ describe('§10 PostgreSQL crash-restarts under load', () => {
     await startAgain(own.pg);
     const healthyAfter = await secondsUntil(healthy);
     // The in-flight request's key is released by the API once the database is back, long before
-    // its lease (15 s) would have freed it: a retry, through any API instance, runs it once.
-    const keyFreeAfter = await secondsUntil(async () => (await db.selectFrom('idempotency_keys').select('key').where('key', '=', inFlightKey).execute()).length === 0);
+    // its lease (15 s) would have freed it: a retry, through any API instance, runs it once. (A
+    // released key keeps its request's fingerprint, its lease lapsed: another request under it is 422.)
+    const released = async () => {
+      const { rows } = await sql<{ released: boolean }>`select status_code is null and created_at < now() - interval '15 seconds' as released from idempotency_keys where key = ${inFlightKey}`.execute(db);
+      return rows[0]?.released === true;
+    };
+    const keyFreeAfter = await secondsUntil(released);
     expect(keyFreeAfter).toBeLessThan(3);
     const retry = await call('POST', '/v1/test/work', { n: 1 }, { 'idempotency-key': inFlightKey });
     expect([retry.status, retry.body]).toEqual([201, { run: runsBefore + 1 }]);

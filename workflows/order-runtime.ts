@@ -102,6 +102,9 @@ const UNCLAIMED_STEPS_WAIT = '1 minute';
 /** Refusals no step of the order can change (who may act, what the command says): answered without looking ahead. */
 const STATE_FREE_REFUSALS: ReadonlySet<RejectionCode> = new Set<RejectionCode>(['forbidden', 'validation_failed']);
 
+/** Commands wait for the placement's outcome instead of being refused "not placed yet" (taken only by runs that meet it). */
+const PLACEMENT_FIRST_PATCH = 'commands-wait-for-placement';
+
 /** The causation `syncStored` takes steps for: it records nothing of its own. */
 const SYNC_CAUSATION = 'signal:syncStream';
 
@@ -241,6 +244,10 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
    * restarted): the outcome depends on workflow time, not on when a timer reached the worker.
    */
   async function run(build: CommandBuilder<S, C>, causation: string): Promise<Rejection | undefined> {
+    // A command that comes while the placement is still being written waits for its outcome: the
+    // read model may show the order already (a lost task stored the placement, and this run is
+    // writing it again), so "not placed yet" would contradict it (found by the simulation).
+    if (placement === undefined && patched(PLACEMENT_FIRST_PATCH)) await condition(() => placement !== undefined);
     waiting.set(causation, build);
     try {
       return await mutex.runExclusive(async () => {
@@ -347,7 +354,7 @@ export function createOrderRuntime<S extends { readonly version: number; readonl
       const decision = state && decide(state, command, Date.now());
       return decision && !decision.ok && STATE_FREE_REFUSALS.has(decision.rejection.code) ? decision.rejection : undefined;
     }
-    if (!mutex.idle) return undefined;
+    if (!mutex.idle || placement === undefined) return undefined; // the handler waits for the placement (run)
     if (!state) return reject('invalid_state', 'the order is not placed yet');
     const decision = decide(state, command, Date.now());
     return decision.ok ? undefined : decision.rejection;
