@@ -33,6 +33,7 @@ import {
   type BoostOrderResult,
   type BoostPlacementOutcome,
 } from '../workflows/boost-order-api';
+import { commandCausation } from '../workflows/task-order-api';
 import { ApiError } from './errors';
 import { isRefusal, resendingUnprocessed, unknownOutcome } from './update-calls';
 
@@ -217,7 +218,7 @@ export function createBoostService({ db, client, taskQueue, nowMs, policy = DEFA
     } catch (error) {
       if (unknownOutcome(error)) onUnknownOutcome?.(boostOrderWorkflowId(boostOrderId));
       if (unavailableDependency(error)) throw error; // 503: the events may be behind the workflow
-      if (!isRefusal(error) && (await streamHasStep(db, 'boost', boostOrderId, `update:releaseRefund:${id}`))) {
+      if (!isRefusal(error) && (await streamHasStep(db, 'boost', boostOrderId, commandCausation(releaseRefundUpdate.name, id)))) {
         // L3: no answer, but the release is stored (a workflow task lost after its write): applied.
         onUnknownOutcome?.(boostOrderWorkflowId(boostOrderId));
         return findOrder(boostOrderId);

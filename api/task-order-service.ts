@@ -13,6 +13,7 @@ import { DEFAULT_TASK_POLICY, decide, fold, type TaskCommand, type TaskPlacement
 import {
   TASK_COMMAND_UPDATES,
   TASK_ORDER_WORKFLOW,
+  commandCausation,
   placementUpdate,
   taskOrderWorkflowId,
   type PlacementOutcome,
@@ -75,7 +76,7 @@ export function createTaskOrderService({ db, client, taskQueue, commandWaitMs = 
         if (unknownOutcome(error)) onUnknownOutcome?.(taskOrderWorkflowId(orderId));
         if (unavailableDependency(error)) throw error; // 503: the events may be behind the workflow
         await findOrder(orderId); // 404 before any refusal, as when the order was read first
-        if (!isRefusal(error) && (await streamHasStep(db, 'task', orderId, `update:${type}:${id}`))) {
+        if (!isRefusal(error) && (await streamHasStep(db, 'task', orderId, commandCausation(type, id)))) {
           // L3: the call ended without the workflow's answer, but the command's step is stored (a
           // workflow task lost after its write): it was applied, and the order as it stands says so.
           onUnknownOutcome?.(taskOrderWorkflowId(orderId));

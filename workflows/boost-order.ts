@@ -32,7 +32,7 @@ import {
   type ReleaseRefundArgs,
 } from './boost-order-api';
 import { boostOrderSearchAttributes } from './search-attributes';
-import { linkBoostSignal, taskOrderWorkflowId } from './task-order-api';
+import { commandCausation, linkBoostSignal, taskOrderWorkflowId } from './task-order-api';
 
 const { recordBoostEvents, storedBoostEventsAfter, loadBusinessCalendar, latestViews, taskOrderFacts } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -127,14 +127,14 @@ export async function boostOrderWorkflow({ terms, policy }: BoostOrderInput): Pr
   setHandler(
     releaseRefundUpdate,
     async (args: ReleaseRefundArgs) => {
-      const rejection = await order.run(() => releaseCommand(args), `update:releaseRefund:${currentUpdateInfo()?.id ?? ''}`);
+      const rejection = await order.run(() => releaseCommand(args), commandCausation(releaseRefundUpdate.name, currentUpdateInfo()?.id ?? ''));
       if (rejection) throw failure(rejection);
       if (!order.state) throw new Error('unreachable: release before placement');
       return view(order.state);
     },
     {
       validator: (args: ReleaseRefundArgs) => {
-        const rejection = order.check(releaseCommand(args), `update:releaseRefund:${currentUpdateInfo()?.id ?? ''}`);
+        const rejection = order.check(releaseCommand(args), commandCausation(releaseRefundUpdate.name, currentUpdateInfo()?.id ?? ''));
         if (rejection) throw failure(rejection);
       },
     },

@@ -8,6 +8,14 @@ import type { TaskPolicy } from '../domain/task-order/policy';
 
 export const TASK_ORDER_WORKFLOW = 'taskOrderWorkflow';
 
+/**
+ * E1, L3: the causation a command's events are stored with: its Update's name and id. The API looks
+ * for it when an Update's call ended without an answer (a lost workflow task may have stored it).
+ */
+export function commandCausation(type: string, updateId: string): string {
+  return `update:${type}:${updateId}`;
+}
+
 /** The workflow id is the kind's (domain/task-order/ids.ts). */
 export { taskOrderWorkflowId } from '../domain/task-order/ids';
 

@@ -21,6 +21,7 @@ import { nextDeadline, pendingDeadlines, placementEvent, type DeadlineCommand, t
 import { TASK_ORDER_KIND } from '../domain/task-order/kind';
 import {
   TASK_COMMAND_UPDATES,
+  commandCausation,
   linkBoostSignal,
   placementUpdate,
   stateQuery,
@@ -144,14 +145,14 @@ export async function taskOrderWorkflow(input: TaskOrderInput): Promise<TaskOrde
         const id = currentUpdateInfo()?.id ?? '';
         // A retry of an Update the previous run applied: its outcome is the order as it is now.
         if (carriedUpdateIds.has(id) && order.state) return view(order.state);
-        const result = await runCommand(versioned(command(args)), `update:${type}:${id}`);
+        const result = await runCommand(versioned(command(args)), commandCausation(type, id));
         remember(id);
         return result;
       },
       {
         validator: (args: object) => {
           if (carriedUpdateIds.has(currentUpdateInfo()?.id ?? '')) return;
-          const rejection = order.check(command(args), `update:${type}:${currentUpdateInfo()?.id ?? ''}`);
+          const rejection = order.check(command(args), commandCausation(type, currentUpdateInfo()?.id ?? ''));
           if (rejection) throw failure(rejection);
         },
       },
