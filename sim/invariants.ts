@@ -3,6 +3,7 @@
  * database (as its owner, read only) and the exchanges recorded during the run. Each returns its
  * violations and a few counts for the report line; none changes anything.
  */
+import { setImmediate } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import pg from 'pg';
 import type { FaultRecord } from './faults';
@@ -45,6 +46,11 @@ export async function checkModel(
   let orders = 0;
   for (const record of records) {
     orders += record.taskOrderIds.length + record.boostOrderIds.length;
+    // A lifecycle's replay runs without a break: a turn of the event loop before the next one's
+    // reads lets a socket the API closed meanwhile be seen closed, not reused (seed 7771: l242's
+    // replay blocked for 140 s, past the API's 72 s keep-alive, and l243's first GET met a dead
+    // socket, UND_ERR_SOCKET).
+    await setImmediate();
     try {
       found.push(...(await checkLifecycle(record, http)));
     } catch (error) {

@@ -544,12 +544,6 @@ export function settle(w: World, m: ModelOptions): World {
   return cur;
 }
 
-function dedupe(worlds: readonly World[]): World[] {
-  const seen = new Map<string, World>();
-  for (const w of worlds) seen.set(worldKey(w), w);
-  return [...seen.values()];
-}
-
 // ── Replay ────────────────────────────────────────────────────────────────────────────────────
 export interface ReplayResult {
   /** The states consistent with everything seen (empty after a divergence). */
@@ -571,50 +565,83 @@ interface Failure {
 /** Applies one cluster of overlapping items in every admissible order; the union of the outcomes. */
 function runCluster(worlds: readonly World[], items: readonly Item[], m: ModelOptions): { worlds: World[]; failure?: Failure } {
   let failure: Failure | undefined;
-  const memo = new Map<string, World[]>();
-  const stepWith = (ws: readonly World[], item: Item, prefix: string[]): World[] => {
+  // An item applied to a state gives the same states whatever order led there: each pair is worked
+  // out once (states are interned by their key).
+  const ids = new Map<string, number>();
+  const idOf = (w: World): number => {
+    const key = worldKey(w);
+    const known = ids.get(key);
+    if (known !== undefined) return known;
+    ids.set(key, ids.size);
+    return ids.size - 1;
+  };
+  const applied = new Map<string, { readonly reached: ReadonlyArray<readonly [number, World]>; readonly diag: readonly string[] }>();
+  const stepWith = (ws: ReadonlyMap<number, World>, item: Item, prefix: string[]): Map<number, World> => {
     const diag: string[] = [];
-    const next = dedupe(ws.flatMap((w) => advance(w, item.decision, m)).flatMap((w) => item.apply(w, diag)));
-    if (next.length === 0 && (!failure || prefix.length >= failure.depth)) failure = { depth: prefix.length, item, diag: [...new Set(diag)], prefix };
-    return next.length > MAX_WORLDS ? next.slice(0, MAX_WORLDS) : next;
-  };
-  // Memoised on (what remains, the states so far): the orders that share a prefix share its work, so
-  // a long run of sequential exchanges overlapped by a few slow ones costs ~ n × 2^(overlap), not n!.
-  let steps = 0;
-  const rec = (ws: readonly World[], remaining: readonly Item[], prefix: string[]): World[] => {
-    if (remaining.length === 0) return [...ws];
-    if (steps > MAX_CLUSTER_STEPS) return [];
-    const memoKey = `${remaining.map((i) => i.id).join(',')}|${ws.map(worldKey).sort().join('\u0000')}`;
-    const cached = memo.get(memoKey);
-    if (cached) return cached;
-    const results: World[] = [];
-    for (const item of remaining) {
-      const ready =
-        (item.after === undefined || !remaining.some((r) => r.id === item.after)) &&
-        !remaining.some((r) => r !== item && r.ex !== item.ex && r.order.hi <= item.order.lo);
-      if (!ready) continue;
-      steps += 1;
-      const next = stepWith(ws, item, prefix);
-      if (next.length === 0) continue;
-      results.push(...rec(next, remaining.filter((r) => r !== item), [...prefix, item.label]));
+    const next = new Map<number, World>();
+    for (const [id, w0] of ws) {
+      let pair = applied.get(`${item.id}:${id}`);
+      if (!pair) {
+        const own: string[] = [];
+        pair = { reached: advance(w0, item.decision, m).flatMap((w1) => item.apply(w1, own)).map((w) => [idOf(w), w] as const), diag: own };
+        applied.set(`${item.id}:${id}`, pair);
+      }
+      diag.push(...pair.diag);
+      for (const [k, w] of pair.reached) if (next.size < MAX_WORLDS) next.set(k, w);
     }
-    const deduped = dedupe(results);
-    memo.set(memoKey, deduped);
-    return deduped;
+    if (next.size === 0 && (!failure || prefix.length >= failure.depth)) failure = { depth: prefix.length, item, diag: [...new Set(diag)], prefix };
+    return next;
   };
-  const out = rec(worlds, items, []);
-  if (steps > MAX_CLUSTER_STEPS) {
-    const item = items[0]!;
-    return { worlds: [], failure: { depth: 0, item, diag: [`the model gave up after ${MAX_CLUSTER_STEPS} steps over the orders of ${items.length} overlapping items (too ambiguous to check)`], prefix: [] } };
+  const ready = (item: Item, remaining: readonly Item[]): boolean =>
+    (item.after === undefined || !remaining.some((r) => r.id === item.after)) &&
+    !remaining.some((r) => r !== item && r.ex !== item.ex && r.order.hi <= item.order.lo);
+  // Breadth first over the sets of items applied so far: the orders that applied the same items
+  // meet at one entry holding the union of their states (applying an item is world by world, so the
+  // union is exact). The search costs the number of such sets, which the answers' time windows bound,
+  // not the number of orders: seed 7771's l242 (13 overlapping exchanges, 7 of them 503s that may
+  // have been applied up to the timer lag later) gave up after 50 000 steps of an order-by-order
+  // search memoised on (items left, states), and blocked the event loop for over two minutes.
+  interface Entry {
+    readonly remaining: readonly Item[];
+    readonly worlds: Map<number, World>;
+    /** The first order found to reach this entry (for the report). */
+    readonly prefix: string[];
   }
-  if (out.length > 0) return { worlds: out.length > MAX_WORLDS ? out.slice(0, MAX_WORLDS) : out };
+  const keyOf = (remaining: readonly Item[]) => remaining.map((r) => r.id).join(',');
+  let frontier = new Map<string, Entry>([[keyOf(items), { remaining: items, worlds: new Map(worlds.map((w) => [idOf(w), w])), prefix: [] }]]);
+  let steps = 0;
+  for (let depth = 0; depth < items.length && frontier.size > 0; depth += 1) {
+    const next = new Map<string, Entry>();
+    for (const entry of frontier.values()) {
+      for (const item of entry.remaining) {
+        if (!ready(item, entry.remaining)) continue;
+        steps += 1;
+        if (steps > MAX_CLUSTER_STEPS) {
+          return { worlds: [], failure: { depth: 0, item: items[0]!, diag: [`the model gave up after ${MAX_CLUSTER_STEPS} steps over the orders of ${items.length} overlapping items (too ambiguous to check)`], prefix: [] } };
+        }
+        const reached = stepWith(entry.worlds, item, entry.prefix);
+        if (reached.size === 0) continue;
+        const remaining = entry.remaining.filter((r) => r !== item);
+        const key = keyOf(remaining);
+        let target = next.get(key);
+        if (!target) {
+          target = { remaining, worlds: new Map(), prefix: [...entry.prefix, item.label] };
+          next.set(key, target);
+        }
+        for (const [k, w] of reached) if (target.worlds.size < MAX_WORLDS) target.worlds.set(k, w);
+      }
+    }
+    frontier = next;
+  }
+  const out = [...(frontier.get('')?.worlds.values() ?? [])];
+  if (out.length > 0) return { worlds: out };
   // Attribution: where the order in which the requests were sent (the client's view) first fails.
   failure = undefined;
-  let ws: readonly World[] = worlds;
+  let ws: ReadonlyMap<number, World> = new Map(worlds.map((w) => [idOf(w), w]));
   const prefix: string[] = [];
   for (const item of [...items].sort((a, b) => a.order.lo - b.order.lo || a.id - b.id)) {
     ws = stepWith(ws, item, prefix);
-    if (ws.length === 0) break;
+    if (ws.size === 0) break;
     prefix.push(item.label);
   }
   return { worlds: [], ...(failure ? { failure } : {}) };

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { boostCompensation, compensation, percentOf, priceRange, quoteB2 } from './model-money';
 import { expectedStuck, impliedNotifications, replay } from './model';
-import type { Exchange, SimPolicy } from './types';
+import type { Exchange, LifecycleRecord, SimPolicy } from './types';
 
 /**
  * The reference model, given/when/then: exchanges as a lifecycle would record them (method, path,
@@ -255,6 +257,18 @@ describe('concurrent commands: every order of application, pruned by the answers
     const result = replay([...placed(), post(o('o1', 'remind'), { actor: client }, 0, { noAnswer: 'reset' }, { at: 3_000 }), limited], POLICY);
     expect(result.violation).toBeUndefined();
     expect(result.worlds).toHaveLength(1); // the lost one was applied: the second is within the interval
+  });
+
+  test('many overlapping 503s are every order of application, checked, not given up (seed 7771, l242: 13 overlapping exchanges, 7 of them 503s, each possibly applied)', () => {
+    const record = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'seed-7771-l242.json'), 'utf8')) as LifecycleRecord;
+    const result = replay(record.exchanges, record.policy!);
+    expect(result.violation).toBeUndefined();
+    // The reads decided which 503 was applied (the last one shows the order cancelled); what no read
+    // shows (which of the 503'd reminds ran) stays open.
+    const last = record.exchanges.at(-1)!;
+    expect([last.method, (last.response as { status?: string }).status]).toEqual(['GET', 'cancelled']);
+    expect(result.worlds.length).toBeGreaterThan(1);
+    expect(result.worlds.every((w) => w.tasks['l242-o1']!.status === 'cancelled')).toBe(true);
   });
 
   test('T14: two combined payments at once may interleave order by order; no order is paid twice', () => {
