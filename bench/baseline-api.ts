@@ -14,6 +14,8 @@ export interface BaselineInput {
   readonly steps: number;
   /** true: each step's no-op activity is a local activity; false: a regular one. */
   readonly local: boolean;
+  /** true: no activity at all, the Update answered from its handler (the floor of any command). */
+  readonly bare?: boolean;
 }
 
 /** The same-job baseline's order: its id (the rows' key), its parties (search attributes), its steps. */

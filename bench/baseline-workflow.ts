@@ -7,7 +7,8 @@
  * started, then driven by `steps` Updates (the first one stands for the placement), each running one
  * no-op activity — a local activity (`local: true`) or a regular one with the product's retry
  * policy — and answering with a small view. It ends when every step is done, like an order ends
- * with its publication.
+ * with its publication. `bare`: no activity at all, the Update answered by its handler in its one
+ * workflow task — the floor of any command on the machine.
  *
  * sameJobOrderWorkflow — the engine doing the order's job with nothing of ours: per command one
  * Update whose local activity inserts one row into PostgreSQL, then the search attributes upserted
@@ -38,13 +39,13 @@ const { insertRow } = proxyLocalActivities<SameJobActivities>({ startToCloseTime
 /** The deadline the same-job order re-arms per command (never reached within a bench). */
 const DEADLINE_MS = 7 * 86_400_000;
 
-export async function baselineOrderWorkflow({ steps, local: useLocal }: BaselineInput): Promise<BaselineView> {
+export async function baselineOrderWorkflow({ steps, local: useLocal, bare = false }: BaselineInput): Promise<BaselineView> {
   const { noop } = useLocal ? local : regular;
   let done = 0;
   setHandler(
     baselineStepUpdate,
     async ({ step }) => {
-      await noop(step);
+      if (!bare) await noop(step);
       done += 1;
       return { step, status: done >= steps ? 'completed' : `step-${done}` };
     },
