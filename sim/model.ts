@@ -562,45 +562,65 @@ interface Failure {
   prefix: string[];
 }
 
-/** Applies one cluster of overlapping items in every admissible order; the union of the outcomes. */
-function runCluster(worlds: readonly World[], items: readonly Item[], m: ModelOptions): { worlds: World[]; failure?: Failure } {
-  let failure: Failure | undefined;
-  // An item applied to a state gives the same states whatever order led there: each pair is worked
-  // out once (states are interned by their key).
-  const ids = new Map<string, number>();
-  const idOf = (w: World): number => {
+/**
+ * Applies items to sets of states, each (item, state) pair worked out once whatever order led to it
+ * (states interned by their key); remembers the deepest failure for the report.
+ */
+class ClusterStepper {
+  failure: Failure | undefined;
+  private readonly ids = new Map<string, number>();
+  private readonly applied = new Map<string, { readonly reached: ReadonlyArray<readonly [number, World]>; readonly diag: readonly string[] }>();
+
+  constructor(private readonly m: ModelOptions) {}
+
+  idOf(w: World): number {
     const key = worldKey(w);
-    const known = ids.get(key);
+    const known = this.ids.get(key);
     if (known !== undefined) return known;
-    ids.set(key, ids.size);
-    return ids.size - 1;
-  };
-  const applied = new Map<string, { readonly reached: ReadonlyArray<readonly [number, World]>; readonly diag: readonly string[] }>();
-  const stepWith = (ws: ReadonlyMap<number, World>, item: Item, prefix: string[]): Map<number, World> => {
+    this.ids.set(key, this.ids.size);
+    return this.ids.size - 1;
+  }
+
+  states(worlds: readonly World[]): Map<number, World> {
+    return new Map(worlds.map((w) => [this.idOf(w), w]));
+  }
+
+  step(ws: ReadonlyMap<number, World>, item: Item, prefix: string[]): Map<number, World> {
     const diag: string[] = [];
     const next = new Map<number, World>();
     for (const [id, w0] of ws) {
-      let pair = applied.get(`${item.id}:${id}`);
+      let pair = this.applied.get(`${item.id}:${id}`);
       if (!pair) {
         const own: string[] = [];
-        pair = { reached: advance(w0, item.decision, m).flatMap((w1) => item.apply(w1, own)).map((w) => [idOf(w), w] as const), diag: own };
-        applied.set(`${item.id}:${id}`, pair);
+        pair = { reached: advance(w0, item.decision, this.m).flatMap((w1) => item.apply(w1, own)).map((w) => [this.idOf(w), w] as const), diag: own };
+        this.applied.set(`${item.id}:${id}`, pair);
       }
       diag.push(...pair.diag);
       for (const [k, w] of pair.reached) if (next.size < MAX_WORLDS) next.set(k, w);
     }
-    if (next.size === 0 && (!failure || prefix.length >= failure.depth)) failure = { depth: prefix.length, item, diag: [...new Set(diag)], prefix };
+    if (next.size === 0 && (!this.failure || prefix.length >= this.failure.depth)) this.failure = { depth: prefix.length, item, diag: [...new Set(diag)], prefix };
     return next;
-  };
-  const ready = (item: Item, remaining: readonly Item[]): boolean =>
+  }
+}
+
+/** An item may go next when the item of its exchange it follows is done and nothing left answered before it was sent. */
+function readyNext(item: Item, remaining: readonly Item[]): boolean {
+  return (
     (item.after === undefined || !remaining.some((r) => r.id === item.after)) &&
-    !remaining.some((r) => r !== item && r.ex !== item.ex && r.order.hi <= item.order.lo);
-  // Breadth first over the sets of items applied so far: the orders that applied the same items
-  // meet at one entry holding the union of their states (applying an item is world by world, so the
-  // union is exact). The search costs the number of such sets, which the answers' time windows bound,
-  // not the number of orders: seed 7771's l242 (13 overlapping exchanges, 7 of them 503s that may
-  // have been applied up to the timer lag later) gave up after 50 000 steps of an order-by-order
-  // search memoised on (items left, states), and blocked the event loop for over two minutes.
+    !remaining.some((r) => r !== item && r.ex !== item.ex && r.order.hi <= item.order.lo)
+  );
+}
+
+/**
+ * Every admissible order of the items, breadth first over the sets of items applied so far: the
+ * orders that applied the same items meet at one entry holding the union of their states (applying
+ * an item is state by state, so the union is exact). It costs the number of such sets, which the
+ * answers' time windows bound, not the number of orders: seed 7771's l242 (13 overlapping
+ * exchanges, 7 of them 503s that may have been applied up to the timer lag later) gave up after
+ * 50 000 steps of an order-by-order search and blocked the event loop for 164 s; it takes 2 803
+ * steps now. The states after all items, or undefined past MAX_CLUSTER_STEPS.
+ */
+function everyOrder(items: readonly Item[], start: Map<number, World>, stepper: ClusterStepper): Map<number, World> | undefined {
   interface Entry {
     readonly remaining: readonly Item[];
     readonly worlds: Map<number, World>;
@@ -608,18 +628,15 @@ function runCluster(worlds: readonly World[], items: readonly Item[], m: ModelOp
     readonly prefix: string[];
   }
   const keyOf = (remaining: readonly Item[]) => remaining.map((r) => r.id).join(',');
-  let frontier = new Map<string, Entry>([[keyOf(items), { remaining: items, worlds: new Map(worlds.map((w) => [idOf(w), w])), prefix: [] }]]);
+  let frontier = new Map<string, Entry>([[keyOf(items), { remaining: items, worlds: start, prefix: [] }]]);
   let steps = 0;
   for (let depth = 0; depth < items.length && frontier.size > 0; depth += 1) {
     const next = new Map<string, Entry>();
     for (const entry of frontier.values()) {
       for (const item of entry.remaining) {
-        if (!ready(item, entry.remaining)) continue;
-        steps += 1;
-        if (steps > MAX_CLUSTER_STEPS) {
-          return { worlds: [], failure: { depth: 0, item: items[0]!, diag: [`the model gave up after ${MAX_CLUSTER_STEPS} steps over the orders of ${items.length} overlapping items (too ambiguous to check)`], prefix: [] } };
-        }
-        const reached = stepWith(entry.worlds, item, entry.prefix);
+        if (!readyNext(item, entry.remaining)) continue;
+        if (++steps > MAX_CLUSTER_STEPS) return undefined;
+        const reached = stepper.step(entry.worlds, item, entry.prefix);
         if (reached.size === 0) continue;
         const remaining = entry.remaining.filter((r) => r !== item);
         const key = keyOf(remaining);
@@ -633,18 +650,27 @@ function runCluster(worlds: readonly World[], items: readonly Item[], m: ModelOp
     }
     frontier = next;
   }
-  const out = [...(frontier.get('')?.worlds.values() ?? [])];
-  if (out.length > 0) return { worlds: out };
+  return frontier.get('')?.worlds ?? new Map();
+}
+
+/** Applies one cluster of overlapping items in every admissible order; the union of the outcomes. */
+function runCluster(worlds: readonly World[], items: readonly Item[], m: ModelOptions): { worlds: World[]; failure?: Failure } {
+  const stepper = new ClusterStepper(m);
+  const out = everyOrder(items, stepper.states(worlds), stepper);
+  if (out === undefined) {
+    return { worlds: [], failure: { depth: 0, item: items[0]!, diag: [`the model gave up after ${MAX_CLUSTER_STEPS} steps over the orders of ${items.length} overlapping items (too ambiguous to check)`], prefix: [] } };
+  }
+  if (out.size > 0) return { worlds: [...out.values()] };
   // Attribution: where the order in which the requests were sent (the client's view) first fails.
-  failure = undefined;
-  let ws: ReadonlyMap<number, World> = new Map(worlds.map((w) => [idOf(w), w]));
+  stepper.failure = undefined;
+  let ws = stepper.states(worlds);
   const prefix: string[] = [];
   for (const item of [...items].sort((a, b) => a.order.lo - b.order.lo || a.id - b.id)) {
-    ws = stepWith(ws, item, prefix);
+    ws = stepper.step(ws, item, prefix);
     if (ws.size === 0) break;
     prefix.push(item.label);
   }
-  return { worlds: [], ...(failure ? { failure } : {}) };
+  return { worlds: [], ...(stepper.failure ? { failure: stepper.failure } : {}) };
 }
 
 /** Groups items whose order windows overlap (each group starts after everything before it ended). */
